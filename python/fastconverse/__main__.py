@@ -1,0 +1,3 @@
+from fastconverse.cli import main
+
+raise SystemExit(main())

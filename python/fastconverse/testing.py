@@ -1,0 +1,160 @@
+"""Offline testing: ``FakeBedrock``, a local Bedrock Runtime that speaks the real wire protocol.
+
+    from fastconverse.testing import FakeBedrock
+
+    with FakeBedrock() as fake:
+        fake.enqueue_text("Hello there!", chunks=3)
+        client = boto3.client("bedrock-runtime", endpoint_url=fake.url, ...)
+
+Any client works against it — boto3, the AWS SDKs, fastconverse — because it answers over
+real HTTP with real Converse JSON and real event-stream frames.
+
+**Scripted turns** are answered first in, first out; a turn queued with ``model_id=`` only
+answers requests for that model (and goes before the shared queue). A request that fails
+validation does not use up a scripted turn; a scripted error does.
+
+**The default model** answers when nothing is queued: it repeats the last user message
+(``"You said: <text>"``; tool results as ``"Tool results: <id> returned <content>"``),
+streams one delta per word, stops early with ``stop_sequence`` at the first of
+``inferenceConfig.stopSequences`` and with ``max_tokens`` after ``maxTokens`` tokens.
+
+**Tokens** follow a fixed rule so tests can assert exact usage:
+
+- text (message, system, reasoning, guard content): its whitespace-separated words;
+- JSON (tool-use input, tool-result json, each tool's whole ``toolSpec``): the UTF-8 length
+  of its compact JSON divided by 4, rounded up;
+- a tool use costs 1 plus its input, a tool result 1 plus its content;
+- an image, video or audio block 100; a document its text's words, or its bytes / 4 rounded up;
+- ``outputTokens``: the reply's content by the same rule; ``totalTokens``: all four summed.
+
+**Prompt caching**: a ``cachePoint`` (in tools, system or messages, taken in that order)
+ends a cacheable prefix. The first request with a prefix reports its tokens as
+``cacheWriteInputTokens``; later requests with the same prefix and model report them as
+``cacheReadInputTokens``; ``inputTokens`` counts the rest.
+
+**Context windows**: with ``context_windows={"model": N}`` (or ``default_context_window=N``)
+a prompt of more than N tokens gets ``Input is too long for requested model.``, and one whose
+tokens plus ``maxTokens`` exceed N gets the ``input length and `max_tokens` exceed context
+limit`` wording.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fastconverse import _core
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import TypedDict, Unpack
+    else:
+        from typing_extensions import TypedDict, Unpack
+
+    class TurnOptions(TypedDict, total=False):
+        """Options every scripted turn takes (see ``FakeBedrock.enqueue_turn``)."""
+
+        model_id: str | None
+        chunks: int | None
+        stop_reason: str | None
+        usage: Mapping[str, int] | None
+        latency_ms: int | None
+        stream_error: str | None
+        stream_error_message: str | None
+        after_events: int
+        disconnect_after_events: int | None
+        first_byte_delay: float
+        delta_delay: float
+
+
+__all__ = ["FakeBedrock", "RecordedRequest"]
+
+RecordedRequest = _core.RecordedRequest
+
+
+class FakeBedrock(_core.FakeBedrock):
+    """A local Bedrock Runtime on ``127.0.0.1`` (a free port unless ``port=`` is given).
+
+    Args:
+        host: Address to listen on.
+        port: Port to listen on; 0 picks a free one.
+        credentials: ``(access_key_id, secret_access_key)`` pairs. With any, SigV4 signatures
+            are verified: an unknown key gets 403 ``UnrecognizedClientException``, a wrong
+            signature 403 ``InvalidSignatureException``.
+        api_keys: Bedrock API keys accepted as ``Authorization: Bearer <key>``.
+        models: When given, only these model ids are served; any other gets
+            ``The provided model identifier is invalid.``
+        context_windows: Context window in tokens per model id.
+        default_context_window: Context window of models not in ``context_windows``.
+
+    Options of every ``enqueue_*`` turn:
+        model_id: Answer only requests for this model id.
+        chunks: Cut each text (and tool input) into this many deltas; default one per word.
+        stop_reason: Defaults to ``tool_use`` when the turn uses a tool, else ``end_turn``.
+        usage: Override the computed usage, e.g. ``{"inputTokens": 10, "outputTokens": 3}``.
+        latency_ms: The reported ``metrics.latencyMs``.
+        stream_error: In-stream exception sent after ``after_events`` events, e.g.
+            ``"throttlingException"`` (Converse answers it as an HTTP error instead).
+        stream_error_message: Its message.
+        after_events: Events sent before ``stream_error`` (at most all but the metadata event).
+        disconnect_after_events: Drop the connection after this many events (at most all but
+            the metadata event; Converse: drops it without answering).
+        first_byte_delay: Seconds to wait before answering.
+        delta_delay: Seconds to wait before each content delta after the first.
+    """
+
+    def enqueue_text(
+        self,
+        text: str,
+        *,
+        reasoning: str | None = None,
+        reasoning_signature: str | None = None,
+        **options: Unpack[TurnOptions],
+    ) -> None:
+        """Queue a text reply, optionally preceded by reasoning text (and its signature)."""
+        content: list[dict[str, Any]] = []
+        if reasoning is not None:
+            reasoning_text: dict[str, str] = {"text": reasoning}
+            if reasoning_signature is not None:
+                reasoning_text["signature"] = reasoning_signature
+            content.append({"reasoningContent": {"reasoningText": reasoning_text}})
+        elif reasoning_signature is not None:
+            raise ValueError("reasoning_signature needs reasoning text")
+        content.append({"text": text})
+        self.enqueue_turn(content, **options)
+
+    def enqueue_tool_use(
+        self,
+        name: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        tool_use_id: str | None = None,
+        text: str | None = None,
+        **options: Unpack[TurnOptions],
+    ) -> None:
+        """Queue a turn that calls one tool, optionally after some text."""
+        self.enqueue_tool_uses([(name, input or {}, tool_use_id)], text=text, **options)
+
+    def enqueue_tool_uses(
+        self,
+        calls: Sequence[tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], str | None]],
+        *,
+        text: str | None = None,
+        **options: Unpack[TurnOptions],
+    ) -> None:
+        """Queue a turn that calls several tools: ``[(name, input), (name, input, id), ...]``."""
+        content: list[dict[str, Any]] = []
+        if text is not None:
+            content.append({"text": text})
+        for i, call in enumerate(calls):
+            if not isinstance(call, tuple) or len(call) not in (2, 3):
+                raise ValueError(
+                    f"calls[{i}] must be a (name, input) or (name, input, tool_use_id) tuple, "
+                    f"got {call!r}"
+                )
+            tool_use: dict[str, Any] = {"name": call[0], "input": dict(call[1])}
+            if len(call) == 3 and call[2] is not None:
+                tool_use["toolUseId"] = call[2]
+            content.append({"toolUse": tool_use})
+        self.enqueue_turn(content, **options)

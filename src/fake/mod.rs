@@ -1,0 +1,23 @@
+//! FakeBedrock: a local Bedrock Runtime that speaks the real wire protocol, for our tests,
+//! our benchmarks and our users' own test suites.
+//!
+//! `state` decides what to answer (scripted turns, the default model, validation, tokens);
+//! `server` carries it over HTTP/1.1; `py` exposes it to Python as `FakeBedrock`.
+
+pub mod auth;
+pub mod frame;
+pub mod model;
+pub mod py;
+pub mod script;
+pub mod server;
+pub mod state;
+pub mod tokens;
+pub mod validate;
+
+pub use auth::AuthConfig;
+pub use script::{Block, Chunking, HttpError, StreamError, Turn, Usage};
+pub use server::FakeServer;
+pub use state::{FakeConfig, RecordedRequest};
+
+#[cfg(test)]
+mod sdk_tests;

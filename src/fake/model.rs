@@ -1,0 +1,142 @@
+//! FakeBedrock's default model: what it answers when no turn is scripted. It is
+//! deterministic — it repeats the last user message — and honours `maxTokens` and
+//! `stopSequences` like a real model, so clients can test those paths without a script.
+
+use serde_json::Value;
+
+use super::script::{Block, Turn};
+
+/// What the default model says to a request.
+pub fn default_reply(body: &Value) -> String {
+    let last = body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .filter(|m| m["role"] == "user");
+    let Some(last) = last else {
+        return "Hello! I am FakeBedrock's default model: I repeat what you say.".into();
+    };
+    let mut said = Vec::new();
+    let mut results = Vec::new();
+    for block in last["content"].as_array().into_iter().flatten() {
+        if let Some(text) = block["text"].as_str() {
+            said.push(text.to_owned());
+        } else if let Some(result) = block.get("toolResult") {
+            let content: Vec<String> = result["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| match c.get("text").and_then(Value::as_str) {
+                    Some(t) => t.to_owned(),
+                    None => c.get("json").map(Value::to_string).unwrap_or_default(),
+                })
+                .collect();
+            results.push(format!(
+                "{} returned {}",
+                result["toolUseId"].as_str().unwrap_or("?"),
+                content.join(" ")
+            ));
+        }
+    }
+    match (said.is_empty(), results.is_empty()) {
+        (false, _) => format!("You said: {}", said.join(" ")),
+        (true, false) => format!("Tool results: {}", results.join("; ")),
+        (true, true) => "I received your message.".into(),
+    }
+}
+
+/// The default model's whole turn for a request, cut by `stopSequences` and `maxTokens`.
+pub fn default_turn(body: &Value) -> Turn {
+    let mut text = default_reply(body);
+    let mut stop_reason = "end_turn";
+    let config = &body["inferenceConfig"];
+    let cut = config["stopSequences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s))
+        .min();
+    if let Some(at) = cut {
+        text.truncate(at);
+        stop_reason = "stop_sequence";
+    }
+    if let Some(max) = config["maxTokens"].as_u64() {
+        // Tokens are whitespace words: keep the first `max` of them, with their spacing.
+        let mut words = 0;
+        let mut end = None;
+        let mut in_word = false;
+        for (i, c) in text.char_indices() {
+            if !c.is_whitespace() && !in_word {
+                if words == max {
+                    end = Some(i);
+                    break;
+                }
+                words += 1;
+            }
+            in_word = !c.is_whitespace();
+        }
+        if let Some(end) = end {
+            text.truncate(end);
+            text.truncate(text.trim_end().len());
+            stop_reason = "max_tokens";
+        }
+    }
+    Turn {
+        blocks: if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![Block::Text(text)]
+        },
+        stop_reason: Some(stop_reason.into()),
+        ..Turn::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn turn(config: Value) -> (Vec<Block>, String) {
+        let body = json!({
+            "messages": [{"role": "user", "content": [{"text": "one two three four"}]}],
+            "inferenceConfig": config,
+        });
+        let t = default_turn(&body);
+        let reason = t.stop_reason().to_owned();
+        (t.blocks, reason)
+    }
+
+    #[test]
+    fn echoes_and_stops_like_a_model() {
+        assert_eq!(
+            turn(json!({})),
+            (
+                vec![Block::Text("You said: one two three four".into())],
+                "end_turn".into()
+            )
+        );
+        assert_eq!(
+            turn(json!({"maxTokens": 3})),
+            (
+                vec![Block::Text("You said: one".into())],
+                "max_tokens".into()
+            )
+        );
+        assert_eq!(
+            turn(json!({"maxTokens": 6})),
+            (
+                vec![Block::Text("You said: one two three four".into())],
+                "end_turn".into()
+            )
+        );
+        assert_eq!(
+            turn(json!({"stopSequences": ["three", "two"]})),
+            (
+                vec![Block::Text("You said: one ".into())],
+                "stop_sequence".into()
+            )
+        );
+    }
+}

@@ -1,0 +1,509 @@
+//! Scripted turns: what FakeBedrock answers, and how one answer becomes a Converse response
+//! body or a sequence of ConverseStream event frames.
+
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::frame::{write_event, write_exception};
+use super::tokens;
+
+/// One content block of a scripted assistant message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Text(String),
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    Reasoning {
+        text: String,
+        signature: Option<String>,
+    },
+}
+
+impl Block {
+    /// The block in the boto3/JSON shape of a Converse response.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Block::Text(text) => json!({ "text": text }),
+            Block::ToolUse { id, name, input } => {
+                json!({ "toolUse": { "toolUseId": id, "name": name, "input": input } })
+            }
+            Block::Reasoning { text, signature } => {
+                let mut reasoning = json!({ "text": text });
+                if let Some(sig) = signature {
+                    reasoning["signature"] = json!(sig);
+                }
+                json!({ "reasoningContent": { "reasoningText": reasoning } })
+            }
+        }
+    }
+}
+
+/// How a text (or tool input) is cut into deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Chunking {
+    /// One delta per word, the whitespace after a word going with it (like a real model).
+    #[default]
+    Words,
+    /// This many deltas of about equal size (fewer if the text is shorter).
+    Count(usize),
+}
+
+/// An error the service answers with instead of a reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpError {
+    pub code: String,
+    pub status: u16,
+    pub message: String,
+    /// Extra members of the error body (originalStatusCode, resourceName, ...).
+    pub extra: Box<serde_json::Map<String, Value>>,
+}
+
+/// An exception sent inside a ConverseStream after some events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamError {
+    pub member: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub after_events: usize,
+}
+
+/// Token usage of a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+}
+
+impl Usage {
+    pub fn to_json(self) -> Value {
+        let mut usage = json!({
+            "inputTokens": self.input,
+            "outputTokens": self.output,
+            "totalTokens": self.input + self.output + self.cache_read + self.cache_write,
+        });
+        if self.cache_read > 0 || self.cache_write > 0 {
+            usage["cacheReadInputTokens"] = json!(self.cache_read);
+            usage["cacheWriteInputTokens"] = json!(self.cache_write);
+        }
+        usage
+    }
+}
+
+/// One scripted turn: a reply, or a failure, and its timing.
+#[derive(Debug, Clone, Default)]
+pub struct Turn {
+    pub blocks: Vec<Block>,
+    pub chunking: Chunking,
+    /// Defaults to `tool_use` when the turn uses a tool, `end_turn` otherwise.
+    pub stop_reason: Option<String>,
+    /// Overrides the usage computed by the token rule.
+    pub usage: Option<Usage>,
+    pub latency_ms: Option<u64>,
+    pub http_error: Option<HttpError>,
+    pub stream_error: Option<StreamError>,
+    pub disconnect_after_events: Option<usize>,
+    pub first_byte_delay: Duration,
+    pub delta_delay: Duration,
+}
+
+impl Turn {
+    pub fn stop_reason(&self) -> &str {
+        match &self.stop_reason {
+            Some(reason) => reason,
+            None if self
+                .blocks
+                .iter()
+                .any(|b| matches!(b, Block::ToolUse { .. })) =>
+            {
+                "tool_use"
+            }
+            None => "end_turn",
+        }
+    }
+
+    pub fn content_json(&self) -> Vec<Value> {
+        self.blocks.iter().map(Block::to_json).collect()
+    }
+
+    /// The usage to report, given the prompt's usage as the token rule computed it.
+    pub fn usage(&self, prompt: Usage) -> Usage {
+        self.usage.unwrap_or(Usage {
+            output: tokens::output_tokens(&self.content_json()),
+            ..prompt
+        })
+    }
+
+    pub fn latency_ms(&self) -> u64 {
+        self.latency_ms
+            .unwrap_or(1 + self.first_byte_delay.as_millis() as u64)
+    }
+
+    /// The body of a Converse response for this turn.
+    pub fn converse_response(&self, prompt: Usage) -> Value {
+        json!({
+            "output": { "message": { "role": "assistant", "content": self.content_json() } },
+            "stopReason": self.stop_reason(),
+            "usage": self.usage(prompt).to_json(),
+            "metrics": { "latencyMs": self.latency_ms() },
+        })
+    }
+}
+
+/// Byte offsets that cut `text` into deltas.
+fn cut_points(text: &str, chunking: Chunking) -> Vec<usize> {
+    let mut cuts = vec![0];
+    match chunking {
+        Chunking::Words => {
+            let (mut in_space, mut seen_word) = (false, false);
+            for (i, c) in text.char_indices() {
+                let space = c.is_whitespace();
+                if in_space && !space && seen_word {
+                    cuts.push(i);
+                }
+                seen_word |= !space;
+                in_space = space;
+            }
+        }
+        Chunking::Count(n) => {
+            let chars = text.chars().count();
+            let n = n.clamp(1, chars.max(1));
+            let mut boundaries = text.char_indices().map(|(i, _)| i);
+            let mut taken = 0;
+            for k in 1..n {
+                let target = k * chars / n;
+                let offset = boundaries.nth(target - taken).unwrap_or(text.len());
+                taken = target + 1;
+                cuts.push(offset);
+            }
+        }
+    }
+    cuts.push(text.len());
+    cuts.dedup();
+    if cuts.len() == 1 {
+        // An empty text still gets one (empty) delta, as a real model sends for `{}` input.
+        cuts.push(0);
+    }
+    cuts
+}
+
+/// Pieces of `text` cut by [`cut_points`].
+pub fn split(text: &str, chunking: Chunking) -> Vec<&str> {
+    cut_points(text, chunking)
+        .windows(2)
+        .map(|w| &text[w[0]..w[1]])
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Padded<'a, T: Serialize> {
+    #[serde(flatten)]
+    event: T,
+    /// Real streams pad every payload so that frame sizes leak nothing; clients ignore it.
+    p: &'a str,
+}
+
+const PADDING: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// What comes next in a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    MessageStart,
+    BlockStart,
+    BlockDelta,
+    BlockSignature,
+    BlockStop,
+    MessageStop,
+    Metadata,
+    Done,
+}
+
+/// Produces the frames of one ConverseStream response, one event at a time, so that a
+/// 200,000-delta stream costs no more memory than a short one.
+pub struct EventCursor {
+    turn: Turn,
+    usage: Usage,
+    phase: Phase,
+    block: usize,
+    /// Cuts of the current block's text or input, and the next delta's index in them.
+    cuts: Vec<usize>,
+    input_json: String,
+    delta: usize,
+    pub events_written: usize,
+}
+
+impl EventCursor {
+    pub fn new(turn: Turn, prompt: Usage) -> Self {
+        let usage = turn.usage(prompt);
+        Self {
+            turn,
+            usage,
+            phase: Phase::MessageStart,
+            block: 0,
+            cuts: Vec::new(),
+            input_json: String::new(),
+            delta: 0,
+            events_written: 0,
+        }
+    }
+
+    pub fn turn(&self) -> &Turn {
+        &self.turn
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Whether the event about to be written is a content delta (delays go between those).
+    pub fn next_is_delta(&self) -> bool {
+        self.phase == Phase::BlockDelta && self.delta > 0
+    }
+
+    fn emit<T: Serialize>(&mut self, out: &mut BytesMut, event_type: &'static str, event: T) {
+        let pad = &PADDING[..1 + (self.events_written * 7) % (PADDING.len() - 1)];
+        let mut payload = BytesMut::with_capacity(128).writer();
+        serde_json::to_writer(&mut payload, &Padded { event, p: pad })
+            .expect("events always serialize");
+        write_event(out, event_type, payload.into_inner().freeze());
+        self.events_written += 1;
+    }
+
+    fn enter_block(&mut self) {
+        self.delta = 0;
+        self.cuts = match &self.turn.blocks[self.block] {
+            Block::Text(text) | Block::Reasoning { text, .. } => {
+                cut_points(text, self.turn.chunking)
+            }
+            Block::ToolUse { input, .. } => {
+                self.input_json = serde_json::to_string(input).expect("JSON always serializes");
+                // Note: tool input streams in equal pieces; "words" of JSON would be odd.
+                let chunking = match self.turn.chunking {
+                    Chunking::Words => Chunking::Count(1),
+                    other => other,
+                };
+                cut_points(&self.input_json, chunking)
+            }
+        };
+    }
+
+    /// Writes the next event frame into `out`; does nothing once the stream is complete.
+    pub fn write_next(&mut self, out: &mut BytesMut) {
+        let index = self.block;
+        match self.phase {
+            Phase::MessageStart => {
+                self.emit(out, "messageStart", json!({ "role": "assistant" }));
+                self.phase = if self.turn.blocks.is_empty() {
+                    Phase::MessageStop
+                } else {
+                    self.enter_block();
+                    Phase::BlockStart
+                };
+            }
+            Phase::BlockStart => {
+                // Text and reasoning blocks start with their first delta, as on the real service.
+                if let Block::ToolUse { id, name, .. } = &self.turn.blocks[index] {
+                    let event = json!({
+                        "contentBlockIndex": index,
+                        "start": { "toolUse": { "toolUseId": id, "name": name } },
+                    });
+                    self.emit(out, "contentBlockStart", event);
+                }
+                self.phase = Phase::BlockDelta;
+                if !matches!(self.turn.blocks[index], Block::ToolUse { .. }) {
+                    self.write_next(out);
+                }
+            }
+            Phase::BlockDelta => {
+                let (start, end) = (self.cuts[self.delta], self.cuts[self.delta + 1]);
+                let delta = match &self.turn.blocks[index] {
+                    Block::Text(text) => json!({ "text": &text[start..end] }),
+                    Block::Reasoning { text, .. } => {
+                        json!({ "reasoningContent": { "text": &text[start..end] } })
+                    }
+                    Block::ToolUse { .. } => {
+                        json!({ "toolUse": { "input": &self.input_json[start..end] } })
+                    }
+                };
+                self.emit(
+                    out,
+                    "contentBlockDelta",
+                    json!({ "contentBlockIndex": index, "delta": delta }),
+                );
+                self.delta += 1;
+                if self.delta + 1 == self.cuts.len() {
+                    self.phase = match &self.turn.blocks[index] {
+                        Block::Reasoning {
+                            signature: Some(_), ..
+                        } => Phase::BlockSignature,
+                        _ => Phase::BlockStop,
+                    };
+                }
+            }
+            Phase::BlockSignature => {
+                if let Block::Reasoning {
+                    signature: Some(sig),
+                    ..
+                } = &self.turn.blocks[index]
+                {
+                    let event = json!({
+                        "contentBlockIndex": index,
+                        "delta": { "reasoningContent": { "signature": sig } },
+                    });
+                    self.emit(out, "contentBlockDelta", event);
+                }
+                self.phase = Phase::BlockStop;
+            }
+            Phase::BlockStop => {
+                self.emit(
+                    out,
+                    "contentBlockStop",
+                    json!({ "contentBlockIndex": index }),
+                );
+                self.block += 1;
+                self.phase = if self.block < self.turn.blocks.len() {
+                    self.enter_block();
+                    Phase::BlockStart
+                } else {
+                    Phase::MessageStop
+                };
+            }
+            Phase::MessageStop => {
+                let reason = self.turn.stop_reason().to_owned();
+                self.emit(out, "messageStop", json!({ "stopReason": reason }));
+                self.phase = Phase::Metadata;
+            }
+            Phase::Metadata => {
+                let event = json!({
+                    "usage": self.usage.to_json(),
+                    "metrics": { "latencyMs": self.turn.latency_ms() },
+                });
+                self.emit(out, "metadata", event);
+                self.phase = Phase::Done;
+            }
+            Phase::Done => {}
+        }
+    }
+
+    /// Whether a scripted failure after `k` events is due: after `k` events, and at the
+    /// latest before the metadata event (a real stream never fails after it).
+    fn failure_due(&self, k: usize) -> bool {
+        self.events_written >= k || self.phase == Phase::Metadata
+    }
+
+    /// Writes the scripted in-stream exception, if its moment has come; true when written.
+    pub fn write_exception_if_due(&mut self, out: &mut BytesMut) -> bool {
+        match &self.turn.stream_error {
+            Some(err) if self.failure_due(err.after_events) => {
+                write_exception(out, err.member, &err.message);
+                self.phase = Phase::Done;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the scripted disconnect is due now.
+    pub fn disconnect_due(&self) -> bool {
+        self.phase != Phase::Done
+            && self
+                .turn
+                .disconnect_after_events
+                .is_some_and(|k| self.failure_due(k))
+    }
+}
+
+/// Frames of a whole stream in one buffer; for tests.
+pub fn all_frames(turn: Turn, prompt: Usage) -> Bytes {
+    let mut cursor = EventCursor::new(turn, prompt);
+    let mut out = BytesMut::new();
+    while !cursor.is_done() {
+        if cursor.write_exception_if_due(&mut out) {
+            break;
+        }
+        cursor.write_next(&mut out);
+    }
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_by_words_and_by_count() {
+        assert_eq!(
+            split("Hello there, friend!", Chunking::Words),
+            vec!["Hello ", "there, ", "friend!"]
+        );
+        assert_eq!(split("  lead", Chunking::Words), vec!["  lead"]);
+        assert_eq!(
+            split("Hello there!", Chunking::Count(3)),
+            vec!["Hell", "o th", "ere!"]
+        );
+        assert_eq!(split("héllo", Chunking::Count(2)), vec!["hé", "llo"]);
+        assert_eq!(split("ab", Chunking::Count(10)), vec!["a", "b"]);
+        assert_eq!(split("", Chunking::Count(3)), vec![""]);
+        assert_eq!(split("", Chunking::Words), vec![""]);
+    }
+
+    #[test]
+    fn stream_events_in_order() {
+        let turn = Turn {
+            blocks: vec![
+                Block::Reasoning {
+                    text: "think hard".into(),
+                    signature: Some("sig".into()),
+                },
+                Block::Text("Hi there".into()),
+                Block::ToolUse {
+                    id: "t1".into(),
+                    name: "get".into(),
+                    input: json!({"a": 1}),
+                },
+            ],
+            chunking: Chunking::Count(2),
+            ..Turn::default()
+        };
+        let bytes = all_frames(turn, Usage::default());
+        let mut buf = &bytes[..];
+        let mut kinds = Vec::new();
+        while !buf.is_empty() {
+            let msg = aws_smithy_eventstream::frame::read_message_from(&mut buf).unwrap();
+            kinds.push(
+                msg.headers()[0]
+                    .value()
+                    .as_string()
+                    .unwrap()
+                    .as_str()
+                    .to_owned(),
+            );
+        }
+        assert_eq!(
+            kinds,
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "contentBlockStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata",
+            ]
+        );
+    }
+}

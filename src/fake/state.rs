@@ -1,0 +1,286 @@
+//! What FakeBedrock answers to a request: the scripted turn queues, validation, the default
+//! model, token usage and prompt caching, and the log of received requests.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::auth::AuthConfig;
+use super::model::default_turn;
+use super::script::{EventCursor, HttpError, Turn, Usage};
+use super::{tokens, validate};
+
+/// FakeBedrock's settings.
+#[derive(Debug, Clone, Default)]
+pub struct FakeConfig {
+    pub auth: AuthConfig,
+    /// When set, only these model ids are served; others get "The provided model identifier is invalid."
+    pub models: Option<Vec<String>>,
+    /// Context window (input tokens) per model id.
+    pub context_windows: HashMap<String, u64>,
+    /// Context window of models not in `context_windows`; None means unlimited.
+    pub default_context_window: Option<u64>,
+}
+
+/// One request FakeBedrock received, as it received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// `Converse`, `ConverseStream`, `CountTokens`, or the raw path's last segment.
+    pub operation: String,
+    /// The decoded model id (`None` when the path had none).
+    pub model_id: Option<String>,
+    pub method: String,
+    /// The path exactly as received (still percent-encoded).
+    pub path: String,
+    /// The JSON body (Null when the body was not JSON).
+    pub body: Value,
+    /// Headers as received, names lower-case, in arrival order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What to send back.
+pub enum Outcome {
+    Json(Value),
+    Error(HttpError),
+    Stream(Box<EventCursor>),
+    /// Close the connection without answering.
+    Disconnect,
+}
+
+#[derive(Default)]
+struct Queues {
+    shared: VecDeque<Turn>,
+    by_model: HashMap<String, VecDeque<Turn>>,
+}
+
+pub struct State {
+    pub config: FakeConfig,
+    queues: Mutex<Queues>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    cached_prefixes: Mutex<HashSet<u64>>,
+    request_counter: AtomicU64,
+    request_id_seed: u64,
+}
+
+pub fn validation(message: impl Into<String>) -> HttpError {
+    HttpError {
+        code: "ValidationException".into(),
+        status: 400,
+        message: message.into(),
+        extra: Default::default(),
+    }
+}
+
+impl State {
+    pub fn new(config: FakeConfig) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Self {
+            config,
+            queues: Mutex::default(),
+            requests: Mutex::default(),
+            cached_prefixes: Mutex::default(),
+            request_counter: AtomicU64::new(0),
+            request_id_seed: seed,
+        }
+    }
+
+    /// A fresh request id in the UUID form the service uses.
+    pub fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        let mut h = DefaultHasher::new();
+        (self.request_id_seed, n).hash(&mut h);
+        let r = h.finish();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            (r >> 32) as u32,
+            (r >> 16) as u16,
+            (r & 0xfff) as u16,
+            (n & 0xfff) as u16,
+            n
+        )
+    }
+
+    pub fn enqueue(&self, turn: Turn, model_id: Option<String>) {
+        let mut q = self.queues.lock().unwrap();
+        match model_id {
+            Some(model) => q.by_model.entry(model).or_default().push_back(turn),
+            None => q.shared.push_back(turn),
+        }
+    }
+
+    /// Scripted turns not yet answered.
+    pub fn pending(&self) -> usize {
+        let q = self.queues.lock().unwrap();
+        q.shared.len() + q.by_model.values().map(VecDeque::len).sum::<usize>()
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    /// Forgets scripted turns, received requests and the prompt cache.
+    pub fn reset(&self) {
+        *self.queues.lock().unwrap() = Queues::default();
+        self.requests.lock().unwrap().clear();
+        self.cached_prefixes.lock().unwrap().clear();
+    }
+
+    pub fn record(&self, request: RecordedRequest) {
+        self.requests.lock().unwrap().push(request);
+    }
+
+    /// The next scripted turn for `model_id`: its own queue first, then the shared one.
+    fn pop_turn(&self, model_id: &str) -> Option<(Turn, Option<String>)> {
+        let mut q = self.queues.lock().unwrap();
+        if let Some(turn) = q.by_model.get_mut(model_id).and_then(VecDeque::pop_front) {
+            return Some((turn, Some(model_id.to_owned())));
+        }
+        q.shared.pop_front().map(|turn| (turn, None))
+    }
+
+    /// Puts a popped turn back where it came from, at the front.
+    fn unpop_turn(&self, popped: Option<(Turn, Option<String>)>) {
+        let Some((turn, model)) = popped else { return };
+        let mut q = self.queues.lock().unwrap();
+        match model {
+            Some(model) => q.by_model.entry(model).or_default().push_front(turn),
+            None => q.shared.push_front(turn),
+        }
+    }
+
+    fn check_model(&self, model_id: &str) -> Result<(), HttpError> {
+        match &self.config.models {
+            Some(models) if !models.iter().any(|m| m == model_id) => {
+                Err(validation("The provided model identifier is invalid."))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn context_window(&self, model_id: &str) -> Option<u64> {
+        self.config
+            .context_windows
+            .get(model_id)
+            .copied()
+            .or(self.config.default_context_window)
+    }
+
+    /// Usage of the prompt, splitting off what the prompt cache reads or writes.
+    fn prompt_usage(&self, model_id: &str, body: &Value) -> Usage {
+        let mut hasher = DefaultHasher::new();
+        model_id.hash(&mut hasher);
+        let (mut total, mut read, mut written_to) = (0, 0, 0);
+        let mut cache = self.cached_prefixes.lock().unwrap();
+        for item in tokens::prompt_items(body) {
+            item.value.to_string().hash(&mut hasher);
+            total += item.tokens;
+            if item.cache_point {
+                if !cache.insert(hasher.finish()) {
+                    read = total;
+                }
+                written_to = total;
+            }
+        }
+        Usage {
+            input: total - written_to,
+            output: 0,
+            cache_read: read,
+            cache_write: written_to - read,
+        }
+    }
+
+    /// Answers Converse (`stream == false`) or ConverseStream.
+    pub fn converse(&self, model_id: &str, body: &Value, stream: bool) -> (Outcome, Duration) {
+        if let Err(e) = self.check_model(model_id) {
+            return (Outcome::Error(e), Duration::ZERO);
+        }
+        let scripted = self.pop_turn(model_id);
+        if let Some((turn, _)) = &scripted {
+            if let Some(err) = &turn.http_error {
+                return (Outcome::Error(err.clone()), turn.first_byte_delay);
+            }
+        }
+        if let Err(message) = validate::validate_converse(body) {
+            // The request never reached the model: its scripted answer stays queued.
+            self.unpop_turn(scripted);
+            return (Outcome::Error(validation(message)), Duration::ZERO);
+        }
+        if let Some(window) = self.context_window(model_id) {
+            let input = tokens::input_tokens(body);
+            let max = body["inferenceConfig"]["maxTokens"].as_u64().unwrap_or(0);
+            let message = if input > window {
+                Some("Input is too long for requested model.".to_owned())
+            } else if input + max > window {
+                Some(format!(
+                    "input length and `max_tokens` exceed context limit: {input} + {max} > {window}, decrease input length or `max_tokens` and try again"
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = message {
+                self.unpop_turn(scripted);
+                return (Outcome::Error(validation(message)), Duration::ZERO);
+            }
+        }
+        let turn = match scripted {
+            Some((turn, _)) => turn,
+            None => default_turn(body),
+        };
+        let prompt = self.prompt_usage(model_id, body);
+        let delay = turn.first_byte_delay;
+        let outcome = if stream {
+            Outcome::Stream(Box::new(EventCursor::new(turn, prompt)))
+        } else if let Some(err) = &turn.stream_error {
+            // A turn scripted to fail mid-stream fails the same way without a stream.
+            let known = crate::wire::error_codes::lookup(err.code).expect("stream codes are known");
+            Outcome::Error(HttpError {
+                code: err.code.into(),
+                status: known.status,
+                message: err.message.clone(),
+                extra: Default::default(),
+            })
+        } else if turn.disconnect_after_events.is_some() {
+            Outcome::Disconnect
+        } else {
+            Outcome::Json(turn.converse_response(prompt))
+        };
+        (outcome, delay)
+    }
+
+    /// Answers CountTokens.
+    pub fn count_tokens(&self, model_id: &str, body: &Value) -> Outcome {
+        if let Err(e) = self.check_model(model_id) {
+            return Outcome::Error(e);
+        }
+        let input = &body["input"];
+        if let Some(converse) = input.get("converse") {
+            if let Err(message) = validate::validate_converse(converse) {
+                return Outcome::Error(validation(message));
+            }
+            return Outcome::Json(json!({ "inputTokens": tokens::input_tokens(converse) }));
+        }
+        if let Some(invoke) = input.get("invokeModel") {
+            use base64::Engine;
+            let raw = invoke["body"].as_str().unwrap_or("");
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&decoded);
+            return Outcome::Json(json!({ "inputTokens": tokens::text_tokens(&text) }));
+        }
+        Outcome::Error(validation(
+            "The input field must contain exactly one of: converse, invokeModel.",
+        ))
+    }
+}

@@ -1,0 +1,298 @@
+//! Request validation the way Bedrock does it: each rule answers with the service's own
+//! ValidationException text (WIRE.md), so clients can be tested against real wordings.
+
+use serde_json::Value;
+
+/// Keys a Message ContentBlock union may carry.
+const CONTENT_KEYS: &[&str] = &[
+    "text",
+    "image",
+    "document",
+    "video",
+    "audio",
+    "toolUse",
+    "toolResult",
+    "guardContent",
+    "cachePoint",
+    "reasoningContent",
+    "citationsContent",
+    "searchResult",
+];
+
+pub const MAX_IMAGES: usize = 20;
+pub const MAX_IMAGE_BYTES: usize = 3_750_000;
+pub const MAX_DOCUMENTS: usize = 5;
+pub const MAX_DOCUMENT_BYTES: usize = 4_500_000;
+
+type Check = Result<(), String>;
+
+fn decoded_len(b64: &str) -> usize {
+    let padding = b64.bytes().rev().take_while(|b| *b == b'=').count();
+    (b64.len() / 4) * 3 + (b64.len() % 4).saturating_sub(1) - padding.min(2)
+}
+
+fn is_blank(text: &str) -> bool {
+    text.trim().is_empty()
+}
+
+/// Validates a Converse or ConverseStream request body.
+pub fn validate_converse(body: &Value) -> Check {
+    let Some(obj) = body.as_object() else {
+        return Err("Malformed input request: the request body must be a JSON object.".into());
+    };
+    validate_inference_config(obj.get("inferenceConfig"))?;
+    validate_tool_config(obj.get("toolConfig"))?;
+    if let Some(system) = obj.get("system") {
+        validate_system(system)?;
+    }
+    let empty = Vec::new();
+    let messages = match obj.get("messages") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Array(m)) => m,
+        Some(_) => return Err("Malformed input request: messages must be a list.".into()),
+    };
+    validate_messages(messages, obj.contains_key("toolConfig"))
+}
+
+fn validate_inference_config(config: Option<&Value>) -> Check {
+    let Some(config) = config else { return Ok(()) };
+    if let Some(max) = config.get("maxTokens") {
+        if max.as_i64().is_none_or(|m| m < 1) {
+            return Err(format!(
+                "The value at inferenceConfig.maxTokens must be an integer greater than or equal to 1, but was {max}."
+            ));
+        }
+    }
+    for key in ["temperature", "topP"] {
+        if let Some(v) = config.get(key) {
+            if v.as_f64().is_none_or(|x| !(0.0..=1.0).contains(&x)) {
+                return Err(format!(
+                    "The value at inferenceConfig.{key} must be a number between 0 and 1, but was {v}."
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn valid_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn validate_tool_config(config: Option<&Value>) -> Check {
+    let Some(config) = config else { return Ok(()) };
+    let tools = config["tools"].as_array();
+    if tools.is_none_or(|t| t.is_empty()) {
+        return Err("The value at toolConfig.tools must contain at least one tool.".into());
+    }
+    for (i, tool) in tools.into_iter().flatten().enumerate() {
+        if let Some(spec) = tool.get("toolSpec") {
+            let name = spec["name"].as_str().unwrap_or("");
+            if !valid_tool_name(name) {
+                return Err(format!(
+                    "Value '{name}' at 'toolConfig.tools.{i}.member.toolSpec.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+ and length between 1 and 64"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_system(system: &Value) -> Check {
+    for (i, block) in system.as_array().into_iter().flatten().enumerate() {
+        if let Some(text) = block.get("text").and_then(Value::as_str) {
+            if is_blank(text) {
+                return Err(format!(
+                    "The text field in the SystemContentBlock object at system.{i} is blank. Add text to the text field, and try again."
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
+    // Roles first: the service rejects a badly ordered conversation before looking inside it.
+    for (n, message) in messages.iter().enumerate() {
+        let role = message["role"].as_str().unwrap_or("");
+        if role != "user" && role != "assistant" {
+            return Err(format!(
+                "The role field in the Message object at messages.{n} must be one of: user, assistant."
+            ));
+        }
+    }
+    if let Some(first) = messages.first() {
+        if first["role"] != "user" {
+            return Err("A conversation must start with a user message. Try again with a conversation that starts with a user message.".into());
+        }
+    }
+    if messages.windows(2).any(|w| w[0]["role"] == w[1]["role"]) {
+        return Err("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.".into());
+    }
+
+    let (mut images, mut documents) = (0usize, 0usize);
+    let mut uses_tools = false;
+    for (n, message) in messages.iter().enumerate() {
+        let content = message["content"].as_array();
+        if content.is_none_or(|c| c.is_empty()) {
+            return Err(format!(
+                "The content field in the Message object at messages.{n} is empty. Add a ContentBlock object to the content field and try again."
+            ));
+        }
+        for (m, block) in content.into_iter().flatten().enumerate() {
+            let path = format!("messages.{n}.content.{m}");
+            let Some(map) = block.as_object() else {
+                return Err(format!(
+                    "The ContentBlock object at {path} must be an object."
+                ));
+            };
+            let keys: Vec<&str> = map
+                .keys()
+                .map(String::as_str)
+                .filter(|k| CONTENT_KEYS.contains(k))
+                .collect();
+            if keys.len() != 1 {
+                return Err(format!(
+                    "The ContentBlock object at {path} must contain exactly one of the following fields, but it contains {}: {}. Set exactly one field and try again.",
+                    keys.len(),
+                    if keys.is_empty() { "none".to_owned() } else { keys.join(", ") }
+                ));
+            }
+            match keys[0] {
+                "text" if block["text"].as_str().is_none_or(is_blank) => {
+                    return Err(format!(
+                        "The text field in the ContentBlock object at {path} is blank. Add text to the text field, and try again."
+                    ));
+                }
+                "image" => {
+                    images += 1;
+                    check_size(
+                        &block["image"],
+                        &format!("{path}.image"),
+                        MAX_IMAGE_BYTES,
+                        "3.75 MB",
+                    )?;
+                }
+                "document" => {
+                    documents += 1;
+                    check_size(
+                        &block["document"],
+                        &format!("{path}.document"),
+                        MAX_DOCUMENT_BYTES,
+                        "4.5 MB",
+                    )?;
+                }
+                "toolUse" | "toolResult" => {
+                    uses_tools = true;
+                    if keys[0] == "toolResult" {
+                        validate_tool_result(&block["toolResult"], &path)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if images > MAX_IMAGES {
+        return Err(format!(
+            "The request contains {images} images, but at most {MAX_IMAGES} images are allowed per request. Remove some images and try again."
+        ));
+    }
+    if documents > MAX_DOCUMENTS {
+        return Err(format!(
+            "The request contains {documents} documents, but at most {MAX_DOCUMENTS} documents are allowed per request. Remove some documents and try again."
+        ));
+    }
+    if uses_tools && !has_tool_config {
+        return Err("The toolConfig field must be defined when using toolUse and toolResult content blocks.".into());
+    }
+    validate_tool_pairing(messages)
+}
+
+fn check_size(media: &Value, path: &str, max: usize, shown: &str) -> Check {
+    if let Some(b64) = media["source"]["bytes"].as_str() {
+        if decoded_len(b64) > max {
+            return Err(format!(
+                "The size of the value at {path}.source.bytes exceeds the maximum of {shown}. Reduce its size and try again."
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_tool_result(result: &Value, path: &str) -> Check {
+    let content = result["content"].as_array();
+    if result["status"] == "error" && content.is_none_or(|c| c.is_empty()) {
+        return Err(format!(
+            "The content field at {path}.toolResult cannot be empty when status value is error."
+        ));
+    }
+    for (k, item) in content.into_iter().flatten().enumerate() {
+        if let Some(json) = item.get("json") {
+            if !json.is_object() {
+                return Err(format!(
+                    "The format of the value at {path}.toolResult.content.{k}.json is invalid. Provide a json object for the field and try again."
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn blocks_of<'a>(message: &'a Value, key: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    message["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(move |b| b.get(key))
+}
+
+/// Tool results must answer exactly the tool uses of the assistant turn before them.
+fn validate_tool_pairing(messages: &[Value]) -> Check {
+    for (n, message) in messages.iter().enumerate() {
+        if message["role"] != "user" {
+            continue;
+        }
+        let results: Vec<&str> = blocks_of(message, "toolResult")
+            .map(|r| r["toolUseId"].as_str().unwrap_or(""))
+            .collect();
+        let uses: Vec<&str> = match n.checked_sub(1) {
+            Some(prev) => blocks_of(&messages[prev], "toolUse")
+                .map(|u| u["toolUseId"].as_str().unwrap_or(""))
+                .collect(),
+            None => Vec::new(),
+        };
+        if results.len() > uses.len() {
+            return Err(format!(
+                "The number of toolResult blocks at messages.{n}.content exceeds the number of toolUse blocks of previous turn."
+            ));
+        }
+        let missing: Vec<&str> = uses
+            .iter()
+            .copied()
+            .filter(|id| !results.contains(id))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "Expected toolResult blocks at messages.{n}.content for the following Ids: {}",
+                missing.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoded_length_of_base64() {
+        assert_eq!(decoded_len("aGVsbG8="), 5);
+        assert_eq!(decoded_len("aGVsbG8h"), 6);
+        assert_eq!(decoded_len("aGk="), 2);
+        assert_eq!(decoded_len(""), 0);
+    }
+}

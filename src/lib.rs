@@ -1,0 +1,14 @@
+//! fastconverse's native core. This file only wires modules into the Python extension.
+
+use pyo3::prelude::*;
+
+pub mod fake;
+pub mod runtime;
+pub mod wire;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    fake::py::register(m)?;
+    Ok(())
+}

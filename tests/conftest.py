@@ -1,0 +1,94 @@
+"""Shared helpers: boto3 clients and raw HTTP pointed at FakeBedrock (fixture from our plugin)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import boto3
+import pytest
+from botocore.config import Config
+from fastconverse.testing import FakeBedrock
+
+AKID = "AKIDEXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def boto3_client(fake: FakeBedrock, *, key: str = AKID, secret: str = SECRET, **config: Any) -> Any:
+    config.setdefault("retries", {"mode": "standard", "total_max_attempts": 1})
+    return boto3.client(
+        "bedrock-runtime",
+        endpoint_url=fake.url,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(**config),
+    )
+
+
+@pytest.fixture
+def bedrock(fake_bedrock: FakeBedrock) -> Any:
+    """A boto3 bedrock-runtime client on the test's FakeBedrock, without retries."""
+    return boto3_client(fake_bedrock)
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": [{"text": text}]}
+
+
+def assistant(text: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": [{"text": text}]}
+
+
+class Raw:
+    """Raw HTTP to FakeBedrock, for requests no SDK would send."""
+
+    def __init__(self, fake: FakeBedrock) -> None:
+        self.fake = fake
+
+    def post(
+        self, model: str, operation: str, body: Any, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        url = urlsplit(self.fake.url)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        try:
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+            path = f"/model/{quote(model, safe='')}/{operation}"
+            conn.request(
+                "POST", path, payload, {"content-type": "application/json", **(headers or {})}
+            )
+            resp = conn.getresponse()
+            data = resp.read()
+            resp_headers = {k.lower(): v for k, v in resp.getheaders()}
+            parsed = (
+                json.loads(data) if resp_headers.get("content-type") == "application/json" else data
+            )
+            return resp.status, resp_headers, parsed
+        finally:
+            conn.close()
+
+    def converse(self, body: Any, model: str = "m") -> tuple[int, dict[str, str], Any]:
+        return self.post(model, "converse", body)
+
+
+@pytest.fixture
+def raw(fake_bedrock: FakeBedrock) -> Raw:
+    return Raw(fake_bedrock)
+
+
+@pytest.fixture
+def make_fake() -> Callable[..., FakeBedrock]:
+    """Builds extra FakeBedrock servers with settings; all closed after the test."""
+    made: list[FakeBedrock] = []
+
+    def make(**kwargs: Any) -> FakeBedrock:
+        fake = FakeBedrock(**kwargs)
+        made.append(fake)
+        return fake
+
+    yield make  # type: ignore[misc]
+    for fake in made:
+        fake.close()
