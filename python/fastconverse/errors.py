@@ -1,0 +1,133 @@
+"""Exceptions raised by fastconverse.
+
+Every error from the service is a ``ConverseError`` carrying ``code``, ``message``,
+``status_code``, ``request_id``, ``retryable`` and ``model_id``; its subclass says which
+modeled error it is. ``str(error)`` says what happened and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDeniedError",
+    "ContextWindowExceededError",
+    "ConverseError",
+    "CredentialsError",
+    "EndpointError",
+    "InternalServerError",
+    "ModelError",
+    "ModelNotReadyError",
+    "ModelStreamError",
+    "ModelTimeoutError",
+    "ResourceNotFoundError",
+    "ServiceQuotaExceededError",
+    "ServiceUnavailableError",
+    "StreamInterruptedError",
+    "ThrottlingError",
+    "ValidationError",
+]
+
+
+class ConverseError(Exception):
+    """Base of every fastconverse error."""
+
+    code: str | None
+    message: str
+    status_code: int | None
+    request_id: str | None
+    retryable: bool
+    model_id: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+        model_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        self.request_id = request_id
+        self.retryable = retryable
+        self.model_id = model_id
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [f"{self.code}: {self.message}" if self.code else self.message]
+        if self.hint:
+            parts.append(self.hint)
+        context = []
+        if self.model_id:
+            context.append(f"model {self.model_id}")
+        if self.status_code:
+            context.append(f"HTTP {self.status_code}")
+        if self.request_id:
+            context.append(f"request id {self.request_id}")
+        if context:
+            parts.append(f"({', '.join(context)})")
+        return " ".join(parts)
+
+
+class ValidationError(ConverseError):
+    """The request was invalid (HTTP 400 ValidationException)."""
+
+
+class ContextWindowExceededError(ValidationError):
+    """The prompt (plus maxTokens) does not fit the model's context window."""
+
+
+class ServiceQuotaExceededError(ConverseError):
+    """A service quota of the account was exceeded."""
+
+
+class AccessDeniedError(ConverseError):
+    """No access to the model or the operation (also bad or unknown credentials)."""
+
+
+class ResourceNotFoundError(ConverseError):
+    """The model, inference profile or other resource does not exist."""
+
+
+class ModelTimeoutError(ConverseError):
+    """The model took too long to answer."""
+
+
+class ModelNotReadyError(ConverseError):
+    """The model is not ready to serve yet; retrying helps."""
+
+
+class ModelError(ConverseError):
+    """The model failed while processing the request."""
+
+
+class ModelStreamError(ConverseError):
+    """The model failed while streaming its reply."""
+
+
+class ThrottlingError(ConverseError):
+    """Too many requests or tokens: slow down, or ask for higher quotas."""
+
+
+class InternalServerError(ConverseError):
+    """The service failed; retrying helps."""
+
+
+class ServiceUnavailableError(ConverseError):
+    """The service is unavailable; retrying later helps."""
+
+
+class StreamInterruptedError(ConverseError):
+    """The connection was lost in the middle of a stream."""
+
+
+class CredentialsError(ConverseError):
+    """No usable AWS credentials (or region) were found."""
+
+
+class EndpointError(ConverseError):
+    """The endpoint could not be reached (DNS, connection refused, TLS, timeouts)."""
