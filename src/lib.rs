@@ -2,6 +2,9 @@
 
 use pyo3::prelude::*;
 
+pub mod client;
+pub mod config;
+pub mod errors;
 pub mod fake;
 pub mod runtime;
 pub mod wire;
@@ -9,6 +12,7 @@ pub mod wire;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    client::register(m)?;
     fake::py::register(m)?;
     Ok(())
 }

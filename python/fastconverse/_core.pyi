@@ -1,12 +1,44 @@
 """Stubs for fastconverse's native module. One section per Rust file."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from typing_extensions import Self
 
 __version__: str
+
+# --- client.rs -----------------------------------------------------------------------------
+
+class ConverseClient:
+    """A client of Bedrock Runtime's Converse API (boto3-shaped layer)."""
+
+    def __init__(
+        self,
+        model_id: str | None = None,
+        *,
+        region_name: str | None = None,
+        profile_name: str | None = None,
+        endpoint_url: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        max_attempts: int = 3,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 300.0,
+    ) -> None: ...
+    @property
+    def model_id(self) -> str | None: ...
+    @property
+    def region_name(self) -> str: ...
+    @property
+    def endpoint_url(self) -> str | None: ...
+    def converse(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse``: same keyword arguments, same returned dict."""
+    def converse_async(self, **kwargs: Any) -> Awaitable[dict[str, Any]]:
+        """``converse`` as an awaitable; call it inside a running event loop."""
+    def count_tokens(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``count_tokens``."""
 
 # --- fake/py.rs ----------------------------------------------------------------------------
 

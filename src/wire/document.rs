@@ -19,7 +19,7 @@ pub fn py_to_document(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Document> 
         return Ok(Document::Bool(b.is_true()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Document::String(s.to_str()?.to_owned()));
+        return Ok(Document::String(s.to_cow()?.into_owned()));
     }
     if obj.is_instance_of::<PyInt>() {
         if let Ok(u) = obj.extract::<u64>() {
@@ -47,10 +47,13 @@ pub fn py_to_document(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Document> 
             let key = k.cast::<PyString>().map_err(|_| {
                 PyValueError::new_err(format!(
                     "{path}: JSON object keys must be str, got {}",
-                    k.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    k.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
                 ))
             })?;
-            let key = key.to_str()?.to_owned();
+            let key = key.to_cow()?.into_owned();
             let child = py_to_document(&v, &format!("{path}.{key}"))?;
             map.insert(key, child);
         }
@@ -65,7 +68,10 @@ pub fn py_to_document(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Document> 
     }
     Err(PyValueError::new_err(format!(
         "{path}: expected JSON data (dict, list, str, int, float, bool or None), got {}",
-        obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
     )))
 }
 

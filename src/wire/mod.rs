@@ -1,3 +1,9 @@
-//! Knowledge of the Bedrock Runtime wire shapes shared by the client and FakeBedrock.
+//! The Converse API's shapes: boto3-shaped Python data <-> SDK types (`request`,
+//! `response`, `document`), and facts shared by the client and FakeBedrock (`error_codes`).
+//! Only this module knows both shapes.
 
+pub mod document;
 pub mod error_codes;
+pub mod pyobj;
+pub mod request;
+pub mod response;

@@ -1,0 +1,295 @@
+//! `ConverseClient`: the boto3-shaped layer (`converse`, `converse_async`, `count_tokens`)
+//! over the official Rust SDK.
+
+use std::time::Duration;
+
+use aws_sdk_bedrockruntime::operation::RequestId;
+use aws_sdk_bedrockruntime::types as t;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::config::{self, Settings};
+use crate::errors::{self, ErrorInfo};
+use crate::runtime;
+use crate::wire::pyobj::Obj;
+use crate::wire::request::ConverseRequest;
+use crate::wire::response;
+
+fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+    if value.is_finite() && value > 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{name} must be a number of seconds > 0, got {value}"
+        )))
+    }
+}
+
+/// A client of Bedrock Runtime's Converse API.
+#[pyclass(
+    name = "ConverseClient",
+    module = "fastconverse._core",
+    frozen,
+    subclass
+)]
+pub struct PyConverseClient {
+    sdk: aws_sdk_bedrockruntime::Client,
+    model_id: Option<String>,
+    region: String,
+    endpoint_url: Option<String>,
+}
+
+impl PyConverseClient {
+    fn model_for(&self, req: &ConverseRequest) -> PyResult<String> {
+        req.model_id
+            .clone()
+            .or_else(|| self.model_id.clone())
+            .ok_or_else(|| {
+                PyValueError::new_err(
+                    "modelId: no model given; pass modelId=... or create the client with model_id=...",
+                )
+            })
+    }
+
+    fn converse_future(
+        &self,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(
+        String,
+        impl std::future::Future<
+                Output = Result<
+                    aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
+                    ErrorInfo,
+                >,
+            > + Send
+            + 'static,
+    )> {
+        let req = ConverseRequest::from_kwargs(kwargs)?;
+        let model = self.model_for(&req)?;
+        let mut guardrail = None;
+        if let Some((id, version, trace, mode)) = req.guardrail {
+            if mode.is_some() {
+                return Err(PyValueError::new_err(
+                    "guardrailConfig.streamProcessingMode: only converse_stream takes it",
+                ));
+            }
+            guardrail = Some(
+                t::GuardrailConfiguration::builder()
+                    .guardrail_identifier(id)
+                    .guardrail_version(version)
+                    .set_trace(trace.map(|s| t::GuardrailTrace::from(s.as_str())))
+                    .build(),
+            );
+        }
+        let fluent = self
+            .sdk
+            .converse()
+            .model_id(model.clone())
+            .set_messages(req.messages)
+            .set_system(req.system)
+            .set_inference_config(req.inference_config)
+            .set_tool_config(req.tool_config)
+            .set_guardrail_config(guardrail)
+            .set_additional_model_request_fields(req.additional_model_request_fields)
+            .set_additional_model_response_field_paths(req.additional_model_response_field_paths)
+            .set_request_metadata(req.request_metadata)
+            .set_performance_config(req.performance_config)
+            .set_prompt_variables(req.prompt_variables);
+        let model_for_error = model.clone();
+        let fut = async move {
+            fluent
+                .send()
+                .await
+                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model_for_error)))
+        };
+        Ok((model, fut))
+    }
+}
+
+#[pymethods]
+impl PyConverseClient {
+    #[new]
+    #[pyo3(signature = (model_id = None, *, region_name = None, profile_name = None, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        model_id: Option<String>,
+        region_name: Option<String>,
+        profile_name: Option<String>,
+        endpoint_url: Option<String>,
+        aws_access_key_id: Option<String>,
+        aws_secret_access_key: Option<String>,
+        aws_session_token: Option<String>,
+        max_attempts: u32,
+        connect_timeout: f64,
+        read_timeout: f64,
+    ) -> PyResult<Self> {
+        if aws_access_key_id.is_some() != aws_secret_access_key.is_some() {
+            return Err(PyValueError::new_err(
+                "aws_access_key_id and aws_secret_access_key go together: pass both or neither",
+            ));
+        }
+        if aws_session_token.is_some() && aws_access_key_id.is_none() {
+            return Err(PyValueError::new_err(
+                "aws_session_token needs aws_access_key_id and aws_secret_access_key",
+            ));
+        }
+        if max_attempts == 0 {
+            return Err(PyValueError::new_err(
+                "max_attempts must be >= 1 (1 means no retries)",
+            ));
+        }
+        if let Some(url) = &endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(PyValueError::new_err(format!(
+                    "endpoint_url must start with http:// or https://, got {url:?}"
+                )));
+            }
+        }
+        if model_id.as_deref() == Some("") {
+            return Err(PyValueError::new_err("model_id must not be empty"));
+        }
+        let settings = Settings {
+            region: region_name,
+            profile: profile_name,
+            endpoint_url: endpoint_url.clone(),
+            access_key_id: aws_access_key_id,
+            secret_access_key: aws_secret_access_key,
+            session_token: aws_session_token,
+            max_attempts,
+            connect_timeout: seconds("connect_timeout", connect_timeout)?,
+            read_timeout: seconds("read_timeout", read_timeout)?,
+        };
+        let (sdk, region) =
+            runtime::block_on(py, config::sdk_client(settings))?.map_err(|e| e.into_pyerr(py))?;
+        Ok(Self {
+            sdk,
+            model_id,
+            region,
+            endpoint_url,
+        })
+    }
+
+    /// The default model of `converse` calls without `modelId` and of new conversations.
+    #[getter]
+    fn model_id(&self) -> Option<&str> {
+        self.model_id.as_deref()
+    }
+
+    #[getter]
+    fn region_name(&self) -> &str {
+        &self.region
+    }
+
+    #[getter]
+    fn endpoint_url(&self) -> Option<&str> {
+        self.endpoint_url.as_deref()
+    }
+
+    fn __repr__(&self) -> String {
+        // Note: never credentials, whatever was passed.
+        format!(
+            "ConverseClient(model_id={:?}, region_name={:?}, endpoint_url={:?})",
+            self.model_id.as_deref().unwrap_or(""),
+            self.region,
+            self.endpoint_url.as_deref().unwrap_or("")
+        )
+    }
+
+    /// boto3's `converse`: same keyword arguments, same returned dict.
+    #[pyo3(signature = (**kwargs))]
+    fn converse<'py>(
+        &self,
+        py: Python<'py>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (_, fut) = self.converse_future(kwargs)?;
+        let out = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
+        response::converse_output(py, &out, out.request_id())
+    }
+
+    /// `converse` as an awaitable, on the caller's event loop.
+    #[pyo3(signature = (**kwargs))]
+    fn converse_async<'py>(
+        &self,
+        py: Python<'py>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (_, fut) = self.converse_future(kwargs)?;
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let out = fut.await;
+            Python::attach(|py| -> PyResult<Py<PyDict>> {
+                let out = out.map_err(|e| e.into_pyerr(py))?;
+                Ok(response::converse_output(py, &out, out.request_id())?.unbind())
+            })
+        })
+    }
+
+    /// boto3's `count_tokens`: `count_tokens(modelId=..., input={"converse": {...}})`.
+    #[pyo3(signature = (**kwargs))]
+    fn count_tokens<'py>(
+        &self,
+        py: Python<'py>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let Some(kwargs) = kwargs else {
+            return Err(PyTypeError::new_err(
+                "count_tokens takes modelId= and input=",
+            ));
+        };
+        let args = Obj::new(kwargs.as_any(), "")?;
+        args.only(&["modelId", "input"])?;
+        let model = args
+            .str("modelId")?
+            .or_else(|| self.model_id.clone())
+            .ok_or_else(|| PyValueError::new_err("modelId: no model given"))?;
+        let input = args.req_obj("input")?;
+        let (kind, _) = input.union(&["converse", "invokeModel"])?;
+        let sdk_input = if kind == "converse" {
+            let c = input.req_obj("converse")?;
+            c.only(&[
+                "messages",
+                "system",
+                "toolConfig",
+                "additionalModelRequestFields",
+            ])?;
+            let sub = ConverseRequest::from_kwargs(Some(&c.dict))?;
+            t::CountTokensInput::Converse(
+                t::ConverseTokensRequest::builder()
+                    .set_messages(sub.messages)
+                    .set_system(sub.system)
+                    .set_tool_config(sub.tool_config)
+                    .set_additional_model_request_fields(sub.additional_model_request_fields)
+                    .build(),
+            )
+        } else {
+            let im = input.req_obj("invokeModel")?;
+            im.only(&["body"])?;
+            t::CountTokensInput::InvokeModel(
+                t::InvokeModelTokensRequest::builder()
+                    .body(aws_smithy_types::Blob::new(im.bytes("body")?))
+                    .build()
+                    .map_err(|e| PyValueError::new_err(format!("input.invokeModel: {e}")))?,
+            )
+        };
+        let fluent = self
+            .sdk
+            .count_tokens()
+            .model_id(model.clone())
+            .input(sdk_input);
+        let out = runtime::block_on(py, async move { fluent.send().await })?
+            .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)).into_pyerr(py))?;
+        let d = PyDict::new(py);
+        d.set_item(
+            "ResponseMetadata",
+            response::response_metadata(py, out.request_id())?,
+        )?;
+        d.set_item("inputTokens", out.input_tokens())?;
+        Ok(d)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyConverseClient>()
+}

@@ -1,0 +1,192 @@
+//! SDK errors -> the exceptions of `fastconverse.errors`, with code, message, status,
+//! request id, retryability, model id and a hint that says what to do.
+
+use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
+
+use crate::wire::error_codes;
+
+/// Wordings of a context overflow, as the various model providers phrase it (WIRE.md).
+const OVERFLOW_WORDINGS: &[&str] = &[
+    "input is too long for requested model",
+    "input length and `max_tokens` exceed context limit",
+    "prompt is too long",
+    "too many total text bytes",
+    "maximum context length is",
+];
+
+pub fn is_context_overflow(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    OVERFLOW_WORDINGS.iter().any(|w| lower.contains(w))
+}
+
+/// Everything an exception carries.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub class: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+    pub status: Option<u16>,
+    pub request_id: Option<String>,
+    pub retryable: bool,
+    pub model_id: Option<String>,
+    pub hint: Option<&'static str>,
+}
+
+impl ErrorInfo {
+    pub fn new(class: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            code: None,
+            message: message.into(),
+            status: None,
+            request_id: None,
+            retryable: false,
+            model_id: None,
+            hint: hint_for(class),
+        }
+    }
+
+    /// Classifies a service error code and message.
+    pub fn service(code: &str, message: &str) -> Self {
+        let class = match code {
+            "ValidationException" if is_context_overflow(message) => "ContextWindowExceededError",
+            "ValidationException" => "ValidationError",
+            "ThrottlingException" => "ThrottlingError",
+            "AccessDeniedException"
+            | "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "MissingAuthenticationTokenException"
+            | "ExpiredTokenException" => "AccessDeniedError",
+            "ResourceNotFoundException" => "ResourceNotFoundError",
+            "ModelTimeoutException" => "ModelTimeoutError",
+            "ModelNotReadyException" => "ModelNotReadyError",
+            "ModelErrorException" => "ModelError",
+            "ModelStreamErrorException" => "ModelStreamError",
+            "ServiceUnavailableException" => "ServiceUnavailableError",
+            "InternalServerException" => "InternalServerError",
+            "ServiceQuotaExceededException" => "ServiceQuotaExceededError",
+            _ => "ConverseError",
+        };
+        let known = error_codes::lookup(code);
+        let mut info = Self::new(class, message);
+        info.code = Some(code.to_owned());
+        info.status = known.map(|k| k.status);
+        info.retryable = known.is_some_and(|k| k.retryable);
+        if matches!(
+            code,
+            "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "MissingAuthenticationTokenException"
+                | "ExpiredTokenException"
+        ) {
+            info.hint = Some(CREDENTIALS_HINT);
+        }
+        info
+    }
+
+    pub fn with_model(mut self, model_id: Option<&str>) -> Self {
+        self.model_id = model_id.map(str::to_owned);
+        self
+    }
+
+    /// The Python exception.
+    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        match build(py, &self) {
+            Ok(err) => err,
+            Err(err) => err,
+        }
+    }
+}
+
+const CREDENTIALS_HINT: &str = "Check the AWS credentials in use (environment variables, the shared profile, SSO login, or the aws_access_key_id/aws_secret_access_key arguments).";
+
+fn hint_for(class: &str) -> Option<&'static str> {
+    Some(match class {
+        "ThrottlingError" => "Slow down (fewer concurrent requests or tokens per minute) or request a higher quota in Service Quotas.",
+        "AccessDeniedError" => "Make sure your IAM identity may call bedrock:InvokeModel and that access to this model is enabled in the Bedrock console for this region.",
+        "ResourceNotFoundError" => "Check the model id (or inference profile ARN) and that it is offered in this region.",
+        "ContextWindowExceededError" => "Shorten the conversation (drop or summarise older turns) or lower maxTokens.",
+        "ModelTimeoutError" => "Try again, or ask for a shorter answer.",
+        "ModelNotReadyError" | "ServiceUnavailableError" | "InternalServerError" => "This is transient: try again in a moment.",
+        "ServiceQuotaExceededError" => "Request a higher quota in Service Quotas, or reduce the request.",
+        "CredentialsError" => "Set AWS credentials (environment variables, ~/.aws/credentials, `aws sso login`, an instance or container role, or AWS_BEARER_TOKEN_BEDROCK), or pass aws_access_key_id and aws_secret_access_key.",
+        "EndpointError" => "Check endpoint_url, region_name and network connectivity.",
+        "StreamInterruptedError" => "The connection was lost mid-stream; nothing was added to the conversation, so the turn can be sent again.",
+        _ => return None,
+    })
+}
+
+static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
+    let module = ERRORS_MODULE.get_or_try_init(py, || {
+        PyModule::import(py, "fastconverse.errors").map(Bound::unbind)
+    })?;
+    let class = module.bind(py).getattr(info.class)?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("code", info.code.as_deref())?;
+    kwargs.set_item("status_code", info.status)?;
+    kwargs.set_item("request_id", info.request_id.as_deref())?;
+    kwargs.set_item("retryable", info.retryable)?;
+    kwargs.set_item("model_id", info.model_id.as_deref())?;
+    kwargs.set_item("hint", info.hint)?;
+    let exc = class.call((info.message.as_str(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(exc))
+}
+
+/// Classifies any SDK error.
+pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> ErrorInfo
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown");
+            let mut info = ErrorInfo::service(code, e.message().unwrap_or(""));
+            info.request_id = e.meta().extra("aws_request_id").map(str::to_owned);
+            info
+        }
+        SdkError::TimeoutError(_) => ErrorInfo::new(
+            "EndpointError",
+            format!("timed out: {}", DisplayErrorContext(err)),
+        ),
+        SdkError::DispatchFailure(failure) => {
+            let text = DisplayErrorContext(err).to_string();
+            if text.contains("credentials") || text.contains("identity") {
+                ErrorInfo::new("CredentialsError", text)
+            } else if failure.is_io() || failure.is_timeout() {
+                let mut info = ErrorInfo::new("EndpointError", text);
+                info.retryable = true;
+                info
+            } else {
+                ErrorInfo::new("EndpointError", text)
+            }
+        }
+        SdkError::ConstructionFailure(_) => {
+            let text = DisplayErrorContext(err).to_string();
+            let class = if text.contains("region")
+                || text.contains("credentials")
+                || text.contains("identity")
+            {
+                "CredentialsError"
+            } else {
+                "ConverseError"
+            };
+            ErrorInfo::new(class, text)
+        }
+        SdkError::ResponseError(_) => {
+            let mut info = ErrorInfo::new(
+                "StreamInterruptedError",
+                DisplayErrorContext(err).to_string(),
+            );
+            info.retryable = true;
+            info
+        }
+        _ => ErrorInfo::new("ConverseError", DisplayErrorContext(err).to_string()),
+    }
+}
