@@ -12,9 +12,28 @@ use pyo3::types::PyDict;
 use crate::config::{self, Settings};
 use crate::errors::{self, ErrorInfo};
 use crate::runtime;
+use crate::stream::{PyEventStream, StreamReader};
 use crate::wire::pyobj::Obj;
 use crate::wire::request::ConverseRequest;
 use crate::wire::response;
+
+/// Applies the arguments Converse and ConverseStream share to either fluent builder.
+macro_rules! with_common {
+    ($fluent:expr, $req:expr) => {
+        $fluent
+            .set_messages($req.messages)
+            .set_system($req.system)
+            .set_inference_config($req.inference_config)
+            .set_tool_config($req.tool_config)
+            .set_additional_model_request_fields($req.additional_model_request_fields)
+            .set_additional_model_response_field_paths($req.additional_model_response_field_paths)
+            .set_request_metadata($req.request_metadata)
+            .set_performance_config($req.performance_config)
+            .set_prompt_variables($req.prompt_variables)
+    };
+}
+
+type StreamStart = Result<(StreamReader, Option<String>), ErrorInfo>;
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     if value.is_finite() && value > 0.0 {
@@ -35,6 +54,8 @@ fn seconds(name: &str, value: f64) -> PyResult<Duration> {
 )]
 pub struct PyConverseClient {
     sdk: aws_sdk_bedrockruntime::Client,
+    /// Also the longest wait for the next event of a stream.
+    read_timeout: Duration,
     model_id: Option<String>,
     region: String,
     endpoint_url: Option<String>,
@@ -82,20 +103,13 @@ impl PyConverseClient {
                     .build(),
             );
         }
-        let fluent = self
-            .sdk
-            .converse()
-            .model_id(model.clone())
-            .set_messages(req.messages)
-            .set_system(req.system)
-            .set_inference_config(req.inference_config)
-            .set_tool_config(req.tool_config)
-            .set_guardrail_config(guardrail)
-            .set_additional_model_request_fields(req.additional_model_request_fields)
-            .set_additional_model_response_field_paths(req.additional_model_response_field_paths)
-            .set_request_metadata(req.request_metadata)
-            .set_performance_config(req.performance_config)
-            .set_prompt_variables(req.prompt_variables);
+        let fluent = with_common!(
+            self.sdk
+                .converse()
+                .model_id(model.clone())
+                .set_guardrail_config(guardrail),
+            req
+        );
         let model_for_error = model.clone();
         let fut = async move {
             fluent
@@ -105,6 +119,55 @@ impl PyConverseClient {
         };
         Ok((model, fut))
     }
+
+    /// Starts a ConverseStream: resolves once the response headers arrived.
+    fn stream_future(
+        &self,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<impl std::future::Future<Output = StreamStart> + Send + 'static> {
+        let req = ConverseRequest::from_kwargs(kwargs)?;
+        let model = self.model_for(&req)?;
+        let guardrail = req.guardrail.clone().map(|(id, version, trace, mode)| {
+            t::GuardrailStreamConfiguration::builder()
+                .guardrail_identifier(id)
+                .guardrail_version(version)
+                .set_trace(trace.map(|s| t::GuardrailTrace::from(s.as_str())))
+                .set_stream_processing_mode(
+                    mode.map(|m| t::GuardrailStreamProcessingMode::from(m.as_str())),
+                )
+                .build()
+        });
+        let fluent = with_common!(
+            self.sdk
+                .converse_stream()
+                .model_id(model.clone())
+                .set_guardrail_config(guardrail),
+            req
+        );
+        let idle = self.read_timeout;
+        Ok(async move {
+            let out = fluent
+                .send()
+                .await
+                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
+            let request_id = out.request_id().map(str::to_owned);
+            Ok((StreamReader::new(out.stream, idle, model), request_id))
+        })
+    }
+}
+
+fn stream_result<'py>(
+    py: Python<'py>,
+    reader: StreamReader,
+    request_id: Option<&str>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(
+        "ResponseMetadata",
+        response::response_metadata(py, request_id)?,
+    )?;
+    d.set_item("stream", Py::new(py, PyEventStream::new(reader))?)?;
+    Ok(d)
 }
 
 #[pymethods]
@@ -150,6 +213,7 @@ impl PyConverseClient {
         if model_id.as_deref() == Some("") {
             return Err(PyValueError::new_err("model_id must not be empty"));
         }
+        let read_timeout = seconds("read_timeout", read_timeout)?;
         let settings = Settings {
             region: region_name,
             profile: profile_name,
@@ -159,12 +223,13 @@ impl PyConverseClient {
             session_token: aws_session_token,
             max_attempts,
             connect_timeout: seconds("connect_timeout", connect_timeout)?,
-            read_timeout: seconds("read_timeout", read_timeout)?,
+            read_timeout,
         };
         let (sdk, region) =
             runtime::block_on(py, config::sdk_client(settings))?.map_err(|e| e.into_pyerr(py))?;
         Ok(Self {
             sdk,
+            read_timeout,
             model_id,
             region,
             endpoint_url,
@@ -222,6 +287,35 @@ impl PyConverseClient {
             Python::attach(|py| -> PyResult<Py<PyDict>> {
                 let out = out.map_err(|e| e.into_pyerr(py))?;
                 Ok(response::converse_output(py, &out, out.request_id())?.unbind())
+            })
+        })
+    }
+
+    /// boto3's `converse_stream`: sends the request now; `["stream"]` yields event dicts.
+    #[pyo3(signature = (**kwargs))]
+    fn converse_stream<'py>(
+        &self,
+        py: Python<'py>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let fut = self.stream_future(kwargs)?;
+        let (reader, request_id) = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
+        stream_result(py, reader, request_id.as_deref())
+    }
+
+    /// `converse_stream` as an awaitable.
+    #[pyo3(signature = (**kwargs))]
+    fn converse_stream_async<'py>(
+        &self,
+        py: Python<'py>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.stream_future(kwargs)?;
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let started = fut.await;
+            Python::attach(|py| -> PyResult<Py<PyDict>> {
+                let (reader, request_id) = started.map_err(|e| e.into_pyerr(py))?;
+                Ok(stream_result(py, reader, request_id.as_deref())?.unbind())
             })
         })
     }
@@ -291,5 +385,6 @@ impl PyConverseClient {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyConverseClient>()
+    m.add_class::<PyConverseClient>()?;
+    m.add_class::<PyEventStream>()
 }

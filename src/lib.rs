@@ -7,6 +7,7 @@ pub mod config;
 pub mod errors;
 pub mod fake;
 pub mod runtime;
+pub mod stream;
 pub mod wire;
 
 #[pymodule]

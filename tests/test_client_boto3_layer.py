@@ -468,3 +468,122 @@ def test_no_model_anywhere_is_a_clear_error(fake_bedrock: FakeBedrock) -> None:
     out = client.converse(modelId="explicit", messages=[user("hi")])
     assert out["stopReason"] == "end_turn"
     assert fake_bedrock.requests[-1].model_id == "explicit"
+
+
+STREAM_SCENARIOS = [
+    "default model",
+    "scripted text with system and inference config",
+    "tool use with reasoning",
+    "a full tool round trip",
+    "max tokens stop",
+]
+
+
+def comparable_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for event in events:
+        if "metadata" in event:
+            event = {"metadata": {k: v for k, v in event["metadata"].items() if k != "metrics"}}
+        out.append(event)
+    return out
+
+
+@pytest.mark.parametrize("name", STREAM_SCENARIOS)
+def test_converse_stream_matches_boto3(fake_bedrock: FakeBedrock, name: str) -> None:
+    script, kwargs = SCENARIOS[name]
+    script(fake_bedrock)
+    boto = boto3_client(fake_bedrock).converse_stream(modelId=MODEL, **kwargs)
+    expected = comparable_events(list(boto["stream"]))
+    fake_bedrock.reset()
+    script(fake_bedrock)
+    result = ours(fake_bedrock).converse_stream(modelId=MODEL, **kwargs)
+    assert result["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert comparable_events(list(result["stream"])) == expected
+    assert len(expected) >= 5
+
+
+@pytest.mark.parametrize("name", ["default model", "tool use with reasoning"])
+def test_converse_stream_async_matches_boto3(fake_bedrock: FakeBedrock, name: str) -> None:
+    script, kwargs = SCENARIOS[name]
+    script(fake_bedrock)
+    expected = comparable_events(
+        list(boto3_client(fake_bedrock).converse_stream(modelId=MODEL, **kwargs)["stream"])
+    )
+    fake_bedrock.reset()
+    script(fake_bedrock)
+
+    async def main() -> list[dict[str, Any]]:
+        result = await ours(fake_bedrock).converse_stream_async(modelId=MODEL, **kwargs)
+        return [event async for event in result["stream"]]
+
+    assert comparable_events(asyncio.run(main())) == expected
+
+
+def test_sync_stream_object_also_iterates_async(fake_bedrock: FakeBedrock) -> None:
+    fake_bedrock.enqueue_text("a b c")
+    stream = ours(fake_bedrock).converse_stream(messages=[user("hi")])["stream"]
+    first = next(stream)
+
+    async def rest() -> list[dict[str, Any]]:
+        return [event async for event in stream]
+
+    events = [first, *asyncio.run(rest())]
+    assert [next(iter(e)) for e in events] == [
+        "messageStart",
+        *["contentBlockDelta"] * 3,
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+    ]
+    assert list(stream) == []  # exhausted stays exhausted
+
+
+@pytest.mark.parametrize(
+    ("member", "error"),
+    [
+        ("throttlingException", errors.ThrottlingError),
+        ("validationException", errors.ValidationError),
+        ("modelStreamErrorException", errors.ModelStreamError),
+        ("internalServerException", errors.InternalServerError),
+        ("serviceUnavailableException", errors.ServiceUnavailableError),
+    ],
+)
+def test_in_stream_exceptions_are_typed(
+    fake_bedrock: FakeBedrock, member: str, error: type[Exception]
+) -> None:
+    fake_bedrock.enqueue_text(
+        "one two three", stream_error=member, stream_error_message="broke", after_events=2
+    )
+    seen = []
+    with pytest.raises(error) as info:
+        for event in ours(fake_bedrock).converse_stream(messages=[user("hi")])["stream"]:
+            seen.append(event)
+    assert len(seen) == 2
+    assert info.value.message == "broke"  # type: ignore[attr-defined]
+    assert info.value.code == member[0].upper() + member[1:]  # type: ignore[attr-defined]
+    assert info.value.model_id == MODEL  # type: ignore[attr-defined]
+
+
+def test_cut_stream_is_stream_interrupted(fake_bedrock: FakeBedrock) -> None:
+    fake_bedrock.enqueue_text("a b c d e f", disconnect_after_events=3)
+    stream = ours(fake_bedrock).converse_stream(messages=[user("hi")])["stream"]
+    seen = []
+    with pytest.raises(errors.StreamInterruptedError) as info:
+        for event in stream:
+            seen.append(event)
+    assert len(seen) == 3
+    assert info.value.retryable
+    assert list(stream) == []
+
+
+def test_stalled_stream_times_out(fake_bedrock: FakeBedrock) -> None:
+    fake_bedrock.enqueue_text("a b c", delta_delay=2.0)
+    stream = ours(fake_bedrock, read_timeout=0.3).converse_stream(messages=[user("hi")])["stream"]
+    with pytest.raises(errors.StreamInterruptedError, match="no event arrived"):
+        list(stream)
+
+
+def test_errors_before_the_stream_raise_at_the_call(fake_bedrock: FakeBedrock) -> None:
+    fake_bedrock.enqueue_error("AccessDeniedException", "no access")
+    with pytest.raises(errors.AccessDeniedError, match="no access"):
+        ours(fake_bedrock).converse_stream(messages=[user("hi")])

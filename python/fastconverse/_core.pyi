@@ -1,6 +1,6 @@
 """Stubs for fastconverse's native module. One section per Rust file."""
 
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -37,8 +37,24 @@ class ConverseClient:
         """boto3's ``converse``: same keyword arguments, same returned dict."""
     def converse_async(self, **kwargs: Any) -> Awaitable[dict[str, Any]]:
         """``converse`` as an awaitable; call it inside a running event loop."""
+    def converse_stream(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse_stream``; ``["stream"]`` is an ``EventStream``."""
+    def converse_stream_async(self, **kwargs: Any) -> Awaitable[dict[str, Any]]:
+        """``converse_stream`` as an awaitable; call it inside a running event loop."""
     def count_tokens(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``count_tokens``."""
+
+# --- stream.rs -----------------------------------------------------------------------------
+
+class EventStream:
+    """Events of a ConverseStream as boto3-shaped dicts: ``for`` and ``async for`` both work."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+    def __next__(self) -> dict[str, Any]: ...
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
+    def __anext__(self) -> Awaitable[dict[str, Any]]: ...
+    def close(self) -> None:
+        """Stops reading and closes the connection."""
 
 # --- fake/py.rs ----------------------------------------------------------------------------
 

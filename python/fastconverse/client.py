@@ -29,3 +29,7 @@ class ConverseClient(_core.ConverseClient):
     async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse`` as a coroutine; the HTTP request runs without holding the GIL."""
         return await super().converse_async(**kwargs)
+
+    async def converse_stream_async(self, **kwargs: Any) -> dict[str, Any]:
+        """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
+        return await super().converse_stream_async(**kwargs)
