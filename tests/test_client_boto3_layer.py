@@ -159,6 +159,12 @@ SCENARIOS: dict[str, tuple[Script, dict[str, Any]]] = {
                         {"text": "Compare"},
                         {"image": {"format": "png", "source": {"bytes": b"\x89PNG\r\n"}}},
                         {
+                            "video": {
+                                "format": "mp4",
+                                "source": {"s3Location": {"uri": "s3://b/clip.mp4"}},
+                            }
+                        },
+                        {
                             "document": {
                                 "format": "txt",
                                 "name": "notes",

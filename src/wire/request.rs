@@ -233,18 +233,33 @@ fn s3_location(o: &Obj<'_>) -> PyResult<t::S3Location> {
     )
 }
 
-fn image(o: &Obj<'_>) -> PyResult<t::ImageBlock> {
+/// The `format` and `source` of an image or video block.
+enum Media {
+    Bytes(Blob),
+    S3(t::S3Location),
+}
+
+fn media(o: &Obj<'_>) -> PyResult<(String, Media)> {
     o.only(&["format", "source"])?;
     let source = o.req_obj("source")?;
     let (kind, _) = source.union(&["bytes", "s3Location"])?;
-    let source = if kind == "bytes" {
-        t::ImageSource::Bytes(Blob::new(source.bytes("bytes")?))
+    let media = if kind == "bytes" {
+        Media::Bytes(Blob::new(source.bytes("bytes")?))
     } else {
-        t::ImageSource::S3Location(s3_location(&source.req_obj("s3Location")?)?)
+        Media::S3(s3_location(&source.req_obj("s3Location")?)?)
+    };
+    Ok((o.req_str("format")?, media))
+}
+
+fn image(o: &Obj<'_>) -> PyResult<t::ImageBlock> {
+    let (format, media) = media(o)?;
+    let source = match media {
+        Media::Bytes(b) => t::ImageSource::Bytes(b),
+        Media::S3(l) => t::ImageSource::S3Location(l),
     };
     built(
         t::ImageBlock::builder()
-            .format(t::ImageFormat::from(o.req_str("format")?.as_str()))
+            .format(t::ImageFormat::from(format.as_str()))
             .source(source)
             .build(),
         &o.path,
@@ -285,17 +300,14 @@ fn document(o: &Obj<'_>) -> PyResult<t::DocumentBlock> {
 }
 
 fn video(o: &Obj<'_>) -> PyResult<t::VideoBlock> {
-    o.only(&["format", "source"])?;
-    let source = o.req_obj("source")?;
-    let (kind, _) = source.union(&["bytes", "s3Location"])?;
-    let source = if kind == "bytes" {
-        t::VideoSource::Bytes(Blob::new(source.bytes("bytes")?))
-    } else {
-        t::VideoSource::S3Location(s3_location(&source.req_obj("s3Location")?)?)
+    let (format, media) = media(o)?;
+    let source = match media {
+        Media::Bytes(b) => t::VideoSource::Bytes(b),
+        Media::S3(l) => t::VideoSource::S3Location(l),
     };
     built(
         t::VideoBlock::builder()
-            .format(t::VideoFormat::from(o.req_str("format")?.as_str()))
+            .format(t::VideoFormat::from(format.as_str()))
             .source(source)
             .build(),
         &o.path,
