@@ -1,0 +1,90 @@
+"""Runtime behaviour of blocking calls: Ctrl-C interrupts them, and they work inside a
+running asyncio loop (as in Jupyter)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+from conftest import AKID, SECRET, user
+from fastconverse import ConverseClient
+from fastconverse.testing import FakeBedrock
+
+
+def client(fake: FakeBedrock) -> ConverseClient:
+    return ConverseClient(
+        "m",
+        endpoint_url=fake.url,
+        region_name="us-east-1",
+        aws_access_key_id=AKID,
+        aws_secret_access_key=SECRET,
+    )
+
+
+def test_ctrl_c_interrupts_a_blocked_call_quickly() -> None:
+    script = textwrap.dedent(
+        """
+        import os, signal, threading, time
+        from fastconverse import ConverseClient
+        from fastconverse.testing import FakeBedrock
+
+        with FakeBedrock() as fake:
+            fake.enqueue_text("late", first_byte_delay=20)
+            c = ConverseClient("m", endpoint_url=fake.url, region_name="us-east-1",
+                               aws_access_key_id="a", aws_secret_access_key="b")
+            threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            started = time.monotonic()
+            try:
+                c.converse(messages=[{"role": "user", "content": [{"text": "hi"}]}])
+                print("not interrupted")
+            except KeyboardInterrupt:
+                print(f"interrupted after {time.monotonic() - started:.2f}")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.strip()
+    assert out.startswith("interrupted after "), out
+    # the signal came at 0.5 s; the call must end within 0.2 s of it (far below the 20 s delay)
+    assert float(out.rsplit(" ", 1)[1]) < 0.5 + 0.2 + 0.3, out
+
+
+def test_sync_calls_work_inside_a_running_loop(fake_bedrock: FakeBedrock) -> None:
+    c = client(fake_bedrock)
+
+    async def notebook_cell() -> Any:
+        # a Jupyter cell runs inside the kernel's loop; a blocking call must not need it
+        return c.converse(messages=[user("from a cell")])
+
+    out = asyncio.run(notebook_cell())
+    assert out["output"]["message"]["content"] == [{"text": "You said: from a cell"}]
+
+
+def test_cancelling_an_await_cancels_and_leaves_the_client_usable(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    fake_bedrock.enqueue_text("never read", first_byte_delay=5)
+    c = client(fake_bedrock)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(c.converse_async(messages=[user("hi")]))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the task was not cancelled")
+
+    asyncio.run(main())
+    assert [r.operation for r in fake_bedrock.requests] == ["Converse"]
+    # the cancelled request wedged nothing: the next call is answered by the default model
+    assert c.converse(messages=[user("next")])["output"]["message"]["content"] == [
+        {"text": "You said: next"}
+    ]
