@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -195,6 +195,7 @@ fn cut_points(text: &str, chunking: Chunking) -> Vec<usize> {
 }
 
 /// Pieces of `text` cut by [`cut_points`].
+#[cfg(test)]
 pub fn split(text: &str, chunking: Chunking) -> Vec<&str> {
     cut_points(text, chunking)
         .windows(2)
@@ -420,8 +421,9 @@ impl EventCursor {
     }
 }
 
-/// Frames of a whole stream in one buffer; for tests.
-pub fn all_frames(turn: Turn, prompt: Usage) -> Bytes {
+/// Frames of a whole stream in one buffer.
+#[cfg(test)]
+pub fn all_frames(turn: Turn, prompt: Usage) -> bytes::Bytes {
     let mut cursor = EventCursor::new(turn, prompt);
     let mut out = BytesMut::new();
     while !cursor.is_done() {

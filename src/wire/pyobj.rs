@@ -103,34 +103,27 @@ impl<'py> Obj<'py> {
             .transpose()
     }
 
-    pub fn int(&self, key: &str) -> PyResult<Option<i64>> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(v) if v.is_instance_of::<pyo3::types::PyBool>() => {
-                Err(value_error(&self.at(key), "expected an int, got bool"))
-            }
-            Some(v) => v.extract::<i64>().map(Some).map_err(|_| {
-                value_error(
-                    &self.at(key),
-                    format!("expected an int, got {}", type_name(&v)),
-                )
-            }),
+    /// A number at `key` (bool refused, though Python counts it as an int).
+    fn number<T>(&self, key: &str, what: &str) -> PyResult<Option<T>>
+    where
+        T: for<'a> FromPyObject<'a, 'py>,
+    {
+        let Some(v) = self.get(key)? else {
+            return Ok(None);
+        };
+        let bad = |got: String| value_error(&self.at(key), format!("expected {what}, got {got}"));
+        if v.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(bad("bool".into()));
         }
+        v.extract::<T>().map(Some).map_err(|_| bad(type_name(&v)))
+    }
+
+    pub fn int(&self, key: &str) -> PyResult<Option<i64>> {
+        self.number(key, "an int")
     }
 
     pub fn float(&self, key: &str) -> PyResult<Option<f64>> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(v) if v.is_instance_of::<pyo3::types::PyBool>() => {
-                Err(value_error(&self.at(key), "expected a number, got bool"))
-            }
-            Some(v) => v.extract::<f64>().map(Some).map_err(|_| {
-                value_error(
-                    &self.at(key),
-                    format!("expected a number, got {}", type_name(&v)),
-                )
-            }),
-        }
+        self.number(key, "a number")
     }
 
     pub fn bool(&self, key: &str) -> PyResult<Option<bool>> {
