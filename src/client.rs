@@ -1,6 +1,8 @@
 //! `ConverseClient`: the boto3-shaped layer (`converse`, `converse_async`, `count_tokens`)
 //! over the official Rust SDK.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::operation::RequestId;
@@ -10,9 +12,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::config::{self, Settings};
+use crate::conversation::{self, Backend, PyConversation};
 use crate::errors::{self, ErrorInfo};
 use crate::runtime;
-use crate::stream::{PyEventStream, StreamReader};
+use crate::stream::{PyEventStream, Started};
 use crate::wire::pyobj::Obj;
 use crate::wire::request::ConverseRequest;
 use crate::wire::response;
@@ -33,7 +36,7 @@ macro_rules! with_common {
     };
 }
 
-type StreamStart = Result<(StreamReader, Option<String>), ErrorInfo>;
+type StreamStart = Result<(Started, String), ErrorInfo>;
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     if value.is_finite() && value > 0.0 {
@@ -56,9 +59,12 @@ pub struct PyConverseClient {
     sdk: aws_sdk_bedrockruntime::Client,
     /// Also the longest wait for the next event of a stream.
     read_timeout: Duration,
+    max_attempts: u32,
     model_id: Option<String>,
     region: String,
     endpoint_url: Option<String>,
+    /// Conversations by id (in memory for now).
+    registry: Mutex<HashMap<String, Py<PyConversation>>>,
 }
 
 impl PyConverseClient {
@@ -144,29 +150,37 @@ impl PyConverseClient {
                 .set_guardrail_config(guardrail),
             req
         );
-        let idle = self.read_timeout;
         Ok(async move {
             let out = fluent
                 .send()
                 .await
                 .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
             let request_id = out.request_id().map(str::to_owned);
-            Ok((StreamReader::new(out.stream, idle, model), request_id))
+            Ok((
+                Started {
+                    receiver: out.stream,
+                    request_id,
+                },
+                model,
+            ))
         })
     }
 }
 
 fn stream_result<'py>(
     py: Python<'py>,
-    reader: StreamReader,
-    request_id: Option<&str>,
+    (started, model): (Started, String),
+    idle: Duration,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item(
         "ResponseMetadata",
-        response::response_metadata(py, request_id)?,
+        response::response_metadata(py, started.request_id.as_deref())?,
     )?;
-    d.set_item("stream", Py::new(py, PyEventStream::new(reader))?)?;
+    d.set_item(
+        "stream",
+        Py::new(py, PyEventStream::new(started, idle, model))?,
+    )?;
     Ok(d)
 }
 
@@ -230,6 +244,8 @@ impl PyConverseClient {
         Ok(Self {
             sdk,
             read_timeout,
+            max_attempts,
+            registry: Mutex::new(HashMap::new()),
             model_id,
             region,
             endpoint_url,
@@ -299,8 +315,8 @@ impl PyConverseClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let fut = self.stream_future(kwargs)?;
-        let (reader, request_id) = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
-        stream_result(py, reader, request_id.as_deref())
+        let started = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
+        stream_result(py, started, self.read_timeout)
     }
 
     /// `converse_stream` as an awaitable.
@@ -311,11 +327,12 @@ impl PyConverseClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.stream_future(kwargs)?;
+        let idle = self.read_timeout;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let started = fut.await;
             Python::attach(|py| -> PyResult<Py<PyDict>> {
-                let (reader, request_id) = started.map_err(|e| e.into_pyerr(py))?;
-                Ok(stream_result(py, reader, request_id.as_deref())?.unbind())
+                let started = started.map_err(|e| e.into_pyerr(py))?;
+                Ok(stream_result(py, started, idle)?.unbind())
             })
         })
     }
@@ -382,6 +399,106 @@ impl PyConverseClient {
         d.set_item("inputTokens", out.input_tokens())?;
         Ok(d)
     }
+
+    // The conversation layer.
+
+    /// Starts a conversation (kept in this client's registry under its id).
+    #[pyo3(signature = (system_prompt = None, *, conversation_id = None, model_id = None, inference_config = None, additional_model_request_fields = None, messages = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_conversation(
+        &self,
+        py: Python<'_>,
+        system_prompt: Option<&Bound<'_, PyAny>>,
+        conversation_id: Option<String>,
+        model_id: Option<String>,
+        inference_config: Option<&Bound<'_, PyAny>>,
+        additional_model_request_fields: Option<&Bound<'_, PyAny>>,
+        messages: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyConversation>> {
+        let model_id =
+            match model_id.or_else(|| self.model_id.clone()) {
+                Some(m) if !m.trim().is_empty() => m,
+                Some(_) => return Err(PyValueError::new_err("model_id must not be empty")),
+                None => return Err(PyValueError::new_err(
+                    "model_id: no model given; pass model_id=... here or to ConverseClient(...)",
+                )),
+            };
+        let setup = conversation::setup_from(
+            system_prompt,
+            inference_config,
+            additional_model_request_fields,
+        )?;
+        let history = match messages.filter(|m| !m.is_none()) {
+            Some(m) => conversation::initial_history(m)?,
+            None => Vec::new(),
+        };
+        let id = match conversation_id {
+            Some(id) if id.trim().is_empty() => {
+                return Err(PyValueError::new_err("conversation_id must not be empty"))
+            }
+            Some(id) => id,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let backend = Backend {
+            sdk: self.sdk.clone(),
+            read_timeout: self.read_timeout,
+            max_attempts: self.max_attempts,
+        };
+        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if registry.contains_key(&id) {
+            return Err(PyValueError::new_err(format!(
+                "conversation_id: {id:?} is taken; pick another id or get_conversation({id:?})"
+            )));
+        }
+        let conv = Py::new(
+            py,
+            PyConversation::new(id.clone(), model_id, backend, setup, history),
+        )?;
+        registry.insert(id, conv.clone_ref(py));
+        Ok(conv)
+    }
+
+    /// The conversation with this id; KeyError when there is none.
+    fn get_conversation(
+        &self,
+        py: Python<'_>,
+        conversation_id: &str,
+    ) -> PyResult<Py<PyConversation>> {
+        self.registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(conversation_id)
+            .map(|c| c.clone_ref(py))
+            .ok_or_else(|| no_conversation(conversation_id))
+    }
+
+    /// Conversations, the most recently active first.
+    #[pyo3(signature = (max_results = 20))]
+    fn list_conversations(&self, py: Python<'_>, max_results: usize) -> Vec<Py<PyConversation>> {
+        let mut all: Vec<(u64, Py<PyConversation>)> = self
+            .registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|c| (c.get().last_active(), c.clone_ref(py)))
+            .collect();
+        all.sort_by_key(|(active, _)| std::cmp::Reverse(*active));
+        all.into_iter().take(max_results).map(|(_, c)| c).collect()
+    }
+
+    /// Forgets a conversation; KeyError when there is none.
+    fn delete_conversation(&self, conversation_id: &str) -> PyResult<()> {
+        self.registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(conversation_id)
+            .map(|_| ())
+            .ok_or_else(|| no_conversation(conversation_id))
+    }
+}
+
+fn no_conversation(id: &str) -> PyErr {
+    pyo3::exceptions::PyKeyError::new_err(format!("no conversation with id {id:?}"))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -114,6 +114,7 @@ fn hint_for(class: &str) -> Option<&'static str> {
         "ServiceQuotaExceededError" => "Request a higher quota in Service Quotas, or reduce the request.",
         "CredentialsError" => "Set AWS credentials (environment variables, ~/.aws/credentials, `aws sso login`, an instance or container role, or AWS_BEARER_TOKEN_BEDROCK), or pass aws_access_key_id and aws_secret_access_key.",
         "EndpointError" => "Check endpoint_url, region_name and network connectivity.",
+        "ConversationBusyError" => "Finish or close() the previous turn's stream first, or give each concurrent task its own Conversation.",
         "StreamInterruptedError" => "The connection was lost mid-stream; nothing was added to the conversation, so the turn can be sent again.",
         _ => return None,
     })

@@ -4,8 +4,11 @@ use pyo3::prelude::*;
 
 pub mod client;
 pub mod config;
+pub mod conversation;
 pub mod errors;
+pub mod events;
 pub mod fake;
+pub mod reply;
 pub mod runtime;
 pub mod stream;
 pub mod wire;
@@ -14,6 +17,9 @@ pub mod wire;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     client::register(m)?;
+    conversation::register(m)?;
+    events::register(m)?;
+    reply::register(m)?;
     fake::py::register(m)?;
     Ok(())
 }

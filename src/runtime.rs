@@ -53,3 +53,82 @@ where
         }
     }
 }
+
+/// An awaitable whose result is already known: the fast path of `__anext__` when an event
+/// has arrived, without the cost of an asyncio future and a cross-thread wake-up.
+#[pyclass(name = "Ready", module = "fastconverse._core", frozen)]
+struct Ready {
+    result: std::sync::Mutex<Option<PyResult<Py<PyAny>>>>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let taken = self.result.lock().map(|mut r| r.take()).unwrap_or(None);
+        match taken {
+            Some(Ok(value)) => Err(pyo3::exceptions::PyStopIteration::new_err((value,))),
+            Some(Err(err)) => Err(err),
+            None => Err(pyo3::exceptions::PyStopIteration::new_err((py.None(),))),
+        }
+    }
+
+    fn send(&self, py: Python<'_>, _value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+        self.__next__(py)
+    }
+}
+
+pub fn ready(py: Python<'_>, result: PyResult<Py<PyAny>>) -> PyResult<Bound<'_, PyAny>> {
+    Ok(Py::new(
+        py,
+        Ready {
+            result: std::sync::Mutex::new(Some(result)),
+        },
+    )?
+    .into_bound(py)
+    .into_any())
+}
+
+type PyFuture = std::pin::Pin<Box<dyn Future<Output = PyResult<Py<PyAny>>> + Send>>;
+
+/// An awaitable that starts its future only when awaited, so that methods returning it can
+/// be called outside a running loop (like a coroutine); dropping it unawaited drops the
+/// future, and cancelling the awaiting task drops it too.
+#[pyclass(name = "Pending", module = "fastconverse._core", frozen)]
+struct Pending {
+    fut: std::sync::Mutex<Option<PyFuture>>,
+}
+
+#[pymethods]
+impl Pending {
+    fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let fut = self.fut.lock().map(|mut f| f.take()).unwrap_or(None);
+        let Some(fut) = fut else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "this awaitable was already awaited",
+            ));
+        };
+        pyo3_async_runtimes::tokio::future_into_py(py, fut)?.call_method0("__await__")
+    }
+}
+
+pub fn awaitable<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
+{
+    Ok(Py::new(
+        py,
+        Pending {
+            fut: std::sync::Mutex::new(Some(Box::pin(fut))),
+        },
+    )?
+    .into_bound(py)
+    .into_any())
+}

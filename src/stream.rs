@@ -1,7 +1,11 @@
-//! The Python iterator over a ConverseStream: one object that is both iterable (blocking,
-//! GIL released) and async-iterable, yielding boto3-shaped event dicts as frames arrive.
+//! Reading a ConverseStream. A pump task on the runtime reads frames with the GIL released
+//! and hands decoded events to Python through a channel; Python takes what has already
+//! arrived without any thread hand-off, and waits (blocking or awaiting) only when the
+//! channel is empty. `EventStream` is the boto3-shaped reader over it.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
@@ -9,13 +13,14 @@ use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, Mutex};
+use tokio::task::AbortHandle;
 
 use crate::errors::ErrorInfo;
 use crate::runtime;
 use crate::wire::response;
 
-type Receiver = aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
+pub type Receiver = aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
     ConverseStreamOutput,
     ConverseStreamOutputError,
 >;
@@ -33,6 +38,12 @@ fn stream_error_code(err: &ConverseStreamOutputError) -> &'static str {
     }
 }
 
+fn interrupted(message: String) -> ErrorInfo {
+    let mut info = ErrorInfo::new("StreamInterruptedError", message);
+    info.retryable = true;
+    info
+}
+
 /// Classifies an error that ended a stream.
 pub fn stream_error<R: std::fmt::Debug>(err: &SdkError<ConverseStreamOutputError, R>) -> ErrorInfo {
     match err {
@@ -42,91 +53,244 @@ pub fn stream_error<R: std::fmt::Debug>(err: &SdkError<ConverseStreamOutputError
             ErrorInfo::service(code, e.message().unwrap_or(""))
         }
         // Anything else after the stream started means the connection broke.
-        other => {
-            let mut info = ErrorInfo::new(
-                "StreamInterruptedError",
-                format!(
-                    "the stream was cut before it ended: {}",
-                    aws_sdk_bedrockruntime::error::DisplayErrorContext(other)
-                ),
-            );
-            info.retryable = true;
-            info
-        }
+        other => interrupted(format!(
+            "the stream was cut before it ended: {}",
+            aws_sdk_bedrockruntime::error::DisplayErrorContext(other)
+        )),
     }
 }
 
-struct State {
-    receiver: Option<Receiver>,
+/// A stream whose response headers arrived.
+pub struct Started {
+    pub receiver: Receiver,
+    pub request_id: Option<String>,
 }
 
-/// What one read of the stream gave.
-pub enum Next {
+pub type StartFuture = Pin<Box<dyn Future<Output = Result<Started, ErrorInfo>> + Send>>;
+/// Sends the request (again): the SDK's own retries apply until the headers arrive.
+pub type Restart = Box<dyn FnMut() -> StartFuture + Send>;
+
+/// What the pump hands over.
+pub enum Item {
     Event(ConverseStreamOutput),
-    End,
+    End { request_id: Option<String> },
     Failed(ErrorInfo),
 }
 
-/// Shared by the sync and async sides: the receiver behind an async mutex, so that a
-/// second reader waits instead of interleaving.
-#[derive(Clone)]
-pub struct StreamReader {
-    state: Arc<Mutex<State>>,
-    idle_timeout: Duration,
-    model_id: String,
+/// How the pump reads.
+pub struct PumpOptions {
+    /// Longest wait for the next event (the SDK's receiver has none of its own, WIRE.md).
+    pub idle_timeout: Duration,
+    pub model_id: String,
+    /// Attempts in all, counting the first; more than one needs a `Restart`.
+    pub max_attempts: u32,
 }
 
-impl StreamReader {
-    pub fn new(receiver: Receiver, idle_timeout: Duration, model_id: String) -> Self {
+/// Events that may arrive before the answer starts; a retry after anything else would
+/// repeat what the reader already saw.
+fn is_content(event: &ConverseStreamOutput) -> bool {
+    !matches!(event, ConverseStreamOutput::MessageStart(_))
+}
+
+/// Failures worth one more try when nothing of the answer was read yet.
+fn transient(info: &ErrorInfo) -> bool {
+    matches!(
+        info.class,
+        "ThrottlingError"
+            | "InternalServerError"
+            | "ServiceUnavailableError"
+            | "StreamInterruptedError"
+    )
+}
+
+/// Exponential backoff with jitter: about 0.1 s, 0.2 s, 0.4 s ... at most 5 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 0.1 * 2f64.powi(attempt.saturating_sub(1).min(6) as i32);
+    Duration::from_secs_f64(base.min(5.0) * (0.5 + fastrand::f64() * 0.5))
+}
+
+const CHANNEL: usize = 1024;
+
+async fn pump(
+    tx: mpsc::Sender<Item>,
+    mut first: Option<Started>,
+    mut restart: Option<Restart>,
+    opts: PumpOptions,
+) {
+    let mut attempt = 0;
+    let mut saw_start = false;
+    let mut saw_content = false;
+    loop {
+        attempt += 1;
+        let started = match first.take() {
+            Some(s) => Ok(s),
+            None => match restart.as_mut() {
+                Some(restart) => restart().await,
+                None => return,
+            },
+        };
+        let Started {
+            mut receiver,
+            request_id,
+        } = match started {
+            Ok(s) => s,
+            Err(info) => {
+                let _ = tx.send(Item::Failed(info)).await;
+                return;
+            }
+        };
+        let failure = loop {
+            let next = tokio::select! {
+                // The reader went away: stop reading, which closes the connection.
+                _ = tx.closed() => return,
+                next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
+            };
+            match next {
+                Ok(Ok(Some(event))) => {
+                    if is_content(&event) {
+                        saw_content = true;
+                    } else if saw_start {
+                        continue; // a retried stream repeats messageStart
+                    } else {
+                        saw_start = true;
+                    }
+                    if tx.send(Item::Event(event)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Ok(None)) => {
+                    let _ = tx.send(Item::End { request_id }).await;
+                    return;
+                }
+                Ok(Err(err)) => break stream_error(&err),
+                Err(_) => {
+                    break interrupted(format!("no event arrived for {:?}", opts.idle_timeout))
+                }
+            }
+        };
+        let mut failure = failure.with_model(Some(&opts.model_id));
+        failure.request_id = failure.request_id.or(request_id);
+        if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
+        {
+            let _ = tx.send(Item::Failed(failure)).await;
+            return;
+        }
+        drop(receiver);
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+/// The reading end of a pump. Dropping it stops the pump and closes the connection.
+pub struct Pump {
+    rx: Mutex<mpsc::Receiver<Item>>,
+    task: AbortHandle,
+    done: AtomicBool,
+}
+
+impl Pump {
+    pub fn spawn(first: Option<Started>, restart: Option<Restart>, opts: PumpOptions) -> Self {
+        let (tx, rx) = mpsc::channel(CHANNEL);
+        let task = runtime::get()
+            .spawn(pump(tx, first, restart, opts))
+            .abort_handle();
         Self {
-            state: Arc::new(Mutex::new(State {
-                receiver: Some(receiver),
-            })),
-            idle_timeout,
-            model_id,
+            rx: Mutex::new(rx),
+            task,
+            done: AtomicBool::new(false),
         }
     }
 
-    /// Reads the next event; after the end or an error, every read gives End.
-    pub async fn next(&self) -> Next {
-        let mut state = self.state.lock().await;
-        let Some(receiver) = state.receiver.as_mut() else {
-            return Next::End;
-        };
-        // Note: the SDK's receiver has no idle timeout of its own (WIRE.md).
-        let next = match tokio::time::timeout(self.idle_timeout, receiver.recv()).await {
-            Ok(Ok(Some(event))) => return Next::Event(event),
-            Ok(Ok(None)) => Next::End,
-            Ok(Err(err)) => Next::Failed(stream_error(&err).with_model(Some(&self.model_id))),
-            Err(_) => {
-                let mut info = ErrorInfo::new(
-                    "StreamInterruptedError",
-                    format!("no event arrived for {:?}", self.idle_timeout),
-                );
-                info.retryable = true;
-                Next::Failed(info.with_model(Some(&self.model_id)))
-            }
-        };
-        // Dropping the receiver closes the connection.
-        state.receiver = None;
-        next
+    fn settle(&self, item: Option<Item>) -> Item {
+        let item = item.unwrap_or_else(|| {
+            // The pump ended without a word: only after close() or an abort.
+            Item::Failed(interrupted("the stream was closed".into()))
+        });
+        if !matches!(item, Item::Event(_)) {
+            self.done.store(true, Ordering::Release);
+        }
+        item
+    }
+
+    /// The next item if one already arrived, without waiting.
+    pub fn try_next(&self) -> Option<Item> {
+        if self.done.load(Ordering::Acquire) {
+            return Some(Item::End { request_id: None });
+        }
+        let mut rx = self.rx.try_lock().ok()?;
+        match rx.try_recv() {
+            Ok(item) => Some(self.settle(Some(item))),
+            Err(mpsc::error::TryRecvError::Empty) => None,
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(self.settle(None)),
+        }
+    }
+
+    /// The next item, waiting for it. After the end or a failure: `End`.
+    pub async fn next(&self) -> Item {
+        if self.done.load(Ordering::Acquire) {
+            return Item::End { request_id: None };
+        }
+        let mut rx = self.rx.lock().await;
+        if self.done.load(Ordering::Acquire) {
+            return Item::End { request_id: None };
+        }
+        let item = rx.recv().await;
+        self.settle(item)
     }
 
     /// Stops reading and closes the connection.
-    pub async fn close(&self) {
-        self.state.lock().await.receiver = None;
+    pub fn close(&self) {
+        self.done.store(true, Ordering::Release);
+        self.task.abort();
     }
+
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits for the next item: at once when one is there, else blocking with the GIL released.
+pub fn next_blocking(py: Python<'_>, pump: &std::sync::Arc<Pump>) -> PyResult<Item> {
+    if let Some(item) = pump.try_next() {
+        return Ok(item);
+    }
+    let pump = pump.clone();
+    runtime::block_on(py, async move { pump.next().await })
 }
 
 /// `response["stream"]` of `converse_stream`: iterate it with `for` or `async for`.
 #[pyclass(name = "EventStream", module = "fastconverse._core", frozen)]
 pub struct PyEventStream {
-    reader: StreamReader,
+    pump: std::sync::Arc<Pump>,
+    model_id: String,
 }
 
 impl PyEventStream {
-    pub fn new(reader: StreamReader) -> Self {
-        Self { reader }
+    pub fn new(started: Started, idle_timeout: Duration, model_id: String) -> Self {
+        let opts = PumpOptions {
+            idle_timeout,
+            model_id: model_id.clone(),
+            max_attempts: 1,
+        };
+        Self {
+            pump: std::sync::Arc::new(Pump::spawn(Some(started), None, opts)),
+            model_id,
+        }
+    }
+}
+
+fn event_dict(py: Python<'_>, item: Item) -> PyResult<Option<Py<PyAny>>> {
+    match item {
+        Item::Event(event) => Ok(Some(
+            response::stream_event(py, &event)?.into_any().unbind(),
+        )),
+        Item::End { .. } => Ok(None),
+        Item::Failed(info) => Err(info.into_pyerr(py)),
     }
 }
 
@@ -136,13 +300,9 @@ impl PyEventStream {
         slf
     }
 
-    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let reader = self.reader.clone();
-        match runtime::block_on(py, async move { reader.next().await })? {
-            Next::Event(event) => Ok(response::stream_event(py, &event)?.into_any()),
-            Next::End => Err(PyStopIteration::new_err(())),
-            Next::Failed(info) => Err(info.into_pyerr(py)),
-        }
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let item = next_blocking(py, &self.pump)?;
+        event_dict(py, item)?.ok_or_else(|| PyStopIteration::new_err(()))
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
@@ -150,24 +310,25 @@ impl PyEventStream {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let reader = self.reader.clone();
+        let to_py = |py: Python<'_>, item| {
+            event_dict(py, item)?.ok_or_else(|| PyStopAsyncIteration::new_err(()))
+        };
+        if let Some(item) = self.pump.try_next() {
+            return runtime::ready(py, to_py(py, item));
+        }
+        let pump = self.pump.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let next = reader.next().await;
-            Python::attach(|py| match next {
-                Next::Event(event) => Ok(response::stream_event(py, &event)?.into_any().unbind()),
-                Next::End => Err(PyStopAsyncIteration::new_err(())),
-                Next::Failed(info) => Err(info.into_pyerr(py)),
-            })
+            let item = pump.next().await;
+            Python::attach(|py| to_py(py, item))
         })
     }
 
     /// Stops reading and closes the connection (also done when the stream is dropped).
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let reader = self.reader.clone();
-        runtime::block_on(py, async move { reader.close().await })
+    fn close(&self) {
+        self.pump.close();
     }
 
     fn __repr__(&self) -> String {
-        format!("EventStream(model_id={:?})", self.reader.model_id)
+        format!("EventStream(model_id={:?})", self.model_id)
     }
 }

@@ -43,6 +43,219 @@ class ConverseClient:
         """``converse_stream`` as an awaitable; call it inside a running event loop."""
     def count_tokens(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``count_tokens``."""
+    def create_conversation(
+        self,
+        system_prompt: str | Sequence[Mapping[str, Any]] | None = None,
+        *,
+        conversation_id: str | None = None,
+        model_id: str | None = None,
+        inference_config: Mapping[str, Any] | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Conversation:
+        """Starts a conversation, kept in this client's registry under its id."""
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        """The conversation with this id; ``KeyError`` when there is none."""
+    def list_conversations(self, max_results: int = 20) -> list[Conversation]:
+        """Conversations, the most recently active first."""
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Forgets a conversation; ``KeyError`` when there is none."""
+
+# --- conversation.rs -----------------------------------------------------------------------
+
+UserInput = str | Sequence[Mapping[str, Any]] | Mapping[str, Any]
+
+class Conversation:
+    """A multi-turn conversation; history is appended only when a turn completes."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def model_id(self) -> str:
+        """The model of the next turn; assign to switch models."""
+    @model_id.setter
+    def model_id(self, value: str) -> None: ...
+    @property
+    def system_prompt(self) -> str | None: ...
+    @property
+    def inference_config(self) -> dict[str, Any] | None: ...
+    @property
+    def additional_model_request_fields(self) -> Any: ...
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The history as boto3 message dicts (a copy)."""
+    @property
+    def usage(self) -> Usage:
+        """Tokens of all turns so far, summed."""
+    @property
+    def last_reply(self) -> Reply | None: ...
+    @property
+    def busy(self) -> bool:
+        """Whether a turn is in progress."""
+    def reset(self) -> None:
+        """Forgets the history and the last reply; usage keeps counting."""
+    def send(self, message: UserInput) -> Reply:
+        """Sends a user turn (text, content blocks or a user message dict); waits for the reply."""
+    def send_async(self, message: UserInput) -> Awaitable[Reply]:
+        """``send`` as an awaitable; cancelling the awaiting task aborts the request."""
+    def stream(self, message: UserInput) -> ReplyStream:
+        """Sends a user turn and streams the reply as typed events."""
+    def __len__(self) -> int: ...
+
+class ReplyStream:
+    """Typed events of one streamed reply: ``for`` and ``async for`` both work."""
+
+    def __iter__(self) -> Iterator[Event]: ...
+    def __next__(self) -> Event: ...
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+    def __anext__(self) -> Awaitable[Event]: ...
+    @property
+    def reply(self) -> Reply:
+        """The finished reply; ``RuntimeError`` until the stream was read to its end."""
+    @property
+    def done(self) -> bool: ...
+    def until_done(self) -> Reply:
+        """Reads the rest of the stream and returns the finished reply."""
+    def close(self) -> None:
+        """Stops the stream; an unfinished turn is dropped and the history is unchanged."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+# --- reply.rs ------------------------------------------------------------------------------
+
+class Usage:
+    """Token usage of a reply or, summed, of a conversation."""
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        total_tokens: int | None = None,
+        cache_read_input_tokens: int = 0,
+        cache_write_input_tokens: int = 0,
+    ) -> None: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def total_tokens(self) -> int: ...
+    @property
+    def cache_read_input_tokens(self) -> int: ...
+    @property
+    def cache_write_input_tokens(self) -> int: ...
+    def __add__(self, other: Usage) -> Usage: ...
+    def to_dict(self) -> dict[str, int]:
+        """boto3's ``usage`` dict."""
+
+class Reply:
+    """The assistant's answer to one turn; ``str(reply)`` is its text."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def message(self) -> dict[str, Any]: ...
+    @property
+    def content(self) -> list[dict[str, Any]]: ...
+    @property
+    def tool_uses(self) -> list[dict[str, Any]]: ...
+    @property
+    def reasoning(self) -> str | None: ...
+    @property
+    def stop_reason(self) -> str: ...
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def metrics(self) -> dict[str, int]: ...
+    @property
+    def latency_ms(self) -> int | None: ...
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def additional_model_response_fields(self) -> Any: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The reply as boto3's ``converse`` result (without ``ResponseMetadata``)."""
+
+# --- events.rs -----------------------------------------------------------------------------
+
+class MessageStart:
+    @property
+    def role(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class TextDelta:
+    @property
+    def text(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ToolUseStart:
+    @property
+    def tool_use_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ToolUseDelta:
+    @property
+    def input(self) -> str:
+        """A fragment of the tool input's JSON text."""
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ReasoningDelta:
+    @property
+    def text(self) -> str: ...
+    @property
+    def signature(self) -> str | None: ...
+    @property
+    def redacted_content(self) -> bytes | None: ...
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ContentBlockStop:
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class MessageStop:
+    @property
+    def stop_reason(self) -> str: ...
+    @property
+    def additional_model_response_fields(self) -> Any: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class Metadata:
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def metrics(self) -> dict[str, int]: ...
+    @property
+    def latency_ms(self) -> int | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+Event = (
+    MessageStart
+    | TextDelta
+    | ToolUseStart
+    | ToolUseDelta
+    | ReasoningDelta
+    | ContentBlockStop
+    | MessageStop
+    | Metadata
+)
 
 # --- stream.rs -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AccessDeniedError",
     "ContextWindowExceededError",
+    "ConversationBusyError",
     "ConverseError",
     "CredentialsError",
     "EndpointError",
@@ -131,3 +132,7 @@ class CredentialsError(ConverseError):
 
 class EndpointError(ConverseError):
     """The endpoint could not be reached (DNS, connection refused, TLS, timeouts)."""
+
+
+class ConversationBusyError(ConverseError, RuntimeError):
+    """A turn was started while another turn of the same conversation was in progress."""

@@ -100,3 +100,26 @@ pub fn document_to_py<'py>(py: Python<'py>, doc: &Document) -> PyResult<Bound<'p
         }
     })
 }
+
+/// Parsed JSON (a streamed tool input) -> Document.
+pub fn json_to_document(value: serde_json::Value) -> Document {
+    use serde_json::Value;
+    match value {
+        Value::Null => Document::Null,
+        Value::Bool(b) => Document::Bool(b),
+        Value::Number(n) => Document::Number(if let Some(u) = n.as_u64() {
+            Number::PosInt(u)
+        } else if let Some(i) = n.as_i64() {
+            Number::NegInt(i)
+        } else {
+            Number::Float(n.as_f64().unwrap_or(f64::NAN))
+        }),
+        Value::String(s) => Document::String(s),
+        Value::Array(items) => Document::Array(items.into_iter().map(json_to_document).collect()),
+        Value::Object(map) => Document::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, json_to_document(v)))
+                .collect::<HashMap<_, _>>(),
+        ),
+    }
+}

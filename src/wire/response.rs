@@ -9,7 +9,11 @@ use super::document::document_to_py;
 
 type Dict<'py> = Bound<'py, PyDict>;
 
-fn dict1<'py>(py: Python<'py>, key: &str, value: impl IntoPyObject<'py>) -> PyResult<Dict<'py>> {
+pub fn dict1<'py>(
+    py: Python<'py>,
+    key: &str,
+    value: impl IntoPyObject<'py>,
+) -> PyResult<Dict<'py>> {
     let d = PyDict::new(py);
     d.set_item(key, value)?;
     Ok(d)

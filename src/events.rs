@@ -1,0 +1,525 @@
+//! The typed events of `Conversation.stream`, and the assembler that builds the finished
+//! message from them (in Rust, so Python sees each event once and the reply for free).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_bedrockruntime::types as t;
+use aws_smithy_types::{Blob, Document};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::errors::ErrorInfo;
+use crate::reply::{PyUsage, ReplyData, Tokens};
+use crate::wire::document::{document_to_py, json_to_document};
+use crate::wire::response::dict1;
+
+fn block_event<'py>(
+    py: Python<'py>,
+    name: &str,
+    index: i32,
+    key: &str,
+    value: Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = dict1(py, "contentBlockIndex", index)?;
+    d.set_item(key, value)?;
+    dict1(py, name, d)
+}
+
+/// The assistant's message begins.
+#[pyclass(name = "MessageStart", module = "fastconverse._core", frozen)]
+pub struct PyMessageStart {
+    #[pyo3(get)]
+    role: String,
+}
+
+#[pymethods]
+impl PyMessageStart {
+    /// The boto3 event dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dict1(py, "messageStart", dict1(py, "role", &self.role)?)
+    }
+    fn __repr__(&self) -> String {
+        format!("MessageStart(role={:?})", self.role)
+    }
+}
+
+/// A piece of text of content block `index`.
+#[pyclass(name = "TextDelta", module = "fastconverse._core", frozen)]
+pub struct PyTextDelta {
+    #[pyo3(get)]
+    text: String,
+    #[pyo3(get)]
+    index: i32,
+}
+
+#[pymethods]
+impl PyTextDelta {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let delta = dict1(py, "text", &self.text)?;
+        block_event(py, "contentBlockDelta", self.index, "delta", delta)
+    }
+    fn __str__(&self) -> String {
+        self.text.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!("TextDelta(text={:?}, index={})", self.text, self.index)
+    }
+}
+
+/// The model starts calling a tool (its input follows as `ToolUseDelta`s).
+#[pyclass(name = "ToolUseStart", module = "fastconverse._core", frozen)]
+pub struct PyToolUseStart {
+    #[pyo3(get)]
+    tool_use_id: String,
+    #[pyo3(get)]
+    name: String,
+    #[pyo3(get)]
+    index: i32,
+}
+
+#[pymethods]
+impl PyToolUseStart {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let tu = dict1(py, "toolUseId", &self.tool_use_id)?;
+        tu.set_item("name", &self.name)?;
+        block_event(
+            py,
+            "contentBlockStart",
+            self.index,
+            "start",
+            dict1(py, "toolUse", tu)?,
+        )
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ToolUseStart(name={:?}, tool_use_id={:?}, index={})",
+            self.name, self.tool_use_id, self.index
+        )
+    }
+}
+
+/// A piece of a tool's input: a fragment of JSON text (the whole is valid JSON).
+#[pyclass(name = "ToolUseDelta", module = "fastconverse._core", frozen)]
+pub struct PyToolUseDelta {
+    #[pyo3(get)]
+    input: String,
+    #[pyo3(get)]
+    index: i32,
+}
+
+#[pymethods]
+impl PyToolUseDelta {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let delta = dict1(py, "toolUse", dict1(py, "input", &self.input)?)?;
+        block_event(py, "contentBlockDelta", self.index, "delta", delta)
+    }
+    fn __repr__(&self) -> String {
+        format!("ToolUseDelta(input={:?}, index={})", self.input, self.index)
+    }
+}
+
+/// A piece of the model's reasoning: text, or its signature, or redacted content.
+#[pyclass(name = "ReasoningDelta", module = "fastconverse._core", frozen)]
+pub struct PyReasoningDelta {
+    #[pyo3(get)]
+    text: String,
+    #[pyo3(get)]
+    signature: Option<String>,
+    redacted: Option<Vec<u8>>,
+    #[pyo3(get)]
+    index: i32,
+}
+
+#[pymethods]
+impl PyReasoningDelta {
+    #[getter]
+    fn redacted_content<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.redacted.as_deref().map(|b| PyBytes::new(py, b))
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let inner = if let Some(sig) = &self.signature {
+            dict1(py, "signature", sig)?
+        } else if let Some(b) = &self.redacted {
+            dict1(py, "redactedContent", PyBytes::new(py, b))?
+        } else {
+            dict1(py, "text", &self.text)?
+        };
+        let delta = dict1(py, "reasoningContent", inner)?;
+        block_event(py, "contentBlockDelta", self.index, "delta", delta)
+    }
+    fn __repr__(&self) -> String {
+        match (&self.signature, &self.redacted) {
+            (Some(sig), _) => format!("ReasoningDelta(signature={sig:?}, index={})", self.index),
+            (_, Some(b)) => format!(
+                "ReasoningDelta(redacted_content=<{} bytes>, index={})",
+                b.len(),
+                self.index
+            ),
+            _ => format!("ReasoningDelta(text={:?}, index={})", self.text, self.index),
+        }
+    }
+}
+
+/// Content block `index` is complete.
+#[pyclass(name = "ContentBlockStop", module = "fastconverse._core", frozen)]
+pub struct PyContentBlockStop {
+    #[pyo3(get)]
+    index: i32,
+}
+
+#[pymethods]
+impl PyContentBlockStop {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dict1(
+            py,
+            "contentBlockStop",
+            dict1(py, "contentBlockIndex", self.index)?,
+        )
+    }
+    fn __repr__(&self) -> String {
+        format!("ContentBlockStop(index={})", self.index)
+    }
+}
+
+/// The message is complete; `stop_reason` says why it ended.
+#[pyclass(name = "MessageStop", module = "fastconverse._core", frozen)]
+pub struct PyMessageStop {
+    #[pyo3(get)]
+    stop_reason: String,
+    fields: Option<Document>,
+}
+
+#[pymethods]
+impl PyMessageStop {
+    #[getter]
+    fn additional_model_response_fields<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.fields
+            .as_ref()
+            .map(|f| document_to_py(py, f))
+            .transpose()
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = dict1(py, "stopReason", &self.stop_reason)?;
+        if let Some(fields) = self.additional_model_response_fields(py)? {
+            d.set_item("additionalModelResponseFields", fields)?;
+        }
+        dict1(py, "messageStop", d)
+    }
+    fn __repr__(&self) -> String {
+        format!("MessageStop(stop_reason={:?})", self.stop_reason)
+    }
+}
+
+/// The last event: token usage and latency of the turn.
+#[pyclass(name = "Metadata", module = "fastconverse._core", frozen)]
+pub struct PyMetadata {
+    usage: Tokens,
+    #[pyo3(get)]
+    latency_ms: Option<i64>,
+}
+
+#[pymethods]
+impl PyMetadata {
+    #[getter]
+    fn usage(&self) -> PyUsage {
+        PyUsage(self.usage)
+    }
+    #[getter]
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        if let Some(ms) = self.latency_ms {
+            d.set_item("latencyMs", ms)?;
+        }
+        Ok(d)
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = dict1(py, "usage", PyUsage(self.usage).to_dict(py)?)?;
+        d.set_item("metrics", self.metrics(py)?)?;
+        dict1(py, "metadata", d)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Metadata(usage={}, latency_ms={})",
+            PyUsage(self.usage).__repr__(),
+            self.latency_ms
+                .map_or_else(|| "None".to_owned(), |ms| ms.to_string())
+        )
+    }
+}
+
+/// The Python event for one SDK event; None for kinds this version does not know.
+pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<Py<PyAny>>> {
+    use t::ConverseStreamOutput as E;
+    Ok(Some(match event {
+        E::MessageStart(e) => Py::new(
+            py,
+            PyMessageStart {
+                role: e.role().as_str().to_owned(),
+            },
+        )?
+        .into_any(),
+        E::ContentBlockStart(e) => match e.start {
+            Some(t::ContentBlockStart::ToolUse(u)) => Py::new(
+                py,
+                PyToolUseStart {
+                    tool_use_id: u.tool_use_id,
+                    name: u.name,
+                    index: e.content_block_index,
+                },
+            )?
+            .into_any(),
+            _ => return Ok(None),
+        },
+        E::ContentBlockDelta(e) => {
+            let index = e.content_block_index;
+            match e.delta {
+                Some(t::ContentBlockDelta::Text(text)) => {
+                    Py::new(py, PyTextDelta { text, index })?.into_any()
+                }
+                Some(t::ContentBlockDelta::ToolUse(u)) => Py::new(
+                    py,
+                    PyToolUseDelta {
+                        input: u.input,
+                        index,
+                    },
+                )?
+                .into_any(),
+                Some(t::ContentBlockDelta::ReasoningContent(r)) => {
+                    let mut ev = PyReasoningDelta {
+                        text: String::new(),
+                        signature: None,
+                        redacted: None,
+                        index,
+                    };
+                    match r {
+                        t::ReasoningContentBlockDelta::Text(s) => ev.text = s,
+                        t::ReasoningContentBlockDelta::Signature(s) => ev.signature = Some(s),
+                        t::ReasoningContentBlockDelta::RedactedContent(b) => {
+                            ev.redacted = Some(b.into_inner())
+                        }
+                        _ => return Ok(None),
+                    }
+                    Py::new(py, ev)?.into_any()
+                }
+                _ => return Ok(None),
+            }
+        }
+        E::ContentBlockStop(e) => Py::new(
+            py,
+            PyContentBlockStop {
+                index: e.content_block_index,
+            },
+        )?
+        .into_any(),
+        E::MessageStop(e) => Py::new(
+            py,
+            PyMessageStop {
+                stop_reason: e.stop_reason.as_str().to_owned(),
+                fields: e.additional_model_response_fields,
+            },
+        )?
+        .into_any(),
+        E::Metadata(e) => Py::new(
+            py,
+            PyMetadata {
+                usage: Tokens::from_sdk(e.usage()),
+                latency_ms: e.metrics().map(|m| m.latency_ms()),
+            },
+        )?
+        .into_any(),
+        _ => return Ok(None),
+    }))
+}
+
+enum Partial {
+    Text(String),
+    Tool {
+        id: String,
+        name: String,
+        input: String,
+    },
+    Reasoning {
+        text: String,
+        signature: Option<String>,
+        redacted: Option<Vec<u8>>,
+    },
+}
+
+/// Builds the finished message from the stream's events, as they pass.
+#[derive(Default)]
+pub struct Assembler {
+    blocks: BTreeMap<i32, Partial>,
+    stop_reason: Option<String>,
+    fields: Option<Document>,
+    usage: Option<Tokens>,
+    latency_ms: Option<i64>,
+}
+
+impl Assembler {
+    /// True for events that carry part of the answer (a retry after one would repeat it).
+    pub fn is_content(event: &t::ConverseStreamOutput) -> bool {
+        !matches!(event, t::ConverseStreamOutput::MessageStart(_))
+    }
+
+    pub fn push(&mut self, event: &t::ConverseStreamOutput) {
+        use t::ConverseStreamOutput as E;
+        match event {
+            E::ContentBlockStart(e) => {
+                if let Some(t::ContentBlockStart::ToolUse(u)) = e.start() {
+                    self.blocks.insert(
+                        e.content_block_index(),
+                        Partial::Tool {
+                            id: u.tool_use_id().to_owned(),
+                            name: u.name().to_owned(),
+                            input: String::new(),
+                        },
+                    );
+                }
+            }
+            E::ContentBlockDelta(e) => {
+                let slot = self.blocks.entry(e.content_block_index());
+                match e.delta() {
+                    Some(t::ContentBlockDelta::Text(s)) => {
+                        if let Partial::Text(text) = slot.or_insert(Partial::Text(String::new())) {
+                            text.push_str(s);
+                        }
+                    }
+                    Some(t::ContentBlockDelta::ToolUse(u)) => {
+                        if let Partial::Tool { input, .. } = slot.or_insert(Partial::Tool {
+                            id: String::new(),
+                            name: String::new(),
+                            input: String::new(),
+                        }) {
+                            input.push_str(u.input());
+                        }
+                    }
+                    Some(t::ContentBlockDelta::ReasoningContent(r)) => {
+                        if let Partial::Reasoning {
+                            text,
+                            signature,
+                            redacted,
+                        } = slot.or_insert(Partial::Reasoning {
+                            text: String::new(),
+                            signature: None,
+                            redacted: None,
+                        }) {
+                            match r {
+                                t::ReasoningContentBlockDelta::Text(s) => text.push_str(s),
+                                t::ReasoningContentBlockDelta::Signature(s) => {
+                                    signature.get_or_insert_with(String::new).push_str(s)
+                                }
+                                t::ReasoningContentBlockDelta::RedactedContent(b) => redacted
+                                    .get_or_insert_with(Vec::new)
+                                    .extend_from_slice(b.as_ref()),
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            E::MessageStop(e) => {
+                self.stop_reason = Some(e.stop_reason().as_str().to_owned());
+                self.fields = e.additional_model_response_fields().cloned();
+            }
+            E::Metadata(e) => {
+                self.usage = Some(Tokens::from_sdk(e.usage()));
+                self.latency_ms = e.metrics().map(|m| m.latency_ms());
+            }
+            _ => {}
+        }
+    }
+
+    /// The finished reply; an error when the stream ended without its closing events or a
+    /// tool input is not valid JSON.
+    pub fn finish(
+        self,
+        model_id: &str,
+        request_id: Option<String>,
+    ) -> Result<ReplyData, Box<ErrorInfo>> {
+        let broken = |what: String| {
+            let mut info = ErrorInfo::new("StreamInterruptedError", what);
+            info.retryable = true;
+            Box::new(info.with_model(Some(model_id)))
+        };
+        let Some(stop_reason) = self.stop_reason else {
+            return Err(broken(
+                "the stream ended before its messageStop event".into(),
+            ));
+        };
+        let mut content = Vec::with_capacity(self.blocks.len());
+        for (index, block) in self.blocks {
+            content.push(match block {
+                Partial::Text(text) => t::ContentBlock::Text(text),
+                Partial::Tool { id, name, input } => {
+                    let value = if input.trim().is_empty() {
+                        serde_json::Value::Object(Default::default())
+                    } else {
+                        serde_json::from_str(&input).map_err(|e| {
+                            let mut info = ErrorInfo::new(
+                                "ModelError",
+                                format!(
+                                    "the input of tool use {id:?} ({name}) at content block {index} is not valid JSON: {e}"
+                                ),
+                            );
+                            info.code = Some("malformed_tool_use".into());
+                            Box::new(info.with_model(Some(model_id)))
+                        })?
+                    };
+                    t::ContentBlock::ToolUse(
+                        t::ToolUseBlock::builder()
+                            .tool_use_id(id)
+                            .name(name)
+                            .input(json_to_document(value))
+                            .build()
+                            .map_err(|e| broken(e.to_string()))?,
+                    )
+                }
+                Partial::Reasoning {
+                    text,
+                    signature,
+                    redacted,
+                } => t::ContentBlock::ReasoningContent(match redacted {
+                    Some(bytes) if text.is_empty() => {
+                        t::ReasoningContentBlock::RedactedContent(Blob::new(bytes))
+                    }
+                    _ => t::ReasoningContentBlock::ReasoningText(
+                        t::ReasoningTextBlock::builder()
+                            .text(text)
+                            .set_signature(signature)
+                            .build()
+                            .map_err(|e| broken(e.to_string()))?,
+                    ),
+                }),
+            });
+        }
+        let message = t::Message::builder()
+            .role(t::ConversationRole::Assistant)
+            .set_content(Some(content))
+            .build()
+            .map_err(|e| broken(e.to_string()))?;
+        Ok(ReplyData {
+            message,
+            stop_reason,
+            usage: self.usage.unwrap_or_default(),
+            latency_ms: self.latency_ms,
+            request_id,
+            model_id: model_id.to_owned(),
+            fields: self.fields,
+        })
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyMessageStart>()?;
+    m.add_class::<PyTextDelta>()?;
+    m.add_class::<PyToolUseStart>()?;
+    m.add_class::<PyToolUseDelta>()?;
+    m.add_class::<PyReasoningDelta>()?;
+    m.add_class::<PyContentBlockStop>()?;
+    m.add_class::<PyMessageStop>()?;
+    m.add_class::<PyMetadata>()
+}

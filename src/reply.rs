@@ -1,0 +1,300 @@
+//! `Reply` and `Usage`: a finished turn, kept as SDK types and turned into Python objects
+//! only when an attribute is read.
+
+use aws_sdk_bedrockruntime::types as t;
+use aws_smithy_types::Document;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::wire::document::document_to_py;
+use crate::wire::response::{self, dict1};
+
+/// Token counts of one turn or, summed, of a conversation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: i64,
+    pub output: i64,
+    pub total: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+}
+
+impl Tokens {
+    pub fn from_sdk(u: Option<&t::TokenUsage>) -> Self {
+        u.map(|u| Self {
+            input: u.input_tokens() as i64,
+            output: u.output_tokens() as i64,
+            total: u.total_tokens() as i64,
+            cache_read: u.cache_read_input_tokens().unwrap_or(0) as i64,
+            cache_write: u.cache_write_input_tokens().unwrap_or(0) as i64,
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl std::ops::Add for Tokens {
+    type Output = Self;
+
+    fn add(self, o: Self) -> Self {
+        Self {
+            input: self.input + o.input,
+            output: self.output + o.output,
+            total: self.total + o.total,
+            cache_read: self.cache_read + o.cache_read,
+            cache_write: self.cache_write + o.cache_write,
+        }
+    }
+}
+
+/// Token usage: of one reply (`reply.usage`) or of a whole conversation (`conv.usage`).
+#[pyclass(
+    name = "Usage",
+    module = "fastconverse._core",
+    frozen,
+    eq,
+    skip_from_py_object
+)]
+#[derive(Clone, PartialEq)]
+pub struct PyUsage(pub Tokens);
+
+#[pymethods]
+impl PyUsage {
+    #[new]
+    #[pyo3(signature = (input_tokens = 0, output_tokens = 0, total_tokens = None, cache_read_input_tokens = 0, cache_write_input_tokens = 0))]
+    fn new(
+        input_tokens: i64,
+        output_tokens: i64,
+        total_tokens: Option<i64>,
+        cache_read_input_tokens: i64,
+        cache_write_input_tokens: i64,
+    ) -> Self {
+        Self(Tokens {
+            input: input_tokens,
+            output: output_tokens,
+            total: total_tokens.unwrap_or(
+                input_tokens + output_tokens + cache_read_input_tokens + cache_write_input_tokens,
+            ),
+            cache_read: cache_read_input_tokens,
+            cache_write: cache_write_input_tokens,
+        })
+    }
+
+    #[getter]
+    fn input_tokens(&self) -> i64 {
+        self.0.input
+    }
+    #[getter]
+    fn output_tokens(&self) -> i64 {
+        self.0.output
+    }
+    #[getter]
+    fn total_tokens(&self) -> i64 {
+        self.0.total
+    }
+    #[getter]
+    fn cache_read_input_tokens(&self) -> i64 {
+        self.0.cache_read
+    }
+    #[getter]
+    fn cache_write_input_tokens(&self) -> i64 {
+        self.0.cache_write
+    }
+
+    fn __add__(&self, other: &Bound<'_, PyAny>) -> Option<Self> {
+        other
+            .cast::<PyUsage>()
+            .ok()
+            .map(|o| Self(self.0 + o.get().0))
+    }
+
+    /// boto3's `usage` dict (cache counts only when non-zero).
+    pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = dict1(py, "inputTokens", self.0.input)?;
+        d.set_item("outputTokens", self.0.output)?;
+        d.set_item("totalTokens", self.0.total)?;
+        if self.0.cache_read != 0 {
+            d.set_item("cacheReadInputTokens", self.0.cache_read)?;
+        }
+        if self.0.cache_write != 0 {
+            d.set_item("cacheWriteInputTokens", self.0.cache_write)?;
+        }
+        Ok(d)
+    }
+
+    pub fn __repr__(&self) -> String {
+        let mut s = format!(
+            "Usage(input_tokens={}, output_tokens={}, total_tokens={}",
+            self.0.input, self.0.output, self.0.total
+        );
+        if self.0.cache_read != 0 || self.0.cache_write != 0 {
+            s += &format!(
+                ", cache_read_input_tokens={}, cache_write_input_tokens={}",
+                self.0.cache_read, self.0.cache_write
+            );
+        }
+        s + ")"
+    }
+}
+
+/// Everything a finished turn gave back.
+#[derive(Clone, Debug)]
+pub struct ReplyData {
+    pub message: t::Message,
+    pub stop_reason: String,
+    pub usage: Tokens,
+    pub latency_ms: Option<i64>,
+    pub request_id: Option<String>,
+    pub model_id: String,
+    pub fields: Option<Document>,
+}
+
+impl ReplyData {
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        for block in self.message.content() {
+            if let t::ContentBlock::Text(s) = block {
+                text.push_str(s);
+            }
+        }
+        text
+    }
+}
+
+/// The assistant's answer to one turn. `str(reply)` is its text.
+#[pyclass(name = "Reply", module = "fastconverse._core", frozen)]
+pub struct PyReply(pub ReplyData);
+
+#[pymethods]
+impl PyReply {
+    /// The reply's text blocks, joined.
+    #[getter]
+    fn text(&self) -> String {
+        self.0.text()
+    }
+
+    /// The assistant message, boto3-shaped: `{"role": "assistant", "content": [...]}`.
+    #[getter]
+    fn message<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        response::message(py, &self.0.message)
+    }
+
+    /// The message's content blocks, boto3-shaped.
+    #[getter]
+    fn content<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for block in self.0.message.content() {
+            list.append(response::content_block(py, block)?)?;
+        }
+        Ok(list)
+    }
+
+    /// The `toolUse` blocks: `[{"toolUseId": ..., "name": ..., "input": {...}}]`.
+    #[getter]
+    fn tool_uses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for block in self.0.message.content() {
+            if let t::ContentBlock::ToolUse(_) = block {
+                list.append(response::content_block(py, block)?.get_item("toolUse")?)?;
+            }
+        }
+        Ok(list)
+    }
+
+    /// The reasoning text, when the model reasoned aloud; else None.
+    #[getter]
+    fn reasoning(&self) -> Option<String> {
+        let mut text: Option<String> = None;
+        for block in self.0.message.content() {
+            if let t::ContentBlock::ReasoningContent(t::ReasoningContentBlock::ReasoningText(r)) =
+                block
+            {
+                text.get_or_insert_with(String::new).push_str(r.text());
+            }
+        }
+        text
+    }
+
+    #[getter]
+    fn stop_reason(&self) -> &str {
+        &self.0.stop_reason
+    }
+
+    #[getter]
+    fn usage(&self) -> PyUsage {
+        PyUsage(self.0.usage)
+    }
+
+    /// boto3's `metrics` dict: `{"latencyMs": ...}` (empty when the service sent none).
+    #[getter]
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        if let Some(ms) = self.0.latency_ms {
+            d.set_item("latencyMs", ms)?;
+        }
+        Ok(d)
+    }
+
+    #[getter]
+    fn latency_ms(&self) -> Option<i64> {
+        self.0.latency_ms
+    }
+
+    #[getter]
+    fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    #[getter]
+    fn model_id(&self) -> &str {
+        &self.0.model_id
+    }
+
+    #[getter]
+    fn additional_model_response_fields<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.0
+            .fields
+            .as_ref()
+            .map(|f| document_to_py(py, f))
+            .transpose()
+    }
+
+    /// The reply as boto3's `converse` result (without `ResponseMetadata`).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = dict1(
+            py,
+            "output",
+            dict1(py, "message", response::message(py, &self.0.message)?)?,
+        )?;
+        d.set_item("stopReason", &self.0.stop_reason)?;
+        d.set_item("usage", PyUsage(self.0.usage).to_dict(py)?)?;
+        d.set_item("metrics", self.metrics(py)?)?;
+        if let Some(fields) = self.additional_model_response_fields(py)? {
+            d.set_item("additionalModelResponseFields", fields)?;
+        }
+        Ok(d)
+    }
+
+    fn __str__(&self) -> String {
+        self.0.text()
+    }
+
+    fn __repr__(&self) -> String {
+        let text = self.0.text();
+        let shown: String = text.chars().take(60).collect();
+        let more = if shown.len() < text.len() { "..." } else { "" };
+        format!(
+            "Reply(text={:?}{more}, stop_reason={:?}, usage={})",
+            shown,
+            self.0.stop_reason,
+            PyUsage(self.0.usage).__repr__()
+        )
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyUsage>()?;
+    m.add_class::<PyReply>()
+}
