@@ -16,7 +16,7 @@ use crate::conversation::{self, Backend, PyConversation};
 use crate::errors::{self, ErrorInfo};
 use crate::runtime;
 use crate::stream::{PyEventStream, Started};
-use crate::wire::pyobj::Obj;
+use crate::wire::pyobj::{py_repr, Obj};
 use crate::wire::request::ConverseRequest;
 use crate::wire::response;
 
@@ -271,10 +271,10 @@ impl PyConverseClient {
     fn __repr__(&self) -> String {
         // Note: never credentials, whatever was passed.
         format!(
-            "ConverseClient(model_id={:?}, region_name={:?}, endpoint_url={:?})",
-            self.model_id.as_deref().unwrap_or(""),
-            self.region,
-            self.endpoint_url.as_deref().unwrap_or("")
+            "ConverseClient(model_id={}, region_name={}, endpoint_url={})",
+            self.model_id.as_deref().map_or("None".into(), py_repr),
+            py_repr(&self.region),
+            self.endpoint_url.as_deref().map_or("None".into(), py_repr)
         )
     }
 
@@ -447,7 +447,8 @@ impl PyConverseClient {
         let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         if registry.contains_key(&id) {
             return Err(PyValueError::new_err(format!(
-                "conversation_id: {id:?} is taken; pick another id or get_conversation({id:?})"
+                "conversation_id: {} is taken; pick another id or get_conversation({0})",
+                py_repr(&id)
             )));
         }
         let conv = Py::new(
@@ -498,7 +499,7 @@ impl PyConverseClient {
 }
 
 fn no_conversation(id: &str) -> PyErr {
-    pyo3::exceptions::PyKeyError::new_err(format!("no conversation with id {id:?}"))
+    pyo3::exceptions::PyKeyError::new_err(format!("no conversation with id {}", py_repr(id)))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

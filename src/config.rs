@@ -58,7 +58,10 @@ pub async fn sdk_client(
     let Some(region) = config.region().map(|r| r.to_string()) else {
         return Err(ErrorInfo::new(
             "CredentialsError",
-            "No AWS region is configured. Pass region_name=..., set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your AWS profile.",
+            "No AWS region is configured.",
+        )
+        .with_hint(
+            "Pass region_name=..., set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your AWS profile.",
         ));
     };
     Ok((aws_sdk_bedrockruntime::Client::new(&config), region))

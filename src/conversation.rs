@@ -21,7 +21,7 @@ use crate::reply::{PyReply, PyUsage, ReplyData, Tokens};
 use crate::runtime;
 use crate::stream::{self, Item, Pump, PumpOptions, Started};
 use crate::wire::document::document_to_py;
-use crate::wire::pyobj::{as_list, value_error, Obj};
+use crate::wire::pyobj::{as_list, py_repr, value_error, Obj};
 use crate::wire::request;
 use crate::wire::response;
 
@@ -66,7 +66,7 @@ impl TurnGuard {
             .map_err(|_| {
                 ErrorInfo::new(
                     "ConversationBusyError",
-                    format!("conversation {id:?} is already in a turn; turns of one conversation cannot overlap"),
+                    format!("conversation {} is already in a turn; turns of one conversation cannot overlap", py_repr(id)),
                 )
                 .into_pyerr(py)
             })
@@ -470,9 +470,9 @@ impl PyConversation {
     fn __repr__(&self) -> String {
         let state = lock(&self.state);
         format!(
-            "Conversation(id={:?}, model_id={:?}, messages={})",
-            self.id,
-            state.model_id,
+            "Conversation(id={}, model_id={}, messages={})",
+            py_repr(&self.id),
+            py_repr(&state.model_id),
             state.messages.len()
         )
     }
@@ -713,9 +713,9 @@ impl PyReplyStream {
 
     fn __repr__(&self) -> String {
         format!(
-            "ReplyStream(model_id={:?}, done={})",
-            self.shared.model_id,
-            self.done()
+            "ReplyStream(model_id={}, done={})",
+            py_repr(&self.shared.model_id),
+            if self.done() { "True" } else { "False" }
         )
     }
 }

@@ -87,6 +87,11 @@ impl ErrorInfo {
         info
     }
 
+    pub fn with_hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
     pub fn with_model(mut self, model_id: Option<&str>) -> Self {
         self.model_id = model_id.map(str::to_owned);
         self
@@ -138,6 +143,20 @@ fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
     Ok(PyErr::from_value(exc))
 }
 
+/// The readable part of a credential-chain failure: the SDK appends a debug dump of the
+/// same facts after its message.
+fn credentials_text(text: &str) -> String {
+    let text = text.split(" (DispatchFailure(").next().unwrap_or(text);
+    let text = text
+        .trim_start_matches("dispatch failure: ")
+        .trim_start_matches("other: ");
+    if let Some(rest) = text.split("no credentials found in chain.").nth(1) {
+        format!("No AWS credentials found.{rest}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Classifies any SDK error.
 pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> ErrorInfo
 where
@@ -159,7 +178,7 @@ where
         SdkError::DispatchFailure(failure) => {
             let text = DisplayErrorContext(err).to_string();
             if text.contains("credentials") || text.contains("identity") {
-                ErrorInfo::new("CredentialsError", text)
+                ErrorInfo::new("CredentialsError", credentials_text(&text))
             } else if failure.is_io() || failure.is_timeout() {
                 let mut info = ErrorInfo::new("EndpointError", text);
                 info.retryable = true;

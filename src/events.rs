@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::errors::ErrorInfo;
 use crate::reply::{PyUsage, ReplyData, Tokens};
 use crate::wire::document::{document_to_py, json_to_document};
+use crate::wire::pyobj::py_repr;
 use crate::wire::response::dict1;
 
 fn block_event<'py>(
@@ -39,7 +40,7 @@ impl PyMessageStart {
         dict1(py, "messageStart", dict1(py, "role", &self.role)?)
     }
     fn __repr__(&self) -> String {
-        format!("MessageStart(role={:?})", self.role)
+        format!("MessageStart(role={})", py_repr(&self.role))
     }
 }
 
@@ -62,7 +63,11 @@ impl PyTextDelta {
         self.text.clone()
     }
     fn __repr__(&self) -> String {
-        format!("TextDelta(text={:?}, index={})", self.text, self.index)
+        format!(
+            "TextDelta(text={}, index={})",
+            py_repr(&self.text),
+            self.index
+        )
     }
 }
 
@@ -92,8 +97,10 @@ impl PyToolUseStart {
     }
     fn __repr__(&self) -> String {
         format!(
-            "ToolUseStart(name={:?}, tool_use_id={:?}, index={})",
-            self.name, self.tool_use_id, self.index
+            "ToolUseStart(name={}, tool_use_id={}, index={})",
+            py_repr(&self.name),
+            py_repr(&self.tool_use_id),
+            self.index
         )
     }
 }
@@ -114,7 +121,11 @@ impl PyToolUseDelta {
         block_event(py, "contentBlockDelta", self.index, "delta", delta)
     }
     fn __repr__(&self) -> String {
-        format!("ToolUseDelta(input={:?}, index={})", self.input, self.index)
+        format!(
+            "ToolUseDelta(input={}, index={})",
+            py_repr(&self.input),
+            self.index
+        )
     }
 }
 
@@ -149,13 +160,21 @@ impl PyReasoningDelta {
     }
     fn __repr__(&self) -> String {
         match (&self.signature, &self.redacted) {
-            (Some(sig), _) => format!("ReasoningDelta(signature={sig:?}, index={})", self.index),
+            (Some(sig), _) => format!(
+                "ReasoningDelta(signature={}, index={})",
+                py_repr(sig),
+                self.index
+            ),
             (_, Some(b)) => format!(
                 "ReasoningDelta(redacted_content=<{} bytes>, index={})",
                 b.len(),
                 self.index
             ),
-            _ => format!("ReasoningDelta(text={:?}, index={})", self.text, self.index),
+            _ => format!(
+                "ReasoningDelta(text={}, index={})",
+                py_repr(&self.text),
+                self.index
+            ),
         }
     }
 }
@@ -209,7 +228,7 @@ impl PyMessageStop {
         dict1(py, "messageStop", d)
     }
     fn __repr__(&self) -> String {
-        format!("MessageStop(stop_reason={:?})", self.stop_reason)
+        format!("MessageStop(stop_reason={})", py_repr(&self.stop_reason))
     }
 }
 

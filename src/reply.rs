@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::wire::document::document_to_py;
+use crate::wire::pyobj::py_repr;
 use crate::wire::response::{self, dict1};
 
 /// Token counts of one turn or, summed, of a conversation.
@@ -286,9 +287,9 @@ impl PyReply {
         let shown: String = text.chars().take(60).collect();
         let more = if shown.len() < text.len() { "..." } else { "" };
         format!(
-            "Reply(text={:?}{more}, stop_reason={:?}, usage={})",
-            shown,
-            self.0.stop_reason,
+            "Reply(text={}{more}, stop_reason={}, usage={})",
+            py_repr(&shown),
+            py_repr(&self.0.stop_reason),
             PyUsage(self.0.usage).__repr__()
         )
     }

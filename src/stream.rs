@@ -18,6 +18,7 @@ use tokio::task::AbortHandle;
 
 use crate::errors::ErrorInfo;
 use crate::runtime;
+use crate::wire::pyobj::py_repr;
 use crate::wire::response;
 
 pub type Receiver = aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
@@ -329,6 +330,6 @@ impl PyEventStream {
     }
 
     fn __repr__(&self) -> String {
-        format!("EventStream(model_id={:?})", self.model_id)
+        format!("EventStream(model_id={})", py_repr(&self.model_id))
     }
 }

@@ -367,7 +367,7 @@ def test_repr_and_properties_never_show_secrets(fake_bedrock: FakeBedrock) -> No
         aws_secret_access_key="very-secret",
         aws_session_token="session-secret",
     )
-    expected = f'model_id="{MODEL}", region_name="eu-west-3", endpoint_url="{fake_bedrock.url}"'
+    expected = f"model_id='{MODEL}', region_name='eu-west-3', endpoint_url='{fake_bedrock.url}'"
     assert repr(client) == f"ConverseClient({expected})"
     assert (client.model_id, client.region_name, client.endpoint_url) == (
         MODEL,

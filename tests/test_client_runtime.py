@@ -88,3 +88,90 @@ def test_cancelling_an_await_cancels_and_leaves_the_client_usable(
     assert c.converse(messages=[user("next")])["output"]["message"]["content"] == [
         {"text": "You said: next"}
     ]
+
+
+CTRL_C_TURN = """
+import os, signal, threading, time
+from fastconverse import ConverseClient
+from fastconverse.testing import FakeBedrock
+
+with FakeBedrock() as fake:
+    c = ConverseClient("m", endpoint_url=fake.url, region_name="us-east-1",
+                       aws_access_key_id="a", aws_secret_access_key="b")
+    conv = c.create_conversation()
+    conv.send("kept")
+    fake.enqueue_text("late", first_byte_delay=20)
+    fake.enqueue_text("one two three four", delta_delay=20)
+    for turn in ("send", "stream"):
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        started = time.monotonic()
+        try:
+            if turn == "send":
+                conv.send("lost")
+            else:
+                for event in conv.stream("lost too"):
+                    pass
+            print("not interrupted")
+        except KeyboardInterrupt:
+            print(f"{turn} {time.monotonic() - started:.2f} {len(conv)} {conv.busy}")
+    print(conv.send("after").text, len(conv))
+"""
+
+
+def test_ctrl_c_ends_a_turn_quickly_and_keeps_the_history() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", CTRL_C_TURN], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3, proc.stdout
+    for line, turn in zip(lines, ("send", "stream")):
+        name, elapsed, length, busy = line.split()
+        # interrupted within 0.2 s of the signal at 0.5 s (scheduling slack added), with the
+        # history as it was and the conversation free again
+        assert (name, length, busy) == (turn, "2", "False"), line
+        assert float(elapsed) < 0.5 + 0.2 + 0.3, line
+    assert lines[2] == "You said: after 4"
+
+
+NO_CREDENTIALS = r"""
+import sys
+from fastconverse import ConverseClient, errors
+try:
+    ConverseClient("m")
+except errors.CredentialsError as e:
+    print("no region:", str(e).replace("\n", " "))
+c = ConverseClient("m", region_name="us-east-1", endpoint_url=sys.argv[1], max_attempts=1)
+try:
+    c.create_conversation().send("hi")
+except errors.CredentialsError as e:
+    print("no credentials:", str(e).replace("\n", " "))
+"""
+
+
+def test_missing_region_or_credentials_say_how_to_fix_them(
+    fake_bedrock: FakeBedrock, tmp_path: Any
+) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_CREDENTIALS, fake_bedrock.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    region, creds = proc.stdout.splitlines()
+    assert region.startswith("no region:") and "region" in region.lower()
+    assert "region_name" in region  # says how to fix it
+    assert creds.startswith("no credentials: No AWS credentials found. Attempted:")
+    assert "aws_access_key_id" in creds and "DispatchFailure" not in creds
+    assert fake_bedrock.requests == []  # nothing unsigned was sent

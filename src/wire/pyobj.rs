@@ -215,3 +215,45 @@ pub fn as_list<'py>(v: &Bound<'py, PyAny>, path: &str) -> PyResult<Vec<Bound<'py
         ))
     }
 }
+
+/// `repr()` of a Python str, for `__repr__`s that read like Python's own.
+pub fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::py_repr;
+
+    #[test]
+    fn reprs_read_like_pythons() {
+        assert_eq!(py_repr("Hello "), "'Hello '");
+        assert_eq!(py_repr("it's"), "\"it's\"");
+        assert_eq!(py_repr("a'b\"c\n\\"), "'a\\'b\"c\\n\\\\'");
+        assert_eq!(py_repr("\u{1}é"), "'\\x01é'");
+    }
+}
