@@ -60,15 +60,17 @@ struct State {
 struct TurnGuard(Arc<AtomicBool>);
 
 impl TurnGuard {
-    fn acquire(py: Python<'_>, busy: &Arc<AtomicBool>, id: &str) -> PyResult<Self> {
+    fn acquire(busy: &Arc<AtomicBool>, id: &str) -> Result<Self, Box<ErrorInfo>> {
         busy.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .map(|_| Self(busy.clone()))
             .map_err(|_| {
-                ErrorInfo::new(
+                Box::new(ErrorInfo::new(
                     "ConversationBusyError",
-                    format!("conversation {} is already in a turn; turns of one conversation cannot overlap", py_repr(id)),
-                )
-                .into_pyerr(py)
+                    format!(
+                        "conversation {} is already in a turn; turns of one conversation cannot overlap",
+                        py_repr(id)
+                    ),
+                ))
             })
     }
 }
@@ -297,9 +299,31 @@ impl PyConversation {
         lock(&self.state).last_active
     }
 
-    fn begin(&self, py: Python<'_>, input: &Bound<'_, PyAny>) -> PyResult<Turn> {
-        let user = user_message(input)?;
-        let guard = TurnGuard::acquire(py, &self.busy, &self.id)?;
+    fn starter(&self) -> Starter {
+        Starter {
+            id: self.id.clone(),
+            busy: self.busy.clone(),
+            state: self.state.clone(),
+            setup: self.setup.clone(),
+            backend: self.backend.clone(),
+        }
+    }
+}
+
+/// What starting a turn needs, detached from the Python object (an async turn starts when
+/// it is first awaited).
+struct Starter {
+    id: String,
+    busy: Arc<AtomicBool>,
+    state: Arc<Mutex<State>>,
+    setup: Arc<Setup>,
+    backend: Backend,
+}
+
+impl Starter {
+    /// Marks the conversation busy and takes the history the turn builds on.
+    fn begin(&self, user: t::Message) -> Result<Turn, Box<ErrorInfo>> {
+        let guard = TurnGuard::acquire(&self.busy, &self.id)?;
         let state = lock(&self.state);
         let mut messages = Vec::with_capacity(state.messages.len() + 1);
         messages.extend(state.messages.iter().cloned());
@@ -455,7 +479,7 @@ impl PyConversation {
 
     /// Forgets the history (and the last reply); usage keeps counting.
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
-        let _guard = TurnGuard::acquire(py, &self.busy, &self.id)?;
+        let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         let mut state = lock(&self.state);
         state.messages.clear();
         state.last_reply = None;
@@ -479,8 +503,11 @@ impl PyConversation {
 
     /// Sends one user turn and waits for the whole reply (GIL released, Ctrl-C aware).
     fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyReply>> {
-        let turn = self.begin(py, message)?;
-        let fut = self.converse_future(&turn);
+        let starter = self.starter();
+        let turn = starter
+            .begin(user_message(message)?)
+            .map_err(|e| e.into_pyerr(py))?;
+        let fut = starter.converse_future(&turn);
         let reply = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
         turn.commit(py, reply)
     }
@@ -491,10 +518,14 @@ impl PyConversation {
         py: Python<'py>,
         message: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let turn = self.begin(py, message)?;
-        let fut = self.converse_future(&turn);
+        let user = user_message(message)?;
+        let starter = self.starter();
         runtime::awaitable(py, async move {
-            let reply = fut.await;
+            let turn = match starter.begin(user) {
+                Ok(turn) => turn,
+                Err(e) => return Python::attach(|py| Err(e.into_pyerr(py))),
+            };
+            let reply = starter.converse_future(&turn).await;
             Python::attach(|py| {
                 let reply = reply.map_err(|e| e.into_pyerr(py))?;
                 Ok(turn.commit(py, reply)?.into_any())
@@ -504,7 +535,10 @@ impl PyConversation {
 
     /// Sends one user turn and streams the reply: iterate with `for` or `async for`.
     fn stream(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<PyReplyStream> {
-        let turn = self.begin(py, message)?;
+        let turn = self
+            .starter()
+            .begin(user_message(message)?)
+            .map_err(|e| e.into_pyerr(py))?;
         let fluent = with_setup!(self.backend.sdk.converse_stream(), self.setup, turn);
         let model = turn.model_id.clone();
         let restart: stream::Restart = Box::new(move || {

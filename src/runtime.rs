@@ -119,16 +119,24 @@ impl Pending {
     }
 }
 
+static COROUTINE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// A coroutine running `fut` once awaited: `asyncio.create_task` takes it, and Python warns
+/// as usual when it is never awaited.
 pub fn awaitable<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
 where
     F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
 {
-    Ok(Py::new(
+    let pending = Py::new(
         py,
         Pending {
             fut: std::sync::Mutex::new(Some(Box::pin(fut))),
         },
-    )?
-    .into_bound(py)
-    .into_any())
+    )?;
+    let wrap = COROUTINE.get_or_try_init(py, || {
+        py.import("fastconverse._aio")?
+            .getattr("coroutine")
+            .map(Bound::unbind)
+    })?;
+    wrap.bind(py).call1((pending,))
 }

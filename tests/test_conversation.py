@@ -311,9 +311,15 @@ def test_overlapping_turns_get_a_clear_error(
     conv = client.create_conversation()
     stream = conv.stream("first")
     next(stream)
-    for call in (conv.send, conv.stream, conv.send_async):
+    for call in (conv.send, conv.stream):
         with pytest.raises(errors.ConversationBusyError, match="already in a turn"):
             call("second")
+
+    async def overlapping() -> Any:
+        return await conv.send_async("second")
+
+    with pytest.raises(errors.ConversationBusyError, match="already in a turn"):
+        asyncio.run(overlapping())
     with pytest.raises(errors.ConversationBusyError):
         conv.reset()
     assert stream.until_done().text == "You said: first"
@@ -327,10 +333,15 @@ def test_overlapping_turns_get_a_clear_error(
         )
 
     fake_bedrock.enqueue_text("slow", first_byte_delay=0.2)
-    with pytest.raises(errors.ConversationBusyError):
-        asyncio.run(gathered())
-    # the refused call raised at once; the first one was never awaited and left nothing
-    assert not conv.busy and len(conv) == 4
+    first, second = asyncio.run(gathered())
+    # an async turn starts when awaited: the first one runs, the overlapping one is refused
+    assert isinstance(first, Reply) and first.text == "slow"
+    assert isinstance(second, errors.ConversationBusyError)
+    assert not conv.busy and len(conv) == 6
+    # a coroutine never awaited holds nothing
+    unawaited = conv.send_async("never awaited")
+    assert not conv.busy
+    unawaited.close()
 
 
 def test_cancelling_an_await_aborts_and_changes_nothing(
@@ -575,3 +586,28 @@ def test_a_blank_reply_is_not_kept_in_the_history(
     assert conv.messages == [] and conv.usage == reply.usage
     conv.send("and now")
     assert len(fake_bedrock.requests[-1].body["messages"]) == 1
+
+
+def test_events_arrive_while_the_reply_is_still_being_written(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    # the second delta is held back by the server; the first must be in our hands before it
+    fake_bedrock.enqueue_text("first second", delta_delay=30)
+    conv = client.create_conversation()
+    stream = conv.stream("go")
+    assert isinstance(next(stream), MessageStart)
+    first = next(stream)
+    assert isinstance(first, TextDelta) and first.text == "first "
+    assert not stream.done and conv.busy
+    stream.close()
+    assert conv.messages == []
+
+
+def test_send_async_is_a_coroutine_for_create_task(client: ConverseClient) -> None:
+    conv = client.create_conversation()
+
+    async def main() -> str:
+        task = asyncio.create_task(conv.send_async("task"))
+        return (await task).text
+
+    assert asyncio.run(main()) == "You said: task"

@@ -384,9 +384,8 @@ impl PyFakeBedrock {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) {
         self.close(py);
-        false
     }
 
     fn __repr__(&self) -> String {

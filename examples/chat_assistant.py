@@ -1,0 +1,169 @@
+"""A customer-support assistant built on fastconverse's conversation layer.
+
+It holds a short support chat: a system prompt, two turns sent with ``send``, a summary
+streamed word by word with ``stream``, a retry after a stream cut mid-answer, and a token
+usage report at the end.
+
+By default it runs offline against ``FakeBedrock``, a local Bedrock Runtime that plays
+scripted replies. ``--aws`` (or ``FASTCONVERSE_EXAMPLES_AWS=1``) talks to Amazon Bedrock
+instead, with your usual AWS credentials::
+
+    python examples/chat_assistant.py
+    python examples/chat_assistant.py --aws --region us-west-2 --model amazon.nova-micro-v1:0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from fastconverse import Conversation, ConverseClient, Reply, TextDelta, errors
+from fastconverse.testing import FakeBedrock
+
+DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+
+SYSTEM_PROMPT = (
+    "You are the support assistant of Trailhead Outfitters, an online shop for outdoor gear. "
+    "Answer in at most three sentences, kindly and precisely. Orders ship within two "
+    "business days and returns are free for 30 days. Never make up order details."
+)
+
+CUSTOMER_TURNS = (
+    "Hi! My tent from order TH-1042 still hasn't arrived.",
+    "It was due last Monday. If it turns up damaged, can I return it?",
+)
+SUMMARY_REQUEST = "Please sum up what happens next."
+
+
+def script_fake(fake: FakeBedrock) -> None:
+    """Queues the replies FakeBedrock plays, in the order the chat asks for them."""
+    fake.enqueue_text(
+        "Sorry to hear that! Order TH-1042 left our warehouse on Thursday; "
+        "I've opened a trace with the carrier."
+    )
+    fake.enqueue_text(
+        "Yes: returns are free for 30 days after delivery, and a damaged tent is "
+        "replaced or refunded, whichever you prefer."
+    )
+    # The first attempt at the summary is cut by a throttling error after a few words...
+    fake.enqueue_text(
+        "We are tracing your parcel",
+        stream_error="throttlingException",
+        after_events=3,
+    )
+    # ...and the retry streams the whole answer.
+    fake.enqueue_text(
+        "We are tracing your parcel with the carrier and will email you within 24 hours. "
+        "If it arrives damaged, reply to that email for a free return or replacement.",
+        delta_delay=0.02,
+    )
+
+
+@contextmanager
+def open_client(args: argparse.Namespace) -> Iterator[ConverseClient]:
+    """A client of Amazon Bedrock (``--aws``), or of a scripted FakeBedrock."""
+    if args.aws:
+        # On AWS the SDK retries throttling and transient errors on its own.
+        yield ConverseClient(args.model, region_name=args.region)
+        return
+    with FakeBedrock() as fake:
+        script_fake(fake)
+        yield ConverseClient(
+            args.model,
+            endpoint_url=fake.url,
+            region_name=args.region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+
+def describe(reply: Reply) -> str:
+    usage = reply.usage
+    latency = "" if reply.latency_ms is None else f", {reply.latency_ms} ms"
+    return f"[{usage.input_tokens} in / {usage.output_tokens} out tokens{latency}]"
+
+
+def ask(conv: Conversation, text: str) -> Reply:
+    """One turn, waiting for the whole reply."""
+    print(f"customer:  {text}")
+    reply = conv.send(text)
+    print(f"assistant: {reply.text}")
+    print(f"           {describe(reply)}")
+    return reply
+
+
+def ask_streaming(conv: Conversation, text: str, attempts: int = 3) -> Reply:
+    """One turn, printing the reply as it streams; retries an interrupted stream."""
+    print(f"customer:  {text}")
+    for attempt in range(1, attempts + 1):
+        print("assistant: ", end="", flush=True)
+        try:
+            with conv.stream(text) as stream:
+                for event in stream:
+                    if isinstance(event, TextDelta):
+                        print(event.text, end="", flush=True)
+                reply = stream.reply
+        except errors.ConverseError as exc:
+            print()
+            if not exc.retryable or attempt == attempts:
+                raise
+            # A failed turn leaves the history as it was, so the same text can be sent again.
+            print(f"           [{exc.code or type(exc).__name__}, retry {attempt}/{attempts - 1}]")
+            continue
+        print()
+        print(f"           {describe(reply)}")
+        return reply
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def chat(client: ConverseClient) -> None:
+    conv = client.create_conversation(
+        SYSTEM_PROMPT, inference_config={"maxTokens": 400, "temperature": 0.3}
+    )
+    print(f"conversation {conv.id} with {conv.model_id}\n")
+    for text in CUSTOMER_TURNS:
+        ask(conv, text)
+    ask_streaming(conv, SUMMARY_REQUEST)
+
+    usage = conv.usage
+    print(
+        f"\n{len(conv) // 2} turns, {len(conv)} messages; tokens: {usage.input_tokens} in, "
+        f"{usage.output_tokens} out, {usage.total_tokens} total"
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--aws",
+        action="store_true",
+        default=os.environ.get("FASTCONVERSE_EXAMPLES_AWS") == "1",
+        help="call Amazon Bedrock (default: a local FakeBedrock with scripted replies)",
+    )
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model or inference profile id")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with open_client(args) as client:
+            chat(client)
+    except errors.CredentialsError as exc:
+        print(f"\nNo AWS credentials: {exc}", file=sys.stderr)
+        return 1
+    except errors.AccessDeniedError as exc:
+        print(f"\nAccess denied (is the model enabled in this region?): {exc}", file=sys.stderr)
+        return 1
+    except errors.ConverseError as exc:
+        print(f"\nThe conversation failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

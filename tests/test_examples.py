@@ -1,0 +1,206 @@
+"""The examples work as shown: the notebook runs in a real Jupyter kernel (ipykernel, driven by
+nbclient), the scripts run to the end, and all of them use FakeBedrock over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import fastconverse
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NOTEBOOK = EXAMPLES / "conversation.ipynb"
+
+USAGE = re.compile(r"Usage\(input_tokens=(\d+), output_tokens=(\d+), total_tokens=(\d+)\)")
+
+
+def stdout_of(cell: Any) -> str:
+    return "".join(o["text"] for o in cell.outputs if o.get("name") == "stdout")
+
+
+def usage_in(text: str) -> tuple[int, int, int]:
+    match = USAGE.search(text)
+    assert match, text
+    fresh, out, total = (int(n) for n in match.groups())
+    return fresh, out, total
+
+
+def test_notebook_is_stored_clean() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    assert nb.nbformat == 4
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code
+    for cell in code:
+        assert cell.outputs == [], cell.id
+        assert cell.execution_count is None, cell.id
+
+
+@pytest.fixture
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `python3` kernel spec that starts this interpreter, and private Jupyter/IPython dirs,
+    so that neither the user's kernels nor their IPython profile take part."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (fastconverse tests)",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+def test_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    # One extra cell, not stored in the notebook: which environment and fastconverse the
+    # kernel used, and whether its cells run inside a running event loop (as in Jupyter).
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import asyncio, sys, fastconverse\n"
+            "print(sys.prefix)\n"
+            "print(fastconverse.__file__)\n"
+            "print('loop running:', asyncio.get_running_loop().is_running())"
+        )
+    )
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(kernel_env)}}
+    )
+    client.execute()
+
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        assert isinstance(cell.execution_count, int), cell.source
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, (cell.source, errors)
+        stderr = [o for o in cell.outputs if o.get("name") == "stderr"]
+        assert not stderr, (cell.source, stderr)
+    cells = {cell.id: cell for cell in nb.cells}
+
+    prefix, module, loop = stdout_of(nb.cells[-1]).splitlines()
+    assert Path(prefix).resolve() == Path(sys.prefix).resolve()
+    assert Path(module).resolve() == Path(fastconverse.__file__).resolve()
+    assert loop == "loop running: True"
+
+    first = stdout_of(cells["first-turn"])
+    assert first.startswith("Lisbon: mild weather in April, great food, and easy day trips.\n")
+    first_in, _, _ = usage_in(first)
+    assert stdout_of(cells["second-turn"]).endswith("stop reason: end_turn, messages so far: 4\n")
+
+    # Live output: the streamed words reach the notebook in several messages, not one at the end.
+    streamed = [o["text"] for o in cells["stream"].outputs if o.get("name") == "stdout"]
+    assert len(streamed) > 2, streamed
+    text, _, usage_line = "".join(streamed).partition("\n")
+    assert text == (
+        "Day one: the castle and Alfama. Day two: Sintra. Day three: Belém and the river."
+    )
+    stream_in, _, _ = usage_in(usage_line)
+
+    awaited = stdout_of(cells["await"])
+    assert awaited == "Yes: the trams, the aquarium and the beaches are a hit with kids.\n"
+    assert stdout_of(cells["sync-in-loop"]) == "You are welcome, enjoy Lisbon!\n"
+
+    # The reply queued for Nova Micro only answered because the turn went to that model.
+    switched = stdout_of(cells["model-switch"]).splitlines()
+    assert switched[0] == (
+        "amazon.nova-micro-v1:0: Nova Micro here: pack layers and comfortable shoes, "
+        "Lisbon is hilly."
+    )
+    assert switched[1] == "messages: 12"
+    total_in, total_out, total = usage_in(switched[2])
+    assert total == total_in + total_out
+    assert total_in > first_in + stream_in  # six turns, each resending the history
+
+    assert stdout_of(cells["cleanup"]) == "closed: True\n"
+
+
+def run_example(name: str, tmp_path: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "FASTCONVERSE_EXAMPLES_AWS"}
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    return proc.stdout
+
+
+TOKENS = re.compile(r"\[(\d+) in / (\d+) out tokens")
+TOTALS = re.compile(r"tokens: (\d+) in, (\d+) out, (\d+) total")
+
+
+def test_chat_assistant_script(tmp_path: Path) -> None:
+    out = run_example("chat_assistant.py", tmp_path)
+    lines = out.splitlines()
+
+    assert "customer:  Hi! My tent from order TH-1042 still hasn't arrived." in lines
+    assert (
+        "assistant: Sorry to hear that! Order TH-1042 left our warehouse on Thursday; "
+        "I've opened a trace with the carrier."
+    ) in lines
+    # The stream cut by a throttling error is retried, and the retry streams the whole answer.
+    assert "           [ThrottlingException, retry 1/2]" in lines
+    assert lines[-4].startswith("assistant: We are tracing your parcel with the carrier")
+    assert lines[-4].endswith("for a free return or replacement.")
+
+    # The reported totals are the sum of the three completed turns (not the cut attempt).
+    turns = [(int(a), int(b)) for a, b in TOKENS.findall(out)]
+    assert len(turns) == 3
+    totals = TOTALS.search(lines[-1])
+    assert totals, lines[-1]
+    assert lines[-1].startswith("3 turns, 6 messages; ")
+    fresh, output, total = (int(n) for n in totals.groups())
+    assert fresh == sum(t[0] for t in turns)
+    assert output == sum(t[1] for t in turns)
+    assert total == fresh + output
+
+
+def test_async_streams_script(tmp_path: Path) -> None:
+    out = run_example("async_streams.py", tmp_path)
+    lines = out.splitlines()
+
+    questions = {
+        "TH-1042": "My tent has not arrived yet.",
+        "TH-1077": "The zip of my sleeping bag broke after two nights.",
+        "TH-1101": "Can I change the size of the boots I ordered yesterday?",
+    }
+    # Each conversation got the answer to its own question (the fake repeats it).
+    for ticket, question in questions.items():
+        assert f"{ticket}: You said: {question}" in lines
+        deltas = [line for line in lines if line.startswith(f"  {ticket} +")]
+        assert len(deltas) == len(question.split()) + 2  # "You ", "said: ", then each word
+    assert lines[-1].startswith("3 tickets answered, 0 failed; ")
+    totals = TOTALS.search(lines[-1])
+    assert totals, lines[-1]
+    fresh, output, total = (int(n) for n in totals.groups())
+    assert output == sum(len(q.split()) + 2 for q in questions.values())
+    assert total == fresh + output
+
+
+def test_examples_pass_mypy_strict() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=EXAMPLES.parent,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
