@@ -703,9 +703,11 @@ impl PyReplyStream {
             .as_ref()
             .map(|r| r.clone_ref(py))
             .ok_or_else(|| {
-                pyo3::exceptions::PyRuntimeError::new_err(
-                    "the stream is not finished: read it to the end (or call until_done()) first",
-                )
+                pyo3::exceptions::PyRuntimeError::new_err(if self.done() {
+                    "the stream ended without a reply: it failed or was closed (the history is unchanged)"
+                } else {
+                    "the stream is not finished: read it to the end (or call until_done()) first"
+                })
             })
     }
 

@@ -157,6 +157,24 @@ fn credentials_text(text: &str) -> String {
     }
 }
 
+/// An SDK error as text: its chain of messages, without the debug dump of the same facts
+/// that `DisplayErrorContext` appends.
+pub fn readable<E: std::error::Error>(err: &E) -> String {
+    let text = DisplayErrorContext(err).to_string();
+    for dump in [
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ConstructionFailure(",
+        " (ServiceError(",
+    ] {
+        if let Some(at) = text.find(dump) {
+            return text[..at].to_owned();
+        }
+    }
+    text
+}
+
 /// Classifies any SDK error.
 pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> ErrorInfo
 where
@@ -171,12 +189,11 @@ where
             info.request_id = e.meta().extra("aws_request_id").map(str::to_owned);
             info
         }
-        SdkError::TimeoutError(_) => ErrorInfo::new(
-            "EndpointError",
-            format!("timed out: {}", DisplayErrorContext(err)),
-        ),
+        SdkError::TimeoutError(_) => {
+            ErrorInfo::new("EndpointError", format!("timed out: {}", readable(err)))
+        }
         SdkError::DispatchFailure(failure) => {
-            let text = DisplayErrorContext(err).to_string();
+            let text = readable(err);
             if text.contains("credentials") || text.contains("identity") {
                 ErrorInfo::new("CredentialsError", credentials_text(&text))
             } else if failure.is_io() || failure.is_timeout() {
@@ -188,7 +205,7 @@ where
             }
         }
         SdkError::ConstructionFailure(_) => {
-            let text = DisplayErrorContext(err).to_string();
+            let text = readable(err);
             let class = if text.contains("region")
                 || text.contains("credentials")
                 || text.contains("identity")
@@ -200,13 +217,10 @@ where
             ErrorInfo::new(class, text)
         }
         SdkError::ResponseError(_) => {
-            let mut info = ErrorInfo::new(
-                "StreamInterruptedError",
-                DisplayErrorContext(err).to_string(),
-            );
+            let mut info = ErrorInfo::new("StreamInterruptedError", readable(err));
             info.retryable = true;
             info
         }
-        _ => ErrorInfo::new("ConverseError", DisplayErrorContext(err).to_string()),
+        _ => ErrorInfo::new("ConverseError", readable(err)),
     }
 }

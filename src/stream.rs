@@ -56,7 +56,7 @@ pub fn stream_error<R: std::fmt::Debug>(err: &SdkError<ConverseStreamOutputError
         // Anything else after the stream started means the connection broke.
         other => interrupted(format!(
             "the stream was cut before it ended: {}",
-            aws_sdk_bedrockruntime::error::DisplayErrorContext(other)
+            crate::errors::readable(other)
         )),
     }
 }

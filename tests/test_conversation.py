@@ -270,11 +270,14 @@ def test_a_stream_failing_midway_leaves_the_history_unchanged(
     before = conv.messages
     fake_bedrock.enqueue_text("one two three four", **script)
     seen: list[Any] = []
+    stream = conv.stream("lost")
     with pytest.raises(errors.ConverseError):
-        for event in conv.stream("lost"):
+        for event in stream:
             seen.append(event)
     assert [type(e) for e in seen] == [MessageStart, TextDelta, TextDelta]
     assert conv.messages == before and not conv.busy
+    with pytest.raises(RuntimeError, match="ended without a reply: it failed"):
+        _ = stream.reply
     # content was already read, so nothing was retried
     assert [r.operation for r in fake_bedrock.requests] == ["Converse", "ConverseStream"]
 
@@ -294,7 +297,7 @@ def test_an_abandoned_stream_changes_nothing(
     assert conv.busy
     stream.close()
     assert conv.messages == [] and not conv.busy and stream.done
-    with pytest.raises(RuntimeError, match="not finished"):
+    with pytest.raises(RuntimeError, match="ended without a reply"):
         _ = stream.reply
     assert list(stream) == []
 

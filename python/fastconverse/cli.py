@@ -23,6 +23,86 @@ def _window(value: str) -> tuple[str, int]:
     return model, int(tokens)
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def _temperature(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 1.0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {value!r}")
+    return number
+
+
+def _chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from fastconverse.chat import ChatOptions, run
+
+    if args.fake and (args.endpoint_url or args.profile):
+        parser.error("--fake cannot be combined with --endpoint-url or --profile")
+    return run(
+        ChatOptions(
+            model=args.model,
+            system=args.system,
+            region=args.region,
+            profile=args.profile,
+            endpoint_url=args.endpoint_url,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            max_attempts=args.max_attempts,
+            fake=args.fake,
+        )
+    )
+
+
+def _add_chat(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    from fastconverse.chat import DEFAULT_MODEL, MODEL_ENV, default_model
+
+    chat = commands.add_parser(
+        "chat",
+        help="chat with a model in the terminal, replies streamed",
+        description="Chat with a Bedrock model; replies stream as they are generated. "
+        "With piped input each line is one turn and only the replies go to stdout.",
+        epilog="Commands: /reset /usage /model [NAME] /help /exit. Exit status: 0, "
+        "1 when a piped turn failed, 2 for bad options or no usable region.",
+    )
+    chat.add_argument(
+        "--model",
+        default=default_model(),
+        metavar="MODEL_ID",
+        help=f"model or inference profile id (default: ${MODEL_ENV} or {DEFAULT_MODEL})",
+    )
+    chat.add_argument("--system", metavar="TEXT", help="system prompt")
+    chat.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    chat.add_argument("--profile", help="AWS shared-config profile (SSO profiles included)")
+    chat.add_argument("--endpoint-url", metavar="URL", help="another endpoint, e.g. FakeBedrock's")
+    chat.add_argument("--max-tokens", type=_positive_int, metavar="N", help="reply length limit")
+    chat.add_argument("--temperature", type=_temperature, metavar="T", help="0 to 1")
+    chat.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=3,
+        metavar="N",
+        help="attempts per turn, retries of throttling and the like included (default: 3)",
+    )
+    chat.add_argument(
+        "--fake",
+        action="store_true",
+        help="start FakeBedrock in this process and chat with it: no AWS account needed",
+    )
+    return chat
+
+
 def _serve(args: argparse.Namespace) -> int:
     from fastconverse.testing import FakeBedrock
 
@@ -50,6 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastconverse")
     commands = parser.add_subparsers(dest="command", required=True)
+    chat = _add_chat(commands)
     serve = commands.add_parser("serve", help="run FakeBedrock, a local Bedrock Runtime")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
@@ -71,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="context window of a model",
     )
     args = parser.parse_args(argv)
+    if args.command == "chat":
+        return _chat(args, chat)
     if args.command == "serve":
         return _serve(args)
     parser.error(f"unknown command {args.command}")
