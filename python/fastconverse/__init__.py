@@ -1,5 +1,7 @@
 """fastconverse: a fast, correct Python client for Amazon Bedrock's Converse API."""
 
+from typing import TYPE_CHECKING, Any
+
 from fastconverse import errors, events
 from fastconverse._core import Conversation, Reply, ReplyStream, Usage, __version__
 from fastconverse.client import ConverseClient
@@ -15,6 +17,9 @@ from fastconverse.events import (
     ToolUseStart,
 )
 
+if TYPE_CHECKING:
+    from fastconverse.tools import Tool, ToolInputError, tool
+
 __all__ = [
     "ContentBlockStop",
     "Conversation",
@@ -27,10 +32,23 @@ __all__ = [
     "Reply",
     "ReplyStream",
     "TextDelta",
+    "Tool",
+    "ToolInputError",
     "ToolUseDelta",
     "ToolUseStart",
     "Usage",
     "__version__",
     "errors",
     "events",
+    "tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Note: the tools module imports pydantic, which takes longer than the rest of the package
+    # together; programs that never define a tool should not pay for it at import.
+    if name in ("Tool", "ToolInputError", "tool"):
+        from fastconverse import tools
+
+        return getattr(tools, name)
+    raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")
