@@ -298,11 +298,13 @@ impl PyConverseClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (_, fut) = self.converse_future(kwargs)?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        runtime::spawn(py, async move {
             let out = fut.await;
-            Python::attach(|py| -> PyResult<Py<PyDict>> {
+            Python::attach(|py| -> PyResult<Py<PyAny>> {
                 let out = out.map_err(|e| e.into_pyerr(py))?;
-                Ok(response::converse_output(py, &out, out.request_id())?.unbind())
+                Ok(response::converse_output(py, &out, out.request_id())?
+                    .into_any()
+                    .unbind())
             })
         })
     }
@@ -328,11 +330,11 @@ impl PyConverseClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let fut = self.stream_future(kwargs)?;
         let idle = self.read_timeout;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        runtime::spawn(py, async move {
             let started = fut.await;
-            Python::attach(|py| -> PyResult<Py<PyDict>> {
+            Python::attach(|py| -> PyResult<Py<PyAny>> {
                 let started = started.map_err(|e| e.into_pyerr(py))?;
-                Ok(stream_result(py, started, idle)?.unbind())
+                Ok(stream_result(py, started, idle)?.into_any().unbind())
             })
         })
     }

@@ -681,7 +681,7 @@ impl PyReplyStream {
             }
         }
         let shared = self.shared.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        runtime::spawn(py, async move {
             loop {
                 let item = shared.pump.next().await;
                 let step = Python::attach(|py| shared.step(py, item))?;

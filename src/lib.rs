@@ -16,6 +16,7 @@ pub mod wire;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("_drain", wrap_pyfunction!(runtime::drain, m)?)?;
     client::register(m)?;
     conversation::register(m)?;
     events::register(m)?;

@@ -115,7 +115,7 @@ impl Pending {
                 "this awaitable was already awaited",
             ));
         };
-        pyo3_async_runtimes::tokio::future_into_py(py, fut)?.call_method0("__await__")
+        spawn(py, fut)?.call_method0("__await__")
     }
 }
 
@@ -139,4 +139,90 @@ where
             .map(Bound::unbind)
     })?;
     wrap.bind(py).call1((pending,))
+}
+
+/// Completions of awaitables still on their way to the event loop.
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct InFlight;
+
+impl InFlight {
+    fn new() -> Self {
+        IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+static DELIVER: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// Runs `fut` on the runtime and returns an asyncio future of the running loop for its
+/// result; cancelling that future aborts the task (and its HTTP request).
+///
+/// Note: instead of pyo3-async-runtimes' `future_into_py`, so that every hand-over of a
+/// result to the loop is counted: `call_soon_threadsafe` releases the GIL while it wakes the
+/// loop, and an interpreter that finalizes in that moment kills the runtime thread under
+/// Rust frames (a crash at exit). `drain()`, run at exit, waits for the count to reach zero.
+pub fn spawn<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let py_future = event_loop.call_method0("create_future")?;
+    let deliver = DELIVER
+        .get_or_try_init(py, || {
+            py.import("fastconverse._aio")?
+                .getattr("deliver")
+                .map(Bound::unbind)
+        })?
+        .clone_ref(py);
+    let (loop_ref, future_ref) = (event_loop.unbind(), py_future.clone().unbind());
+    let in_flight = InFlight::new();
+    let task = get().spawn(async move {
+        let _in_flight = in_flight;
+        let result = fut.await;
+        Python::attach(|py| {
+            let (ok, value) = match result {
+                Ok(value) => (true, value),
+                Err(err) => (false, err.into_value(py).into_any()),
+            };
+            // Fails only when the loop is closed: then nobody waits for the result.
+            let _ = loop_ref
+                .bind(py)
+                .call_method1("call_soon_threadsafe", (deliver, future_ref, ok, value));
+        });
+    });
+    let abort = task.abort_handle();
+    let on_done = pyo3::types::PyCFunction::new_closure(
+        py,
+        None,
+        None,
+        move |args: &Bound<'_, pyo3::types::PyTuple>, _kwargs| -> PyResult<()> {
+            if args.get_item(0)?.call_method0("cancelled")?.is_truthy()? {
+                abort.abort();
+            }
+            Ok(())
+        },
+    )?;
+    py_future.call_method1("add_done_callback", (on_done,))?;
+    Ok(py_future)
+}
+
+/// Waits (GIL released, at most `timeout` seconds) until no result is on its way to a loop.
+#[pyfunction]
+#[pyo3(signature = (timeout = 2.0))]
+pub fn drain(py: Python<'_>, timeout: f64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+    py.detach(|| {
+        while IN_FLIGHT.load(std::sync::atomic::Ordering::Acquire) > 0
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
 }

@@ -110,7 +110,9 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_secs_f64(base.min(5.0) * (0.5 + fastrand::f64() * 0.5))
 }
 
-const CHANNEL: usize = 1024;
+/// Events decoded ahead of the reader: enough to keep the reader fed in batches, few enough
+/// that thousands of streams stay small in memory.
+const CHANNEL: usize = 256;
 
 async fn pump(
     tx: mpsc::Sender<Item>,
@@ -142,9 +144,11 @@ async fn pump(
         };
         let failure = loop {
             let next = tokio::select! {
+                // Note: the next event first; `closed()` is only looked at while waiting.
+                biased;
+                next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
                 // The reader went away: stop reading, which closes the connection.
                 _ = tx.closed() => return,
-                next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
             };
             match next {
                 Ok(Ok(Some(event))) => {
@@ -318,7 +322,7 @@ impl PyEventStream {
             return runtime::ready(py, to_py(py, item));
         }
         let pump = self.pump.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        runtime::spawn(py, async move {
             let item = pump.next().await;
             Python::attach(|py| to_py(py, item))
         })

@@ -175,3 +175,32 @@ def test_missing_region_or_credentials_say_how_to_fix_them(
     assert creds.startswith("no credentials: No AWS credentials found. Attempted:")
     assert "aws_access_key_id" in creds and "DispatchFailure" not in creds
     assert fake_bedrock.requests == []  # nothing unsigned was sent
+
+
+EXIT_AFTER_ASYNC = """
+import asyncio, sys
+from fastconverse import ConverseClient
+c = ConverseClient("m", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="a", aws_secret_access_key="b")
+conv = c.create_conversation()
+
+async def main():
+    reply = await conv.send_async("w " * 50000)
+    events = [e async for e in conv.stream("again")]
+    return len(reply.text), len(events)
+
+print(asyncio.run(main()))
+"""
+
+
+def test_the_interpreter_exits_cleanly_right_after_async_calls(fake_bedrock: FakeBedrock) -> None:
+    # a result handed to the loop as the interpreter finalizes used to crash it at exit
+    for _ in range(8):
+        proc = subprocess.run(
+            [sys.executable, "-c", EXIT_AFTER_ASYNC, fake_bedrock.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (proc.returncode, proc.stderr) == (0, ""), proc.stderr[-2000:]
+        assert proc.stdout.strip() == "(100010, 7)"

@@ -2,6 +2,7 @@
 //! for boto3 reads our results unchanged.
 
 use aws_sdk_bedrockruntime::types as t;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -11,7 +12,7 @@ type Dict<'py> = Bound<'py, PyDict>;
 
 pub fn dict1<'py>(
     py: Python<'py>,
-    key: &str,
+    key: impl IntoPyObject<'py>,
     value: impl IntoPyObject<'py>,
 ) -> PyResult<Dict<'py>> {
     let d = PyDict::new(py);
@@ -21,41 +22,49 @@ pub fn dict1<'py>(
 
 /// botocore's marker for a union member it does not know.
 fn unknown(py: Python<'_>) -> PyResult<Dict<'_>> {
-    dict1(py, "SDK_UNKNOWN_MEMBER", dict1(py, "name", "Unknown")?)
+    dict1(
+        py,
+        intern!(py, "SDK_UNKNOWN_MEMBER"),
+        dict1(py, intern!(py, "name"), "Unknown")?,
+    )
 }
 
 fn s3<'py>(py: Python<'py>, loc: &t::S3Location) -> PyResult<Dict<'py>> {
-    let d = dict1(py, "uri", loc.uri())?;
+    let d = dict1(py, intern!(py, "uri"), loc.uri())?;
     if let Some(owner) = loc.bucket_owner() {
-        d.set_item("bucketOwner", owner)?;
+        d.set_item(intern!(py, "bucketOwner"), owner)?;
     }
     Ok(d)
 }
 
 fn image<'py>(py: Python<'py>, img: &t::ImageBlock) -> PyResult<Dict<'py>> {
     let source = match img.source() {
-        Some(t::ImageSource::Bytes(b)) => dict1(py, "bytes", PyBytes::new(py, b.as_ref()))?,
+        Some(t::ImageSource::Bytes(b)) => {
+            dict1(py, intern!(py, "bytes"), PyBytes::new(py, b.as_ref()))?
+        }
         Some(t::ImageSource::S3Location(l)) => dict1(py, "s3Location", s3(py, l)?)?,
         _ => unknown(py)?,
     };
-    let d = dict1(py, "format", img.format().as_str())?;
-    d.set_item("source", source)?;
+    let d = dict1(py, intern!(py, "format"), img.format().as_str())?;
+    d.set_item(intern!(py, "source"), source)?;
     Ok(d)
 }
 
 fn document<'py>(py: Python<'py>, doc: &t::DocumentBlock) -> PyResult<Dict<'py>> {
     let d = PyDict::new(py);
-    d.set_item("format", doc.format().as_str())?;
-    d.set_item("name", doc.name())?;
+    d.set_item(intern!(py, "format"), doc.format().as_str())?;
+    d.set_item(intern!(py, "name"), doc.name())?;
     let source = match doc.source() {
-        Some(t::DocumentSource::Bytes(b)) => dict1(py, "bytes", PyBytes::new(py, b.as_ref()))?,
-        Some(t::DocumentSource::Text(s)) => dict1(py, "text", s)?,
+        Some(t::DocumentSource::Bytes(b)) => {
+            dict1(py, intern!(py, "bytes"), PyBytes::new(py, b.as_ref()))?
+        }
+        Some(t::DocumentSource::Text(s)) => dict1(py, intern!(py, "text"), s)?,
         Some(t::DocumentSource::S3Location(l)) => dict1(py, "s3Location", s3(py, l)?)?,
         _ => unknown(py)?,
     };
-    d.set_item("source", source)?;
+    d.set_item(intern!(py, "source"), source)?;
     if let Some(context) = doc.context() {
-        d.set_item("context", context)?;
+        d.set_item(intern!(py, "context"), context)?;
     }
     Ok(d)
 }
@@ -64,17 +73,21 @@ fn tool_result<'py>(py: Python<'py>, r: &t::ToolResultBlock) -> PyResult<Dict<'p
     let content = PyList::empty(py);
     for c in r.content() {
         content.append(match c {
-            t::ToolResultContentBlock::Text(s) => dict1(py, "text", s)?,
-            t::ToolResultContentBlock::Json(j) => dict1(py, "json", document_to_py(py, j)?)?,
-            t::ToolResultContentBlock::Image(i) => dict1(py, "image", image(py, i)?)?,
-            t::ToolResultContentBlock::Document(d) => dict1(py, "document", document(py, d)?)?,
+            t::ToolResultContentBlock::Text(s) => dict1(py, intern!(py, "text"), s)?,
+            t::ToolResultContentBlock::Json(j) => {
+                dict1(py, intern!(py, "json"), document_to_py(py, j)?)?
+            }
+            t::ToolResultContentBlock::Image(i) => dict1(py, intern!(py, "image"), image(py, i)?)?,
+            t::ToolResultContentBlock::Document(d) => {
+                dict1(py, intern!(py, "document"), document(py, d)?)?
+            }
             _ => unknown(py)?,
         })?;
     }
-    let d = dict1(py, "toolUseId", r.tool_use_id())?;
-    d.set_item("content", content)?;
+    let d = dict1(py, intern!(py, "toolUseId"), r.tool_use_id())?;
+    d.set_item(intern!(py, "content"), content)?;
     if let Some(status) = r.status() {
-        d.set_item("status", status.as_str())?;
+        d.set_item(intern!(py, "status"), status.as_str())?;
     }
     Ok(d)
 }
@@ -82,42 +95,50 @@ fn tool_result<'py>(py: Python<'py>, r: &t::ToolResultBlock) -> PyResult<Dict<'p
 /// One content block of a message.
 pub fn content_block<'py>(py: Python<'py>, block: &t::ContentBlock) -> PyResult<Dict<'py>> {
     match block {
-        t::ContentBlock::Text(s) => dict1(py, "text", s),
+        t::ContentBlock::Text(s) => dict1(py, intern!(py, "text"), s),
         t::ContentBlock::ToolUse(u) => {
-            let d = dict1(py, "toolUseId", u.tool_use_id())?;
-            d.set_item("name", u.name())?;
-            d.set_item("input", document_to_py(py, u.input())?)?;
-            dict1(py, "toolUse", d)
+            let d = dict1(py, intern!(py, "toolUseId"), u.tool_use_id())?;
+            d.set_item(intern!(py, "name"), u.name())?;
+            d.set_item(intern!(py, "input"), document_to_py(py, u.input())?)?;
+            dict1(py, intern!(py, "toolUse"), d)
         }
-        t::ContentBlock::ToolResult(r) => dict1(py, "toolResult", tool_result(py, r)?),
+        t::ContentBlock::ToolResult(r) => dict1(py, intern!(py, "toolResult"), tool_result(py, r)?),
         t::ContentBlock::ReasoningContent(r) => {
             let inner = match r {
                 t::ReasoningContentBlock::ReasoningText(rt) => {
-                    let d = dict1(py, "text", rt.text())?;
+                    let d = dict1(py, intern!(py, "text"), rt.text())?;
                     if let Some(sig) = rt.signature() {
-                        d.set_item("signature", sig)?;
+                        d.set_item(intern!(py, "signature"), sig)?;
                     }
-                    dict1(py, "reasoningText", d)?
+                    dict1(py, intern!(py, "reasoningText"), d)?
                 }
-                t::ReasoningContentBlock::RedactedContent(b) => {
-                    dict1(py, "redactedContent", PyBytes::new(py, b.as_ref()))?
-                }
+                t::ReasoningContentBlock::RedactedContent(b) => dict1(
+                    py,
+                    intern!(py, "redactedContent"),
+                    PyBytes::new(py, b.as_ref()),
+                )?,
                 _ => unknown(py)?,
             };
-            dict1(py, "reasoningContent", inner)
+            dict1(py, intern!(py, "reasoningContent"), inner)
         }
-        t::ContentBlock::Image(i) => dict1(py, "image", image(py, i)?),
-        t::ContentBlock::Document(d) => dict1(py, "document", document(py, d)?),
-        t::ContentBlock::CachePoint(c) => {
-            dict1(py, "cachePoint", dict1(py, "type", c.r#type().as_str())?)
-        }
+        t::ContentBlock::Image(i) => dict1(py, intern!(py, "image"), image(py, i)?),
+        t::ContentBlock::Document(d) => dict1(py, intern!(py, "document"), document(py, d)?),
+        t::ContentBlock::CachePoint(c) => dict1(
+            py,
+            intern!(py, "cachePoint"),
+            dict1(py, intern!(py, "type"), c.r#type().as_str())?,
+        ),
         t::ContentBlock::GuardContent(t::GuardrailConverseContentBlock::Text(g)) => {
-            let d = dict1(py, "text", g.text())?;
+            let d = dict1(py, intern!(py, "text"), g.text())?;
             if !g.qualifiers().is_empty() {
                 let q: Vec<&str> = g.qualifiers().iter().map(|q| q.as_str()).collect();
-                d.set_item("qualifiers", q)?;
+                d.set_item(intern!(py, "qualifiers"), q)?;
             }
-            dict1(py, "guardContent", dict1(py, "text", d)?)
+            dict1(
+                py,
+                intern!(py, "guardContent"),
+                dict1(py, intern!(py, "text"), d)?,
+            )
         }
         _ => unknown(py),
     }
@@ -128,28 +149,28 @@ pub fn message<'py>(py: Python<'py>, m: &t::Message) -> PyResult<Dict<'py>> {
     for block in m.content() {
         content.append(content_block(py, block)?)?;
     }
-    let d = dict1(py, "role", m.role().as_str())?;
-    d.set_item("content", content)?;
+    let d = dict1(py, intern!(py, "role"), m.role().as_str())?;
+    d.set_item(intern!(py, "content"), content)?;
     Ok(d)
 }
 
 pub fn usage<'py>(py: Python<'py>, u: &t::TokenUsage) -> PyResult<Dict<'py>> {
-    let d = dict1(py, "inputTokens", u.input_tokens())?;
-    d.set_item("outputTokens", u.output_tokens())?;
-    d.set_item("totalTokens", u.total_tokens())?;
+    let d = dict1(py, intern!(py, "inputTokens"), u.input_tokens())?;
+    d.set_item(intern!(py, "outputTokens"), u.output_tokens())?;
+    d.set_item(intern!(py, "totalTokens"), u.total_tokens())?;
     if let Some(n) = u.cache_read_input_tokens() {
-        d.set_item("cacheReadInputTokens", n)?;
+        d.set_item(intern!(py, "cacheReadInputTokens"), n)?;
     }
     if let Some(n) = u.cache_write_input_tokens() {
-        d.set_item("cacheWriteInputTokens", n)?;
+        d.set_item(intern!(py, "cacheWriteInputTokens"), n)?;
     }
     Ok(d)
 }
 
 /// `ResponseMetadata` with boto3's `RequestId` and `HTTPStatusCode`.
 pub fn response_metadata<'py>(py: Python<'py>, request_id: Option<&str>) -> PyResult<Dict<'py>> {
-    let d = dict1(py, "RequestId", request_id.unwrap_or(""))?;
-    d.set_item("HTTPStatusCode", 200)?;
+    let d = dict1(py, intern!(py, "RequestId"), request_id.unwrap_or(""))?;
+    d.set_item(intern!(py, "HTTPStatusCode"), 200)?;
     Ok(d)
 }
 
@@ -159,24 +180,37 @@ pub fn converse_output<'py>(
     out: &aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
     request_id: Option<&str>,
 ) -> PyResult<Dict<'py>> {
-    let d = dict1(py, "ResponseMetadata", response_metadata(py, request_id)?)?;
+    let d = dict1(
+        py,
+        intern!(py, "ResponseMetadata"),
+        response_metadata(py, request_id)?,
+    )?;
     if let Some(t::ConverseOutput::Message(m)) = out.output() {
-        d.set_item("output", dict1(py, "message", message(py, m)?)?)?;
+        d.set_item(
+            intern!(py, "output"),
+            dict1(py, intern!(py, "message"), message(py, m)?)?,
+        )?;
     }
-    d.set_item("stopReason", out.stop_reason().as_str())?;
+    d.set_item(intern!(py, "stopReason"), out.stop_reason().as_str())?;
     if let Some(u) = out.usage() {
-        d.set_item("usage", usage(py, u)?)?;
+        d.set_item(intern!(py, "usage"), usage(py, u)?)?;
     }
     if let Some(m) = out.metrics() {
-        d.set_item("metrics", dict1(py, "latencyMs", m.latency_ms())?)?;
+        d.set_item(
+            intern!(py, "metrics"),
+            dict1(py, intern!(py, "latencyMs"), m.latency_ms())?,
+        )?;
     }
     if let Some(fields) = out.additional_model_response_fields() {
-        d.set_item("additionalModelResponseFields", document_to_py(py, fields)?)?;
+        d.set_item(
+            intern!(py, "additionalModelResponseFields"),
+            document_to_py(py, fields)?,
+        )?;
     }
     if let Some(perf) = out.performance_config() {
         d.set_item(
             "performanceConfig",
-            dict1(py, "latency", perf.latency().as_str())?,
+            dict1(py, intern!(py, "latency"), perf.latency().as_str())?,
         )?;
     }
     Ok(d)
@@ -185,66 +219,94 @@ pub fn converse_output<'py>(
 /// One ConverseStream event as boto3 yields it.
 pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> PyResult<Dict<'py>> {
     match event {
-        t::ConverseStreamOutput::MessageStart(e) => {
-            dict1(py, "messageStart", dict1(py, "role", e.role().as_str())?)
-        }
+        t::ConverseStreamOutput::MessageStart(e) => dict1(
+            py,
+            intern!(py, "messageStart"),
+            dict1(py, intern!(py, "role"), e.role().as_str())?,
+        ),
         t::ConverseStreamOutput::ContentBlockStart(e) => {
-            let d = dict1(py, "contentBlockIndex", e.content_block_index())?;
+            let d = dict1(
+                py,
+                intern!(py, "contentBlockIndex"),
+                e.content_block_index(),
+            )?;
             let start = match e.start() {
                 Some(t::ContentBlockStart::ToolUse(u)) => {
-                    let tu = dict1(py, "toolUseId", u.tool_use_id())?;
-                    tu.set_item("name", u.name())?;
-                    dict1(py, "toolUse", tu)?
+                    let tu = dict1(py, intern!(py, "toolUseId"), u.tool_use_id())?;
+                    tu.set_item(intern!(py, "name"), u.name())?;
+                    dict1(py, intern!(py, "toolUse"), tu)?
                 }
                 _ => unknown(py)?,
             };
-            d.set_item("start", start)?;
-            dict1(py, "contentBlockStart", d)
+            d.set_item(intern!(py, "start"), start)?;
+            dict1(py, intern!(py, "contentBlockStart"), d)
         }
         t::ConverseStreamOutput::ContentBlockDelta(e) => {
-            let d = dict1(py, "contentBlockIndex", e.content_block_index())?;
+            let d = dict1(
+                py,
+                intern!(py, "contentBlockIndex"),
+                e.content_block_index(),
+            )?;
             let delta = match e.delta() {
-                Some(t::ContentBlockDelta::Text(s)) => dict1(py, "text", s)?,
-                Some(t::ContentBlockDelta::ToolUse(u)) => {
-                    dict1(py, "toolUse", dict1(py, "input", u.input())?)?
-                }
+                Some(t::ContentBlockDelta::Text(s)) => dict1(py, intern!(py, "text"), s)?,
+                Some(t::ContentBlockDelta::ToolUse(u)) => dict1(
+                    py,
+                    intern!(py, "toolUse"),
+                    dict1(py, intern!(py, "input"), u.input())?,
+                )?,
                 Some(t::ContentBlockDelta::ReasoningContent(r)) => {
                     let inner = match r {
-                        t::ReasoningContentBlockDelta::Text(s) => dict1(py, "text", s)?,
-                        t::ReasoningContentBlockDelta::Signature(s) => dict1(py, "signature", s)?,
-                        t::ReasoningContentBlockDelta::RedactedContent(b) => {
-                            dict1(py, "redactedContent", PyBytes::new(py, b.as_ref()))?
+                        t::ReasoningContentBlockDelta::Text(s) => {
+                            dict1(py, intern!(py, "text"), s)?
                         }
+                        t::ReasoningContentBlockDelta::Signature(s) => {
+                            dict1(py, intern!(py, "signature"), s)?
+                        }
+                        t::ReasoningContentBlockDelta::RedactedContent(b) => dict1(
+                            py,
+                            intern!(py, "redactedContent"),
+                            PyBytes::new(py, b.as_ref()),
+                        )?,
                         _ => unknown(py)?,
                     };
-                    dict1(py, "reasoningContent", inner)?
+                    dict1(py, intern!(py, "reasoningContent"), inner)?
                 }
                 _ => unknown(py)?,
             };
-            d.set_item("delta", delta)?;
-            dict1(py, "contentBlockDelta", d)
+            d.set_item(intern!(py, "delta"), delta)?;
+            dict1(py, intern!(py, "contentBlockDelta"), d)
         }
         t::ConverseStreamOutput::ContentBlockStop(e) => dict1(
             py,
             "contentBlockStop",
-            dict1(py, "contentBlockIndex", e.content_block_index())?,
+            dict1(
+                py,
+                intern!(py, "contentBlockIndex"),
+                e.content_block_index(),
+            )?,
         ),
         t::ConverseStreamOutput::MessageStop(e) => {
-            let d = dict1(py, "stopReason", e.stop_reason().as_str())?;
+            let d = dict1(py, intern!(py, "stopReason"), e.stop_reason().as_str())?;
             if let Some(fields) = e.additional_model_response_fields() {
-                d.set_item("additionalModelResponseFields", document_to_py(py, fields)?)?;
+                d.set_item(
+                    intern!(py, "additionalModelResponseFields"),
+                    document_to_py(py, fields)?,
+                )?;
             }
-            dict1(py, "messageStop", d)
+            dict1(py, intern!(py, "messageStop"), d)
         }
         t::ConverseStreamOutput::Metadata(e) => {
             let d = PyDict::new(py);
             if let Some(u) = e.usage() {
-                d.set_item("usage", usage(py, u)?)?;
+                d.set_item(intern!(py, "usage"), usage(py, u)?)?;
             }
             if let Some(m) = e.metrics() {
-                d.set_item("metrics", dict1(py, "latencyMs", m.latency_ms())?)?;
+                d.set_item(
+                    intern!(py, "metrics"),
+                    dict1(py, intern!(py, "latencyMs"), m.latency_ms())?,
+                )?;
             }
-            dict1(py, "metadata", d)
+            dict1(py, intern!(py, "metadata"), d)
         }
         _ => unknown(py),
     }
