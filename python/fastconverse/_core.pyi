@@ -8,6 +8,9 @@ from typing_extensions import Self
 
 __version__: str
 
+def _drain(timeout: float = 2.0) -> None:
+    """Waits until no async result is on its way to an event loop (run at exit)."""
+
 # --- client.rs -----------------------------------------------------------------------------
 
 class ConverseClient:
