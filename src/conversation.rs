@@ -520,15 +520,17 @@ impl PyConversation {
     ) -> PyResult<Bound<'py, PyAny>> {
         let user = user_message(message)?;
         let starter = self.starter();
-        runtime::awaitable(py, async move {
-            let turn = match starter.begin(user) {
-                Ok(turn) => turn,
-                Err(e) => return Python::attach(|py| Err(e.into_pyerr(py))),
-            };
-            let reply = starter.converse_future(&turn).await;
-            Python::attach(|py| {
-                let reply = reply.map_err(|e| e.into_pyerr(py))?;
-                Ok(turn.commit(py, reply)?.into_any())
+        // The turn begins when awaited, on the awaiting thread: overlapping awaits are
+        // refused in the order they happen, and an unawaited call holds nothing.
+        runtime::awaitable(py, move |py| {
+            let turn = starter.begin(user).map_err(|e| e.into_pyerr(py))?;
+            let fut = starter.converse_future(&turn);
+            Ok(async move {
+                let reply = fut.await;
+                Python::attach(|py| {
+                    let reply = reply.map_err(|e| e.into_pyerr(py))?;
+                    Ok(turn.commit(py, reply)?.into_any())
+                })
             })
         })
     }

@@ -98,39 +98,44 @@ pub fn ready(py: Python<'_>, result: PyResult<Py<PyAny>>) -> PyResult<Bound<'_, 
 
 type PyFuture = std::pin::Pin<Box<dyn Future<Output = PyResult<Py<PyAny>>> + Send>>;
 
-/// An awaitable that starts its future only when awaited, so that methods returning it can
-/// be called outside a running loop (like a coroutine); dropping it unawaited drops the
-/// future, and cancelling the awaiting task drops it too.
+type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<PyFuture> + Send>;
+
+/// An awaitable whose work starts only when awaited, so that methods returning it can be
+/// called outside a running loop (like a coroutine). `start` runs on the awaiting thread, in
+/// the order awaits happen; dropping it unawaited drops everything.
 #[pyclass(name = "Pending", module = "fastconverse._core", frozen)]
 struct Pending {
-    fut: std::sync::Mutex<Option<PyFuture>>,
+    start: std::sync::Mutex<Option<Start>>,
 }
 
 #[pymethods]
 impl Pending {
     fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let fut = self.fut.lock().map(|mut f| f.take()).unwrap_or(None);
-        let Some(fut) = fut else {
+        let start = self.start.lock().map(|mut f| f.take()).unwrap_or(None);
+        let Some(start) = start else {
             return Err(pyo3::exceptions::PyRuntimeError::new_err(
                 "this awaitable was already awaited",
             ));
         };
+        let fut = start(py)?;
         spawn(py, fut)?.call_method0("__await__")
     }
 }
 
 static COROUTINE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
 
-/// A coroutine running `fut` once awaited: `asyncio.create_task` takes it, and Python warns
-/// as usual when it is never awaited.
-pub fn awaitable<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+/// A coroutine that, once awaited, calls `start` and awaits the future it gives:
+/// `asyncio.create_task` takes it, and Python warns as usual when it is never awaited.
+pub fn awaitable<S, F>(py: Python<'_>, start: S) -> PyResult<Bound<'_, PyAny>>
 where
+    S: FnOnce(Python<'_>) -> PyResult<F> + Send + 'static,
     F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
 {
+    let start: Start = Box::new(move |py| Ok(Box::pin(start(py)?) as PyFuture));
     let pending = Py::new(
         py,
         Pending {
-            fut: std::sync::Mutex::new(Some(Box::pin(fut))),
+            start: std::sync::Mutex::new(Some(start)),
         },
     )?;
     let wrap = COROUTINE.get_or_try_init(py, || {
