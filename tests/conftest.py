@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 import boto3
 import pytest
 from botocore.config import Config
+from fastconverse import ConverseClient
 from fastconverse.testing import FakeBedrock
 
 AKID = "AKIDEXAMPLE"
@@ -26,6 +27,18 @@ def boto3_client(fake: FakeBedrock, *, key: str = AKID, secret: str = SECRET, **
         aws_access_key_id=key,
         aws_secret_access_key=secret,
         config=Config(**config),
+    )
+
+
+def fc_client(fake: FakeBedrock, **kwargs: Any) -> ConverseClient:
+    """A fastconverse client on FakeBedrock, model "m", signing with AKID/SECRET."""
+    return ConverseClient(
+        "m",
+        endpoint_url=fake.url,
+        region_name="us-east-1",
+        aws_access_key_id=AKID,
+        aws_secret_access_key=SECRET,
+        **kwargs,
     )
 
 

@@ -9,19 +9,13 @@ import sys
 import textwrap
 from typing import Any
 
-from conftest import AKID, SECRET, user
+from conftest import fc_client, user
 from fastconverse import ConverseClient
 from fastconverse.testing import FakeBedrock
 
 
 def client(fake: FakeBedrock) -> ConverseClient:
-    return ConverseClient(
-        "m",
-        endpoint_url=fake.url,
-        region_name="us-east-1",
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-    )
+    return fc_client(fake)
 
 
 def test_ctrl_c_interrupts_a_blocked_call_quickly() -> None:

@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 import pytest
-from conftest import AKID, SECRET, boto3_client, user
+from conftest import AKID, SECRET, boto3_client, fc_client, user
 from fastconverse import (
     ContentBlockStop,
     ConverseClient,
@@ -27,14 +27,7 @@ from fastconverse.testing import FakeBedrock
 
 def make_client(fake: FakeBedrock, **kwargs: Any) -> ConverseClient:
     kwargs.setdefault("max_attempts", 1)
-    return ConverseClient(
-        "m",
-        endpoint_url=fake.url,
-        region_name="us-east-1",
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-        **kwargs,
-    )
+    return fc_client(fake, **kwargs)
 
 
 @pytest.fixture
