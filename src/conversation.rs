@@ -4,7 +4,7 @@
 //! together, under one lock, only once the reply is complete and in the caller's hands; an
 //! error, a cut stream, a cancelled task, Ctrl-C or an abandoned stream commit nothing.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -56,13 +56,24 @@ struct State {
     last_active: u64,
 }
 
-/// Marks a conversation busy for the length of one turn; dropping it ends the turn.
-struct TurnGuard(Arc<AtomicBool>);
+/// Marks a conversation busy for the length of one turn; dropping it ends the turn. The
+/// busy flag holds the turn's number, so that a late release of an ended turn cannot free
+/// the conversation from under the next one.
+struct TurnGuard {
+    busy: Arc<AtomicU64>,
+    turn: u64,
+}
+
+static TURNS: AtomicU64 = AtomicU64::new(0);
 
 impl TurnGuard {
-    fn acquire(busy: &Arc<AtomicBool>, id: &str) -> Result<Self, Box<ErrorInfo>> {
-        busy.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .map(|_| Self(busy.clone()))
+    fn acquire(busy: &Arc<AtomicU64>, id: &str) -> Result<Self, Box<ErrorInfo>> {
+        let turn = TURNS.fetch_add(1, Ordering::Relaxed) + 1;
+        busy.compare_exchange(0, turn, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| Self {
+                busy: busy.clone(),
+                turn,
+            })
             .map_err(|_| {
                 Box::new(ErrorInfo::new(
                     "ConversationBusyError",
@@ -73,11 +84,22 @@ impl TurnGuard {
                 ))
             })
     }
+
+    /// Ends the turn now, from another thread (the task holding the guard may be dropped
+    /// later, as when a cancelled await aborts it).
+    fn releaser(&self) -> impl FnOnce() + Send + 'static {
+        let (busy, turn) = (self.busy.clone(), self.turn);
+        move || {
+            let _ = busy.compare_exchange(turn, 0, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
 }
 
 impl Drop for TurnGuard {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        let _ = self
+            .busy
+            .compare_exchange(self.turn, 0, Ordering::AcqRel, Ordering::Acquire);
     }
 }
 
@@ -89,7 +111,7 @@ pub struct PyConversation {
     backend: Backend,
     setup: Arc<Setup>,
     state: Arc<Mutex<State>>,
-    busy: Arc<AtomicBool>,
+    busy: Arc<AtomicU64>,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -287,7 +309,7 @@ impl PyConversation {
                 last_reply: None,
                 last_active: tick(),
             })),
-            busy: Arc::new(AtomicBool::new(false)),
+            busy: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -314,7 +336,7 @@ impl PyConversation {
 /// it is first awaited).
 struct Starter {
     id: String,
-    busy: Arc<AtomicBool>,
+    busy: Arc<AtomicU64>,
     state: Arc<Mutex<State>>,
     setup: Arc<Setup>,
     backend: Backend,
@@ -474,7 +496,7 @@ impl PyConversation {
     /// Whether a turn is in progress (a `send`, or a stream not yet finished or closed).
     #[getter]
     fn busy(&self) -> bool {
-        self.busy.load(Ordering::Acquire)
+        self.busy.load(Ordering::Acquire) != 0
     }
 
     /// Forgets the history (and the last reply); usage keeps counting.
@@ -525,13 +547,15 @@ impl PyConversation {
         runtime::awaitable(py, move |py| {
             let turn = starter.begin(user).map_err(|e| e.into_pyerr(py))?;
             let fut = starter.converse_future(&turn);
-            Ok(async move {
+            let on_cancel = turn.guard.releaser();
+            let fut = async move {
                 let reply = fut.await;
                 Python::attach(|py| {
                     let reply = reply.map_err(|e| e.into_pyerr(py))?;
                     Ok(turn.commit(py, reply)?.into_any())
                 })
-            })
+            };
+            Ok((fut, Some(Box::new(on_cancel) as runtime::OnCancel)))
         })
     }
 

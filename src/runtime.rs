@@ -98,7 +98,10 @@ pub fn ready(py: Python<'_>, result: PyResult<Py<PyAny>>) -> PyResult<Bound<'_, 
 
 type PyFuture = std::pin::Pin<Box<dyn Future<Output = PyResult<Py<PyAny>>> + Send>>;
 
-type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<PyFuture> + Send>;
+/// Run on the loop's thread when the awaiting task is cancelled.
+pub type OnCancel = Box<dyn FnOnce() + Send>;
+
+type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<(PyFuture, Option<OnCancel>)> + Send>;
 
 /// An awaitable whose work starts only when awaited, so that methods returning it can be
 /// called outside a running loop (like a coroutine). `start` runs on the awaiting thread, in
@@ -117,8 +120,8 @@ impl Pending {
                 "this awaitable was already awaited",
             ));
         };
-        let fut = start(py)?;
-        spawn(py, fut)?.call_method0("__await__")
+        let (fut, on_cancel) = start(py)?;
+        spawn_with(py, fut, on_cancel)?.call_method0("__await__")
     }
 }
 
@@ -128,10 +131,13 @@ static COROUTINE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::ne
 /// `asyncio.create_task` takes it, and Python warns as usual when it is never awaited.
 pub fn awaitable<S, F>(py: Python<'_>, start: S) -> PyResult<Bound<'_, PyAny>>
 where
-    S: FnOnce(Python<'_>) -> PyResult<F> + Send + 'static,
+    S: FnOnce(Python<'_>) -> PyResult<(F, Option<OnCancel>)> + Send + 'static,
     F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
 {
-    let start: Start = Box::new(move |py| Ok(Box::pin(start(py)?) as PyFuture));
+    let start: Start = Box::new(move |py| {
+        let (fut, on_cancel) = start(py)?;
+        Ok((Box::pin(fut) as PyFuture, on_cancel))
+    });
     let pending = Py::new(
         py,
         Pending {
@@ -177,6 +183,18 @@ pub fn spawn<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
 where
     F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
 {
+    spawn_with(py, fut, None)
+}
+
+/// `spawn`, with `on_cancel` run at once when the awaiting task is cancelled.
+pub fn spawn_with<F>(
+    py: Python<'_>,
+    fut: F,
+    on_cancel: Option<OnCancel>,
+) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
+{
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let py_future = event_loop.call_method0("create_future")?;
     let deliver = DELIVER
@@ -203,6 +221,7 @@ where
         });
     });
     let abort = task.abort_handle();
+    let on_cancel = std::sync::Mutex::new(on_cancel);
     let on_done = pyo3::types::PyCFunction::new_closure(
         py,
         None,
@@ -210,6 +229,9 @@ where
         move |args: &Bound<'_, pyo3::types::PyTuple>, _kwargs| -> PyResult<()> {
             if args.get_item(0)?.call_method0("cancelled")?.is_truthy()? {
                 abort.abort();
+                if let Some(f) = on_cancel.lock().ok().and_then(|mut f| f.take()) {
+                    f();
+                }
             }
             Ok(())
         },
