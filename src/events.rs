@@ -378,11 +378,6 @@ pub struct Assembler {
 }
 
 impl Assembler {
-    /// True for events that carry part of the answer (a retry after one would repeat it).
-    pub fn is_content(event: &t::ConverseStreamOutput) -> bool {
-        !matches!(event, t::ConverseStreamOutput::MessageStart(_))
-    }
-
     pub fn push(&mut self, event: &t::ConverseStreamOutput) {
         use t::ConverseStreamOutput as E;
         match event {
