@@ -405,7 +405,7 @@ impl PyConverseClient {
     // The conversation layer.
 
     /// Starts a conversation (kept in this client's registry under its id).
-    #[pyo3(signature = (system_prompt = None, *, conversation_id = None, model_id = None, inference_config = None, additional_model_request_fields = None, messages = None))]
+    #[pyo3(signature = (system_prompt = None, *, conversation_id = None, model_id = None, inference_config = None, additional_model_request_fields = None, messages = None, _toolbox = None))]
     #[allow(clippy::too_many_arguments)]
     fn create_conversation(
         &self,
@@ -416,6 +416,7 @@ impl PyConverseClient {
         inference_config: Option<&Bound<'_, PyAny>>,
         additional_model_request_fields: Option<&Bound<'_, PyAny>>,
         messages: Option<&Bound<'_, PyAny>>,
+        _toolbox: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyConversation>> {
         let model_id =
             match model_id.or_else(|| self.model_id.clone()) {
@@ -425,11 +426,19 @@ impl PyConverseClient {
                     "model_id: no model given; pass model_id=... here or to ConverseClient(...)",
                 )),
             };
-        let setup = conversation::setup_from(
+        let mut setup = conversation::setup_from(
             system_prompt,
             inference_config,
             additional_model_request_fields,
         )?;
+        if let Some(toolbox) = _toolbox.filter(|t| !t.is_none()) {
+            // Note: the specs are converted once here; each request clones the SDK values.
+            setup.tools = Some(crate::wire::request::tools(
+                &toolbox.getattr("specs")?,
+                "tools",
+            )?);
+            setup.toolbox = Some(toolbox.clone().unbind());
+        }
         let history = match messages.filter(|m| !m.is_none()) {
             Some(m) => conversation::initial_history(m)?,
             None => Vec::new(),

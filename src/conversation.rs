@@ -46,6 +46,10 @@ pub struct Setup {
     pub system: Vec<t::SystemContentBlock>,
     pub inference: Option<t::InferenceConfiguration>,
     pub fields: Option<Document>,
+    /// The tools of every request (toolConfig.tools), when the conversation has tools.
+    pub tools: Option<Vec<t::Tool>>,
+    /// The Python side of the tool loop (`fastconverse._toolloop.ToolBox`).
+    pub toolbox: Option<Py<PyAny>>,
 }
 
 struct State {
@@ -246,33 +250,103 @@ fn for_history(message: &t::Message) -> Option<t::Message> {
         .ok()
 }
 
-/// One turn's request, taken from the conversation when the turn starts.
+/// One turn: the history it builds on and the messages it adds (the user's, and with tools
+/// the model's tool uses and their results), committed together when the turn completes.
 struct Turn {
     model_id: String,
+    /// The history and this turn's messages: what the next request sends.
     messages: Vec<t::Message>,
-    user: t::Message,
+    /// This turn's messages, from the user's on.
+    pending: Vec<t::Message>,
+    tool_config: Option<t::ToolConfiguration>,
+    /// Tokens of the turn's requests so far.
+    usage: Tokens,
+    /// The reply of the turn's last request.
+    last: Option<ReplyData>,
     guard: TurnGuard,
     state: Arc<Mutex<State>>,
 }
 
 impl Turn {
-    /// Appends the user message and the reply to the history, in one step.
-    fn commit(self, py: Python<'_>, reply: ReplyData) -> PyResult<Py<PyReply>> {
-        let for_history = for_history(&reply.message);
-        let usage = reply.usage;
-        let reply = Py::new(py, PyReply(reply))?;
-        let mut state = lock(&self.state);
-        if let Some(answer) = for_history {
-            state.messages.push(self.user);
-            state.messages.push(answer);
+    fn push(&mut self, message: t::Message) {
+        self.messages.push(message.clone());
+        self.pending.push(message);
+    }
+
+    /// Takes in the reply of one request: its tokens, and its message unless it is blank.
+    fn record(&mut self, reply: &ReplyData) {
+        self.usage = self.usage + reply.usage;
+        if let Some(answer) = for_history(&reply.message) {
+            self.push(answer);
         }
-        state.usage = state.usage + usage;
+        self.last = Some(reply.clone());
+    }
+
+    /// Appends the turn's messages to the history, in one step, and returns its reply with
+    /// the tokens of all its requests. A turn whose last reply was blank adds no message.
+    fn finish(mut self, py: Python<'_>) -> PyResult<Py<PyReply>> {
+        let Some(mut reply) = self.last.take() else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "the turn has no reply yet",
+            ));
+        };
+        reply.usage = self.usage;
+        let reply = Py::new(py, PyReply(reply))?;
+        let complete = self
+            .pending
+            .last()
+            .is_some_and(|m| m.role() == &t::ConversationRole::Assistant);
+        let mut state = lock(&self.state);
+        if complete {
+            state.messages.append(&mut self.pending);
+        }
+        state.usage = state.usage + self.usage;
         state.last_reply = Some(reply.clone_ref(py));
         state.last_active = tick();
         drop(state);
         drop(self.guard);
         Ok(reply)
     }
+
+    /// A turn of one request: its reply completes it.
+    fn commit(mut self, py: Python<'_>, reply: ReplyData) -> PyResult<Py<PyReply>> {
+        self.record(&reply);
+        self.finish(py)
+    }
+
+    /// The request's tool configuration: the conversation's tools, with this choice.
+    fn choose(&mut self, setup: &Setup, choice: Option<t::ToolChoice>) {
+        self.tool_config = setup.tools.as_ref().map(|tools| {
+            t::ToolConfiguration::builder()
+                .set_tools(Some(tools.clone()))
+                .set_tool_choice(choice)
+                .build()
+                .expect("tools are set")
+        });
+    }
+}
+
+/// The `toolUse` blocks of the history's last message when it is the model's and nobody
+/// answered them yet.
+fn unanswered(messages: &[t::Message]) -> Vec<&t::ToolUseBlock> {
+    match messages.last() {
+        Some(m) if m.role() == &t::ConversationRole::Assistant => m
+            .content()
+            .iter()
+            .filter_map(|b| match b {
+                t::ContentBlock::ToolUse(u) => Some(u),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn answers_tools(message: &t::Message) -> bool {
+    message
+        .content()
+        .iter()
+        .any(|b| matches!(b, t::ContentBlock::ToolResult(_)))
 }
 
 macro_rules! with_setup {
@@ -287,6 +361,7 @@ macro_rules! with_setup {
             })
             .set_inference_config($setup.inference.clone())
             .set_additional_model_request_fields($setup.fields.clone())
+            .set_tool_config($turn.tool_config.clone())
     };
 }
 
@@ -347,15 +422,81 @@ impl Starter {
     fn begin(&self, user: t::Message) -> Result<Turn, Box<ErrorInfo>> {
         let guard = TurnGuard::acquire(&self.busy, &self.id)?;
         let state = lock(&self.state);
-        let mut messages = Vec::with_capacity(state.messages.len() + 1);
+        let open = unanswered(&state.messages);
+        if !open.is_empty() && !answers_tools(&user) {
+            let calls: Vec<String> = open
+                .iter()
+                .map(|u| format!("{} ({})", u.name(), py_repr(u.tool_use_id())))
+                .collect();
+            return Err(Box::new(
+                ErrorInfo::new(
+                    "PendingToolCallsError",
+                    format!(
+                        "the last reply asked for tool results that were not given: {}",
+                        calls.join(", ")
+                    ),
+                )
+                .with_hint("Answer them with conversation.send_tool_results({tool_use_id: result, ...}) before sending a new message."),
+            ));
+        }
+        let mut messages = Vec::with_capacity(state.messages.len() + 3);
         messages.extend(state.messages.iter().cloned());
-        messages.push(user.clone());
-        Ok(Turn {
+        let mut turn = Turn {
             model_id: state.model_id.clone(),
             messages,
-            user,
+            pending: Vec::with_capacity(3),
+            tool_config: None,
+            usage: Tokens::default(),
+            last: None,
             guard,
             state: self.state.clone(),
+        };
+        drop(state);
+        turn.push(user);
+        turn.choose(&self.setup, None);
+        Ok(turn)
+    }
+
+    /// Streams one request; its reply goes to `sink`.
+    fn stream(
+        &self,
+        fluent: aws_sdk_bedrockruntime::operation::converse_stream::builders::ConverseStreamFluentBuilder,
+        model: String,
+        sink: Sink,
+    ) -> PyReplyStream {
+        let model_id = model.clone();
+        let restart: stream::Restart = Box::new(move || {
+            let fluent = fluent.clone();
+            let model = model.clone();
+            Box::pin(async move {
+                let out = fluent
+                    .send()
+                    .await
+                    .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
+                let request_id = out.request_id().map(str::to_owned);
+                Ok(Started {
+                    receiver: out.stream,
+                    request_id,
+                })
+            })
+        });
+        let pump = Pump::spawn(
+            None,
+            Some(restart),
+            PumpOptions {
+                idle_timeout: self.backend.read_timeout,
+                model_id: model_id.clone(),
+                max_attempts: self.backend.max_attempts,
+            },
+        );
+        PyReplyStream::over_pump(StreamShared {
+            pump: Arc::new(pump),
+            side: Mutex::new(Side {
+                assembler: Assembler::default(),
+                sink: Some(sink),
+                reply: None,
+            }),
+            model_id,
         })
     }
 
@@ -524,23 +665,41 @@ impl PyConversation {
     }
 
     /// Sends one user turn and waits for the whole reply (GIL released, Ctrl-C aware).
-    fn send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyReply>> {
+    /// With tools, the model's tool uses are answered by calling them until it replies.
+    #[pyo3(signature = (message, *, tool_choice=None))]
+    fn send(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        tool_choice: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let user = user_message(message)?;
+        if let Some(toolbox) = self.toolbox(py, tool_choice)? {
+            let turn = PyTurn::new(self.starter(), user);
+            return toolbox
+                .call_method1("send", (turn, tool_choice))
+                .map(Bound::unbind);
+        }
         let starter = self.starter();
-        let turn = starter
-            .begin(user_message(message)?)
-            .map_err(|e| e.into_pyerr(py))?;
+        let turn = starter.begin(user).map_err(|e| e.into_pyerr(py))?;
         let fut = starter.converse_future(&turn);
         let reply = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
-        turn.commit(py, reply)
+        Ok(turn.commit(py, reply)?.into_any())
     }
 
     /// `send` as an awaitable; cancelling the awaiting task aborts the request.
+    #[pyo3(signature = (message, *, tool_choice=None))]
     fn send_async<'py>(
         &self,
         py: Python<'py>,
         message: &Bound<'py, PyAny>,
+        tool_choice: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let user = user_message(message)?;
+        if let Some(toolbox) = self.toolbox(py, tool_choice)? {
+            let turn = PyTurn::new(self.starter(), user);
+            return toolbox.call_method1("send_async", (turn, tool_choice));
+        }
         let starter = self.starter();
         // The turn begins when awaited, on the awaiting thread: overlapping awaits are
         // refused in the order they happen, and an unawaited call holds nothing.
@@ -560,55 +719,127 @@ impl PyConversation {
     }
 
     /// Sends one user turn and streams the reply: iterate with `for` or `async for`.
-    fn stream(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<PyReplyStream> {
-        let turn = self
-            .starter()
-            .begin(user_message(message)?)
-            .map_err(|e| e.into_pyerr(py))?;
+    /// With tools, the stream goes on through the tool calls to the model's answer.
+    #[pyo3(signature = (message, *, tool_choice=None))]
+    fn stream(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        tool_choice: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyReplyStream> {
+        let user = user_message(message)?;
+        if let Some(toolbox) = self.toolbox(py, tool_choice)? {
+            let turn = Py::new(py, PyTurn::new(self.starter(), user))?;
+            turn.get().begin(py)?;
+            let inner = toolbox.call_method1("stream", (turn, tool_choice))?;
+            return Ok(PyReplyStream {
+                source: Source::Loop(inner.unbind()),
+                model_id: self.model_id(),
+            });
+        }
+        let starter = self.starter();
+        let mut turn = starter.begin(user).map_err(|e| e.into_pyerr(py))?;
+        turn.choose(&self.setup, None);
         let fluent = with_setup!(self.backend.sdk.converse_stream(), self.setup, turn);
         let model = turn.model_id.clone();
-        let restart: stream::Restart = Box::new(move || {
-            let fluent = fluent.clone();
-            let model = model.clone();
-            Box::pin(async move {
-                let out = fluent
-                    .send()
-                    .await
-                    .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
-                let request_id = out.request_id().map(str::to_owned);
-                Ok(Started {
-                    receiver: out.stream,
-                    request_id,
-                })
-            })
-        });
-        let pump = Pump::spawn(
-            None,
-            Some(restart),
-            PumpOptions {
-                idle_timeout: self.backend.read_timeout,
-                model_id: turn.model_id.clone(),
-                max_attempts: self.backend.max_attempts,
-            },
-        );
-        Ok(PyReplyStream {
-            shared: Arc::new(StreamShared {
-                pump: Arc::new(pump),
-                side: Mutex::new(Side {
-                    assembler: Assembler::default(),
-                    turn: Some(turn),
-                    reply: None,
-                }),
-                model_id: self.model_id(),
-            }),
+        Ok(starter.stream(fluent, model, Sink::Commit(turn)))
+    }
+
+    /// Answers the tool uses of the last reply and sends the results as the next turn;
+    /// tools with a function that `results` leaves out are called. Returns the next reply.
+    #[pyo3(signature = (results, *, tool_choice=None))]
+    fn send_tool_results<'py>(
+        slf: &Bound<'py, Self>,
+        results: &Bound<'py, PyAny>,
+        tool_choice: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        slf.get()
+            .require_toolbox(slf.py())?
+            .call_method1("send_tool_results", (slf, results, tool_choice))
+    }
+
+    /// `send_tool_results` as an awaitable.
+    #[pyo3(signature = (results, *, tool_choice=None))]
+    fn send_tool_results_async<'py>(
+        slf: &Bound<'py, Self>,
+        results: &Bound<'py, PyAny>,
+        tool_choice: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        slf.get()
+            .require_toolbox(slf.py())?
+            .call_method1("send_tool_results_async", (slf, results, tool_choice))
+    }
+
+    /// The tool uses of the last reply that wait for results (`send_tool_results`), as
+    /// `{"toolUseId", "name", "input"}` dicts; empty when none wait.
+    #[getter]
+    fn pending_tool_calls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let state = lock(&self.state);
+        let list = PyList::empty(py);
+        for u in unanswered(&state.messages) {
+            let block = t::ContentBlock::ToolUse(u.clone());
+            list.append(response::content_block(py, &block)?.get_item("toolUse")?)?;
+        }
+        Ok(list)
+    }
+
+    /// The conversation's tools (`Tool` objects), in the order given.
+    #[getter]
+    fn tools<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        match &self.setup.toolbox {
+            Some(toolbox) => Ok(toolbox.bind(py).getattr("tools")?.cast_into::<PyList>()?),
+            None => Ok(PyList::empty(py)),
+        }
+    }
+
+    /// Calls, errors and seconds per tool name, over this conversation's tool calls.
+    #[getter]
+    fn tool_metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.setup.toolbox {
+            Some(toolbox) => toolbox.bind(py).call_method0("metrics"),
+            None => Ok(PyDict::new(py).into_any()),
+        }
+    }
+}
+
+impl PyConversation {
+    /// The tool loop of a conversation with tools; a `tool_choice` without tools is an error.
+    fn toolbox<'py>(
+        &self,
+        py: Python<'py>,
+        tool_choice: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match &self.setup.toolbox {
+            Some(toolbox) => Ok(Some(toolbox.bind(py).clone())),
+            None if tool_choice.is_some_and(|c| !c.is_none()) => Err(value_error(
+                "tool_choice",
+                "this conversation has no tools; pass tools=[...] to create_conversation",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn require_toolbox<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.toolbox(py, None)?.ok_or_else(|| {
+            value_error(
+                "results",
+                "this conversation has no tools; pass tools=[...] to create_conversation",
+            )
         })
     }
 }
 
+/// Where a stream's reply goes: the history (a turn of one request), or the tool loop's
+/// turn, which has more requests to make.
+enum Sink {
+    Commit(Turn),
+    Round(Arc<Mutex<Slot>>),
+}
+
 struct Side {
     assembler: Assembler,
-    /// Taken when the turn ends, either way.
-    turn: Option<Turn>,
+    /// Taken when the stream ends, either way.
+    sink: Option<Sink>,
     reply: Option<Py<PyReply>>,
 }
 
@@ -641,21 +872,32 @@ impl StreamShared {
             }
             Item::End { request_id } => {
                 let mut side = self.side();
-                let Some(turn) = side.turn.take() else {
+                let Some(sink) = side.sink.take() else {
                     return Ok(Step::Stop);
                 };
                 let assembler = std::mem::take(&mut side.assembler);
                 drop(side);
                 let reply = assembler
-                    .finish(&turn.model_id, request_id)
+                    .finish(&self.model_id, request_id)
                     .map_err(|e| e.into_pyerr(py))?;
-                let reply = turn.commit(py, reply)?;
+                let reply = match sink {
+                    Sink::Commit(turn) => turn.commit(py, reply)?,
+                    Sink::Round(slot) => {
+                        let mut slot = lock_slot(&slot);
+                        match &mut *slot {
+                            Slot::Active(turn) => turn.record(&reply),
+                            _ => return Err(ended()),
+                        }
+                        drop(slot);
+                        Py::new(py, PyReply(reply))?
+                    }
+                };
                 self.side().reply = Some(reply);
                 Ok(Step::Stop)
             }
             Item::Failed(info) => {
                 // Ending the turn releases the conversation; the history stays as it was.
-                self.side().turn = None;
+                self.side().sink = None;
                 Err(info.into_pyerr(py))
             }
         }
@@ -663,68 +905,15 @@ impl StreamShared {
 
     fn close(&self) {
         self.pump.close();
-        self.side().turn = None;
-    }
-}
-
-/// The reply of `Conversation.stream`, as typed events: `for` and `async for` both work.
-/// Once it is exhausted, `reply` is the finished `Reply` and the turn is in the history.
-#[pyclass(name = "ReplyStream", module = "fastconverse._core", frozen)]
-pub struct PyReplyStream {
-    shared: Arc<StreamShared>,
-}
-
-#[pymethods]
-impl PyReplyStream {
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
+        self.side().sink = None;
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        loop {
-            let item = stream::next_blocking(py, &self.shared.pump)?;
-            match self.shared.step(py, item)? {
-                Step::Yield(obj) => return Ok(obj),
-                Step::Skip => continue,
-                Step::Stop => return Err(PyStopIteration::new_err(())),
-            }
-        }
+    fn done(&self) -> bool {
+        self.pump.is_done() || self.side().sink.is_none()
     }
 
-    fn __aiter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        while let Some(item) = self.shared.pump.try_next() {
-            match self.shared.step(py, item) {
-                Ok(Step::Yield(obj)) => return runtime::ready(py, Ok(obj)),
-                Ok(Step::Skip) => continue,
-                Ok(Step::Stop) => {
-                    return runtime::ready(py, Err(PyStopAsyncIteration::new_err(())))
-                }
-                Err(err) => return runtime::ready(py, Err(err)),
-            }
-        }
-        let shared = self.shared.clone();
-        runtime::spawn(py, async move {
-            loop {
-                let item = shared.pump.next().await;
-                let step = Python::attach(|py| shared.step(py, item))?;
-                match step {
-                    Step::Yield(obj) => return Ok(obj),
-                    Step::Skip => continue,
-                    Step::Stop => return Err(PyStopAsyncIteration::new_err(())),
-                }
-            }
-        })
-    }
-
-    /// The finished reply; an error until the stream was read to its end.
-    #[getter]
     fn reply(&self, py: Python<'_>) -> PyResult<Py<PyReply>> {
-        self.shared
-            .side()
+        self.side()
             .reply
             .as_ref()
             .map(|r| r.clone_ref(py))
@@ -737,10 +926,108 @@ impl PyReplyStream {
             })
     }
 
+    fn next(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        loop {
+            let item = stream::next_blocking(py, &self.pump)?;
+            match self.step(py, item)? {
+                Step::Yield(obj) => return Ok(obj),
+                Step::Skip => continue,
+                Step::Stop => return Err(PyStopIteration::new_err(())),
+            }
+        }
+    }
+
+    fn anext<'py>(self: &Arc<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        while let Some(item) = self.pump.try_next() {
+            match self.step(py, item) {
+                Ok(Step::Yield(obj)) => return runtime::ready(py, Ok(obj)),
+                Ok(Step::Skip) => continue,
+                Ok(Step::Stop) => {
+                    return runtime::ready(py, Err(PyStopAsyncIteration::new_err(())))
+                }
+                Err(err) => return runtime::ready(py, Err(err)),
+            }
+        }
+        let shared = self.clone();
+        runtime::spawn(py, async move {
+            loop {
+                let item = shared.pump.next().await;
+                let step = Python::attach(|py| shared.step(py, item))?;
+                match step {
+                    Step::Yield(obj) => return Ok(obj),
+                    Step::Skip => continue,
+                    Step::Stop => return Err(PyStopAsyncIteration::new_err(())),
+                }
+            }
+        })
+    }
+}
+
+/// What a `ReplyStream` reads: one request's events, or (with tools) the tool loop's
+/// stream, which is Python (`fastconverse._toolloop.LoopStream`) and is delegated to.
+enum Source {
+    Pump(Arc<StreamShared>),
+    Loop(Py<PyAny>),
+}
+
+/// The reply of `Conversation.stream`, as typed events: `for` and `async for` both work.
+/// Once it is exhausted, `reply` is the finished `Reply` and the turn is in the history.
+#[pyclass(name = "ReplyStream", module = "fastconverse._core", frozen)]
+pub struct PyReplyStream {
+    source: Source,
+    model_id: String,
+}
+
+impl PyReplyStream {
+    fn over_pump(shared: StreamShared) -> Self {
+        let model_id = shared.model_id.clone();
+        Self {
+            source: Source::Pump(Arc::new(shared)),
+            model_id,
+        }
+    }
+}
+
+#[pymethods]
+impl PyReplyStream {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match &self.source {
+            Source::Pump(shared) => shared.next(py),
+            Source::Loop(inner) => Ok(inner.call_method0(py, "__next__")?),
+        }
+    }
+
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.source {
+            Source::Pump(shared) => shared.anext(py),
+            Source::Loop(inner) => inner.bind(py).call_method0("__anext__"),
+        }
+    }
+
+    /// The finished reply; an error until the stream was read to its end.
+    #[getter]
+    fn reply(&self, py: Python<'_>) -> PyResult<Py<PyReply>> {
+        match &self.source {
+            Source::Pump(shared) => shared.reply(py),
+            Source::Loop(inner) => Ok(inner.getattr(py, "reply")?.extract(py)?),
+        }
+    }
+
     /// Whether the stream ended (completed, failed or closed).
     #[getter]
-    fn done(&self) -> bool {
-        self.shared.pump.is_done() || self.shared.side().turn.is_none()
+    fn done(&self, py: Python<'_>) -> PyResult<bool> {
+        match &self.source {
+            Source::Pump(shared) => Ok(shared.done()),
+            Source::Loop(inner) => inner.getattr(py, "done")?.extract(py),
+        }
     }
 
     /// Reads the rest of the stream and returns the finished reply.
@@ -756,8 +1043,14 @@ impl PyReplyStream {
 
     /// Stops the stream and closes its connection; the turn is dropped (history unchanged
     /// unless the stream had already finished).
-    fn close(&self) {
-        self.shared.close();
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        match &self.source {
+            Source::Pump(shared) => shared.close(),
+            Source::Loop(inner) => {
+                inner.call_method0(py, "close")?;
+            }
+        }
+        Ok(())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -766,19 +1059,218 @@ impl PyReplyStream {
 
     fn __exit__(
         &self,
+        py: Python<'_>,
         _t: Option<&Bound<'_, PyAny>>,
         _v: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
-    ) {
-        self.shared.close();
+    ) -> PyResult<()> {
+        self.close(py)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
             "ReplyStream(model_id={}, done={})",
-            py_repr(&self.shared.model_id),
-            if self.done() { "True" } else { "False" }
-        )
+            py_repr(&self.model_id),
+            if self.done(py)? { "True" } else { "False" }
+        ))
+    }
+}
+
+/// The state of a tool-loop turn.
+enum Slot {
+    /// Not begun: the user message it will send.
+    Ready(t::Message),
+    Active(Turn),
+    Ended,
+}
+
+fn lock_slot(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn ended() -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err("the turn has ended")
+}
+
+/// One turn of the tool loop, driven from Python (`fastconverse._toolloop`): its requests,
+/// the tool results it adds between them, and its commit. Dropping it, or `abandon()`,
+/// ends the turn with the history unchanged.
+#[pyclass(name = "_Turn", module = "fastconverse._core", frozen)]
+pub struct PyTurn {
+    starter: Starter,
+    slot: Arc<Mutex<Slot>>,
+}
+
+impl PyTurn {
+    fn new(starter: Starter, user: t::Message) -> Self {
+        Self {
+            starter,
+            slot: Arc::new(Mutex::new(Slot::Ready(user))),
+        }
+    }
+
+    /// Runs `f` on the active turn.
+    fn with_turn<R>(&self, f: impl FnOnce(&mut Turn) -> R) -> PyResult<R> {
+        match &mut *lock_slot(&self.slot) {
+            Slot::Active(turn) => Ok(f(turn)),
+            _ => Err(ended()),
+        }
+    }
+
+    /// The turn's next request, made with this tool choice.
+    fn prepare(
+        &self,
+        choice: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<impl std::future::Future<Output = Result<ReplyData, ErrorInfo>> + Send + 'static>
+    {
+        let choice = choice
+            .filter(|c| !c.is_none())
+            .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
+            .transpose()?;
+        self.with_turn(|turn| {
+            turn.choose(&self.starter.setup, choice);
+            self.starter.converse_future(turn)
+        })
+    }
+
+    fn record(&self, py: Python<'_>, reply: ReplyData) -> PyResult<Py<PyReply>> {
+        self.with_turn(|turn| turn.record(&reply))?;
+        Py::new(py, PyReply(reply))
+    }
+}
+
+#[pymethods]
+impl PyTurn {
+    /// Starts the turn: marks the conversation busy and takes its history.
+    fn begin(&self, py: Python<'_>) -> PyResult<()> {
+        let mut slot = lock_slot(&self.slot);
+        let Slot::Ready(user) = &*slot else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "the turn has already begun",
+            ));
+        };
+        let turn = self
+            .starter
+            .begin(user.clone())
+            .map_err(|e| e.into_pyerr(py))?;
+        *slot = Slot::Active(turn);
+        Ok(())
+    }
+
+    /// Makes one request and returns its reply (GIL released, Ctrl-C aware).
+    #[pyo3(signature = (tool_choice=None))]
+    fn request(
+        &self,
+        py: Python<'_>,
+        tool_choice: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyReply>> {
+        let fut = self.prepare(tool_choice)?;
+        let reply = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
+        self.record(py, reply)
+    }
+
+    /// `request` as an awaitable.
+    #[pyo3(signature = (tool_choice=None))]
+    fn request_async<'py>(
+        slf: Py<Self>,
+        py: Python<'py>,
+        tool_choice: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = slf.get().prepare(tool_choice)?;
+        runtime::spawn(py, async move {
+            let reply = fut.await;
+            Python::attach(|py| {
+                let reply = reply.map_err(|e| e.into_pyerr(py))?;
+                Ok(slf.get().record(py, reply)?.into_any())
+            })
+        })
+    }
+
+    /// Makes one request and streams its reply; at its end the reply joins the turn.
+    #[pyo3(signature = (tool_choice=None))]
+    fn stream(&self, tool_choice: Option<&Bound<'_, PyAny>>) -> PyResult<PyReplyStream> {
+        let choice = tool_choice
+            .filter(|c| !c.is_none())
+            .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
+            .transpose()?;
+        let (fluent, model) = self.with_turn(|turn| {
+            turn.choose(&self.starter.setup, choice);
+            (
+                with_setup!(
+                    self.starter.backend.sdk.converse_stream(),
+                    self.starter.setup,
+                    turn
+                ),
+                turn.model_id.clone(),
+            )
+        })?;
+        Ok(self
+            .starter
+            .stream(fluent, model, Sink::Round(self.slot.clone())))
+    }
+
+    /// Adds the user message that answers the last reply's tool uses.
+    fn add_results(&self, content: &Bound<'_, PyAny>) -> PyResult<()> {
+        let blocks = as_list(content, "content")?
+            .iter()
+            .enumerate()
+            .map(|(i, b)| request::content_block(b, &format!("content[{i}]")))
+            .collect::<PyResult<Vec<_>>>()?;
+        let message = t::Message::builder()
+            .role(t::ConversationRole::User)
+            .set_content(Some(blocks))
+            .build()
+            .map_err(|e| value_error("content", e))?;
+        check_text(&message, "tool results")?;
+        self.with_turn(|turn| turn.push(message))
+    }
+
+    /// Appends the turn's messages to the history and returns its reply.
+    fn commit(&self, py: Python<'_>) -> PyResult<Py<PyReply>> {
+        let mut slot = lock_slot(&self.slot);
+        match std::mem::replace(&mut *slot, Slot::Ended) {
+            Slot::Active(turn) => {
+                drop(slot);
+                turn.finish(py)
+            }
+            _ => Err(ended()),
+        }
+    }
+
+    /// Ends the turn without changing the history (nothing happens after `commit`).
+    fn abandon(&self) {
+        let old = std::mem::replace(&mut *lock_slot(&self.slot), Slot::Ended);
+        drop(old);
+    }
+
+    /// The messages the turn has added so far, as boto3 message dicts.
+    #[getter]
+    fn messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let pending = match &*lock_slot(&self.slot) {
+            Slot::Active(turn) => turn.pending.clone(),
+            Slot::Ready(user) => vec![user.clone()],
+            Slot::Ended => Vec::new(),
+        };
+        let list = PyList::empty(py);
+        for m in &pending {
+            list.append(response::message(py, m)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Tokens of the turn's requests so far.
+    #[getter]
+    fn usage(&self) -> PyUsage {
+        PyUsage(match &*lock_slot(&self.slot) {
+            Slot::Active(turn) => turn.usage,
+            _ => Tokens::default(),
+        })
+    }
+
+    /// The conversation's id.
+    #[getter]
+    fn conversation_id(&self) -> &str {
+        &self.starter.id
     }
 }
 
@@ -793,6 +1285,8 @@ pub fn setup_from(
         system: Vec::new(),
         inference: None,
         fields: None,
+        tools: None,
+        toolbox: None,
     };
     if let Some(sp) = system_prompt.filter(|s| !s.is_none()) {
         if let Ok(text) = sp.cast::<PyString>() {
@@ -840,5 +1334,6 @@ pub fn setup_from(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyConversation>()?;
     m.add_class::<PyReplyStream>()?;
+    m.add_class::<PyTurn>()?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastconverse import _core
@@ -33,3 +34,49 @@ class ConverseClient(_core.ConverseClient):
     async def converse_stream_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
         return await super().converse_stream_async(**kwargs)
+
+    def create_conversation(
+        self,
+        system_prompt: str | Sequence[Mapping[str, Any]] | None = None,
+        *,
+        conversation_id: str | None = None,
+        model_id: str | None = None,
+        inference_config: Mapping[str, Any] | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        tools: Sequence[Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        max_tool_rounds: int = 16,
+        max_tool_concurrency: int = 8,
+        tool_timeout: float | None = None,
+        raise_tool_errors: bool = False,
+    ) -> _core.Conversation:
+        """Starts a conversation, kept in this client's registry under its id.
+
+        With ``tools`` (``@tool`` functions, ``Tool`` objects, plain typed functions or
+        boto3 toolSpec dicts), ``send``, ``send_async`` and ``stream`` call the tools the
+        model asks for and send their results back until it answers; see the README.
+        """
+        toolbox = None
+        if tools is not None:
+            from fastconverse._toolloop import ToolBox
+
+            toolbox = ToolBox(
+                tools,
+                tool_choice=tool_choice,
+                max_tool_rounds=max_tool_rounds,
+                max_tool_concurrency=max_tool_concurrency,
+                tool_timeout=tool_timeout,
+                raise_tool_errors=raise_tool_errors,
+            )
+        elif tool_choice is not None:
+            raise ValueError("tool_choice: this conversation has no tools; pass tools=[...] too")
+        return super().create_conversation(
+            system_prompt,
+            conversation_id=conversation_id,
+            model_id=model_id,
+            inference_config=inference_config,
+            additional_model_request_fields=additional_model_request_fields,
+            messages=messages,
+            _toolbox=toolbox,
+        )

@@ -7,6 +7,8 @@ modeled error it is. ``str(error)`` says what happened and what to do about it.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AccessDeniedError",
     "ContextWindowExceededError",
@@ -19,11 +21,15 @@ __all__ = [
     "ModelNotReadyError",
     "ModelStreamError",
     "ModelTimeoutError",
+    "PendingToolCallsError",
     "ResourceNotFoundError",
     "ServiceQuotaExceededError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "ThrottlingError",
+    "ToolLoopLimitError",
+    "ToolTimeoutError",
+    "UnknownToolError",
     "ValidationError",
 ]
 
@@ -136,3 +142,35 @@ class EndpointError(ConverseError):
 
 class ConversationBusyError(ConverseError, RuntimeError):
     """A turn was started while another turn of the same conversation was in progress."""
+
+
+class PendingToolCallsError(ConverseError, RuntimeError):
+    """A message was sent while the last reply's tool uses still wait for their results;
+    answer them with ``Conversation.send_tool_results`` first."""
+
+
+class ToolLoopLimitError(ConverseError):
+    """The model still asked for tools after ``max_tool_rounds`` rounds of tool calls.
+
+    Nothing was added to the conversation. ``messages`` holds the turn's messages as far as
+    it got (the user's, then the model's tool uses and their results), ``rounds`` the
+    number of tool rounds run and ``usage`` the turn's tokens.
+    """
+
+    def __init__(
+        self, message: str, *, rounds: int, messages: list[dict[str, Any]], usage: Any, hint: str
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.rounds = rounds
+        self.messages = messages
+        self.usage = usage
+
+
+class UnknownToolError(ConverseError, LookupError):
+    """The model called a tool the conversation does not have (raised only with
+    ``raise_tool_errors=True``; otherwise the model gets an error result)."""
+
+
+class ToolTimeoutError(ConverseError, TimeoutError):
+    """A tool call took longer than its timeout (raised only with ``raise_tool_errors=True``;
+    otherwise the model gets an error result)."""

@@ -6,7 +6,7 @@ Each has a useful ``repr`` and ``to_dict()``, which gives the event dict boto3 w
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Union
 
 from fastconverse._core import (
     ContentBlockStop,
@@ -27,9 +27,62 @@ __all__ = [
     "Metadata",
     "ReasoningDelta",
     "TextDelta",
+    "ToolResult",
     "ToolUseDelta",
     "ToolUseStart",
 ]
+
+
+class ToolResult:
+    """A tool call of the tool loop has finished; its result goes back to the model.
+
+    Streams yield one per call as each finishes, between the model turn that asked for the
+    tools and the next. ``status`` is ``"success"`` or ``"error"`` (then ``error`` says
+    what went wrong, as the model is told); ``duration`` is in seconds.
+    """
+
+    __slots__ = ("content", "duration", "error", "input", "name", "status", "tool_use_id")
+
+    def __init__(
+        self,
+        *,
+        tool_use_id: str,
+        name: str,
+        input: Any,
+        status: str,
+        content: list[dict[str, Any]],
+        duration: float,
+        error: str | None = None,
+    ) -> None:
+        self.tool_use_id = tool_use_id
+        self.name = name
+        self.input = input
+        self.status = status
+        self.content = content
+        self.duration = duration
+        self.error = error
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``toolResult`` content block sent to the model."""
+        block: dict[str, Any] = {"toolUseId": self.tool_use_id, "content": self.content}
+        if self.status == "error":
+            block["status"] = "error"
+        return {"toolResult": block}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ToolResult):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        extra = f", error={self.error!r}" if self.error is not None else ""
+        return (
+            f"ToolResult(name={self.name!r}, tool_use_id={self.tool_use_id!r}, "
+            f"status={self.status!r}, duration={self.duration:.6f}{extra})"
+        )
+
 
 Event = Union[
     MessageStart,
@@ -40,4 +93,5 @@ Event = Union[
     ContentBlockStop,
     MessageStop,
     Metadata,
+    ToolResult,
 ]

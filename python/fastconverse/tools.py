@@ -97,12 +97,30 @@ class Tool(Generic[P, R]):
     description: str | None
     input_schema: JsonDict
     fn: Callable[P, R] | None
+    timeout: float | None
+    """Seconds a call may take in a conversation's tool loop before it counts as failed
+    (None: the conversation's ``tool_timeout``)."""
 
     @overload
-    def __init__(self: Tool[..., Any], spec: Mapping[str, Any], fn: None = None) -> None: ...
+    def __init__(
+        self: Tool[..., Any],
+        spec: Mapping[str, Any],
+        fn: None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None: ...
     @overload
-    def __init__(self, spec: Mapping[str, Any], fn: Callable[P, R]) -> None: ...
-    def __init__(self, spec: Mapping[str, Any], fn: Callable[P, R] | None = None) -> None:
+    def __init__(
+        self, spec: Mapping[str, Any], fn: Callable[P, R], *, timeout: float | None = None
+    ) -> None: ...
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        fn: Callable[P, R] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        self.timeout = _check_timeout(timeout, "timeout")
         if fn is not None:
             if not callable(fn):
                 raise TypeError(f"Tool fn must be callable, got {type(fn).__name__}")
@@ -125,6 +143,7 @@ class Tool(Generic[P, R]):
         name: str | None = None,
         description: str | None = None,
         localns: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Tool[P, R]:
         """The tool for a typed function, as ``@tool`` builds it.
 
@@ -147,7 +166,7 @@ class Tool(Generic[P, R]):
             "description": description,
             "inputSchema": {"json": _input_schema(model, name)},
         }
-        made = cls(spec, fn)
+        made = cls(spec, fn, timeout=timeout)
         made._validator = _ModelValidator(name, model, params)
         return made
 
@@ -176,6 +195,10 @@ class Tool(Generic[P, R]):
         """
         return self._validator.validate(input)
 
+    def arguments(self, input: Mapping[str, Any]) -> tuple[list[Any], JsonDict]:
+        """The positional and keyword arguments of ``fn`` for the model's input, validated."""
+        return self._validator.arguments(self.validate(input))
+
     def call(self, input: Mapping[str, Any]) -> R:
         """Validate ``input``, call ``fn`` with it and return what ``fn`` returned."""
         fn = self._callable()
@@ -183,7 +206,7 @@ class Tool(Generic[P, R]):
             raise TypeError(
                 f"tool {self.name!r} is a coroutine function; use `await tool.call_async(...)`"
             )
-        args, kwargs = self._validator.arguments(self.validate(input))
+        args, kwargs = self.arguments(input)
         result = fn(*args, **kwargs)
         if inspect.isawaitable(result):
             # A sync callable that hands back an awaitable cannot be finished here without
@@ -198,7 +221,7 @@ class Tool(Generic[P, R]):
         """Like ``call``, but awaits coroutine functions and runs sync ones in the loop's
         default executor, so that a slow tool does not block the event loop."""
         fn = self._callable()
-        args, kwargs = self._validator.arguments(self.validate(input))
+        args, kwargs = self.arguments(input)
         if self.is_async:
             result: Any = fn(*args, **kwargs)
         else:
@@ -225,7 +248,7 @@ class Tool(Generic[P, R]):
 def tool(fn: Callable[P, R], /) -> Tool[P, R]: ...
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None
+    *, name: str | None = None, description: str | None = None, timeout: float | None = None
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
     fn: Callable[P, R] | None = None,
@@ -233,21 +256,27 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
+    timeout: float | None = None,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Turn a typed function into a ``Tool``: ``@tool`` or ``@tool(name=..., description=...)``.
 
     The tool's name defaults to the function's name and its description to the docstring's
     text (without its Args/Parameters section). Each parameter becomes a property of the
-    input schema, required unless it has a default.
+    input schema, required unless it has a default. ``timeout`` bounds each call in a
+    conversation's tool loop, in seconds.
     """
     # Annotations that name classes local to the defining function (tests, factories) are
     # only resolvable with that function's locals, which are gone once the decorator returns.
     namespace = _caller_locals(depth=2)
     if fn is not None:
-        return Tool.from_function(fn, name=name, description=description, localns=namespace)
+        return Tool.from_function(
+            fn, name=name, description=description, localns=namespace, timeout=timeout
+        )
 
     def decorate(fn: Callable[P, R]) -> Tool[P, R]:
-        return Tool.from_function(fn, name=name, description=description, localns=namespace)
+        return Tool.from_function(
+            fn, name=name, description=description, localns=namespace, timeout=timeout
+        )
 
     return decorate
 
@@ -287,6 +316,14 @@ def result_content(value: Any) -> list[JsonDict]:
     if isinstance(data, str) and data.strip():
         return [{"text": data}]
     return [{"json": {"result": data}}]
+
+
+def _check_timeout(value: float | None, arg: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{arg}: expected a positive number of seconds or None, got {value!r}")
+    return float(value)
 
 
 # --- spec dicts ------------------------------------------------------------------------------

@@ -422,11 +422,24 @@ pub fn inference_config(c: &Obj<'_>) -> PyResult<t::InferenceConfiguration> {
 
 pub fn tool_config(c: &Obj<'_>) -> PyResult<t::ToolConfiguration> {
     c.only(&["tools", "toolChoice"])?;
-    let tools = as_list(&c.req("tools")?, &c.at("tools"))?
+    let tools = tools(&c.req("tools")?, &c.at("tools"))?;
+    let choice = c.obj("toolChoice")?.map(|o| tool_choice(&o)).transpose()?;
+    built(
+        t::ToolConfiguration::builder()
+            .set_tools(Some(tools))
+            .set_tool_choice(choice)
+            .build(),
+        &c.path,
+    )
+}
+
+/// `toolConfig["tools"]`: toolSpec, cachePoint and systemTool entries.
+pub fn tools(list: &Bound<'_, PyAny>, path: &str) -> PyResult<Vec<t::Tool>> {
+    as_list(list, path)?
         .iter()
         .enumerate()
         .map(|(i, tool)| {
-            let o = Obj::new(tool, format!("{}[{i}]", c.at("tools")))?;
+            let o = Obj::new(tool, format!("{path}[{i}]"))?;
             let (kind, value) = o.union(&["toolSpec", "cachePoint", "systemTool"])?;
             let at = o.at(&kind);
             let v = Obj::new(&value, at)?;
@@ -455,31 +468,23 @@ pub fn tool_config(c: &Obj<'_>) -> PyResult<t::ToolConfiguration> {
                 )?),
             })
         })
-        .collect::<PyResult<Vec<_>>>()?;
-    let choice = match c.obj("toolChoice")? {
-        None => None,
-        Some(choice) => {
-            let (kind, value) = choice.union(&["auto", "any", "tool"])?;
-            Some(match kind.as_str() {
-                "auto" => t::ToolChoice::Auto(t::AutoToolChoice::builder().build()),
-                "any" => t::ToolChoice::Any(t::AnyToolChoice::builder().build()),
-                _ => {
-                    let tool = Obj::new(&value, choice.at("tool"))?;
-                    t::ToolChoice::Tool(built(
-                        t::SpecificToolChoice::builder()
-                            .name(tool.req_str("name")?)
-                            .build(),
-                        &tool.path,
-                    )?)
-                }
-            })
+        .collect()
+}
+
+/// `toolConfig["toolChoice"]`: `{"auto": {}}`, `{"any": {}}` or `{"tool": {"name": ...}}`.
+pub fn tool_choice(choice: &Obj<'_>) -> PyResult<t::ToolChoice> {
+    let (kind, value) = choice.union(&["auto", "any", "tool"])?;
+    Ok(match kind.as_str() {
+        "auto" => t::ToolChoice::Auto(t::AutoToolChoice::builder().build()),
+        "any" => t::ToolChoice::Any(t::AnyToolChoice::builder().build()),
+        _ => {
+            let tool = Obj::new(&value, choice.at("tool"))?;
+            t::ToolChoice::Tool(built(
+                t::SpecificToolChoice::builder()
+                    .name(tool.req_str("name")?)
+                    .build(),
+                &tool.path,
+            )?)
         }
-    };
-    built(
-        t::ToolConfiguration::builder()
-            .set_tools(Some(tools))
-            .set_tool_choice(choice)
-            .build(),
-        &c.path,
-    )
+    })
 }

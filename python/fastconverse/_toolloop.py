@@ -1,0 +1,648 @@
+"""The tool loop of a conversation with tools: call the tools the model asks for, send their
+results back, and repeat until the model answers.
+
+The native core owns the turn (``_core._Turn``): its requests, the messages it adds and the
+commit that appends them to the history together. This module decides what happens between
+requests: which tools to call, how (threads, the caller's event loop or a private one), how
+many at once, and what the model is told when a call fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextvars
+import functools
+import inspect
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from fastconverse import _core
+from fastconverse.errors import ToolLoopLimitError, ToolTimeoutError, UnknownToolError
+from fastconverse.events import ToolResult
+from fastconverse.tools import Tool, ToolInputError, _check_timeout, result_content
+
+JsonDict = dict[str, Any]
+Call = Mapping[str, Any]  # a toolUse block: {"toolUseId", "name", "input"}
+
+
+class ToolStats:
+    """Calls, errors and seconds spent in one tool, over a conversation's tool calls."""
+
+    __slots__ = ("calls", "errors", "seconds")
+
+    def __init__(self, calls: int = 0, errors: int = 0, seconds: float = 0.0) -> None:
+        self.calls = calls
+        self.errors = errors
+        self.seconds = seconds
+
+    @property
+    def mean_seconds(self) -> float:
+        """Seconds per call (0.0 before the first call)."""
+        return self.seconds / self.calls if self.calls else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": self.calls, "errors": self.errors, "seconds": self.seconds}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ToolStats):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ToolStats(calls={self.calls}, errors={self.errors}, seconds={self.seconds:.6f})"
+
+
+class _Outcome:
+    """A finished call: the event the stream yields, and the exception behind an error."""
+
+    __slots__ = ("event", "exception")
+
+    def __init__(self, event: ToolResult, exception: BaseException | None) -> None:
+        self.event = event
+        self.exception = exception
+
+
+class ToolBox:
+    """A conversation's tools and the settings of its tool loop."""
+
+    def __init__(
+        self,
+        tools: Sequence[Any],
+        *,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        max_tool_rounds: int = 16,
+        max_tool_concurrency: int = 8,
+        tool_timeout: float | None = None,
+        raise_tool_errors: bool = False,
+    ) -> None:
+        if isinstance(tools, (str, bytes, Mapping)) or not isinstance(tools, Sequence):
+            raise TypeError(
+                f"tools: expected a list of tools (@tool functions, Tool objects or toolSpec "
+                f"dicts), got {type(tools).__name__}"
+            )
+        if not tools:
+            raise ValueError("tools: expected at least one tool (or leave tools out)")
+        self.tools: list[Tool[..., Any]] = [_as_tool(t, f"tools[{i}]") for i, t in enumerate(tools)]
+        self._by_name: dict[str, Tool[..., Any]] = {}
+        for i, t in enumerate(self.tools):
+            if t.name in self._by_name:
+                raise ValueError(f"tools[{i}]: a tool named {t.name!r} is already in the list")
+            self._by_name[t.name] = t
+        self.specs = [t.to_dict() for t in self.tools]
+        self.tool_choice = self.choice(tool_choice, "tool_choice")
+        self.max_tool_rounds = _count(max_tool_rounds, "max_tool_rounds", minimum=0)
+        self.max_tool_concurrency = _count(max_tool_concurrency, "max_tool_concurrency", minimum=1)
+        self.tool_timeout = _check_timeout(tool_timeout, "tool_timeout")
+        if not isinstance(raise_tool_errors, bool):
+            raise TypeError(f"raise_tool_errors: expected a bool, got {raise_tool_errors!r}")
+        self.raise_tool_errors = raise_tool_errors
+        self._stats: dict[str, ToolStats] = {}
+        self._stats_lock = threading.Lock()
+
+    # --- settings ----------------------------------------------------------------------------
+
+    def choice(self, value: str | Mapping[str, Any] | None, arg: str) -> JsonDict | None:
+        """boto3's ``toolChoice`` for "auto", "any", a tool name, a toolChoice dict or None."""
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            if len(value) == 1 and ("auto" in value or "any" in value):
+                return {next(iter(value)): {}}
+            name = value.get("tool", {}).get("name") if len(value) == 1 else None
+            if isinstance(name, str) and name in self._by_name:
+                return {"tool": {"name": name}}
+        elif value in ("auto", "any"):
+            return {value: {}}
+        elif isinstance(value, str) and value in self._by_name:
+            return {"tool": {"name": value}}
+        names = ", ".join(repr(n) for n in self._by_name)
+        raise ValueError(
+            f'{arg}: expected "auto", "any", None or the name of one of the tools ({names}), '
+            f"got {value!r}"
+        )
+
+    def resolve(self, per_call: str | Mapping[str, Any] | None) -> JsonDict | None:
+        return self.tool_choice if per_call is None else self.choice(per_call, "tool_choice")
+
+    @staticmethod
+    def round_choice(choice: JsonDict | None, rounds: int) -> JsonDict | None:
+        # Note: a choice that forces a tool call ("any" or a tool) applies to the turn's first
+        # request only; forced on every request, the model could never answer.
+        if rounds and choice is not None and "auto" not in choice:
+            return None
+        return choice
+
+    # --- metrics -----------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, ToolStats]:
+        with self._stats_lock:
+            return {n: ToolStats(s.calls, s.errors, s.seconds) for n, s in self._stats.items()}
+
+    def _count(self, name: str, duration: float, failed: bool) -> None:
+        with self._stats_lock:
+            stats = self._stats.setdefault(name, ToolStats())
+            stats.calls += 1
+            stats.errors += failed
+            stats.seconds += duration
+
+    # --- the loop, sync ----------------------------------------------------------------------
+
+    def send(self, turn: _core._Turn, tool_choice: Any) -> _core.Reply:
+        choice = self.resolve(tool_choice)
+        turn.begin()
+        try:
+            rounds = 0
+            while True:
+                reply = turn.request(self.round_choice(choice, rounds))
+                calls = reply.tool_uses
+                if not calls or self._for_caller(calls):
+                    return turn.commit()
+                self._check_rounds(turn, rounds)
+                rounds += 1
+                outcomes: list[_Outcome | None] = [None] * len(calls)
+                for i, outcome in self._run(calls):
+                    outcomes[i] = outcome
+                turn.add_results(_blocks(outcomes))
+        finally:
+            turn.abandon()
+
+    def stream(self, turn: _core._Turn, tool_choice: Any) -> LoopStream:
+        return LoopStream(self, turn, self.resolve(tool_choice))
+
+    def send_tool_results(
+        self, conv: _core.Conversation, results: Any, tool_choice: Any
+    ) -> _core.Reply:
+        calls, given = self._answerable(conv, results)
+        content: list[_Outcome | JsonDict | None] = [given.get(c["toolUseId"]) for c in calls]
+        missing = [c for c in calls if c["toolUseId"] not in given]
+        if missing:
+            for i, outcome in self._run(missing):
+                content[calls.index(missing[i])] = outcome
+        return conv.send(_blocks(content), tool_choice=tool_choice)
+
+    def _run(self, calls: Sequence[Call]) -> Iterator[tuple[int, _Outcome]]:
+        """Runs the calls, at most ``max_tool_concurrency`` at once, and yields each outcome
+        with the call's index as it finishes. Sync functions run in a thread pool, coroutine
+        functions on a private event loop (so this works inside a running loop too)."""
+        queue = collections.deque(enumerate(calls))
+        ready: collections.deque[tuple[int, _Outcome]] = collections.deque()
+        running: dict[concurrent.futures.Future[_Outcome], tuple[int, Call, float | None]] = {}
+        try:
+            while queue or running or ready:
+                while queue and len(running) < self.max_tool_concurrency:
+                    i, call = queue.popleft()
+                    started = self._start(call)
+                    if isinstance(started, _Outcome):
+                        ready.append((i, started))
+                    else:
+                        running[started[0]] = (i, call, started[1])
+                if ready:
+                    i, outcome = ready.popleft()
+                    yield i, self._checked(outcome)
+                    continue
+                deadlines = [d for _, _, d in running.values() if d is not None]
+                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                done, _ = concurrent.futures.wait(
+                    running, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                now = time.monotonic()
+                for future, (i, call, deadline) in list(running.items()):
+                    if future in done:
+                        del running[future]
+                        ready.append((i, future.result()))
+                    elif deadline is not None and now >= deadline:
+                        # Note: a thread cannot be stopped; the call goes on, its result unused.
+                        del running[future]
+                        ready.append((i, self._timed_out(call)))
+        finally:
+            for future in running:
+                future.cancel()
+
+    def _start(
+        self, call: Call
+    ) -> _Outcome | tuple[concurrent.futures.Future[_Outcome], float | None]:
+        prepared = self._prepare(call)
+        if isinstance(prepared, _Outcome):
+            return prepared
+        tool, args, kwargs, timeout = prepared
+        fn = tool._callable()
+        if tool.is_async:
+            coro = self._invoke_async(call, tool, args, kwargs, timeout)
+            return asyncio.run_coroutine_threadsafe(coro, _private_loop()), None
+        job = functools.partial(
+            contextvars.copy_context().run, self._invoke_sync, call, tool, fn, args, kwargs
+        )
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return _pool().submit(job), deadline
+
+    def _invoke_sync(
+        self,
+        call: Call,
+        tool: Tool[..., Any],
+        fn: Callable[..., Any],
+        args: list[Any],
+        kwargs: JsonDict,
+    ) -> _Outcome:
+        start = time.perf_counter()
+        try:
+            value = fn(*args, **kwargs)
+            if inspect.isawaitable(value):
+                value = asyncio.run_coroutine_threadsafe(_await(value), _private_loop()).result()
+        except Exception as exc:
+            return self._failed(call, exc, time.perf_counter() - start)
+        return self._succeeded(call, value, time.perf_counter() - start)
+
+    # --- the loop, async ---------------------------------------------------------------------
+
+    def send_async(self, turn: _core._Turn, tool_choice: Any) -> Awaitable[_core.Reply]:
+        return self._send_async(turn, self.resolve(tool_choice))
+
+    async def _send_async(self, turn: _core._Turn, choice: JsonDict | None) -> _core.Reply:
+        # The turn begins when the coroutine is awaited, as for conversations without tools.
+        turn.begin()
+        try:
+            rounds = 0
+            while True:
+                reply = await turn.request_async(self.round_choice(choice, rounds))
+                calls = reply.tool_uses
+                if not calls or self._for_caller(calls):
+                    return turn.commit()
+                self._check_rounds(turn, rounds)
+                rounds += 1
+                outcomes: list[_Outcome | None] = [None] * len(calls)
+                async for i, outcome in self._run_async(calls):
+                    outcomes[i] = outcome
+                turn.add_results(_blocks(outcomes))
+        finally:
+            turn.abandon()
+
+    def send_tool_results_async(
+        self, conv: _core.Conversation, results: Any, tool_choice: Any
+    ) -> Awaitable[_core.Reply]:
+        calls, given = self._answerable(conv, results)
+        return self._send_tool_results_async(conv, calls, given, tool_choice)
+
+    async def _send_tool_results_async(
+        self,
+        conv: _core.Conversation,
+        calls: list[Call],
+        given: dict[str, JsonDict],
+        tool_choice: Any,
+    ) -> _core.Reply:
+        content: list[_Outcome | JsonDict | None] = [given.get(c["toolUseId"]) for c in calls]
+        missing = [c for c in calls if c["toolUseId"] not in given]
+        if missing:
+            async for i, outcome in self._run_async(missing):
+                content[calls.index(missing[i])] = outcome
+        return await conv.send_async(_blocks(content), tool_choice=tool_choice)
+
+    async def _run_async(self, calls: Sequence[Call]) -> AsyncIterator[tuple[int, _Outcome]]:
+        """Runs the calls as tasks on the running loop, at most ``max_tool_concurrency`` at
+        once: coroutine functions are awaited there, sync ones run in its default executor.
+        Yields each outcome with the call's index as it finishes."""
+        limit = asyncio.Semaphore(self.max_tool_concurrency)
+
+        async def one(i: int, call: Call) -> tuple[int, _Outcome]:
+            prepared = self._prepare(call)
+            if isinstance(prepared, _Outcome):
+                return i, prepared
+            tool, args, kwargs, timeout = prepared
+            async with limit:
+                return i, await self._invoke_async(call, tool, args, kwargs, timeout)
+
+        tasks = [asyncio.ensure_future(one(i, c)) for i, c in enumerate(calls)]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                i, outcome = await next_done
+                yield i, self._checked(outcome)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _invoke_async(
+        self,
+        call: Call,
+        tool: Tool[..., Any],
+        args: list[Any],
+        kwargs: JsonDict,
+        timeout: float | None,
+    ) -> _Outcome:
+        fn = tool._callable()
+        start = time.perf_counter()
+        try:
+            if tool.is_async:
+                work: Awaitable[Any] = fn(*args, **kwargs)
+            else:
+                job = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+                work = asyncio.get_running_loop().run_in_executor(None, job)
+            value = await asyncio.wait_for(_await(work), timeout)
+        except asyncio.TimeoutError:
+            return self._timed_out(call)
+        except Exception as exc:
+            return self._failed(call, exc, time.perf_counter() - start)
+        return self._succeeded(call, value, time.perf_counter() - start)
+
+    # --- shared ------------------------------------------------------------------------------
+
+    def _for_caller(self, calls: Sequence[Call]) -> bool:
+        """Whether the caller answers these calls: one of them is a tool without a function."""
+        return any((t := self._by_name.get(c["name"])) is not None and t.fn is None for c in calls)
+
+    def _check_rounds(self, turn: _core._Turn, rounds: int) -> None:
+        if rounds < self.max_tool_rounds:
+            return
+        raise ToolLoopLimitError(
+            f"the model still asked for tools after {rounds} rounds of tool calls "
+            f"(max_tool_rounds={self.max_tool_rounds}); nothing was added to the conversation",
+            rounds=rounds,
+            messages=list(turn.messages),
+            usage=turn.usage,
+            hint="Raise max_tool_rounds, or look at the tool results in error.messages: "
+            "a model that keeps calling tools is often stuck on a failing one.",
+        )
+
+    def _prepare(
+        self, call: Call
+    ) -> _Outcome | tuple[Tool[..., Any], list[Any], JsonDict, float | None]:
+        """The tool and its arguments for a call, or the error the model gets instead."""
+        tool = self._by_name.get(call["name"])
+        if tool is None or tool.fn is None:
+            names = ", ".join(repr(n) for n, t in self._by_name.items() if t.fn is not None)
+            error = UnknownToolError(
+                f"Unknown tool {call['name']!r}. The tools you can call are: {names}."
+            )
+            return self._failed(call, error, 0.0)
+        try:
+            args, kwargs = tool.arguments(call["input"])
+        except ToolInputError as exc:
+            return self._failed(call, exc, 0.0)
+        timeout = tool.timeout if tool.timeout is not None else self.tool_timeout
+        return tool, args, kwargs, timeout
+
+    def _succeeded(self, call: Call, value: Any, duration: float) -> _Outcome:
+        try:
+            content = result_content(value)
+        except Exception as exc:
+            return self._failed(call, exc, duration, returned=True)
+        self._count(call["name"], duration, failed=False)
+        event = ToolResult(
+            tool_use_id=call["toolUseId"],
+            name=call["name"],
+            input=call["input"],
+            status="success",
+            content=content,
+            duration=duration,
+        )
+        return _Outcome(event, None)
+
+    def _failed(
+        self, call: Call, exc: BaseException, duration: float, *, returned: bool = False
+    ) -> _Outcome:
+        name = call["name"]
+        if isinstance(exc, (ToolInputError, UnknownToolError)):
+            text = str(exc)
+        elif returned:
+            text = f"Tool {name!r} returned a value that cannot be sent back: {exc}"
+        else:
+            text = f"Tool {name!r} failed with {type(exc).__name__}: {exc}".rstrip(": ")
+        self._count(name, duration, failed=True)
+        event = ToolResult(
+            tool_use_id=call["toolUseId"],
+            name=name,
+            input=call["input"],
+            status="error",
+            content=[{"text": text}],
+            duration=duration,
+            error=text,
+        )
+        return _Outcome(event, exc)
+
+    def _timed_out(self, call: Call) -> _Outcome:
+        tool = self._by_name[call["name"]]
+        timeout = tool.timeout if tool.timeout is not None else self.tool_timeout
+        error = ToolTimeoutError(
+            f"Tool {call['name']!r} did not finish within {timeout:g} seconds."
+        )
+        outcome = self._failed(call, error, timeout or 0.0)
+        outcome.event.error = outcome.event.content[0]["text"] = error.message
+        return outcome
+
+    def _checked(self, outcome: _Outcome) -> _Outcome:
+        if self.raise_tool_errors and outcome.exception is not None:
+            raise outcome.exception
+        return outcome
+
+    def _answerable(
+        self, conv: _core.Conversation, results: Any
+    ) -> tuple[list[Call], dict[str, JsonDict]]:
+        """The calls waiting for results, and the given results as toolResult blocks."""
+        if not isinstance(results, Mapping):
+            raise TypeError(
+                f"results: expected a dict of tool use id -> result, got {type(results).__name__}"
+            )
+        calls: list[Call] = list(conv.pending_tool_calls)
+        if not calls:
+            raise ValueError(
+                "results: the last reply asked for no tools; there is nothing to answer"
+            )
+        ids = {c["toolUseId"]: c for c in calls}
+        unknown = [k for k in results if k not in ids]
+        if unknown:
+            raise ValueError(
+                f"results: {unknown[0]!r} is not a tool use waiting for a result; "
+                f"waiting: {', '.join(repr(i) for i in ids)}"
+            )
+        missing = [
+            c
+            for c in calls
+            if c["toolUseId"] not in results
+            and ((t := self._by_name.get(c["name"])) is None or t.fn is None)
+        ]
+        if missing:
+            which = ", ".join(f"{c['name']} ({c['toolUseId']!r})" for c in missing)
+            raise ValueError(f"results: missing the results of {which}")
+        given: dict[str, JsonDict] = {}
+        for key, value in results.items():
+            given[key] = _given_result(key, value)
+        return calls, given
+
+
+class LoopStream:
+    """``Conversation.stream`` of a conversation with tools: the model's events, a
+    ``ToolResult`` per finished call, then the next request's events, up to the answer."""
+
+    def __init__(self, box: ToolBox, turn: _core._Turn, choice: JsonDict | None) -> None:
+        self._box = box
+        self._turn = turn
+        self._choice = choice
+        self._current: _core.ReplyStream | None = None
+        self._sync: Iterator[Any] | None = None
+        self._async: AsyncIterator[Any] | None = None
+        self._reply: _core.Reply | None = None
+        self._ended = False
+
+    def __next__(self) -> Any:
+        if self._sync is None:
+            if self._async is not None:
+                raise RuntimeError("this stream is being read with `async for`; keep to it")
+            self._sync = self._events()
+        return next(self._sync)
+
+    def __anext__(self) -> Awaitable[Any]:
+        if self._async is None:
+            if self._sync is not None:
+                raise RuntimeError("this stream is being read with `for`; keep to it")
+            self._async = self._events_async()
+        return self._async.__anext__()
+
+    @property
+    def reply(self) -> _core.Reply:
+        if self._reply is None:
+            raise RuntimeError(
+                "the stream ended without a reply: it failed or was closed "
+                "(the history is unchanged)"
+                if self._ended
+                else "the stream is not finished: read it to the end (or call until_done()) first"
+            )
+        return self._reply
+
+    @property
+    def done(self) -> bool:
+        return self._ended
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+        self._end()
+
+    def _end(self) -> None:
+        self._ended = True
+        self._turn.abandon()
+
+    def _events(self) -> Iterator[Any]:
+        box, turn = self._box, self._turn
+        try:
+            rounds = 0
+            while True:
+                self._current = turn.stream(box.round_choice(self._choice, rounds))
+                yield from self._current
+                calls = self._current.reply.tool_uses
+                if not calls or box._for_caller(calls):
+                    self._reply = turn.commit()
+                    return
+                box._check_rounds(turn, rounds)
+                rounds += 1
+                outcomes: list[_Outcome | None] = [None] * len(calls)
+                for i, outcome in box._run(calls):
+                    outcomes[i] = outcome
+                    yield outcome.event
+                turn.add_results(_blocks(outcomes))
+        finally:
+            self._end()
+
+    async def _events_async(self) -> AsyncIterator[Any]:
+        box, turn = self._box, self._turn
+        try:
+            rounds = 0
+            while True:
+                self._current = turn.stream(box.round_choice(self._choice, rounds))
+                async for event in self._current:
+                    yield event
+                calls = self._current.reply.tool_uses
+                if not calls or box._for_caller(calls):
+                    self._reply = turn.commit()
+                    return
+                box._check_rounds(turn, rounds)
+                rounds += 1
+                outcomes: list[_Outcome | None] = [None] * len(calls)
+                async for i, outcome in box._run_async(calls):
+                    outcomes[i] = outcome
+                    yield outcome.event
+                turn.add_results(_blocks(outcomes))
+        finally:
+            self._end()
+
+
+def _blocks(outcomes: Sequence[_Outcome | JsonDict | None]) -> list[JsonDict]:
+    """The toolResult blocks of a round, in tool-use order."""
+    return [o.event.to_dict() if isinstance(o, _Outcome) else o for o in outcomes if o is not None]
+
+
+def _given_result(tool_use_id: str, value: Any) -> JsonDict:
+    """A result the caller gave: a value (as a tool's return value), an exception (an error
+    result with its text) or a ``ToolResult``."""
+    if isinstance(value, ToolResult):
+        block = value.to_dict()
+        block["toolResult"]["toolUseId"] = tool_use_id
+        return block
+    if isinstance(value, BaseException):
+        text = str(value) or type(value).__name__
+        content = [{"text": text}]
+        return {"toolResult": {"toolUseId": tool_use_id, "content": content, "status": "error"}}
+    try:
+        content = result_content(value)
+    except ValueError as exc:
+        raise ValueError(f"results[{tool_use_id!r}]: {exc}") from None
+    return {"toolResult": {"toolUseId": tool_use_id, "content": content}}
+
+
+def _as_tool(value: Any, arg: str) -> Tool[..., Any]:
+    if isinstance(value, Tool):
+        return value
+    if isinstance(value, Mapping):
+        return Tool(value)
+    if callable(value):
+        return Tool.from_function(value)
+    raise TypeError(
+        f"{arg}: expected a @tool function, a Tool, a plain function or a toolSpec dict, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _count(value: Any, arg: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{arg}: expected an int >= {minimum}, got {value!r}")
+    return value
+
+
+async def _await(value: Awaitable[Any]) -> Any:
+    return await value
+
+
+# --- where sync turns run tools --------------------------------------------------------------
+
+_lock = threading.Lock()
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            workers = max(32, 4 * (os.cpu_count() or 1))
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix="fastconverse-tool"
+            )
+        return _executor
+
+
+def _private_loop() -> asyncio.AbstractEventLoop:
+    """An event loop on its own daemon thread, for coroutine tools called from sync code
+    (which may itself be running inside an event loop, as in Jupyter)."""
+    global _loop
+    with _lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="fastconverse-tool-loop", daemon=True
+            ).start()
+            _loop = loop
+        return _loop
