@@ -742,7 +742,7 @@ impl PyConversation {
         turn.choose(&self.setup, None);
         let fluent = with_setup!(self.backend.sdk.converse_stream(), self.setup, turn);
         let model = turn.model_id.clone();
-        Ok(starter.stream(fluent, model, Sink::Commit(turn)))
+        Ok(starter.stream(fluent, model, Sink::Commit(Box::new(turn))))
     }
 
     /// Answers the tool uses of the last reply and sends the results as the next turn;
@@ -832,7 +832,7 @@ impl PyConversation {
 /// Where a stream's reply goes: the history (a turn of one request), or the tool loop's
 /// turn, which has more requests to make.
 enum Sink {
-    Commit(Turn),
+    Commit(Box<Turn>),
     Round(Arc<Mutex<Slot>>),
 }
 
@@ -1080,7 +1080,7 @@ impl PyReplyStream {
 enum Slot {
     /// Not begun: the user message it will send.
     Ready(t::Message),
-    Active(Turn),
+    Active(Box<Turn>),
     Ended,
 }
 
@@ -1153,7 +1153,7 @@ impl PyTurn {
             .starter
             .begin(user.clone())
             .map_err(|e| e.into_pyerr(py))?;
-        *slot = Slot::Active(turn);
+        *slot = Slot::Active(Box::new(turn));
         Ok(())
     }
 

@@ -201,6 +201,14 @@ impl PyReply {
         Ok(list)
     }
 
+    /// The tool uses this reply leaves for the caller to answer (with
+    /// `Conversation.send_tool_results`): those of a reply that stopped for tools without a
+    /// function. The same dicts as `tool_uses`; empty when the reply is an answer.
+    #[getter]
+    fn tool_calls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.tool_uses(py)
+    }
+
     /// The reasoning text, when the model reasoned aloud; else None.
     #[getter]
     fn reasoning(&self) -> Option<String> {

@@ -6,6 +6,12 @@ from typing import Any
 
 from typing_extensions import Self
 
+from fastconverse._toolloop import ToolBox, ToolStats
+from fastconverse.events import ToolResult
+from fastconverse.tools import Tool
+
+ToolChoice = str | Mapping[str, Any] | None
+
 __version__: str
 
 def _drain(timeout: float = 2.0) -> None:
@@ -55,8 +61,10 @@ class ConverseClient:
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
         messages: Sequence[Mapping[str, Any]] | None = None,
+        _toolbox: ToolBox | None = None,
     ) -> Conversation:
-        """Starts a conversation, kept in this client's registry under its id."""
+        """Starts a conversation, kept in this client's registry under its id (the Python
+        subclass takes ``tools=`` and the tool loop's settings and builds ``_toolbox``)."""
     def get_conversation(self, conversation_id: str) -> Conversation:
         """The conversation with this id; ``KeyError`` when there is none."""
     def list_conversations(self, max_results: int = 20) -> list[Conversation]:
@@ -97,13 +105,51 @@ class Conversation:
         """Whether a turn is in progress."""
     def reset(self) -> None:
         """Forgets the history and the last reply; usage keeps counting."""
-    def send(self, message: UserInput) -> Reply:
-        """Sends a user turn (text, content blocks or a user message dict); waits for the reply."""
-    def send_async(self, message: UserInput) -> Awaitable[Reply]:
+    def send(self, message: UserInput, *, tool_choice: ToolChoice = None) -> Reply:
+        """Sends a user turn (text, content blocks or a user message dict); waits for the reply.
+
+        With tools, calls the tools the model asks for until it answers."""
+    def send_async(self, message: UserInput, *, tool_choice: ToolChoice = None) -> Awaitable[Reply]:
         """``send`` as an awaitable; cancelling the awaiting task aborts the request."""
-    def stream(self, message: UserInput) -> ReplyStream:
-        """Sends a user turn and streams the reply as typed events."""
+    def stream(self, message: UserInput, *, tool_choice: ToolChoice = None) -> ReplyStream:
+        """Sends a user turn and streams the reply as typed events (with tools: through the
+        tool calls, each reported by a ``ToolResult`` event, to the answer)."""
+    def send_tool_results(
+        self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
+    ) -> Reply:
+        """Answers the last reply's tool uses (``{tool_use_id: result}``) and waits for the
+        next reply; tools with a function that ``results`` leaves out are called."""
+    def send_tool_results_async(
+        self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
+    ) -> Awaitable[Reply]:
+        """``send_tool_results`` as an awaitable."""
+    @property
+    def pending_tool_calls(self) -> list[dict[str, Any]]:
+        """The last reply's tool uses still waiting for results (``toolUse`` dicts)."""
+    @property
+    def tools(self) -> list[Tool[..., Any]]:
+        """The conversation's tools, in the order given."""
+    @property
+    def tool_metrics(self) -> dict[str, ToolStats]:
+        """Calls, errors and seconds per tool name."""
     def __len__(self) -> int: ...
+
+class _Turn:
+    """One turn of the tool loop (driven by ``fastconverse._toolloop``)."""
+
+    def begin(self) -> None: ...
+    def request(self, tool_choice: Mapping[str, Any] | None = None) -> Reply: ...
+    def request_async(self, tool_choice: Mapping[str, Any] | None = None) -> Awaitable[Reply]: ...
+    def stream(self, tool_choice: Mapping[str, Any] | None = None) -> ReplyStream: ...
+    def add_results(self, content: Sequence[Mapping[str, Any]]) -> None: ...
+    def commit(self) -> Reply: ...
+    def abandon(self) -> None: ...
+    @property
+    def messages(self) -> list[dict[str, Any]]: ...
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def conversation_id(self) -> str: ...
 
 class ReplyStream:
     """Typed events of one streamed reply: ``for`` and ``async for`` both work."""
@@ -167,6 +213,9 @@ class Reply:
     def content(self) -> list[dict[str, Any]]: ...
     @property
     def tool_uses(self) -> list[dict[str, Any]]: ...
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The tool uses left for the caller to answer with ``send_tool_results``."""
     @property
     def reasoning(self) -> str | None: ...
     @property
@@ -258,6 +307,7 @@ Event = (
     | ContentBlockStop
     | MessageStop
     | Metadata
+    | ToolResult
 )
 
 # --- stream.rs -----------------------------------------------------------------------------

@@ -35,7 +35,8 @@ class ConverseClient(_core.ConverseClient):
         """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
         return await super().converse_stream_async(**kwargs)
 
-    def create_conversation(
+    # The native method takes the private `_toolbox`; this one the public tool options.
+    def create_conversation(  # type: ignore[override]
         self,
         system_prompt: str | Sequence[Mapping[str, Any]] | None = None,
         *,
