@@ -13,11 +13,13 @@ from fastconverse.events import (
     Metadata,
     ReasoningDelta,
     TextDelta,
+    ToolResult,
     ToolUseDelta,
     ToolUseStart,
 )
 
 if TYPE_CHECKING:
+    from fastconverse._toolloop import ToolStats
     from fastconverse.tools import Tool, ToolInputError, tool
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "TextDelta",
     "Tool",
     "ToolInputError",
+    "ToolResult",
+    "ToolStats",
     "ToolUseDelta",
     "ToolUseStart",
     "Usage",
@@ -51,4 +55,8 @@ def __getattr__(name: str) -> Any:
         from fastconverse import tools
 
         return getattr(tools, name)
+    if name == "ToolStats":
+        from fastconverse import _toolloop
+
+        return _toolloop.ToolStats
     raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")

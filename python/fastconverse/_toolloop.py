@@ -474,100 +474,112 @@ class ToolBox:
         return calls, given
 
 
+class _Progress:
+    """What a ``LoopStream`` and its generator share (the generator must not hold the
+    stream: dropping an unfinished stream then closes the generator, which ends the turn)."""
+
+    __slots__ = ("box", "choice", "current", "ended", "reply", "turn")
+
+    def __init__(self, box: ToolBox, turn: _core._Turn, choice: JsonDict | None) -> None:
+        self.box = box
+        self.turn = turn
+        self.choice = choice
+        self.current: _core.ReplyStream | None = None
+        self.reply: _core.Reply | None = None
+        self.ended = False
+
+    def end(self) -> None:
+        self.ended = True
+        self.turn.abandon()
+
+
 class LoopStream:
     """``Conversation.stream`` of a conversation with tools: the model's events, a
     ``ToolResult`` per finished call, then the next request's events, up to the answer."""
 
     def __init__(self, box: ToolBox, turn: _core._Turn, choice: JsonDict | None) -> None:
-        self._box = box
-        self._turn = turn
-        self._choice = choice
-        self._current: _core.ReplyStream | None = None
+        self._progress = _Progress(box, turn, choice)
         self._sync: Iterator[Any] | None = None
         self._async: AsyncIterator[Any] | None = None
-        self._reply: _core.Reply | None = None
-        self._ended = False
 
     def __next__(self) -> Any:
         if self._sync is None:
             if self._async is not None:
                 raise RuntimeError("this stream is being read with `async for`; keep to it")
-            self._sync = self._events()
+            self._sync = _events(self._progress)
         return next(self._sync)
 
     def __anext__(self) -> Awaitable[Any]:
         if self._async is None:
             if self._sync is not None:
                 raise RuntimeError("this stream is being read with `for`; keep to it")
-            self._async = self._events_async()
+            self._async = _events_async(self._progress)
         return self._async.__anext__()
 
     @property
     def reply(self) -> _core.Reply:
-        if self._reply is None:
+        if self._progress.reply is None:
             raise RuntimeError(
                 "the stream ended without a reply: it failed or was closed "
                 "(the history is unchanged)"
-                if self._ended
+                if self._progress.ended
                 else "the stream is not finished: read it to the end (or call until_done()) first"
             )
-        return self._reply
+        return self._progress.reply
 
     @property
     def done(self) -> bool:
-        return self._ended
+        return self._progress.ended
 
     def close(self) -> None:
-        if self._current is not None:
-            self._current.close()
-        self._end()
+        if self._progress.current is not None:
+            self._progress.current.close()
+        self._progress.end()
 
-    def _end(self) -> None:
-        self._ended = True
-        self._turn.abandon()
 
-    def _events(self) -> Iterator[Any]:
-        box, turn = self._box, self._turn
-        try:
-            rounds = 0
-            while True:
-                self._current = turn.stream(box.round_choice(self._choice, rounds))
-                yield from self._current
-                calls = self._current.reply.tool_uses
-                if not calls or box._for_caller(calls):
-                    self._reply = turn.commit()
-                    return
-                box._check_rounds(turn, rounds)
-                rounds += 1
-                outcomes: list[_Outcome | None] = [None] * len(calls)
-                for i, outcome in box._run(calls):
-                    outcomes[i] = outcome
-                    yield outcome.event
-                turn.add_results(_blocks(outcomes))
-        finally:
-            self._end()
+def _events(p: _Progress) -> Iterator[Any]:
+    box, turn = p.box, p.turn
+    try:
+        rounds = 0
+        while True:
+            p.current = turn.stream(box.round_choice(p.choice, rounds))
+            yield from p.current
+            calls = p.current.reply.tool_uses
+            if not calls or box._for_caller(calls):
+                p.reply = turn.commit()
+                return
+            box._check_rounds(turn, rounds)
+            rounds += 1
+            outcomes: list[_Outcome | None] = [None] * len(calls)
+            for i, outcome in box._run(calls):
+                outcomes[i] = outcome
+                yield outcome.event
+            turn.add_results(_blocks(outcomes))
+    finally:
+        p.end()
 
-    async def _events_async(self) -> AsyncIterator[Any]:
-        box, turn = self._box, self._turn
-        try:
-            rounds = 0
-            while True:
-                self._current = turn.stream(box.round_choice(self._choice, rounds))
-                async for event in self._current:
-                    yield event
-                calls = self._current.reply.tool_uses
-                if not calls or box._for_caller(calls):
-                    self._reply = turn.commit()
-                    return
-                box._check_rounds(turn, rounds)
-                rounds += 1
-                outcomes: list[_Outcome | None] = [None] * len(calls)
-                async for i, outcome in box._run_async(calls):
-                    outcomes[i] = outcome
-                    yield outcome.event
-                turn.add_results(_blocks(outcomes))
-        finally:
-            self._end()
+
+async def _events_async(p: _Progress) -> AsyncIterator[Any]:
+    box, turn = p.box, p.turn
+    try:
+        rounds = 0
+        while True:
+            p.current = turn.stream(box.round_choice(p.choice, rounds))
+            async for event in p.current:
+                yield event
+            calls = p.current.reply.tool_uses
+            if not calls or box._for_caller(calls):
+                p.reply = turn.commit()
+                return
+            box._check_rounds(turn, rounds)
+            rounds += 1
+            outcomes: list[_Outcome | None] = [None] * len(calls)
+            async for i, outcome in box._run_async(calls):
+                outcomes[i] = outcome
+                yield outcome.event
+            turn.add_results(_blocks(outcomes))
+    finally:
+        p.end()
 
 
 def _blocks(outcomes: Sequence[_Outcome | JsonDict | None]) -> list[JsonDict]:
