@@ -128,10 +128,10 @@ def test_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:
     assert stdout_of(cells["cleanup"]) == "closed: True\n"
 
 
-def run_example(name: str, tmp_path: Path) -> str:
+def run_example(name: str, tmp_path: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != "FASTCONVERSE_EXAMPLES_AWS"}
     proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
+        [sys.executable, str(EXAMPLES / name), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -204,3 +204,60 @@ def test_examples_pass_mypy_strict() -> None:
         cwd=EXAMPLES.parent,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_weather_assistant_script(tmp_path: Path) -> None:
+    out = run_example("weather_assistant.py", tmp_path, "--fake")
+    lines = out.splitlines()
+    assert lines[:3] == [
+        "user: What's the weather like in Paris right now?",
+        "  [get_weather(location='Paris') -> ok]",
+        "assistant: It's 18 °C with light rain in Paris: take an umbrella.",
+    ]
+    # Two cities in one round: both calls ran, in whichever order they finished.
+    both = {
+        "  [get_weather(location='Lisbon', unit='fahrenheit') -> ok]",
+        "  [get_weather(location='Oslo', unit='fahrenheit') -> ok]",
+    }
+    assert both <= set(lines)
+    assert (
+        "  [get_weather(location='Atlantis') -> error: Tool 'get_weather' failed with "
+        "LookupError: no readings for 'Atlantis'; known cities: Paris, Lisbon, Oslo, Seattle]"
+    ) in lines
+    assert lines[-2].startswith("12 messages; tokens: ")
+    assert lines[-1] == "tool get_weather: 4 calls, 1 errors"
+
+
+def test_date_time_tool_script(tmp_path: Path) -> None:
+    out = run_example("date_time_tool.py", tmp_path, "--fake")
+    lines = out.splitlines()
+    tokyo = next(line for line in lines if "'timezone': 'Asia/Tokyo'" in line)
+    assert ": success: {'json': " in tokyo and "+09:00'" in tokyo
+    assert any(": success: {'json': {'result': 33}}" in line for line in lines)
+    assert any(
+        ": error: {'text': \"Tool 'current_time' failed with ValueError: unknown timezone "
+        "'Mars/Olympus_Mons'; use an IANA name\"}" in line
+        for line in lines
+    )
+    assert "assistant: Mars has no timezone I can look up, sorry." in lines
+    assert lines[-2:] == [
+        "tool current_time: 2 calls, 1 errors",
+        "tool days_between: 1 calls, 0 errors",
+    ]
+
+
+def test_support_bot_script(tmp_path: Path) -> None:
+    out = run_example("support_bot.py", tmp_path)  # --fake is the default
+    lines = out.splitlines()
+    assert "  [search_catalog(query='lantern') -> ok]" in lines
+    assert (
+        "  [get_troubleshooting_steps(product_id='LAMP-USB', symptom='does not charge') -> ok]"
+    ) in lines
+    refused = next(line for line in lines if "priority='urgent'" in line)
+    assert "-> error: Invalid input for tool 'escalate_to_human': - priority: " in refused
+    assert "  T-5001 [high] Glow lantern does not charge after all troubleshooting steps" in lines
+    assert lines[-3:] == [
+        "tool escalate_to_human: 2 calls, 1 errors",
+        "tool get_troubleshooting_steps: 1 calls, 0 errors",
+        "tool search_catalog: 1 calls, 0 errors",
+    ]
