@@ -771,15 +771,15 @@ def versions() -> str:
 NOTES = "### Notes"
 
 
-def write_section(body: list[str]) -> None:
-    """Replaces this benchmark's section of RESULTS.md, keeping its hand-written notes."""
+def write_section(body: list[str], section: str = SECTION) -> None:
+    """Replaces a benchmark's section of RESULTS.md, keeping its hand-written notes."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(SECTION)
+    start = text.find(section)
     new = "\n".join(body).rstrip("\n") + "\n"
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + new
     else:
-        end = text.find("\n## ", start + len(SECTION))
+        end = text.find("\n## ", start + len(section))
         old = text[start:] if end < 0 else text[start : end + 1]
         notes = old.find(NOTES)
         if notes >= 0:
