@@ -213,8 +213,10 @@ def main() -> int:
         "",
         f"**Overhead of one tool round trip** (fc-tools minus fc-plain minus the tool's own "
         f"{tool_us:.1f} µs): **{overhead_cpu:,.0f} µs CPU, {overhead_wall:,.0f} µs wall**. "
-        "It covers validating the input with pydantic, handing the call to the thread pool "
-        "and back, converting the result, and the turn's bookkeeping.",
+        "It covers the larger requests of a tool turn (the toolConfig with its schema, the "
+        "toolUse and toolResult blocks, converted and signed each time) and the loop itself: "
+        "validating the input with pydantic, handing the call to the thread pool and back, "
+        "converting the result (about 70 µs of the total when measured alone).",
     ]
     print("\n".join(lines))
     if not args.no_write:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 import threading
 from typing import Any, Literal
 
@@ -744,3 +747,43 @@ def test_get_conversation_keeps_the_tools(fake_bedrock: FakeBedrock, client: Any
     assert again is conv and [t.name for t in again.tools] == ["get_weather"]
     assert client.create_conversation().tools == []
     assert client.create_conversation().tool_metrics == {}
+
+
+def test_ctrl_c_during_a_tool_call_ends_the_turn_and_keeps_the_history() -> None:
+    script = textwrap.dedent(
+        """
+        import os, signal, threading, time
+        from fastconverse import ConverseClient, tool
+        from fastconverse.testing import FakeBedrock
+
+        @tool
+        def slow() -> str:
+            '''Takes long.'''
+            time.sleep(3)
+            return "done"
+
+        with FakeBedrock() as fake:
+            fake.enqueue_text("Hello")
+            fake.enqueue_tool_use("slow", {})
+            c = ConverseClient("m", endpoint_url=fake.url, region_name="us-east-1",
+                               aws_access_key_id="a", aws_secret_access_key="b")
+            conv = c.create_conversation(tools=[slow])
+            conv.send("hi")
+            threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            started = time.monotonic()
+            try:
+                conv.send("run the slow tool")
+                print("not interrupted")
+            except KeyboardInterrupt:
+                print(f"interrupted after {time.monotonic() - started:.2f}")
+            print(len(conv.messages), conv.busy)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.strip().splitlines()
+    assert first.startswith("interrupted after "), proc.stdout
+    assert float(first.rsplit(" ", 1)[1]) < 2.0  # long before the tool's 3 s
+    assert second == "2 False"  # the first turn only; the conversation is free
