@@ -787,3 +787,38 @@ def test_ctrl_c_during_a_tool_call_ends_the_turn_and_keeps_the_history() -> None
     assert first.startswith("interrupted after "), proc.stdout
     assert float(first.rsplit(" ", 1)[1]) < 2.0  # long before the tool's 3 s
     assert second == "2 False"  # the first turn only; the conversation is free
+
+
+def test_async_tool_choice_and_timeouts(fake_bedrock: FakeBedrock, client: Any) -> None:
+    release = threading.Event()
+
+    @tool
+    def stuck() -> str:
+        """Blocks its executor thread."""
+        release.wait(10)
+        return "late"
+
+    @tool
+    async def hang() -> str:
+        """Never finishes."""
+        await asyncio.sleep(30)
+        return "never"
+
+    conv = client.create_conversation(tools=[stuck, hang], tool_timeout=0.05)
+    fake_bedrock.enqueue_tool_uses([("stuck", {}, "s"), ("hang", {}, "h")])
+    fake_bedrock.enqueue_text("Both timed out.")
+
+    async def main() -> Any:
+        try:
+            return await conv.send_async("go", tool_choice="stuck")
+        finally:
+            release.set()  # asyncio.run waits for the executor's threads at exit
+
+    assert asyncio.run(main()).text == "Both timed out."
+    first, second = converse_bodies(fake_bedrock)
+    assert first["toolConfig"]["toolChoice"] == {"tool": {"name": "stuck"}}
+    assert "toolChoice" not in second["toolConfig"]
+    assert [r["content"][0]["text"] for r in results_of(second)] == [
+        "Tool 'stuck' did not finish within 0.05 seconds.",
+        "Tool 'hang' did not finish within 0.05 seconds.",
+    ]
