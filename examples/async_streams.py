@@ -14,17 +14,12 @@ talks to Amazon Bedrock instead::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
+from example_support import parse_args, run
 from fastconverse import ConverseClient, Reply, TextDelta, Usage, errors
-from fastconverse.testing import FakeBedrock
-
-DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 
 SYSTEM_PROMPT = "You triage support tickets of an outdoor-gear shop. Reply in one sentence."
 
@@ -74,44 +69,9 @@ async def triage(client: ConverseClient) -> int:
     return 1 if failures else 0
 
 
-@contextmanager
-def open_client(args: argparse.Namespace) -> Iterator[ConverseClient]:
-    """A client of Amazon Bedrock (``--aws``), or of a local FakeBedrock."""
-    if args.aws:
-        yield ConverseClient(args.model, region_name=args.region)
-        return
-    with FakeBedrock() as fake:
-        yield ConverseClient(
-            args.model,
-            endpoint_url=fake.url,
-            region_name=args.region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-
-
-async def run(args: argparse.Namespace) -> int:
-    with open_client(args) as client:
-        code = await triage(client)
-    return code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Several conversations streamed at once.")
-    parser.add_argument(
-        "--aws",
-        action="store_true",
-        default=os.environ.get("FASTCONVERSE_EXAMPLES_AWS") == "1",
-        help="call Amazon Bedrock (default: a local FakeBedrock)",
-    )
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="model or inference profile id")
-    args = parser.parse_args(argv)
-    try:
-        return asyncio.run(run(args))
-    except errors.ConverseError as exc:
-        print(f"failed: {exc}", file=sys.stderr)
-        return 1
+    args = parse_args("Several conversations streamed at once.", argv)
+    return run(lambda client: asyncio.run(triage(client)), args)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,12 @@ instead, with your usual AWS credentials::
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
+from example_support import parse_args, run
 from fastconverse import Conversation, ConverseClient, Reply, TextDelta, errors
 from fastconverse.testing import FakeBedrock
-
-DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 
 SYSTEM_PROMPT = (
     "You are the support assistant of Trailhead Outfitters, an online shop for outdoor gear. "
@@ -60,24 +56,6 @@ def script_fake(fake: FakeBedrock) -> None:
         "If it arrives damaged, reply to that email for a free return or replacement.",
         delta_delay=0.02,
     )
-
-
-@contextmanager
-def open_client(args: argparse.Namespace) -> Iterator[ConverseClient]:
-    """A client of Amazon Bedrock (``--aws``), or of a scripted FakeBedrock."""
-    if args.aws:
-        # On AWS the SDK retries throttling and transient errors on its own.
-        yield ConverseClient(args.model, region_name=args.region)
-        return
-    with FakeBedrock() as fake:
-        script_fake(fake)
-        yield ConverseClient(
-            args.model,
-            endpoint_url=fake.url,
-            region_name=args.region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
 
 
 def describe(reply: Reply) -> str:
@@ -135,34 +113,10 @@ def chat(client: ConverseClient) -> None:
     )
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--aws",
-        action="store_true",
-        default=os.environ.get("FASTCONVERSE_EXAMPLES_AWS") == "1",
-        help="call Amazon Bedrock (default: a local FakeBedrock with scripted replies)",
-    )
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="model or inference profile id")
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        with open_client(args) as client:
-            chat(client)
-    except errors.CredentialsError as exc:
-        print(f"\nNo AWS credentials: {exc}", file=sys.stderr)
-        return 1
-    except errors.AccessDeniedError as exc:
-        print(f"\nAccess denied (is the model enabled in this region?): {exc}", file=sys.stderr)
-        return 1
-    except errors.ConverseError as exc:
-        print(f"\nThe conversation failed: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    args = parse_args(__doc__.splitlines()[0] if __doc__ else None, argv)
+    # On AWS the SDK retries throttling and transient errors on its own.
+    return run(chat, args, script_fake)
 
 
 if __name__ == "__main__":

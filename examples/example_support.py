@@ -1,4 +1,4 @@
-"""What the tool examples share: their command line and a client of Bedrock or FakeBedrock.
+"""What the example scripts share: their command line and a client of Bedrock or FakeBedrock.
 
 Each example runs offline by default (``--fake``) against ``FakeBedrock``, which plays the
 replies the example scripts; ``--aws`` (or ``FASTCONVERSE_EXAMPLES_AWS=1``) talks to Amazon
@@ -94,14 +94,15 @@ def print_metrics(conv: Conversation) -> None:
 
 
 def run(
-    main: Callable[[ConverseClient], None],
+    main: Callable[[ConverseClient], int | None],
     args: argparse.Namespace,
-    script: Callable[[FakeBedrock], None],
+    script: Callable[[FakeBedrock], None] = lambda fake: None,
 ) -> int:
-    """Runs an example; AWS problems end it with a message and exit code 1."""
+    """Runs an example (its exit code: what ``main`` returns, else 0); AWS problems end it
+    with a message and exit code 1."""
     try:
         with open_client(args, script) as client:
-            main(client)
+            code = main(client)
     except errors.CredentialsError as exc:
         print(f"\nNo AWS credentials: {exc}", file=sys.stderr)
         return 1
@@ -111,4 +112,4 @@ def run(
     except errors.ConverseError as exc:
         print(f"\nThe conversation failed: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0

@@ -250,6 +250,15 @@ fn for_history(message: &t::Message) -> Option<t::Message> {
         .ok()
 }
 
+/// Messages as boto3 message dicts.
+fn message_list<'py>(py: Python<'py>, messages: &[t::Message]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for m in messages {
+        list.append(response::message(py, m)?)?;
+    }
+    Ok(list)
+}
+
 /// One turn: the history it builds on and the messages it adds (the user's, and with tools
 /// the model's tool uses and their results), committed together when the turn completes.
 struct Turn {
@@ -613,11 +622,7 @@ impl PyConversation {
     #[getter]
     fn messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let messages = lock(&self.state).messages.clone();
-        let list = PyList::empty(py);
-        for m in &messages {
-            list.append(response::message(py, m)?)?;
-        }
-        Ok(list)
+        message_list(py, &messages)
     }
 
     /// Tokens of all turns so far, summed.
@@ -1088,6 +1093,14 @@ fn lock_slot(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     slot.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A request's `toolChoice`, as boto3's dict (None: the model's default).
+fn parse_choice(choice: Option<&Bound<'_, PyAny>>) -> PyResult<Option<t::ToolChoice>> {
+    choice
+        .filter(|c| !c.is_none())
+        .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
+        .transpose()
+}
+
 fn ended() -> PyErr {
     pyo3::exceptions::PyRuntimeError::new_err("the turn has ended")
 }
@@ -1123,10 +1136,7 @@ impl PyTurn {
         choice: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<impl std::future::Future<Output = Result<ReplyData, ErrorInfo>> + Send + 'static>
     {
-        let choice = choice
-            .filter(|c| !c.is_none())
-            .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
-            .transpose()?;
+        let choice = parse_choice(choice)?;
         self.with_turn(|turn| {
             turn.choose(&self.starter.setup, choice);
             self.starter.converse_future(turn)
@@ -1189,10 +1199,7 @@ impl PyTurn {
     /// Makes one request and streams its reply; at its end the reply joins the turn.
     #[pyo3(signature = (tool_choice=None))]
     fn stream(&self, tool_choice: Option<&Bound<'_, PyAny>>) -> PyResult<PyReplyStream> {
-        let choice = tool_choice
-            .filter(|c| !c.is_none())
-            .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
-            .transpose()?;
+        let choice = parse_choice(tool_choice)?;
         let (fluent, model) = self.with_turn(|turn| {
             turn.choose(&self.starter.setup, choice);
             (
@@ -1251,11 +1258,7 @@ impl PyTurn {
             Slot::Ready(user) => vec![user.clone()],
             Slot::Ended => Vec::new(),
         };
-        let list = PyList::empty(py);
-        for m in &pending {
-            list.append(response::message(py, m)?)?;
-        }
-        Ok(list)
+        message_list(py, &pending)
     }
 
     /// Tokens of the turn's requests so far.
