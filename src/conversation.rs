@@ -1269,12 +1269,6 @@ impl PyTurn {
             _ => Tokens::default(),
         })
     }
-
-    /// The conversation's id.
-    #[getter]
-    fn conversation_id(&self) -> &str {
-        &self.starter.id
-    }
 }
 
 /// `create_conversation`'s arguments, checked.

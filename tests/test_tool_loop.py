@@ -556,6 +556,11 @@ def test_tools_without_a_function_return_tool_calls(fake_bedrock: FakeBedrock, c
         conv.send_tool_results({})
     with pytest.raises(ValueError, match="'zz' is not a tool use waiting"):
         conv.send_tool_results({"o1": "x", "zz": "y"})
+    with pytest.raises(ValueError, match=r"results\['o1'\]: "):
+        conv.send_tool_results({"o1": b"not an image"})
+    with pytest.raises(TypeError, match="results: expected a dict"):
+        conv.send_tool_results([("o1", "x")])
+    assert fake_bedrock.pending == 0 and len(conv.messages) == 2
 
     fake_bedrock.enqueue_text("Order A1 ships today.")
     reply = conv.send_tool_results({"o1": {"status": "shipping"}})  # w1 is called for us

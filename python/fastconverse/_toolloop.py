@@ -588,12 +588,8 @@ def _blocks(outcomes: Sequence[_Outcome | JsonDict | None]) -> list[JsonDict]:
 
 
 def _given_result(tool_use_id: str, value: Any) -> JsonDict:
-    """A result the caller gave: a value (as a tool's return value), an exception (an error
-    result with its text) or a ``ToolResult``."""
-    if isinstance(value, ToolResult):
-        block = value.to_dict()
-        block["toolResult"]["toolUseId"] = tool_use_id
-        return block
+    """A result the caller gave: a value (as a tool's return value) or an exception (an
+    error result with its text)."""
     if isinstance(value, BaseException):
         text = str(value) or type(value).__name__
         content = [{"text": text}]
