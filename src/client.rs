@@ -1,8 +1,6 @@
 //! `ConverseClient`: the boto3-shaped layer (`converse`, `converse_async`, `count_tokens`)
 //! over the official Rust SDK.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::operation::RequestId;
@@ -12,10 +10,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::config::{self, Settings};
-use crate::conversation::{self, Backend, PyConversation};
+use crate::conversation::{self, PyConversationCore};
 use crate::errors::{self, ErrorInfo};
-use crate::runtime;
+use crate::runtime::{self, Bridge, Finisher};
 use crate::stream::{PyEventStream, Started};
+use crate::turn::io::Backend;
 use crate::wire::pyobj::{py_repr, Obj};
 use crate::wire::request::ConverseRequest;
 use crate::wire::response;
@@ -38,16 +37,6 @@ macro_rules! with_common {
 
 type StreamStart = Result<(Started, String), ErrorInfo>;
 
-fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    if value.is_finite() && value > 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(PyValueError::new_err(format!(
-            "{name} must be a number of seconds > 0, got {value}"
-        )))
-    }
-}
-
 /// A client of Bedrock Runtime's Converse API.
 #[pyclass(
     name = "ConverseClient",
@@ -63,8 +52,8 @@ pub struct PyConverseClient {
     model_id: Option<String>,
     region: String,
     endpoint_url: Option<String>,
-    /// Conversations by id (in memory for now).
-    registry: Mutex<HashMap<String, Py<PyConversation>>>,
+    /// How many conversations the Python client keeps by id.
+    max_conversations: usize,
 }
 
 impl PyConverseClient {
@@ -187,7 +176,7 @@ fn stream_result<'py>(
 #[pymethods]
 impl PyConverseClient {
     #[new]
-    #[pyo3(signature = (model_id = None, *, region_name = None, profile_name = None, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0))]
+    #[pyo3(signature = (model_id = None, *, region_name = None, profile_name = None, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0, max_conversations = 1000))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -201,7 +190,13 @@ impl PyConverseClient {
         max_attempts: u32,
         connect_timeout: f64,
         read_timeout: f64,
+        max_conversations: usize,
     ) -> PyResult<Self> {
+        if max_conversations == 0 {
+            return Err(PyValueError::new_err(
+                "max_conversations: expected an int >= 1",
+            ));
+        }
         if aws_access_key_id.is_some() != aws_secret_access_key.is_some() {
             return Err(PyValueError::new_err(
                 "aws_access_key_id and aws_secret_access_key go together: pass both or neither",
@@ -227,7 +222,7 @@ impl PyConverseClient {
         if model_id.as_deref() == Some("") {
             return Err(PyValueError::new_err("model_id must not be empty"));
         }
-        let read_timeout = seconds("read_timeout", read_timeout)?;
+        let read_timeout = runtime::seconds("read_timeout", read_timeout, false)?;
         let settings = Settings {
             region: region_name,
             profile: profile_name,
@@ -236,16 +231,16 @@ impl PyConverseClient {
             secret_access_key: aws_secret_access_key,
             session_token: aws_session_token,
             max_attempts,
-            connect_timeout: seconds("connect_timeout", connect_timeout)?,
+            connect_timeout: runtime::seconds("connect_timeout", connect_timeout, false)?,
             read_timeout,
         };
         let (sdk, region) =
-            runtime::block_on(py, config::sdk_client(settings))?.map_err(|e| e.into_pyerr(py))?;
+            runtime::wait(py, config::sdk_client(settings))?.map_err(|e| e.into_pyerr(py))?;
         Ok(Self {
             sdk,
             read_timeout,
             max_attempts,
-            registry: Mutex::new(HashMap::new()),
+            max_conversations,
             model_id,
             region,
             endpoint_url,
@@ -256,6 +251,13 @@ impl PyConverseClient {
     #[getter]
     fn model_id(&self) -> Option<&str> {
         self.model_id.as_deref()
+    }
+
+    /// How many conversations the client keeps by id (the least recently active beyond it
+    /// are forgotten by the client; a conversation you hold keeps working).
+    #[getter]
+    fn max_conversations(&self) -> usize {
+        self.max_conversations
     }
 
     #[getter]
@@ -286,27 +288,23 @@ impl PyConverseClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (_, fut) = self.converse_future(kwargs)?;
-        let out = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
+        let out = runtime::wait(py, fut)?.map_err(|e| e.into_pyerr(py))?;
         response::converse_output(py, &out, out.request_id())
     }
 
     /// `converse` as an awaitable, on the caller's event loop.
     #[pyo3(signature = (**kwargs))]
-    fn converse_async<'py>(
-        &self,
-        py: Python<'py>,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn converse_async(&self, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Bridge> {
         let (_, fut) = self.converse_future(kwargs)?;
-        runtime::spawn(py, async move {
+        Ok(Bridge::spawn(async move {
             let out = fut.await;
-            Python::attach(|py| -> PyResult<Py<PyAny>> {
+            Box::new(move |py: Python<'_>| -> PyResult<Py<PyAny>> {
                 let out = out.map_err(|e| e.into_pyerr(py))?;
                 Ok(response::converse_output(py, &out, out.request_id())?
                     .into_any()
                     .unbind())
-            })
-        })
+            }) as Finisher
+        }))
     }
 
     /// boto3's `converse_stream`: sends the request now; `["stream"]` yields event dicts.
@@ -317,26 +315,22 @@ impl PyConverseClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let fut = self.stream_future(kwargs)?;
-        let started = runtime::block_on(py, fut)?.map_err(|e| e.into_pyerr(py))?;
+        let started = runtime::wait(py, fut)?.map_err(|e| e.into_pyerr(py))?;
         stream_result(py, started, self.read_timeout)
     }
 
     /// `converse_stream` as an awaitable.
     #[pyo3(signature = (**kwargs))]
-    fn converse_stream_async<'py>(
-        &self,
-        py: Python<'py>,
-        kwargs: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn converse_stream_async(&self, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Bridge> {
         let fut = self.stream_future(kwargs)?;
         let idle = self.read_timeout;
-        runtime::spawn(py, async move {
+        Ok(Bridge::spawn(async move {
             let started = fut.await;
-            Python::attach(|py| -> PyResult<Py<PyAny>> {
+            Box::new(move |py: Python<'_>| -> PyResult<Py<PyAny>> {
                 let started = started.map_err(|e| e.into_pyerr(py))?;
                 Ok(stream_result(py, started, idle)?.into_any().unbind())
-            })
-        })
+            }) as Finisher
+        }))
     }
 
     /// boto3's `count_tokens`: `count_tokens(modelId=..., input={"converse": {...}})`.
@@ -391,7 +385,7 @@ impl PyConverseClient {
             .count_tokens()
             .model_id(model.clone())
             .input(sdk_input);
-        let out = runtime::block_on(py, async move { fluent.send().await })?
+        let out = runtime::wait(py, async move { fluent.send().await })?
             .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)).into_pyerr(py))?;
         let d = PyDict::new(py);
         d.set_item(
@@ -404,20 +398,22 @@ impl PyConverseClient {
 
     // The conversation layer.
 
-    /// Starts a conversation (kept in this client's registry under its id).
-    #[pyo3(signature = (system_prompt = None, *, conversation_id = None, model_id = None, inference_config = None, additional_model_request_fields = None, messages = None, _toolbox = None))]
+    /// A conversation's native core (the Python client wraps it and keeps it by id).
+    #[pyo3(signature = (system_prompt, *, conversation_id, model_id, inference_config, additional_model_request_fields, messages, tools, callable, max_tool_rounds, tool_choice))]
     #[allow(clippy::too_many_arguments)]
-    fn create_conversation(
+    fn _new_conversation(
         &self,
-        py: Python<'_>,
         system_prompt: Option<&Bound<'_, PyAny>>,
         conversation_id: Option<String>,
         model_id: Option<String>,
         inference_config: Option<&Bound<'_, PyAny>>,
         additional_model_request_fields: Option<&Bound<'_, PyAny>>,
         messages: Option<&Bound<'_, PyAny>>,
-        _toolbox: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyConversation>> {
+        tools: Option<&Bound<'_, PyAny>>,
+        callable: Vec<String>,
+        max_tool_rounds: u32,
+        tool_choice: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyConversationCore> {
         let model_id =
             match model_id.or_else(|| self.model_id.clone()) {
                 Some(m) if !m.trim().is_empty() => m,
@@ -431,16 +427,28 @@ impl PyConverseClient {
             inference_config,
             additional_model_request_fields,
         )?;
-        if let Some(toolbox) = _toolbox.filter(|t| !t.is_none()) {
+        if let Some(specs) = tools.filter(|t| !t.is_none()) {
             // Note: the specs are converted once here; each request clones the SDK values.
-            setup.tools = Some(crate::wire::request::tools(
-                &toolbox.getattr("specs")?,
-                "tools",
-            )?);
-            setup.toolbox = Some(toolbox.clone().unbind());
+            setup.tools = Some(crate::wire::request::tools(specs, "tools")?);
         }
+        setup.callable = callable.into_iter().collect();
+        if let Some(tools) = &setup.tools {
+            setup.for_caller = tools
+                .iter()
+                .filter_map(|t| match t {
+                    t::Tool::ToolSpec(spec) => Some(spec.name().to_owned()),
+                    _ => None,
+                })
+                .filter(|name| !setup.callable.contains(name))
+                .collect();
+        }
+        setup.max_rounds = max_tool_rounds;
+        setup.tool_choice = tool_choice
+            .filter(|c| !c.is_none())
+            .map(|c| crate::wire::request::tool_choice(&Obj::new(c, "tool_choice")?))
+            .transpose()?;
         let history = match messages.filter(|m| !m.is_none()) {
-            Some(m) => conversation::initial_history(m)?,
+            Some(m) => crate::history::initial_history(m)?,
             None => Vec::new(),
         };
         let id = match conversation_id {
@@ -455,62 +463,10 @@ impl PyConverseClient {
             read_timeout: self.read_timeout,
             max_attempts: self.max_attempts,
         };
-        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-        if registry.contains_key(&id) {
-            return Err(PyValueError::new_err(format!(
-                "conversation_id: {} is taken; pick another id or get_conversation({0})",
-                py_repr(&id)
-            )));
-        }
-        let conv = Py::new(
-            py,
-            PyConversation::new(id.clone(), model_id, backend, setup, history),
-        )?;
-        registry.insert(id, conv.clone_ref(py));
-        Ok(conv)
+        Ok(PyConversationCore::new(
+            id, model_id, backend, setup, history,
+        ))
     }
-
-    /// The conversation with this id; KeyError when there is none.
-    fn get_conversation(
-        &self,
-        py: Python<'_>,
-        conversation_id: &str,
-    ) -> PyResult<Py<PyConversation>> {
-        self.registry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(conversation_id)
-            .map(|c| c.clone_ref(py))
-            .ok_or_else(|| no_conversation(conversation_id))
-    }
-
-    /// Conversations, the most recently active first.
-    #[pyo3(signature = (max_results = 20))]
-    fn list_conversations(&self, py: Python<'_>, max_results: usize) -> Vec<Py<PyConversation>> {
-        let mut all: Vec<(u64, Py<PyConversation>)> = self
-            .registry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|c| (c.get().last_active(), c.clone_ref(py)))
-            .collect();
-        all.sort_by_key(|(active, _)| std::cmp::Reverse(*active));
-        all.into_iter().take(max_results).map(|(_, c)| c).collect()
-    }
-
-    /// Forgets a conversation; KeyError when there is none.
-    fn delete_conversation(&self, conversation_id: &str) -> PyResult<()> {
-        self.registry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(conversation_id)
-            .map(|_| ())
-            .ok_or_else(|| no_conversation(conversation_id))
-    }
-}
-
-fn no_conversation(id: &str) -> PyErr {
-    pyo3::exceptions::PyKeyError::new_err(format!("no conversation with id {}", py_repr(id)))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -6,7 +6,21 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 
+use crate::reply::{PyReply, PyUsage, ReplyData, Tokens};
 use crate::wire::error_codes;
+use crate::wire::response;
+
+/// The raw HTTP response of an SDK call.
+pub type HttpResponse = aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+/// How far a failed turn got: for `ToolLoopLimitError` and `EmptyReplyError`.
+#[derive(Debug, Clone)]
+pub struct TurnDetail {
+    pub rounds: u32,
+    pub messages: Vec<aws_sdk_bedrockruntime::types::Message>,
+    pub usage: Tokens,
+    pub reply: Option<ReplyData>,
+}
 
 /// Wordings of a context overflow, as the various model providers phrase it (WIRE.md).
 const OVERFLOW_WORDINGS: &[&str] = &[
@@ -33,6 +47,7 @@ pub struct ErrorInfo {
     pub retryable: bool,
     pub model_id: Option<String>,
     pub hint: Option<&'static str>,
+    pub detail: Option<Box<TurnDetail>>,
 }
 
 impl ErrorInfo {
@@ -46,7 +61,27 @@ impl ErrorInfo {
             retryable: false,
             model_id: None,
             hint: hint_for(class),
+            detail: None,
         }
+    }
+
+    /// A broken promise inside fastconverse (the drivers misused the turn): a `RuntimeError`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("RuntimeError", message)
+    }
+
+    pub fn with_detail(mut self, detail: TurnDetail) -> Self {
+        self.detail = Some(Box::new(detail));
+        self
+    }
+
+    /// The HTTP status the error came with; the retry advice of an unmodeled code follows it.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        if self.code.as_deref().and_then(error_codes::lookup).is_none() {
+            self.retryable = status == 429 || (500..600).contains(&status);
+        }
+        self
     }
 
     /// Classifies a service error code and message.
@@ -73,7 +108,8 @@ impl ErrorInfo {
         let known = error_codes::lookup(code);
         let mut info = Self::new(class, message);
         info.code = Some(code.to_owned());
-        info.status = known.map(|k| k.status);
+        // Note: the status is the response's (`with_status`), never looked up: an in-stream
+        // exception arrives on an HTTP 200, and an unmodeled code has no entry.
         info.retryable = known.is_some_and(|k| k.retryable);
         if matches!(
             code,
@@ -121,6 +157,8 @@ fn hint_for(class: &str) -> Option<&'static str> {
         "EndpointError" => "Check endpoint_url, region_name and network connectivity.",
         "ConversationBusyError" => "Finish or close() the previous turn's stream first, or give each concurrent task its own Conversation.",
         "StreamInterruptedError" => "The connection was lost mid-stream; nothing was added to the conversation, so the turn can be sent again.",
+        "ToolLoopLimitError" => "Raise max_tool_rounds, or look at the tool results in error.messages: a model that keeps calling tools is often stuck on a failing one.",
+        "EmptyReplyError" => "The tools ran (see error.messages); send the turn again, or ask the model to answer from the tool results.",
         _ => return None,
     })
 }
@@ -128,6 +166,11 @@ fn hint_for(class: &str) -> Option<&'static str> {
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
+    if info.class == "RuntimeError" {
+        return Ok(pyo3::exceptions::PyRuntimeError::new_err(
+            info.message.clone(),
+        ));
+    }
     let module = ERRORS_MODULE.get_or_try_init(py, || {
         PyModule::import(py, "fastconverse.errors").map(Bound::unbind)
     })?;
@@ -139,6 +182,17 @@ fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
     kwargs.set_item("retryable", info.retryable)?;
     kwargs.set_item("model_id", info.model_id.as_deref())?;
     kwargs.set_item("hint", info.hint)?;
+    if let Some(detail) = &info.detail {
+        kwargs.set_item("rounds", detail.rounds)?;
+        kwargs.set_item("messages", response::message_list(py, &detail.messages)?)?;
+        kwargs.set_item("usage", PyUsage(detail.usage))?;
+        let reply = detail
+            .reply
+            .clone()
+            .map(|r| Py::new(py, PyReply(r)))
+            .transpose()?;
+        kwargs.set_item("reply", reply)?;
+    }
     let exc = class.call((info.message.as_str(),), Some(&kwargs))?;
     Ok(PyErr::from_value(exc))
 }
@@ -176,16 +230,16 @@ pub fn readable<E: std::error::Error>(err: &E) -> String {
 }
 
 /// Classifies any SDK error.
-pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> ErrorInfo
+pub fn from_sdk<E>(err: &SdkError<E, HttpResponse>) -> ErrorInfo
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or("Unknown");
-            let mut info = ErrorInfo::service(code, e.message().unwrap_or(""));
+            let mut info = ErrorInfo::service(code, e.message().unwrap_or(""))
+                .with_status(service.raw().status().as_u16());
             info.request_id = e.meta().extra("aws_request_id").map(str::to_owned);
             info
         }
@@ -216,9 +270,10 @@ where
             };
             ErrorInfo::new(class, text)
         }
-        SdkError::ResponseError(_) => {
+        SdkError::ResponseError(response) => {
             let mut info = ErrorInfo::new("StreamInterruptedError", readable(err));
             info.retryable = true;
+            info.status = Some(response.raw().status().as_u16());
             info
         }
         _ => ErrorInfo::new("ConverseError", readable(err)),

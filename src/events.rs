@@ -269,6 +269,26 @@ impl PyMetadata {
     }
 }
 
+/// Whether `to_py` gives an event for this one (else the reader never sees it).
+pub fn shown(event: &t::ConverseStreamOutput) -> bool {
+    use t::ConverseStreamOutput as E;
+    match event {
+        E::MessageStart(_) | E::ContentBlockStop(_) | E::MessageStop(_) | E::Metadata(_) => true,
+        E::ContentBlockStart(e) => matches!(e.start(), Some(t::ContentBlockStart::ToolUse(_))),
+        E::ContentBlockDelta(e) => match e.delta() {
+            Some(t::ContentBlockDelta::Text(_)) | Some(t::ContentBlockDelta::ToolUse(_)) => true,
+            Some(t::ContentBlockDelta::ReasoningContent(r)) => matches!(
+                r,
+                t::ReasoningContentBlockDelta::Text(_)
+                    | t::ReasoningContentBlockDelta::Signature(_)
+                    | t::ReasoningContentBlockDelta::RedactedContent(_)
+            ),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// The Python event for one SDK event; None for kinds this version does not know.
 pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<Py<PyAny>>> {
     use t::ConverseStreamOutput as E;
@@ -523,6 +543,7 @@ impl Assembler {
             request_id,
             model_id: model_id.to_owned(),
             fields: self.fields,
+            turn: None,
         })
     }
 }

@@ -8,18 +8,24 @@ pub mod conversation;
 pub mod errors;
 pub mod events;
 pub mod fake;
+pub mod history;
 pub mod reply;
 pub mod runtime;
 pub mod stream;
+pub mod turn;
 pub mod wire;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("_drain", wrap_pyfunction!(runtime::drain, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::request::check_block, m)?)?;
     client::register(m)?;
     conversation::register(m)?;
     events::register(m)?;
+    m.add_class::<runtime::Bridge>()?;
+    m.add_class::<turn::py::PyTurn>()?;
+    m.add_class::<turn::stream::PyRequestStream>()?;
     reply::register(m)?;
     fake::py::register(m)?;
     Ok(())

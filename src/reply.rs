@@ -16,8 +16,16 @@ pub struct Tokens {
     pub input: i64,
     pub output: i64,
     pub total: i64,
-    pub cache_read: i64,
-    pub cache_write: i64,
+    /// Cache counts: None when the service sent none (boto3 then shows none).
+    pub cache_read: Option<i64>,
+    pub cache_write: Option<i64>,
+}
+
+fn add_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (None, None) => None,
+        _ => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    }
 }
 
 impl Tokens {
@@ -26,8 +34,8 @@ impl Tokens {
             input: u.input_tokens() as i64,
             output: u.output_tokens() as i64,
             total: u.total_tokens() as i64,
-            cache_read: u.cache_read_input_tokens().unwrap_or(0) as i64,
-            cache_write: u.cache_write_input_tokens().unwrap_or(0) as i64,
+            cache_read: u.cache_read_input_tokens().map(i64::from),
+            cache_write: u.cache_write_input_tokens().map(i64::from),
         })
         .unwrap_or_default()
     }
@@ -41,8 +49,8 @@ impl std::ops::Add for Tokens {
             input: self.input + o.input,
             output: self.output + o.output,
             total: self.total + o.total,
-            cache_read: self.cache_read + o.cache_read,
-            cache_write: self.cache_write + o.cache_write,
+            cache_read: add_opt(self.cache_read, o.cache_read),
+            cache_write: add_opt(self.cache_write, o.cache_write),
         }
     }
 }
@@ -61,19 +69,22 @@ pub struct PyUsage(pub Tokens);
 #[pymethods]
 impl PyUsage {
     #[new]
-    #[pyo3(signature = (input_tokens = 0, output_tokens = 0, total_tokens = None, cache_read_input_tokens = 0, cache_write_input_tokens = 0))]
+    #[pyo3(signature = (input_tokens = 0, output_tokens = 0, total_tokens = None, cache_read_input_tokens = None, cache_write_input_tokens = None))]
     fn new(
         input_tokens: i64,
         output_tokens: i64,
         total_tokens: Option<i64>,
-        cache_read_input_tokens: i64,
-        cache_write_input_tokens: i64,
+        cache_read_input_tokens: Option<i64>,
+        cache_write_input_tokens: Option<i64>,
     ) -> Self {
         Self(Tokens {
             input: input_tokens,
             output: output_tokens,
             total: total_tokens.unwrap_or(
-                input_tokens + output_tokens + cache_read_input_tokens + cache_write_input_tokens,
+                input_tokens
+                    + output_tokens
+                    + cache_read_input_tokens.unwrap_or(0)
+                    + cache_write_input_tokens.unwrap_or(0),
             ),
             cache_read: cache_read_input_tokens,
             cache_write: cache_write_input_tokens,
@@ -94,11 +105,11 @@ impl PyUsage {
     }
     #[getter]
     fn cache_read_input_tokens(&self) -> i64 {
-        self.0.cache_read
+        self.0.cache_read.unwrap_or(0)
     }
     #[getter]
     fn cache_write_input_tokens(&self) -> i64 {
-        self.0.cache_write
+        self.0.cache_write.unwrap_or(0)
     }
 
     fn __add__(&self, other: &Bound<'_, PyAny>) -> Option<Self> {
@@ -108,18 +119,9 @@ impl PyUsage {
             .map(|o| Self(self.0 + o.get().0))
     }
 
-    /// boto3's `usage` dict (cache counts only when non-zero).
+    /// boto3's `usage` dict (cache counts when the service sent them).
     pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = dict1(py, "inputTokens", self.0.input)?;
-        d.set_item("outputTokens", self.0.output)?;
-        d.set_item("totalTokens", self.0.total)?;
-        if self.0.cache_read != 0 {
-            d.set_item("cacheReadInputTokens", self.0.cache_read)?;
-        }
-        if self.0.cache_write != 0 {
-            d.set_item("cacheWriteInputTokens", self.0.cache_write)?;
-        }
-        Ok(d)
+        response::usage(py, &self.0)
     }
 
     pub fn __repr__(&self) -> String {
@@ -127,10 +129,11 @@ impl PyUsage {
             "Usage(input_tokens={}, output_tokens={}, total_tokens={}",
             self.0.input, self.0.output, self.0.total
         );
-        if self.0.cache_read != 0 || self.0.cache_write != 0 {
+        if self.0.cache_read.is_some() || self.0.cache_write.is_some() {
             s += &format!(
                 ", cache_read_input_tokens={}, cache_write_input_tokens={}",
-                self.0.cache_read, self.0.cache_write
+                self.0.cache_read.unwrap_or(0),
+                self.0.cache_write.unwrap_or(0)
             );
         }
         s + ")"
@@ -147,6 +150,9 @@ pub struct ReplyData {
     pub request_id: Option<String>,
     pub model_id: String,
     pub fields: Option<Document>,
+    /// The messages the whole turn added (set at commit): the user's, tool uses, tool
+    /// results and the answer.
+    pub turn: Option<std::sync::Arc<Vec<t::Message>>>,
 }
 
 impl ReplyData {
@@ -189,9 +195,25 @@ impl PyReply {
         Ok(list)
     }
 
-    /// The `toolUse` blocks: `[{"toolUseId": ..., "name": ..., "input": {...}}]`.
+    /// Every `toolUse` block of the turn, in order, across its tool rounds:
+    /// `[{"toolUseId": ..., "name": ..., "input": {...}}]`.
     #[getter]
     fn tool_uses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.blocks(py, t::ConversationRole::Assistant, "toolUse")
+    }
+
+    /// Every `toolResult` block of the turn, in order: what the tools (or the caller, with
+    /// `send_tool_results`) answered.
+    #[getter]
+    fn tool_results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.blocks(py, t::ConversationRole::User, "toolResult")
+    }
+
+    /// The tool uses this reply leaves for the caller to answer (with
+    /// `Conversation.send_tool_results`): those of a reply that stopped for tools without a
+    /// function. Empty when the reply is an answer.
+    #[getter]
+    fn tool_calls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for block in self.0.message.content() {
             if let t::ContentBlock::ToolUse(_) = block {
@@ -201,12 +223,11 @@ impl PyReply {
         Ok(list)
     }
 
-    /// The tool uses this reply leaves for the caller to answer (with
-    /// `Conversation.send_tool_results`): those of a reply that stopped for tools without a
-    /// function. The same dicts as `tool_uses`; empty when the reply is an answer.
+    /// The messages the turn added to the history, as boto3 message dicts (empty when the
+    /// reply was blank and nothing was kept).
     #[getter]
-    fn tool_calls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        self.tool_uses(py)
+    fn messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        response::message_list(py, self.0.turn.as_deref().map_or(&[], |v| v.as_slice()))
     }
 
     /// The reasoning text, when the model reasoned aloud; else None.
@@ -236,11 +257,7 @@ impl PyReply {
     /// boto3's `metrics` dict: `{"latencyMs": ...}` (empty when the service sent none).
     #[getter]
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        if let Some(ms) = self.0.latency_ms {
-            d.set_item("latencyMs", ms)?;
-        }
-        Ok(d)
+        response::metrics(py, self.0.latency_ms)
     }
 
     #[getter]
@@ -300,6 +317,29 @@ impl PyReply {
             py_repr(&self.0.stop_reason),
             PyUsage(self.0.usage).__repr__()
         )
+    }
+}
+
+impl PyReply {
+    /// The `key` blocks of the turn's messages of `role` (of the reply alone before commit).
+    fn blocks<'py>(
+        &self,
+        py: Python<'py>,
+        role: t::ConversationRole,
+        key: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        let single = [self.0.message.clone()];
+        let messages = self.0.turn.as_deref().map_or(&single[..], |v| v.as_slice());
+        for m in messages.iter().filter(|m| m.role() == &role) {
+            for block in m.content() {
+                let d = response::content_block(py, block)?;
+                if let Some(inner) = d.get_item(key)? {
+                    list.append(inner)?;
+                }
+            }
+        }
+        Ok(list)
     }
 }
 

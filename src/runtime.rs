@@ -1,26 +1,103 @@
 //! The one tokio runtime of the process, shared by the client and FakeBedrock, and the two
-//! ways Python waits on it: blocking (GIL released, Ctrl-C aware) and as an awaitable.
+//! ways Python waits on it: blocking (`block_on`: GIL released, Ctrl-C aware) and awaiting
+//! (`Bridge`: the one awaitable of the native module).
+//!
+//! Both catch panics (a panic becomes a `RuntimeError`, never a hang or a `PanicException`)
+//! and both hand the caller a *finisher*: a closure that turns the Rust result into Python
+//! objects on the caller's thread, in the caller's context. That is where a turn commits, so
+//! a cancelled await or a Ctrl-C can never be followed by a commit.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::mpsc;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use pyo3::{PyTraverseError, PyVisit};
 use tokio::runtime::Runtime;
+use tokio::task::AbortHandle;
 
-/// The process-wide runtime (pyo3-async-runtimes' own, so awaitables and blocking calls
-/// run on the same threads).
+/// The process-wide runtime (pyo3-async-runtimes' own, so that FakeBedrock and the client
+/// share its threads).
 pub fn get() -> &'static Runtime {
     pyo3_async_runtimes::tokio::get_runtime()
+}
+
+/// Turns a Rust result into a Python value, on the caller's thread.
+pub type Finisher = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    format!("fastconverse: an internal error ended this call ({text}); please report it")
+}
+
+/// `fut`, with a panic turned into an error finisher.
+async fn caught<F>(fut: F) -> Finisher
+where
+    F: Future<Output = Finisher> + Send,
+{
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(finish) => finish,
+        Err(payload) => {
+            let text = panicked(payload);
+            Box::new(move |_| Err(PyRuntimeError::new_err(text)))
+        }
+    }
+}
+
+/// Tasks whose results an awaitable waits for, so that interpreter exit can abort them.
+static TASKS: Mutex<Option<HashMap<u64, AbortHandle>>> = Mutex::new(None);
+static TASK_IDS: AtomicU64 = AtomicU64::new(0);
+/// Wake-ups of an event loop under way (`call_soon_threadsafe` releases the GIL inside).
+static WAKING: AtomicUsize = AtomicUsize::new(0);
+
+fn tasks() -> std::sync::MutexGuard<'static, Option<HashMap<u64, AbortHandle>>> {
+    TASKS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Set at interpreter exit: from then on no task calls into Python.
+static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Unregisters its task when the task ends, whichever way (an abort drops it too).
+struct Untrack(u64);
+
+impl Drop for Untrack {
+    fn drop(&mut self) {
+        if let Some(map) = tasks().as_mut() {
+            map.remove(&self.0);
+        }
+    }
 }
 
 /// How often a blocked call looks for Ctrl-C.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
-/// Runs `fut` on the runtime and waits for it with the GIL released. Ctrl-C (any pending
-/// Python signal whose handler raises) aborts the future — dropping its connection — and
-/// raises here. Works inside a running asyncio loop too (Jupyter): it never touches the loop.
-pub fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+/// Runs `fut` on the runtime and waits for it with the GIL released, then runs its
+/// finisher here. Ctrl-C (any pending Python signal whose handler raises) aborts the future,
+/// dropping its connection, and raises here; the finisher then never runs. Works inside a
+/// running asyncio loop too (Jupyter): it never touches the loop.
+pub fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = Finisher> + Send + 'static,
+{
+    let finish = wait(py, fut)?;
+    finish(py)
+}
+
+/// Runs `fut` on the runtime and waits for its output (GIL released, Ctrl-C aware, panics
+/// become `RuntimeError`).
+pub fn wait<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -29,7 +106,8 @@ where
     // Note: the receiver moves into each wait and back out, as `detach` needs `Send`.
     let mut rx = Some(rx);
     let task = get().spawn(async move {
-        let _ = tx.send(fut.await);
+        let out = AssertUnwindSafe(fut).catch_unwind().await;
+        let _ = tx.send(out);
     });
     loop {
         let (got, back) = py.detach(move || {
@@ -38,7 +116,8 @@ where
         });
         rx = Some(back);
         match got {
-            Ok(output) => return Ok(output),
+            Ok(Ok(output)) => return Ok(output),
+            Ok(Err(payload)) => return Err(PyRuntimeError::new_err(panicked(payload))),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(err) = py.check_signals() {
                     task.abort();
@@ -46,23 +125,145 @@ where
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                    "the runtime dropped a call before it finished",
+                return Err(PyRuntimeError::new_err(
+                    "the runtime dropped a call before it finished (the interpreter is exiting)",
                 ))
             }
         }
     }
 }
 
-/// An awaitable whose result is already known: the fast path of `__anext__` when an event
-/// has arrived, without the cost of an asyncio future and a cross-thread wake-up.
-#[pyclass(name = "Ready", module = "fastconverse._core", frozen)]
-struct Ready {
-    result: std::sync::Mutex<Option<PyResult<Py<PyAny>>>>,
+type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<BoxFuture<Finisher>> + Send>;
+
+enum State {
+    /// Not awaited yet: what starts the work.
+    Idle(Start),
+    /// The result is already known (the fast path of stream reads).
+    Ready(Finisher),
+    Value(PyResult<Py<PyAny>>),
+    /// The work runs; the loop future is what the awaiting task waits on.
+    Waiting {
+        slot: Arc<Mutex<Option<Finisher>>>,
+        future: Py<PyAny>,
+        abort: AbortHandle,
+    },
+    Done,
+}
+
+static WAKE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// The one awaitable of the native module. It starts its work when first awaited (so
+/// methods returning it can be called outside a loop), waits on a future of the awaiting
+/// task's loop, and on resumption runs the finisher in that task: a cancelled task is
+/// thrown `CancelledError` instead, which aborts the work and drops its result unused.
+#[pyclass(name = "Bridge", module = "fastconverse._core", frozen)]
+pub struct Bridge {
+    state: Mutex<State>,
+}
+
+impl Bridge {
+    pub fn new<S>(start: S) -> Self
+    where
+        S: FnOnce(Python<'_>) -> PyResult<BoxFuture<Finisher>> + Send + 'static,
+    {
+        Self {
+            state: Mutex::new(State::Idle(Box::new(start))),
+        }
+    }
+
+    pub fn ready(finish: Finisher) -> Self {
+        Self {
+            state: Mutex::new(State::Ready(finish)),
+        }
+    }
+
+    /// An awaitable whose result is already known, without a loop round trip.
+    pub fn value(result: PyResult<Py<PyAny>>) -> Self {
+        Self {
+            state: Mutex::new(State::Value(result)),
+        }
+    }
+
+    /// An awaitable of `fut`, started at once (not lazily): for futures already prepared.
+    pub fn spawn<F>(fut: F) -> Self
+    where
+        F: Future<Output = Finisher> + Send + 'static,
+    {
+        Self::new(move |_| Ok(Box::pin(fut) as BoxFuture<Finisher>))
+    }
+
+    fn start(py: Python<'_>, start: Start) -> PyResult<State> {
+        let fut = start(py)?;
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        let future = event_loop.call_method0("create_future")?;
+        let wake = WAKE
+            .get_or_try_init(py, || {
+                py.import("fastconverse._aio")?
+                    .getattr("wake")
+                    .map(Bound::unbind)
+            })?
+            .clone_ref(py);
+        let slot: Arc<Mutex<Option<Finisher>>> = Arc::new(Mutex::new(None));
+        let (task_slot, loop_ref, future_ref) =
+            (slot.clone(), event_loop.unbind(), future.clone().unbind());
+        let id = TASK_IDS.fetch_add(1, Ordering::Relaxed);
+        // Note: registered under the lock the task's end takes, so it cannot end unseen.
+        let mut registry = tasks();
+        let handle = get().spawn(async move {
+            let _untrack = Untrack(id);
+            let finish = caught(fut).await;
+            *task_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(finish);
+            WAKING.fetch_add(1, Ordering::SeqCst);
+            if !EXITING.load(Ordering::SeqCst) {
+                Python::attach(|py| {
+                    // Fails only when the loop is closed: then nobody waits for the result.
+                    let _ = loop_ref
+                        .bind(py)
+                        .call_method1("call_soon_threadsafe", (wake, future_ref));
+                });
+            }
+            WAKING.fetch_sub(1, Ordering::SeqCst);
+        });
+        let abort = handle.abort_handle();
+        registry
+            .get_or_insert_with(HashMap::new)
+            .insert(id, abort.clone());
+        drop(registry);
+        future.setattr("_asyncio_future_blocking", true)?;
+        Ok(State::Waiting {
+            slot,
+            future: future.unbind(),
+            abort,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stop(&self) {
+        let old = std::mem::replace(&mut *self.state(), State::Done);
+        if let State::Waiting { abort, .. } = &old {
+            abort.abort();
+        }
+        drop(old);
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let State::Waiting { abort, .. } = &*self.state() {
+            abort.abort();
+        }
+    }
+}
+
+fn stop_iteration(value: Py<PyAny>) -> PyErr {
+    PyStopIteration::new_err((value,))
 }
 
 #[pymethods]
-impl Ready {
+impl Bridge {
     fn __await__(slf: Py<Self>) -> Py<Self> {
         slf
     }
@@ -72,184 +273,127 @@ impl Ready {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let taken = self.result.lock().map(|mut r| r.take()).unwrap_or(None);
+        let taken = std::mem::replace(&mut *self.state(), State::Done);
         match taken {
-            Some(Ok(value)) => Err(pyo3::exceptions::PyStopIteration::new_err((value,))),
-            Some(Err(err)) => Err(err),
-            None => Err(pyo3::exceptions::PyStopIteration::new_err((py.None(),))),
+            State::Idle(start) => {
+                let waiting = Self::start(py, start)?;
+                let future = match &waiting {
+                    State::Waiting { future, .. } => future.clone_ref(py),
+                    _ => unreachable!("start gives a waiting state"),
+                };
+                *self.state() = waiting;
+                Ok(future)
+            }
+            State::Ready(finish) => Err(stop_iteration(finish(py)?)),
+            State::Value(result) => Err(stop_iteration(result?)),
+            State::Waiting {
+                slot,
+                future,
+                abort,
+            } => {
+                let finish = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                match finish {
+                    Some(finish) => Err(stop_iteration(finish(py)?)),
+                    None => {
+                        // Woken without a result (a foreign loop's spurious step): wait on.
+                        let again = future.clone_ref(py);
+                        *self.state() = State::Waiting {
+                            slot,
+                            future,
+                            abort,
+                        };
+                        Ok(again)
+                    }
+                }
+            }
+            State::Done => Err(PyRuntimeError::new_err(
+                "cannot reuse an already awaited awaitable",
+            )),
         }
     }
 
-    fn send(&self, py: Python<'_>, _value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    fn send(&self, py: Python<'_>, _value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.__next__(py)
     }
-}
 
-pub fn ready(py: Python<'_>, result: PyResult<Py<PyAny>>) -> PyResult<Bound<'_, PyAny>> {
-    Ok(Py::new(
-        py,
-        Ready {
-            result: std::sync::Mutex::new(Some(result)),
-        },
-    )?
-    .into_bound(py)
-    .into_any())
-}
-
-type PyFuture = std::pin::Pin<Box<dyn Future<Output = PyResult<Py<PyAny>>> + Send>>;
-
-/// Run on the loop's thread when the awaiting task is cancelled.
-pub type OnCancel = Box<dyn FnOnce() + Send>;
-
-type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<(PyFuture, Option<OnCancel>)> + Send>;
-
-/// An awaitable whose work starts only when awaited, so that methods returning it can be
-/// called outside a running loop (like a coroutine). `start` runs on the awaiting thread, in
-/// the order awaits happen; dropping it unawaited drops everything.
-#[pyclass(name = "Pending", module = "fastconverse._core", frozen)]
-struct Pending {
-    start: std::sync::Mutex<Option<Start>>,
-}
-
-#[pymethods]
-impl Pending {
-    fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let start = self.start.lock().map(|mut f| f.take()).unwrap_or(None);
-        let Some(start) = start else {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "this awaitable was already awaited",
-            ));
-        };
-        let (fut, on_cancel) = start(py)?;
-        spawn_with(py, fut, on_cancel)?.call_method0("__await__")
-    }
-}
-
-static COROUTINE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
-
-/// A coroutine that, once awaited, calls `start` and awaits the future it gives:
-/// `asyncio.create_task` takes it, and Python warns as usual when it is never awaited.
-pub fn awaitable<S, F>(py: Python<'_>, start: S) -> PyResult<Bound<'_, PyAny>>
-where
-    S: FnOnce(Python<'_>) -> PyResult<(F, Option<OnCancel>)> + Send + 'static,
-    F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
-{
-    let start: Start = Box::new(move |py| {
-        let (fut, on_cancel) = start(py)?;
-        Ok((Box::pin(fut) as PyFuture, on_cancel))
-    });
-    let pending = Py::new(
-        py,
-        Pending {
-            start: std::sync::Mutex::new(Some(start)),
-        },
-    )?;
-    let wrap = COROUTINE.get_or_try_init(py, || {
-        py.import("fastconverse._aio")?
-            .getattr("coroutine")
-            .map(Bound::unbind)
-    })?;
-    wrap.bind(py).call1((pending,))
-}
-
-/// Completions of awaitables still on their way to the event loop.
-static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-struct InFlight;
-
-impl InFlight {
-    fn new() -> Self {
-        IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        Self
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-    }
-}
-
-static DELIVER: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
-
-/// Runs `fut` on the runtime and returns an asyncio future of the running loop for its
-/// result; cancelling that future aborts the task (and its HTTP request).
-///
-/// Note: instead of pyo3-async-runtimes' `future_into_py`, so that every hand-over of a
-/// result to the loop is counted: `call_soon_threadsafe` releases the GIL while it wakes the
-/// loop, and an interpreter that finalizes in that moment kills the runtime thread under
-/// Rust frames (a crash at exit). `drain()`, run at exit, waits for the count to reach zero.
-pub fn spawn<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
-where
-    F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
-{
-    spawn_with(py, fut, None)
-}
-
-/// `spawn`, with `on_cancel` run at once when the awaiting task is cancelled.
-pub fn spawn_with<F>(
-    py: Python<'_>,
-    fut: F,
-    on_cancel: Option<OnCancel>,
-) -> PyResult<Bound<'_, PyAny>>
-where
-    F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
-{
-    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
-    let py_future = event_loop.call_method0("create_future")?;
-    let deliver = DELIVER
-        .get_or_try_init(py, || {
-            py.import("fastconverse._aio")?
-                .getattr("deliver")
-                .map(Bound::unbind)
-        })?
-        .clone_ref(py);
-    let (loop_ref, future_ref) = (event_loop.unbind(), py_future.clone().unbind());
-    let in_flight = InFlight::new();
-    let task = get().spawn(async move {
-        let _in_flight = in_flight;
-        let result = fut.await;
-        Python::attach(|py| {
-            let (ok, value) = match result {
-                Ok(value) => (true, value),
-                Err(err) => (false, err.into_value(py).into_any()),
+    /// The awaiting task was cancelled (or another exception thrown in): abort the work,
+    /// drop its result unused, and let the exception through.
+    #[pyo3(signature = (kind, value = None, _traceback = None))]
+    fn throw(
+        &self,
+        kind: &Bound<'_, PyAny>,
+        value: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.stop();
+        let exc = if kind.is_instance_of::<pyo3::exceptions::PyBaseException>() {
+            kind.clone()
+        } else if let Some(v) =
+            value.filter(|v| v.is_instance_of::<pyo3::exceptions::PyBaseException>())
+        {
+            v.clone()
+        } else {
+            let args = match value {
+                Some(v) if !v.is_none() => PyTuple::new(kind.py(), [v])?,
+                _ => PyTuple::empty(kind.py()),
             };
-            // Fails only when the loop is closed: then nobody waits for the result.
-            let _ = loop_ref
-                .bind(py)
-                .call_method1("call_soon_threadsafe", (deliver, future_ref, ok, value));
-        });
-    });
-    let abort = task.abort_handle();
-    let on_cancel = std::sync::Mutex::new(on_cancel);
-    let on_done = pyo3::types::PyCFunction::new_closure(
-        py,
-        None,
-        None,
-        move |args: &Bound<'_, pyo3::types::PyTuple>, _kwargs| -> PyResult<()> {
-            if args.get_item(0)?.call_method0("cancelled")?.is_truthy()? {
-                abort.abort();
-                if let Some(f) = on_cancel.lock().ok().and_then(|mut f| f.take()) {
-                    f();
-                }
-            }
-            Ok(())
-        },
-    )?;
-    py_future.call_method1("add_done_callback", (on_done,))?;
-    Ok(py_future)
+            kind.call1(args)?
+        };
+        Err(PyErr::from_value(exc))
+    }
+
+    fn close(&self) {
+        self.stop();
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        let Ok(state) = self.state.try_lock() else {
+            return Ok(());
+        };
+        match &*state {
+            State::Waiting { future, .. } => visit.call(future),
+            State::Value(Ok(value)) => visit.call(value),
+            _ => Ok(()),
+        }
+    }
+
+    fn __clear__(&self) {
+        self.stop();
+    }
 }
 
-/// Waits (GIL released, at most `timeout` seconds) until no result is on its way to a loop.
+/// At interpreter exit: aborts every task an awaitable still waits for, then waits (GIL
+/// released, at most `timeout` seconds) until no wake-up of a loop is under way, so that no
+/// runtime thread is inside Python when the interpreter finalizes.
 #[pyfunction]
 #[pyo3(signature = (timeout = 2.0))]
 pub fn drain(py: Python<'_>, timeout: f64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+    EXITING.store(true, Ordering::SeqCst);
+    for abort in tasks().take().unwrap_or_default().into_values() {
+        abort.abort();
+    }
+    let timeout = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::from_secs(2));
+    let deadline = std::time::Instant::now() + timeout;
     py.detach(|| {
-        while IN_FLIGHT.load(std::sync::atomic::Ordering::Acquire) > 0
-            && std::time::Instant::now() < deadline
-        {
+        while WAKING.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
     });
+}
+
+/// The longest wait a user may ask for: about 31 years (longer ones overflow clocks).
+const MAX_SECONDS: f64 = 1e9;
+
+/// Seconds given by a user as a `Duration`: finite, positive (or zero when `zero_ok`) and
+/// at most `MAX_SECONDS`; otherwise a `ValueError` naming the argument.
+pub fn seconds(name: &str, value: f64, zero_ok: bool) -> PyResult<Duration> {
+    let sign_ok = if zero_ok { value >= 0.0 } else { value > 0.0 };
+    if sign_ok && value <= MAX_SECONDS {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{name}: expected a number of seconds {} and at most {MAX_SECONDS:e}, got {value}",
+            if zero_ok { ">= 0" } else { "> 0" },
+        )))
+    }
 }

@@ -51,7 +51,8 @@ pub fn stream_error<R: std::fmt::Debug>(err: &SdkError<ConverseStreamOutputError
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or_else(|| stream_error_code(e));
-            ErrorInfo::service(code, e.message().unwrap_or(""))
+            // Note: an in-stream exception arrives inside a response that began with 200.
+            ErrorInfo::service(code, e.message().unwrap_or("")).with_status(200)
         }
         // Anything else after the stream started means the connection broke.
         other => interrupted(format!(
@@ -265,7 +266,7 @@ pub fn next_blocking(py: Python<'_>, pump: &std::sync::Arc<Pump>) -> PyResult<It
         return Ok(item);
     }
     let pump = pump.clone();
-    runtime::block_on(py, async move { pump.next().await })
+    runtime::wait(py, async move { pump.next().await })
 }
 
 /// `response["stream"]` of `converse_stream`: iterate it with `for` or `async for`.
@@ -314,17 +315,17 @@ impl PyEventStream {
         slf
     }
 
-    fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let to_py = |py: Python<'_>, item| {
+    fn __anext__(&self, py: Python<'_>) -> runtime::Bridge {
+        fn to_py(py: Python<'_>, item: Item) -> PyResult<Py<PyAny>> {
             event_dict(py, item)?.ok_or_else(|| PyStopAsyncIteration::new_err(()))
-        };
+        }
         if let Some(item) = self.pump.try_next() {
-            return runtime::ready(py, to_py(py, item));
+            return runtime::Bridge::value(to_py(py, item));
         }
         let pump = self.pump.clone();
-        runtime::spawn(py, async move {
+        runtime::Bridge::spawn(async move {
             let item = pump.next().await;
-            Python::attach(|py| to_py(py, item))
+            Box::new(move |py: Python<'_>| to_py(py, item)) as runtime::Finisher
         })
     }
 

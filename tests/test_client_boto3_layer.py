@@ -455,7 +455,7 @@ def test_bad_input_is_refused_before_any_request(
         ({"aws_access_key_id": "a"}, "aws_access_key_id and aws_secret_access_key go together"),
         ({"max_attempts": 0}, "max_attempts must be >= 1"),
         ({"endpoint_url": "localhost:1234"}, "endpoint_url must start with http:// or https://"),
-        ({"read_timeout": 0.0}, "read_timeout must be a number of seconds > 0"),
+        ({"read_timeout": 0.0}, "read_timeout: expected a number of seconds > 0"),
     ],
 )
 def test_bad_client_settings_are_refused_clearly(kwargs: dict[str, Any], message: str) -> None:

@@ -65,7 +65,7 @@ def test_two_fakes_are_independent(make_fake: Any) -> None:
             "stream_error must be one of throttlingException",
         ),
         ({"stream_error_message": "x"}, "stream_error_message needs stream_error"),
-        ({"delta_delay": -1.0}, "delta_delay must be a number of seconds >= 0"),
+        ({"delta_delay": -1.0}, "delta_delay: expected a number of seconds >= 0"),
         ({"usage": {"inputTokens": -3}}, 'usage["inputTokens"] must be an int >= 0'),
     ],
 )

@@ -3,8 +3,9 @@
 from typing import TYPE_CHECKING, Any
 
 from fastconverse import errors, events
-from fastconverse._core import Conversation, Reply, ReplyStream, Usage, __version__
+from fastconverse._core import Reply, Usage, __version__
 from fastconverse.client import ConverseClient
+from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
     ContentBlockStop,
     Event,
@@ -19,7 +20,7 @@ from fastconverse.events import (
 )
 
 if TYPE_CHECKING:
-    from fastconverse._toolloop import ToolStats
+    from fastconverse._tools import ToolStats
     from fastconverse.tools import Tool, ToolInputError, tool
 
 __all__ = [
@@ -56,7 +57,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(tools, name)
     if name == "ToolStats":
-        from fastconverse import _toolloop
+        from fastconverse import _tools
 
-        return _toolloop.ToolStats
+        return _tools.ToolStats
     raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")

@@ -1,31 +1,23 @@
-"""Glue between the native core and asyncio: coroutines, result delivery, draining at exit."""
+"""Glue between the native core and asyncio: waking a waiting task, and ending what is still
+under way at interpreter exit."""
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-from collections.abc import Awaitable
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
-async def coroutine(awaitable: Awaitable[T]) -> T:
-    return await awaitable
-
-
-def deliver(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    """Sets the result of a native call on its loop (unless it was cancelled meanwhile)."""
-    if future.done():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def wake(future: asyncio.Future[Any]) -> None:
+    """Wakes the task awaiting a native call: its result is ready (unless it was cancelled
+    meanwhile). The task itself then takes the result in, in its own context."""
+    if not future.done():
+        future.set_result(None)
 
 
 def _drain() -> None:
-    # Let results still on their way to a loop arrive before the interpreter finalizes.
+    # Abort the calls still under way, and let wake-ups already in progress finish, before
+    # the interpreter finalizes.
     from fastconverse import _core
 
     _core._drain()

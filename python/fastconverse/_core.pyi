@@ -1,21 +1,31 @@
 """Stubs for fastconverse's native module. One section per Rust file."""
 
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from typing_extensions import Self
 
-from fastconverse._toolloop import ToolBox, ToolStats
 from fastconverse.events import ToolResult
-from fastconverse.tools import Tool
-
-ToolChoice = str | Mapping[str, Any] | None
 
 __version__: str
 
 def _drain(timeout: float = 2.0) -> None:
-    """Waits until no async result is on its way to an event loop (run at exit)."""
+    """Aborts the calls still awaited and waits for wake-ups under way (run at exit)."""
+
+def _check_block(block: Mapping[str, Any]) -> None:
+    """Checks one content block dict as Bedrock would take it (``ValueError`` if not)."""
+
+# --- runtime.rs ----------------------------------------------------------------------------
+
+class Bridge(Awaitable[Any]):
+    """The one awaitable of the native module: starts when awaited; a cancelled await
+    aborts the work and drops its result unread."""
+
+    def __await__(self) -> Generator[Any, None, Any]: ...
+    def send(self, value: Any) -> Any: ...
+    def throw(self, kind: Any, value: Any = None, traceback: Any = None) -> Any: ...
+    def close(self) -> None: ...
 
 # --- client.rs -----------------------------------------------------------------------------
 
@@ -35,7 +45,10 @@ class ConverseClient:
         max_attempts: int = 3,
         connect_timeout: float = 10.0,
         read_timeout: float = 300.0,
+        max_conversations: int = 1000,
     ) -> None: ...
+    @property
+    def max_conversations(self) -> int: ...
     @property
     def model_id(self) -> str | None: ...
     @property
@@ -52,38 +65,41 @@ class ConverseClient:
         """``converse_stream`` as an awaitable; call it inside a running event loop."""
     def count_tokens(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``count_tokens``."""
-    def create_conversation(
+    def _new_conversation(
         self,
-        system_prompt: str | Sequence[Mapping[str, Any]] | None = None,
+        system_prompt: str | Sequence[Mapping[str, Any]] | None,
         *,
-        conversation_id: str | None = None,
-        model_id: str | None = None,
-        inference_config: Mapping[str, Any] | None = None,
-        additional_model_request_fields: Mapping[str, Any] | None = None,
-        messages: Sequence[Mapping[str, Any]] | None = None,
-        _toolbox: ToolBox | None = None,
-    ) -> Conversation:
-        """Starts a conversation, kept in this client's registry under its id (the Python
-        subclass takes ``tools=`` and the tool loop's settings and builds ``_toolbox``)."""
-    def get_conversation(self, conversation_id: str) -> Conversation:
-        """The conversation with this id; ``KeyError`` when there is none."""
-    def list_conversations(self, max_results: int = 20) -> list[Conversation]:
-        """Conversations, the most recently active first."""
-    def delete_conversation(self, conversation_id: str) -> None:
-        """Forgets a conversation; ``KeyError`` when there is none."""
+        conversation_id: str | None,
+        model_id: str | None,
+        inference_config: Mapping[str, Any] | None,
+        additional_model_request_fields: Mapping[str, Any] | None,
+        messages: Sequence[Mapping[str, Any]] | None,
+        tools: Sequence[Mapping[str, Any]] | None,
+        callable: Sequence[str],
+        max_tool_rounds: int,
+        tool_choice: Mapping[str, Any] | None,
+    ) -> ConversationCore:
+        """A conversation's native core; ``fastconverse.ConverseClient`` wraps it."""
 
 # --- conversation.rs -----------------------------------------------------------------------
 
 UserInput = str | Sequence[Mapping[str, Any]] | Mapping[str, Any]
 
-class Conversation:
-    """A multi-turn conversation; history is appended only when a turn completes."""
+class ConversationCore:
+    """The native half of a ``Conversation``: settings, history, usage and the busy flag."""
 
+    def prepare(self, message: UserInput, tool_choice: Mapping[str, Any] | None = None) -> _Start:
+        """Checks a turn's input now; the turn begins with ``_Start.begin()``."""
+    def begin(self, message: UserInput, tool_choice: Mapping[str, Any] | None = None) -> _Turn:
+        """Begins a turn that sends ``message`` (marks the conversation busy)."""
+    def begin_results(
+        self, results: Mapping[str, Mapping[str, Any]], tool_choice: Mapping[str, Any] | None = None
+    ) -> _Turn:
+        """Begins a turn that answers the open tool uses with ``toolResult`` blocks by id."""
     @property
     def id(self) -> str: ...
     @property
-    def model_id(self) -> str:
-        """The model of the next turn; assign to switch models."""
+    def model_id(self) -> str: ...
     @model_id.setter
     def model_id(self, value: str) -> None: ...
     @property
@@ -93,85 +109,59 @@ class Conversation:
     @property
     def additional_model_request_fields(self) -> Any: ...
     @property
-    def messages(self) -> list[dict[str, Any]]:
-        """The history as boto3 message dicts (a copy)."""
+    def messages(self) -> list[dict[str, Any]]: ...
     @property
-    def usage(self) -> Usage:
-        """Tokens of all turns so far, summed."""
+    def usage(self) -> Usage: ...
     @property
     def last_reply(self) -> Reply | None: ...
     @property
-    def busy(self) -> bool:
-        """Whether a turn is in progress."""
-    def reset(self) -> None:
-        """Forgets the history and the last reply; usage keeps counting."""
-    def send(self, message: UserInput, *, tool_choice: ToolChoice = None) -> Reply:
-        """Sends a user turn (text, content blocks or a user message dict); waits for the reply.
-
-        With tools, calls the tools the model asks for until it answers."""
-    def send_async(self, message: UserInput, *, tool_choice: ToolChoice = None) -> Awaitable[Reply]:
-        """``send`` as an awaitable; cancelling the awaiting task aborts the request."""
-    def stream(self, message: UserInput, *, tool_choice: ToolChoice = None) -> ReplyStream:
-        """Sends a user turn and streams the reply as typed events (with tools: through the
-        tool calls, each reported by a ``ToolResult`` event, to the answer)."""
-    def send_tool_results(
-        self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
-    ) -> Reply:
-        """Answers the last reply's tool uses (``{tool_use_id: result}``) and waits for the
-        next reply; tools with a function that ``results`` leaves out are called."""
-    def send_tool_results_async(
-        self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
-    ) -> Awaitable[Reply]:
-        """``send_tool_results`` as an awaitable."""
+    def busy(self) -> bool: ...
     @property
-    def pending_tool_calls(self) -> list[dict[str, Any]]:
-        """The last reply's tool uses still waiting for results (``toolUse`` dicts)."""
+    def last_active(self) -> int: ...
     @property
-    def tools(self) -> list[Tool[..., Any]]:
-        """The conversation's tools, in the order given."""
-    @property
-    def tool_metrics(self) -> dict[str, ToolStats]:
-        """Calls, errors and seconds per tool name."""
+    def pending_tool_calls(self) -> list[dict[str, Any]]: ...
+    def reset(self) -> None: ...
     def __len__(self) -> int: ...
 
-class _Turn:
-    """One turn of the tool loop (driven by ``fastconverse._toolloop``)."""
+class _Start:
+    """A turn's input, checked, waiting to begin."""
 
-    def begin(self) -> None: ...
-    def request(self, tool_choice: Mapping[str, Any] | None = None) -> Reply: ...
-    def request_async(self, tool_choice: Mapping[str, Any] | None = None) -> Awaitable[Reply]: ...
-    def stream(self, tool_choice: Mapping[str, Any] | None = None) -> ReplyStream: ...
+    def begin(self) -> _Turn: ...
+
+# --- turn/ ---------------------------------------------------------------------------------
+
+class _Turn:
+    """One turn, as a state machine the drivers in ``fastconverse.conversation`` run."""
+
+    def next(self) -> tuple[str, Any]:
+        """``("request", None)``, ``("tools", [toolUse dicts])`` or ``("done", None)``."""
+    def request(self) -> None: ...
+    def request_async(self) -> Bridge: ...
+    def stream(self) -> _RequestStream: ...
     def add_results(self, content: Sequence[Mapping[str, Any]]) -> None: ...
     def commit(self) -> Reply: ...
-    def abandon(self) -> None: ...
+    def close(self) -> None: ...
     @property
     def messages(self) -> list[dict[str, Any]]: ...
     @property
     def usage(self) -> Usage: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def ended(self) -> bool: ...
+    @property
+    def model_id(self) -> str: ...
 
-class ReplyStream:
-    """Typed events of one streamed reply: ``for`` and ``async for`` both work."""
+class _RequestStream:
+    """One streamed request of a turn, as typed events."""
 
     def __iter__(self) -> Iterator[Event]: ...
     def __next__(self) -> Event: ...
     def __aiter__(self) -> AsyncIterator[Event]: ...
-    def __anext__(self) -> Awaitable[Event]: ...
-    @property
-    def reply(self) -> Reply:
-        """The finished reply; ``RuntimeError`` until the stream was read to its end."""
+    def __anext__(self) -> Bridge: ...
+    def close(self) -> None: ...
     @property
     def done(self) -> bool: ...
-    def until_done(self) -> Reply:
-        """Reads the rest of the stream and returns the finished reply."""
-    def close(self) -> None:
-        """Stops the stream; an unfinished turn is dropped and the history is unchanged."""
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
 # --- reply.rs ------------------------------------------------------------------------------
 
@@ -183,8 +173,8 @@ class Usage:
         input_tokens: int = 0,
         output_tokens: int = 0,
         total_tokens: int | None = None,
-        cache_read_input_tokens: int = 0,
-        cache_write_input_tokens: int = 0,
+        cache_read_input_tokens: int | None = None,
+        cache_write_input_tokens: int | None = None,
     ) -> None: ...
     @property
     def input_tokens(self) -> int: ...
@@ -210,10 +200,17 @@ class Reply:
     @property
     def content(self) -> list[dict[str, Any]]: ...
     @property
-    def tool_uses(self) -> list[dict[str, Any]]: ...
+    def tool_uses(self) -> list[dict[str, Any]]:
+        """Every ``toolUse`` block of the turn, across its tool rounds."""
     @property
     def tool_calls(self) -> list[dict[str, Any]]:
         """The tool uses left for the caller to answer with ``send_tool_results``."""
+    @property
+    def tool_results(self) -> list[dict[str, Any]]:
+        """Every ``toolResult`` block of the turn, in order."""
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages the turn added to the history."""
     @property
     def reasoning(self) -> str | None: ...
     @property

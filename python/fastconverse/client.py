@@ -1,11 +1,15 @@
-"""``ConverseClient``: the native client, with coroutines for its async methods."""
+"""``ConverseClient``: the native client, with coroutines for its async methods and the
+conversations it keeps by id."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastconverse import _core
+from fastconverse.conversation import Conversation
 
 __all__ = ["ConverseClient"]
 
@@ -24,8 +28,16 @@ class ConverseClient(_core.ConverseClient):
         aws_session_token: For temporary credentials.
         max_attempts: Attempts per call, the first included (the SDK's standard retries).
         connect_timeout: Seconds to wait for a connection.
-        read_timeout: Seconds to wait for a response to start.
+        read_timeout: Seconds to wait for a response to start, and for each stream event.
+        max_conversations: How many conversations the client keeps by id
+            (``get_conversation``). Beyond it, creating one forgets the least recently
+            active conversation that is not in a turn; a conversation you hold keeps working.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The native constructor took the arguments; this keeps the conversations by id.
+        self._conversations: OrderedDict[str, Conversation] = OrderedDict()
+        self._registry_lock = threading.Lock()
 
     async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse`` as a coroutine; the HTTP request runs without holding the GIL."""
@@ -35,8 +47,7 @@ class ConverseClient(_core.ConverseClient):
         """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
         return await super().converse_stream_async(**kwargs)
 
-    # The native method takes the private `_toolbox`; this one the public tool options.
-    def create_conversation(  # type: ignore[override]
+    def create_conversation(
         self,
         system_prompt: str | Sequence[Mapping[str, Any]] | None = None,
         *,
@@ -51,8 +62,8 @@ class ConverseClient(_core.ConverseClient):
         max_tool_concurrency: int = 8,
         tool_timeout: float | None = None,
         raise_tool_errors: bool = False,
-    ) -> _core.Conversation:
-        """Starts a conversation, kept in this client's registry under its id.
+    ) -> Conversation:
+        """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
         With ``tools`` (``@tool`` functions, ``Tool`` objects, plain typed functions or
         boto3 toolSpec dicts), ``send``, ``send_async`` and ``stream`` call the tools the
@@ -60,7 +71,7 @@ class ConverseClient(_core.ConverseClient):
         """
         toolbox = None
         if tools is not None:
-            from fastconverse._toolloop import ToolBox
+            from fastconverse._tools import ToolBox
 
             toolbox = ToolBox(
                 tools,
@@ -72,12 +83,61 @@ class ConverseClient(_core.ConverseClient):
             )
         elif tool_choice is not None:
             raise ValueError("tool_choice: this conversation has no tools; pass tools=[...] too")
-        return super().create_conversation(
+        if conversation_id is not None and conversation_id in self._conversations:
+            raise ValueError(
+                f"conversation_id: {conversation_id!r} is taken; pick another id or "
+                f"get_conversation({conversation_id!r})"
+            )
+        core = self._new_conversation(
             system_prompt,
             conversation_id=conversation_id,
             model_id=model_id,
             inference_config=inference_config,
             additional_model_request_fields=additional_model_request_fields,
             messages=messages,
-            _toolbox=toolbox,
+            tools=toolbox.specs if toolbox is not None else None,
+            callable=toolbox.callable_names if toolbox is not None else [],
+            max_tool_rounds=toolbox.max_tool_rounds if toolbox is not None else 0,
+            tool_choice=toolbox.tool_choice if toolbox is not None else None,
         )
+        conv = Conversation(core, toolbox)
+        with self._registry_lock:
+            if core.id in self._conversations:
+                raise ValueError(f"conversation_id: {core.id!r} is taken")
+            self._conversations[core.id] = conv
+            self._evict()
+        return conv
+
+    def _evict(self) -> None:
+        """Forgets the least recently active conversations beyond ``max_conversations``."""
+        extra = len(self._conversations) - self.max_conversations
+        if extra <= 0:
+            return
+        by_age = sorted(self._conversations.values(), key=lambda c: c._core.last_active)
+        for conv in by_age:
+            if extra <= 0:
+                break
+            if not conv.busy:
+                del self._conversations[conv.id]
+                extra -= 1
+
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        """The conversation with this id; ``KeyError`` when there is none (or it was
+        forgotten to stay within ``max_conversations``)."""
+        try:
+            return self._conversations[conversation_id]
+        except KeyError:
+            raise KeyError(f"no conversation with id {conversation_id!r}") from None
+
+    def list_conversations(self, max_results: int = 20) -> list[Conversation]:
+        """Conversations, the most recently active first."""
+        with self._registry_lock:
+            convs = list(self._conversations.values())
+        convs.sort(key=lambda c: c._core.last_active, reverse=True)
+        return convs[:max_results]
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Forgets a conversation; ``KeyError`` when there is none."""
+        with self._registry_lock:
+            if self._conversations.pop(conversation_id, None) is None:
+                raise KeyError(f"no conversation with id {conversation_id!r}")

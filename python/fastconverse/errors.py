@@ -15,6 +15,7 @@ __all__ = [
     "ConversationBusyError",
     "ConverseError",
     "CredentialsError",
+    "EmptyReplyError",
     "EndpointError",
     "InternalServerError",
     "ModelError",
@@ -29,6 +30,7 @@ __all__ = [
     "ThrottlingError",
     "ToolLoopLimitError",
     "ToolTimeoutError",
+    "TurnError",
     "UnknownToolError",
     "ValidationError",
 ]
@@ -149,21 +151,37 @@ class PendingToolCallsError(ConverseError, RuntimeError):
     answer them with ``Conversation.send_tool_results`` first."""
 
 
-class ToolLoopLimitError(ConverseError):
-    """The model still asked for tools after ``max_tool_rounds`` rounds of tool calls.
-
-    Nothing was added to the conversation. ``messages`` holds the turn's messages as far as
-    it got (the user's, then the model's tool uses and their results), ``rounds`` the
-    number of tool rounds run and ``usage`` the turn's tokens.
-    """
+class TurnError(ConverseError):
+    """A turn failed after some of its requests succeeded; nothing was added to the
+    conversation. ``messages`` holds the turn's messages as far as it got (the user's, the
+    model's tool uses and their results), ``rounds`` the rounds of tool calls it ran,
+    ``usage`` the tokens of its requests and ``reply`` the last reply, if any."""
 
     def __init__(
-        self, message: str, *, rounds: int, messages: list[dict[str, Any]], usage: Any, hint: str
+        self,
+        message: str,
+        *,
+        rounds: int = 0,
+        messages: list[dict[str, Any]] | None = None,
+        usage: Any = None,
+        reply: Any = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, **kwargs)
         self.rounds = rounds
-        self.messages = messages
+        self.messages = messages if messages is not None else []
         self.usage = usage
+        self.reply = reply
+
+
+class ToolLoopLimitError(TurnError):
+    """The model still asked for tools after ``max_tool_rounds`` rounds of tool calls."""
+
+
+class EmptyReplyError(TurnError):
+    """The model's answer after one or more rounds of tool calls was blank. A blank answer
+    cannot go into the history, so the turn was not kept; the tools' work is in
+    ``messages``."""
 
 
 class UnknownToolError(ConverseError, LookupError):

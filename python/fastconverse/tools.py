@@ -63,7 +63,7 @@ _NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 # The members of Bedrock's ToolResultContentBlock union: a dict with exactly one of these
 # keys is already a content block and is passed through unchanged.
-_CONTENT_BLOCK_KEYS = frozenset({"text", "json", "image", "document", "video", "searchResult"})
+_CONTENT_BLOCK_KEYS = frozenset({"text", "json", "image", "document", "video"})
 
 
 class ToolInputError(ValueError):
@@ -294,7 +294,7 @@ def result_content(value: Any) -> list[JsonDict]:
     - ``bytes`` of a PNG, JPEG, GIF or WEBP image: an image block; of a PDF: a document
       block named "document"; other bytes raise ``ValueError``;
     - a PIL image (when Pillow is installed): a PNG image block;
-    - a content block dict (``{"text"|"json"|"image"|"document"|"video"|"searchResult": ...}``)
+    - a content block dict (``{"text"|"json"|"image"|"document"|"video": ...}``)
       or a list of them: passed through unchanged.
 
     Values JSON cannot hold (inside containers) become their ``str()``.

@@ -34,12 +34,7 @@ fn value_error(msg: impl Into<String>) -> PyErr {
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    if !value.is_finite() || value < 0.0 {
-        return Err(value_error(format!(
-            "{name} must be a number of seconds >= 0, got {value}"
-        )));
-    }
-    Ok(Duration::from_secs_f64(value))
+    crate::runtime::seconds(name, value, true)
 }
 
 /// How long `close()` waits for connections to close.
@@ -145,8 +140,12 @@ fn parse_usage(usage: &Value) -> PyResult<Usage> {
     Ok(Usage {
         input: get("inputTokens")?,
         output: get("outputTokens")?,
-        cache_read: get("cacheReadInputTokens")?,
-        cache_write: get("cacheWriteInputTokens")?,
+        cache_read: (!usage["cacheReadInputTokens"].is_null())
+            .then(|| get("cacheReadInputTokens"))
+            .transpose()?,
+        cache_write: (!usage["cacheWriteInputTokens"].is_null())
+            .then(|| get("cacheWriteInputTokens"))
+            .transpose()?,
     })
 }
 

@@ -78,8 +78,10 @@ pub struct StreamError {
 pub struct Usage {
     pub input: u64,
     pub output: u64,
-    pub cache_read: u64,
-    pub cache_write: u64,
+    /// Cache counts, sent when known (zero included), as the service does when a request
+    /// uses prompt caching.
+    pub cache_read: Option<u64>,
+    pub cache_write: Option<u64>,
 }
 
 impl Usage {
@@ -87,11 +89,16 @@ impl Usage {
         let mut usage = json!({
             "inputTokens": self.input,
             "outputTokens": self.output,
-            "totalTokens": self.input + self.output + self.cache_read + self.cache_write,
+            "totalTokens": self.input
+                + self.output
+                + self.cache_read.unwrap_or(0)
+                + self.cache_write.unwrap_or(0),
         });
-        if self.cache_read > 0 || self.cache_write > 0 {
-            usage["cacheReadInputTokens"] = json!(self.cache_read);
-            usage["cacheWriteInputTokens"] = json!(self.cache_write);
+        if let Some(n) = self.cache_read {
+            usage["cacheReadInputTokens"] = json!(n);
+        }
+        if let Some(n) = self.cache_write {
+            usage["cacheWriteInputTokens"] = json!(n);
         }
         usage
     }

@@ -180,12 +180,13 @@ impl State {
     fn prompt_usage(&self, model_id: &str, body: &Value) -> Usage {
         let mut hasher = DefaultHasher::new();
         model_id.hash(&mut hasher);
-        let (mut total, mut read, mut written_to) = (0, 0, 0);
+        let (mut total, mut read, mut written_to, mut cached) = (0, 0, 0, false);
         let mut cache = self.cached_prefixes.lock().unwrap();
         for item in tokens::prompt_items(body) {
             item.value.to_string().hash(&mut hasher);
             total += item.tokens;
             if item.cache_point {
+                cached = true;
                 if !cache.insert(hasher.finish()) {
                     read = total;
                 }
@@ -195,8 +196,9 @@ impl State {
         Usage {
             input: total - written_to,
             output: 0,
-            cache_read: read,
-            cache_write: written_to - read,
+            // Note: cache counts appear once a request has a cache point, as on Bedrock.
+            cache_read: cached.then_some(read),
+            cache_write: cached.then_some(written_to - read),
         }
     }
 

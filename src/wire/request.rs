@@ -488,3 +488,11 @@ pub fn tool_choice(choice: &Obj<'_>) -> PyResult<t::ToolChoice> {
         }
     })
 }
+
+/// Checks one content block dict as Bedrock would take it (the tool loop checks a tool's
+/// result with it, so that an unconvertible result becomes an error result for the model).
+#[pyfunction]
+#[pyo3(name = "_check_block")]
+pub fn check_block(block: &Bound<'_, PyAny>) -> PyResult<()> {
+    content_block(block, "result").map(|_| ())
+}

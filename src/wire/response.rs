@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use super::document::document_to_py;
+use crate::reply::Tokens;
 
 type Dict<'py> = Bound<'py, PyDict>;
 
@@ -154,15 +155,57 @@ pub fn message<'py>(py: Python<'py>, m: &t::Message) -> PyResult<Dict<'py>> {
     Ok(d)
 }
 
-pub fn usage<'py>(py: Python<'py>, u: &t::TokenUsage) -> PyResult<Dict<'py>> {
-    let d = dict1(py, intern!(py, "inputTokens"), u.input_tokens())?;
-    d.set_item(intern!(py, "outputTokens"), u.output_tokens())?;
-    d.set_item(intern!(py, "totalTokens"), u.total_tokens())?;
-    if let Some(n) = u.cache_read_input_tokens() {
+/// boto3's `usage` dict. Cache counts appear when the service sent them, zero included.
+pub fn usage<'py>(py: Python<'py>, u: &Tokens) -> PyResult<Dict<'py>> {
+    let d = dict1(py, intern!(py, "inputTokens"), u.input)?;
+    d.set_item(intern!(py, "outputTokens"), u.output)?;
+    d.set_item(intern!(py, "totalTokens"), u.total)?;
+    if let Some(n) = u.cache_read {
         d.set_item(intern!(py, "cacheReadInputTokens"), n)?;
     }
-    if let Some(n) = u.cache_write_input_tokens() {
+    if let Some(n) = u.cache_write {
         d.set_item(intern!(py, "cacheWriteInputTokens"), n)?;
+    }
+    Ok(d)
+}
+
+/// Messages as a list of boto3 message dicts.
+pub fn message_list<'py>(py: Python<'py>, messages: &[t::Message]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for m in messages {
+        list.append(message(py, m)?)?;
+    }
+    Ok(list)
+}
+
+/// boto3's `inferenceConfig` dict.
+pub fn inference_config<'py>(
+    py: Python<'py>,
+    c: &t::InferenceConfiguration,
+) -> PyResult<Dict<'py>> {
+    let d = PyDict::new(py);
+    if let Some(n) = c.max_tokens() {
+        d.set_item("maxTokens", n)?;
+    }
+    // Note: f32 -> f64 through the decimal text, so 0.7 reads back as 0.7.
+    let widen = |f: f32| f.to_string().parse::<f64>().unwrap_or(f as f64);
+    if let Some(f) = c.temperature() {
+        d.set_item("temperature", widen(f))?;
+    }
+    if let Some(f) = c.top_p() {
+        d.set_item("topP", widen(f))?;
+    }
+    if !c.stop_sequences().is_empty() {
+        d.set_item("stopSequences", c.stop_sequences())?;
+    }
+    Ok(d)
+}
+
+/// boto3's `metrics` dict (empty when the service sent none).
+pub fn metrics(py: Python<'_>, latency_ms: Option<i64>) -> PyResult<Dict<'_>> {
+    let d = PyDict::new(py);
+    if let Some(ms) = latency_ms {
+        d.set_item(intern!(py, "latencyMs"), ms)?;
     }
     Ok(d)
 }
@@ -193,7 +236,7 @@ pub fn converse_output<'py>(
     }
     d.set_item(intern!(py, "stopReason"), out.stop_reason().as_str())?;
     if let Some(u) = out.usage() {
-        d.set_item(intern!(py, "usage"), usage(py, u)?)?;
+        d.set_item(intern!(py, "usage"), usage(py, &Tokens::from_sdk(Some(u)))?)?;
     }
     if let Some(m) = out.metrics() {
         d.set_item(
@@ -298,7 +341,7 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
         t::ConverseStreamOutput::Metadata(e) => {
             let d = PyDict::new(py);
             if let Some(u) = e.usage() {
-                d.set_item(intern!(py, "usage"), usage(py, u)?)?;
+                d.set_item(intern!(py, "usage"), usage(py, &Tokens::from_sdk(Some(u)))?)?;
             }
             if let Some(m) = e.metrics() {
                 d.set_item(

@@ -1,10 +1,7 @@
-"""The tool loop of a conversation with tools: call the tools the model asks for, send their
-results back, and repeat until the model answers.
-
-The native core owns the turn (``_core._Turn``): its requests, the messages it adds and the
-commit that appends them to the history together. This module decides what happens between
-requests: which tools to call, how (threads, the caller's event loop or a private one), how
-many at once, and what the model is told when a call fails.
+"""Running a conversation's tools: the calls the turn asks for, with their results and the
+events a stream reports. The turn (``_core._Turn``) decides when tools run and what happens
+with their results; this module decides how they run (threads, the caller's event loop or a
+private one), how many at once, and what the model is told when a call fails.
 """
 
 from __future__ import annotations
@@ -21,8 +18,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from fastconverse import _core
-from fastconverse.errors import ToolLoopLimitError, ToolTimeoutError, UnknownToolError
+from fastconverse._core import _check_block
+from fastconverse.errors import ToolTimeoutError, UnknownToolError
 from fastconverse.events import ToolResult
 from fastconverse.tools import Tool, ToolInputError, _check_timeout, result_content
 
@@ -113,11 +110,13 @@ class ToolBox:
         if value is None:
             return None
         if isinstance(value, Mapping):
-            if len(value) == 1 and ("auto" in value or "any" in value):
-                return {next(iter(value)): {}}
-            name = value.get("tool", {}).get("name") if len(value) == 1 else None
-            if isinstance(name, str) and name in self._by_name:
-                return {"tool": {"name": name}}
+            if len(value) == 1:
+                key, inner = next(iter(value.items()))
+                if key in ("auto", "any") and isinstance(inner, Mapping) and not inner:
+                    return {key: {}}
+                name = inner.get("name") if key == "tool" and isinstance(inner, Mapping) else None
+                if isinstance(name, str) and name in self._by_name:
+                    return {"tool": {"name": name}}
         elif value in ("auto", "any"):
             return {value: {}}
         elif isinstance(value, str) and value in self._by_name:
@@ -127,17 +126,6 @@ class ToolBox:
             f'{arg}: expected "auto", "any", None or the name of one of the tools ({names}), '
             f"got {value!r}"
         )
-
-    def resolve(self, per_call: str | Mapping[str, Any] | None) -> JsonDict | None:
-        return self.tool_choice if per_call is None else self.choice(per_call, "tool_choice")
-
-    @staticmethod
-    def round_choice(choice: JsonDict | None, rounds: int) -> JsonDict | None:
-        # Note: a choice that forces a tool call ("any" or a tool) applies to the turn's first
-        # request only; forced on every request, the model could never answer.
-        if rounds and choice is not None and "auto" not in choice:
-            return None
-        return choice
 
     # --- metrics -----------------------------------------------------------------------------
 
@@ -152,42 +140,9 @@ class ToolBox:
             stats.errors += failed
             stats.seconds += duration
 
-    # --- the loop, sync ----------------------------------------------------------------------
+    # --- sync ----------------------------------------------------------------------------------
 
-    def send(self, turn: _core._Turn, tool_choice: Any) -> _core.Reply:
-        choice = self.resolve(tool_choice)
-        turn.begin()
-        try:
-            rounds = 0
-            while True:
-                reply = turn.request(self.round_choice(choice, rounds))
-                calls = reply.tool_uses
-                if not calls or self._for_caller(calls):
-                    return turn.commit()
-                self._check_rounds(turn, rounds)
-                rounds += 1
-                outcomes: list[_Outcome | None] = [None] * len(calls)
-                for i, outcome in self._run(calls):
-                    outcomes[i] = outcome
-                turn.add_results(_blocks(outcomes))
-        finally:
-            turn.abandon()
-
-    def stream(self, turn: _core._Turn, tool_choice: Any) -> LoopStream:
-        return LoopStream(self, turn, self.resolve(tool_choice))
-
-    def send_tool_results(
-        self, conv: _core.Conversation, results: Any, tool_choice: Any
-    ) -> _core.Reply:
-        calls, given = self._answerable(conv, results)
-        content: list[_Outcome | JsonDict | None] = [given.get(c["toolUseId"]) for c in calls]
-        missing = [c for c in calls if c["toolUseId"] not in given]
-        if missing:
-            for i, outcome in self._run(missing):
-                content[calls.index(missing[i])] = outcome
-        return conv.send(_blocks(content), tool_choice=tool_choice)
-
-    def _run(self, calls: Sequence[Call]) -> Iterator[tuple[int, _Outcome]]:
+    def run(self, calls: Sequence[Call]) -> Iterator[tuple[int, _Outcome]]:
         """Runs the calls, at most ``max_tool_concurrency`` at once, and yields each outcome
         with the call's index as it finishes. Sync functions run in a thread pool, coroutine
         functions on a private event loop (so this works inside a running loop too)."""
@@ -259,51 +214,9 @@ class ToolBox:
             return self._failed(call, exc, time.perf_counter() - start)
         return self._succeeded(call, value, time.perf_counter() - start)
 
-    # --- the loop, async ---------------------------------------------------------------------
+    # --- async ---------------------------------------------------------------------------------
 
-    def send_async(self, turn: _core._Turn, tool_choice: Any) -> Awaitable[_core.Reply]:
-        return self._send_async(turn, self.resolve(tool_choice))
-
-    async def _send_async(self, turn: _core._Turn, choice: JsonDict | None) -> _core.Reply:
-        # The turn begins when the coroutine is awaited, as for conversations without tools.
-        turn.begin()
-        try:
-            rounds = 0
-            while True:
-                reply = await turn.request_async(self.round_choice(choice, rounds))
-                calls = reply.tool_uses
-                if not calls or self._for_caller(calls):
-                    return turn.commit()
-                self._check_rounds(turn, rounds)
-                rounds += 1
-                outcomes: list[_Outcome | None] = [None] * len(calls)
-                async for i, outcome in self._run_async(calls):
-                    outcomes[i] = outcome
-                turn.add_results(_blocks(outcomes))
-        finally:
-            turn.abandon()
-
-    def send_tool_results_async(
-        self, conv: _core.Conversation, results: Any, tool_choice: Any
-    ) -> Awaitable[_core.Reply]:
-        calls, given = self._answerable(conv, results)
-        return self._send_tool_results_async(conv, calls, given, tool_choice)
-
-    async def _send_tool_results_async(
-        self,
-        conv: _core.Conversation,
-        calls: list[Call],
-        given: dict[str, JsonDict],
-        tool_choice: Any,
-    ) -> _core.Reply:
-        content: list[_Outcome | JsonDict | None] = [given.get(c["toolUseId"]) for c in calls]
-        missing = [c for c in calls if c["toolUseId"] not in given]
-        if missing:
-            async for i, outcome in self._run_async(missing):
-                content[calls.index(missing[i])] = outcome
-        return await conv.send_async(_blocks(content), tool_choice=tool_choice)
-
-    async def _run_async(self, calls: Sequence[Call]) -> AsyncIterator[tuple[int, _Outcome]]:
+    async def run_async(self, calls: Sequence[Call]) -> AsyncIterator[tuple[int, _Outcome]]:
         """Runs the calls as tasks on the running loop, at most ``max_tool_concurrency`` at
         once: coroutine functions are awaited there, sync ones run in its default executor.
         Yields each outcome with the call's index as it finishes."""
@@ -351,23 +264,6 @@ class ToolBox:
 
     # --- shared ------------------------------------------------------------------------------
 
-    def _for_caller(self, calls: Sequence[Call]) -> bool:
-        """Whether the caller answers these calls: one of them is a tool without a function."""
-        return any((t := self._by_name.get(c["name"])) is not None and t.fn is None for c in calls)
-
-    def _check_rounds(self, turn: _core._Turn, rounds: int) -> None:
-        if rounds < self.max_tool_rounds:
-            return
-        raise ToolLoopLimitError(
-            f"the model still asked for tools after {rounds} rounds of tool calls "
-            f"(max_tool_rounds={self.max_tool_rounds}); nothing was added to the conversation",
-            rounds=rounds,
-            messages=list(turn.messages),
-            usage=turn.usage,
-            hint="Raise max_tool_rounds, or look at the tool results in error.messages: "
-            "a model that keeps calling tools is often stuck on a failing one.",
-        )
-
     def _prepare(
         self, call: Call
     ) -> _Outcome | tuple[Tool[..., Any], list[Any], JsonDict, float | None]:
@@ -389,6 +285,7 @@ class ToolBox:
     def _succeeded(self, call: Call, value: Any, duration: float) -> _Outcome:
         try:
             content = result_content(value)
+            _check_block({"toolResult": {"toolUseId": call["toolUseId"], "content": content}})
         except Exception as exc:
             return self._failed(call, exc, duration, returned=True)
         self._count(call["name"], duration, failed=False)
@@ -434,160 +331,23 @@ class ToolBox:
         outcome.event.error = outcome.event.content[0]["text"] = error.message
         return outcome
 
+    @property
+    def callable_names(self) -> list[str]:
+        """Names of the tools whose calls the loop runs (the others wait for the caller)."""
+        return [t.name for t in self.tools if t.fn is not None]
+
     def _checked(self, outcome: _Outcome) -> _Outcome:
         if self.raise_tool_errors and outcome.exception is not None:
             raise outcome.exception
         return outcome
 
-    def _answerable(
-        self, conv: _core.Conversation, results: Any
-    ) -> tuple[list[Call], dict[str, JsonDict]]:
-        """The calls waiting for results, and the given results as toolResult blocks."""
-        if not isinstance(results, Mapping):
-            raise TypeError(
-                f"results: expected a dict of tool use id -> result, got {type(results).__name__}"
-            )
-        calls: list[Call] = list(conv.pending_tool_calls)
-        if not calls:
-            raise ValueError(
-                "results: the last reply asked for no tools; there is nothing to answer"
-            )
-        ids = {c["toolUseId"]: c for c in calls}
-        unknown = [k for k in results if k not in ids]
-        if unknown:
-            raise ValueError(
-                f"results: {unknown[0]!r} is not a tool use waiting for a result; "
-                f"waiting: {', '.join(repr(i) for i in ids)}"
-            )
-        missing = [
-            c
-            for c in calls
-            if c["toolUseId"] not in results
-            and ((t := self._by_name.get(c["name"])) is None or t.fn is None)
-        ]
-        if missing:
-            which = ", ".join(f"{c['name']} ({c['toolUseId']!r})" for c in missing)
-            raise ValueError(f"results: missing the results of {which}")
-        given: dict[str, JsonDict] = {}
-        for key, value in results.items():
-            given[key] = _given_result(key, value)
-        return calls, given
 
-
-class _Progress:
-    """What a ``LoopStream`` and its generator share (the generator must not hold the
-    stream: dropping an unfinished stream then closes the generator, which ends the turn)."""
-
-    __slots__ = ("box", "choice", "current", "ended", "reply", "turn")
-
-    def __init__(self, box: ToolBox, turn: _core._Turn, choice: JsonDict | None) -> None:
-        self.box = box
-        self.turn = turn
-        self.choice = choice
-        self.current: _core.ReplyStream | None = None
-        self.reply: _core.Reply | None = None
-        self.ended = False
-
-    def end(self) -> None:
-        self.ended = True
-        self.turn.abandon()
-
-
-class LoopStream:
-    """``Conversation.stream`` of a conversation with tools: the model's events, a
-    ``ToolResult`` per finished call, then the next request's events, up to the answer."""
-
-    def __init__(self, box: ToolBox, turn: _core._Turn, choice: JsonDict | None) -> None:
-        self._progress = _Progress(box, turn, choice)
-        self._sync: Iterator[Any] | None = None
-        self._async: AsyncIterator[Any] | None = None
-
-    def __next__(self) -> Any:
-        if self._sync is None:
-            if self._async is not None:
-                raise RuntimeError("this stream is being read with `async for`; keep to it")
-            self._sync = _events(self._progress)
-        return next(self._sync)
-
-    def __anext__(self) -> Awaitable[Any]:
-        if self._async is None:
-            if self._sync is not None:
-                raise RuntimeError("this stream is being read with `for`; keep to it")
-            self._async = _events_async(self._progress)
-        return self._async.__anext__()
-
-    @property
-    def reply(self) -> _core.Reply:
-        if self._progress.reply is None:
-            raise RuntimeError(
-                "the stream ended without a reply: it failed or was closed "
-                "(the history is unchanged)"
-                if self._progress.ended
-                else "the stream is not finished: read it to the end (or call until_done()) first"
-            )
-        return self._progress.reply
-
-    @property
-    def done(self) -> bool:
-        return self._progress.ended
-
-    def close(self) -> None:
-        if self._progress.current is not None:
-            self._progress.current.close()
-        self._progress.end()
-
-
-def _events(p: _Progress) -> Iterator[Any]:
-    box, turn = p.box, p.turn
-    try:
-        rounds = 0
-        while True:
-            p.current = turn.stream(box.round_choice(p.choice, rounds))
-            yield from p.current
-            calls = p.current.reply.tool_uses
-            if not calls or box._for_caller(calls):
-                p.reply = turn.commit()
-                return
-            box._check_rounds(turn, rounds)
-            rounds += 1
-            outcomes: list[_Outcome | None] = [None] * len(calls)
-            for i, outcome in box._run(calls):
-                outcomes[i] = outcome
-                yield outcome.event
-            turn.add_results(_blocks(outcomes))
-    finally:
-        p.end()
-
-
-async def _events_async(p: _Progress) -> AsyncIterator[Any]:
-    box, turn = p.box, p.turn
-    try:
-        rounds = 0
-        while True:
-            p.current = turn.stream(box.round_choice(p.choice, rounds))
-            async for event in p.current:
-                yield event
-            calls = p.current.reply.tool_uses
-            if not calls or box._for_caller(calls):
-                p.reply = turn.commit()
-                return
-            box._check_rounds(turn, rounds)
-            rounds += 1
-            outcomes: list[_Outcome | None] = [None] * len(calls)
-            async for i, outcome in box._run_async(calls):
-                outcomes[i] = outcome
-                yield outcome.event
-            turn.add_results(_blocks(outcomes))
-    finally:
-        p.end()
-
-
-def _blocks(outcomes: Sequence[_Outcome | JsonDict | None]) -> list[JsonDict]:
+def blocks(outcomes: Sequence[_Outcome | JsonDict | None]) -> list[JsonDict]:
     """The toolResult blocks of a round, in tool-use order."""
     return [o.event.to_dict() if isinstance(o, _Outcome) else o for o in outcomes if o is not None]
 
 
-def _given_result(tool_use_id: str, value: Any) -> JsonDict:
+def given_result(tool_use_id: str, value: Any) -> JsonDict:
     """A result the caller gave: a value (as a tool's return value) or an exception (an
     error result with its text)."""
     if isinstance(value, BaseException):

@@ -1,0 +1,378 @@
+"""``Conversation``: the history of one chat and its turns, sync, async and streamed.
+
+Each method here is a thin driver of one native turn (``_core._Turn``), a state machine that
+says what to do next (make a request, run tool calls, done) and takes in what happened. The
+tool loop lives in that machine, once; the drivers differ only in how they wait. Every step
+that changes the turn runs in the caller's context, and the commit is the last of them: a
+turn that fails, is cancelled or is interrupted leaves the history as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Union
+
+from fastconverse import _core
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from fastconverse._tools import ToolBox, ToolStats
+    from fastconverse.events import Event
+    from fastconverse.tools import Tool
+
+__all__ = ["Conversation", "ReplyStream"]
+
+UserInput = Union[str, Sequence[Mapping[str, Any]], Mapping[str, Any]]
+ToolChoice = Union[str, Mapping[str, Any], None]
+
+
+class Conversation:
+    """A multi-turn conversation with one model at a time; create it with
+    ``ConverseClient.create_conversation``. The history changes only when a turn completes."""
+
+    __slots__ = ("__weakref__", "_core", "_tools")
+
+    def __init__(self, core: _core.ConversationCore, tools: ToolBox | None) -> None:
+        self._core = core
+        self._tools = tools
+
+    # --- the turns -------------------------------------------------------------------------
+
+    def send(self, message: UserInput, *, tool_choice: ToolChoice = None) -> _core.Reply:
+        """Sends one user turn and waits for the whole reply (GIL released, Ctrl-C aware).
+        With tools, the model's tool uses are answered by calling them until it replies."""
+        return self._drive(self._core.begin(message, self._choice(tool_choice)))
+
+    def send_async(
+        self, message: UserInput, *, tool_choice: ToolChoice = None
+    ) -> Coroutine[Any, Any, _core.Reply]:
+        """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
+        cancelled turn never commits. Bad input is refused at once, before any await."""
+        # The turn begins when awaited: overlapping awaits are refused in the order they happen.
+        return self._drive_async(self._core.prepare(message, self._choice(tool_choice)).begin)
+
+    def stream(self, message: UserInput, *, tool_choice: ToolChoice = None) -> ReplyStream:
+        """Sends one user turn and streams the reply as typed events (``for`` or ``async
+        for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
+        return ReplyStream(self._core.begin(message, self._choice(tool_choice)), self._tools)
+
+    def send_tool_results(
+        self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
+    ) -> _core.Reply:
+        """Answers the last reply's tool uses (``{tool_use_id: result}``; an exception is an
+        error result) and waits for the next reply; tools with a function that ``results``
+        leaves out are called."""
+        return self._drive(self._results_starter(results, tool_choice)())
+
+    def send_tool_results_async(
+        self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
+    ) -> Coroutine[Any, Any, _core.Reply]:
+        """``send_tool_results`` as a coroutine."""
+        begin = self._results_starter(results, tool_choice)
+        return self._drive_async(begin)
+
+    def _drive(self, turn: _core._Turn) -> _core.Reply:
+        try:
+            while True:
+                action, calls = turn.next()
+                if action == "request":
+                    turn.request()
+                elif action == "tools":
+                    outcomes: list[Any] = [None] * len(calls)
+                    for i, outcome in self._box().run(calls):
+                        outcomes[i] = outcome
+                    turn.add_results(_blocks(outcomes))
+                else:
+                    return turn.commit()
+        finally:
+            turn.close()
+
+    async def _drive_async(self, begin: Callable[[], _core._Turn]) -> _core.Reply:
+        turn = begin()
+        try:
+            while True:
+                action, calls = turn.next()
+                if action == "request":
+                    await turn.request_async()
+                elif action == "tools":
+                    outcomes: list[Any] = [None] * len(calls)
+                    async for i, outcome in self._box().run_async(calls):
+                        outcomes[i] = outcome
+                    turn.add_results(_blocks(outcomes))
+                else:
+                    # Note: no await after the last request's reply: a cancel lands there.
+                    return turn.commit()
+        finally:
+            turn.close()
+
+    def _box(self) -> ToolBox:
+        if self._tools is None:  # the machine asks for tools only of conversations with tools
+            raise RuntimeError("this conversation has no tools to run")
+        return self._tools
+
+    def _choice(self, tool_choice: ToolChoice) -> dict[str, Any] | None:
+        if tool_choice is None:
+            return None
+        if self._tools is None:
+            raise ValueError(
+                "tool_choice: this conversation has no tools; pass tools=[...] to "
+                "create_conversation"
+            )
+        return self._tools.choice(tool_choice, "tool_choice")
+
+    def _results_starter(
+        self, results: Mapping[str, Any], tool_choice: ToolChoice
+    ) -> Callable[[], _core._Turn]:
+        if self._tools is None:
+            raise ValueError(
+                "results: this conversation has no tools; pass tools=[...] to create_conversation"
+            )
+        if not isinstance(results, Mapping):
+            raise TypeError(
+                f"results: expected a dict of tool use id -> result, got {type(results).__name__}"
+            )
+        from fastconverse._tools import given_result
+
+        given = {key: given_result(key, value) for key, value in results.items()}
+        choice = self._choice(tool_choice)
+        return lambda: self._core.begin_results(given, choice)
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._core.id
+
+    @property
+    def model_id(self) -> str:
+        """The model of the next turn; assign to switch models mid-conversation."""
+        return self._core.model_id
+
+    @model_id.setter
+    def model_id(self, value: str) -> None:
+        self._core.model_id = value
+
+    @property
+    def system_prompt(self) -> str | None:
+        return self._core.system_prompt
+
+    @property
+    def inference_config(self) -> dict[str, Any] | None:
+        """boto3's ``inferenceConfig`` dict of every turn, or None."""
+        return self._core.inference_config
+
+    @property
+    def additional_model_request_fields(self) -> Any:
+        return self._core.additional_model_request_fields
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The history as boto3 message dicts (a copy: changing it changes nothing here)."""
+        return self._core.messages
+
+    @property
+    def usage(self) -> _core.Usage:
+        """Tokens of all committed turns, summed."""
+        return self._core.usage
+
+    @property
+    def last_reply(self) -> _core.Reply | None:
+        return self._core.last_reply
+
+    @property
+    def busy(self) -> bool:
+        """Whether a turn is in progress (a ``send``, or a stream not yet finished or closed)."""
+        return self._core.busy
+
+    @property
+    def pending_tool_calls(self) -> list[dict[str, Any]]:
+        """The last reply's tool uses that wait for results (``send_tool_results``), as
+        ``{"toolUseId", "name", "input"}`` dicts; empty when none wait."""
+        return self._core.pending_tool_calls
+
+    @property
+    def tools(self) -> list[Tool[..., Any]]:
+        """The conversation's tools (``Tool`` objects), in the order given."""
+        return list(self._tools.tools) if self._tools is not None else []
+
+    @property
+    def tool_metrics(self) -> dict[str, ToolStats]:
+        """Calls, errors and seconds per tool name, over this conversation's tool calls."""
+        return self._tools.metrics() if self._tools is not None else {}
+
+    def reset(self) -> None:
+        """Forgets the history (and the last reply); usage keeps counting."""
+        self._core.reset()
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __repr__(self) -> str:
+        return (
+            f"Conversation(id={self.id!r}, model_id={self.model_id!r}, messages={len(self._core)})"
+        )
+
+
+class _Run:
+    """What a ``ReplyStream`` and its generators share. The generators must not hold the
+    stream: dropping an unfinished stream then drops them, which ends the turn at once."""
+
+    __slots__ = ("current", "reply", "tools", "turn")
+
+    def __init__(self, turn: _core._Turn, tools: ToolBox | None) -> None:
+        self.turn = turn
+        self.tools = tools
+        self.current: _core._RequestStream | None = None
+        self.reply: _core.Reply | None = None
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+        self.turn.close()
+
+
+def _events(run: _Run) -> Generator[Event, None, None]:
+    turn = run.turn
+    try:
+        while True:
+            action, calls = turn.next()
+            if action == "request":
+                run.current = turn.stream()
+                yield from run.current
+            elif action == "tools":
+                assert run.tools is not None
+                outcomes: list[Any] = [None] * len(calls)
+                for i, outcome in run.tools.run(calls):
+                    outcomes[i] = outcome
+                    yield outcome.event
+                turn.add_results(_blocks(outcomes))
+            else:
+                run.reply = turn.commit()
+                return
+    finally:
+        run.close()
+
+
+async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
+    turn = run.turn
+    try:
+        while True:
+            action, calls = turn.next()
+            if action == "request":
+                run.current = turn.stream()
+                async for event in run.current:
+                    yield event
+            elif action == "tools":
+                assert run.tools is not None
+                outcomes: list[Any] = [None] * len(calls)
+                async for i, outcome in run.tools.run_async(calls):
+                    outcomes[i] = outcome
+                    yield outcome.event
+                turn.add_results(_blocks(outcomes))
+            else:
+                run.reply = turn.commit()
+                return
+    finally:
+        run.close()
+
+
+class ReplyStream:
+    """The reply of ``Conversation.stream`` as typed events: ``for`` and ``async for`` both
+    work. Once it is read to its end, ``reply`` is the finished ``Reply`` and the turn is in
+    the history; closing or dropping it before then leaves the history as it was."""
+
+    __slots__ = ("_async", "_run", "_sync")
+
+    def __init__(self, turn: _core._Turn, tools: ToolBox | None) -> None:
+        self._run = _Run(turn, tools)
+        self._sync: Generator[Event, None, None] | None = None
+        self._async: AsyncGenerator[Event, None] | None = None
+
+    def __iter__(self) -> Iterator[Event]:
+        if self._sync is None:
+            if self._async is not None:
+                raise RuntimeError("this stream is being read with `async for`; keep to it")
+            self._sync = _events(self._run)
+        # Note: the generator itself, so that `for` pays no extra call per event.
+        return self._sync
+
+    def __next__(self) -> Event:
+        return next(self.__iter__())
+
+    def __aiter__(self) -> Self:
+        return self
+
+    def __anext__(self) -> Any:
+        agen = self._async
+        if agen is None:
+            if self._sync is not None:
+                raise RuntimeError("this stream is being read with `for`; keep to it")
+            agen = self._async = _events_async(self._run)
+        return agen.__anext__()
+
+    @property
+    def reply(self) -> _core.Reply:
+        """The finished reply; ``RuntimeError`` until the stream was read to its end."""
+        if self._run.reply is None:
+            raise RuntimeError(
+                "the stream ended without a reply: it failed or was closed "
+                "(the history is unchanged)"
+                if self.done
+                else "the stream is not finished: read it to the end (or call until_done()) first"
+            )
+        return self._run.reply
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream ended (completed, failed or closed)."""
+        return self._run.reply is not None or self._run.turn.ended
+
+    def until_done(self) -> _core.Reply:
+        """Reads the rest of the stream and returns the finished reply."""
+        for _ in self.__iter__():
+            pass
+        return self.reply
+
+    def close(self) -> None:
+        """Stops the stream and closes its connection; an unfinished turn is dropped and the
+        history is unchanged."""
+        self._run.close()
+        if self._sync is not None:
+            self._sync.close()
+
+    def __del__(self) -> None:
+        # An `async for` left early drops its stream: end the turn now, not when the loop
+        # gets round to closing the async generator. (A `for` loop holds the generator,
+        # which ends the turn itself when it is dropped.)
+        run = getattr(self, "_run", None)
+        if run is not None and run.reply is None and getattr(self, "_sync", None) is None:
+            run.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ReplyStream(model_id={self._run.turn.model_id!r}, done={self.done})"
+
+
+def _blocks(outcomes: Sequence[Any]) -> list[dict[str, Any]]:
+    """The toolResult blocks of a round, in tool-use order."""
+    return [o.event.to_dict() for o in outcomes if o is not None]

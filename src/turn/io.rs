@@ -1,0 +1,103 @@
+//! The requests a turn asks for, made through the SDK: `converse` as one future, and
+//! `converse_stream` as a restartable start for the stream pump.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_bedrockruntime::operation::RequestId;
+use aws_sdk_bedrockruntime::types as t;
+
+use super::machine::RequestParts;
+use crate::errors::{self, ErrorInfo};
+use crate::reply::{ReplyData, Tokens};
+use crate::stream::{Pump, PumpOptions, Restart, Started};
+
+/// What a conversation needs of its client (cheap to clone: the SDK client is an Arc).
+#[derive(Clone)]
+pub struct Backend {
+    pub sdk: aws_sdk_bedrockruntime::Client,
+    pub read_timeout: Duration,
+    pub max_attempts: u32,
+}
+
+macro_rules! with_parts {
+    ($fluent:expr, $parts:expr) => {
+        $fluent
+            .model_id($parts.model_id)
+            .set_messages(Some($parts.messages))
+            .set_system((!$parts.system.is_empty()).then_some($parts.system))
+            .set_inference_config($parts.inference)
+            .set_additional_model_request_fields($parts.fields)
+            .set_tool_config($parts.tool_config)
+    };
+}
+
+/// One Converse request and its reply.
+pub fn converse(
+    backend: &Backend,
+    parts: RequestParts,
+) -> impl Future<Output = Result<ReplyData, ErrorInfo>> + Send + 'static {
+    let model = parts.model_id.clone();
+    let fluent = with_parts!(backend.sdk.converse(), parts);
+    async move {
+        let out = fluent
+            .send()
+            .await
+            .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
+        let request_id = out.request_id().map(str::to_owned);
+        let message = match out.output {
+            Some(t::ConverseOutput::Message(m)) => m,
+            _ => {
+                return Err(
+                    ErrorInfo::new("ConverseError", "the response carried no message")
+                        .with_model(Some(&model)),
+                )
+            }
+        };
+        Ok(ReplyData {
+            message,
+            stop_reason: out.stop_reason.as_str().to_owned(),
+            usage: Tokens::from_sdk(out.usage.as_ref()),
+            latency_ms: out.metrics.map(|m| m.latency_ms),
+            request_id,
+            model_id: model,
+            fields: out.additional_model_response_fields,
+            turn: None,
+        })
+    }
+}
+
+/// One ConverseStream request, read by a pump that retries a failed start.
+pub fn converse_stream(backend: &Backend, parts: RequestParts) -> Pump {
+    let model = parts.model_id.clone();
+    let parts = Arc::new(parts);
+    let sdk = backend.sdk.clone();
+    let restart_model = model.clone();
+    let restart: Restart = Box::new(move || {
+        // Note: the SDK takes its input by value: one copy of the history per attempt.
+        let parts = RequestParts::clone(&parts);
+        let fluent = with_parts!(sdk.converse_stream(), parts);
+        let model = restart_model.clone();
+        Box::pin(async move {
+            let out = fluent
+                .send()
+                .await
+                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
+            let request_id = out.request_id().map(str::to_owned);
+            Ok(Started {
+                receiver: out.stream,
+                request_id,
+            })
+        })
+    });
+    Pump::spawn(
+        None,
+        Some(restart),
+        PumpOptions {
+            idle_timeout: backend.read_timeout,
+            model_id: model,
+            max_attempts: backend.max_attempts,
+        },
+    )
+}

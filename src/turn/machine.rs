@@ -1,0 +1,396 @@
+//! The turn as a sans-IO state machine. It says what to do next (send this request, run
+//! these tool calls, done) and is told what happened (a reply, the tools' results); it
+//! never does I/O, never touches Python and never sees the conversation's lock. The sync,
+//! async and streaming drivers all run this one machine, so the tool loop exists once.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use aws_sdk_bedrockruntime::types as t;
+use aws_smithy_types::Document;
+
+use crate::errors::{ErrorInfo, TurnDetail};
+use crate::history::for_history;
+use crate::reply::{ReplyData, Tokens};
+
+/// A conversation's settings, fixed at creation and shared by its turns.
+#[derive(Default)]
+pub struct Setup {
+    pub system_prompt: Option<String>,
+    pub system: Vec<t::SystemContentBlock>,
+    pub inference: Option<t::InferenceConfiguration>,
+    pub fields: Option<Document>,
+    /// The tools of every request (toolConfig.tools), when the conversation has tools.
+    pub tools: Option<Vec<t::Tool>>,
+    /// Names of the tools that have a function: their calls are run by the loop.
+    pub callable: HashSet<String>,
+    /// Names of the tools without a function: a call of one ends the turn, which waits
+    /// for the caller's results (`send_tool_results`).
+    pub for_caller: HashSet<String>,
+    /// Rounds of tool calls one turn may run.
+    pub max_rounds: u32,
+    /// The conversation's `toolChoice`, unless a call gives its own.
+    pub tool_choice: Option<t::ToolChoice>,
+    pub hooks: Vec<Arc<dyn Hook>>,
+}
+
+/// What one request sends, complete but not yet in the SDK's builder.
+#[derive(Debug, Clone)]
+pub struct RequestParts {
+    pub model_id: String,
+    pub messages: Vec<t::Message>,
+    pub system: Vec<t::SystemContentBlock>,
+    pub inference: Option<t::InferenceConfiguration>,
+    pub tool_config: Option<t::ToolConfiguration>,
+    pub fields: Option<Document>,
+}
+
+/// What the turn gives the next issues a say in, once per request and once per turn,
+/// whatever the driver: context policies, grounding and rate limits before a request is
+/// built; stores at commit. An error fails the turn and leaves the history as it was.
+pub trait Hook: Send + Sync {
+    fn before_request(&self, _parts: &mut RequestParts) -> Result<(), Box<ErrorInfo>> {
+        Ok(())
+    }
+    fn at_commit(
+        &self,
+        _history: &[t::Message],
+        _added: &[t::Message],
+    ) -> Result<(), Box<ErrorInfo>> {
+        Ok(())
+    }
+}
+
+/// What the driver does next.
+#[derive(Debug)]
+pub enum Action {
+    Request(Box<RequestParts>),
+    RunTools(Vec<t::ToolUseBlock>),
+    Done,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// The next request is to be made.
+    Request,
+    /// A request is under way.
+    Waiting,
+    /// Tool calls wait for results; `given` holds those already known, in call order.
+    Tools {
+        calls: Vec<t::ToolUseBlock>,
+        given: Vec<Option<t::ContentBlock>>,
+    },
+    /// The reply is complete: the turn may commit.
+    Finished,
+    /// Failed, or committed: nothing more happens.
+    Ended,
+}
+
+/// One turn: the history it builds on (shared, not copied) and the messages it adds.
+pub struct Machine {
+    setup: Arc<Setup>,
+    base: Arc<Vec<t::Message>>,
+    model_id: String,
+    choice: Option<t::ToolChoice>,
+    added: Vec<t::Message>,
+    rounds: u32,
+    usage: Tokens,
+    last: Option<ReplyData>,
+    phase: Phase,
+}
+
+/// A committed turn: the messages it adds and its reply.
+pub struct Committed {
+    pub added: Vec<t::Message>,
+    pub reply: ReplyData,
+}
+
+fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {
+    message
+        .content()
+        .iter()
+        .filter_map(|b| match b {
+            t::ContentBlock::ToolUse(u) => Some(u.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn result_id(block: &t::ContentBlock) -> Option<&str> {
+    match block {
+        t::ContentBlock::ToolResult(r) => Some(r.tool_use_id()),
+        _ => None,
+    }
+}
+
+fn user(content: Vec<t::ContentBlock>) -> t::Message {
+    t::Message::builder()
+        .role(t::ConversationRole::User)
+        .set_content(Some(content))
+        .build()
+        .expect("role and content are set")
+}
+
+impl Machine {
+    /// A turn that sends `message` (the user's) after `base`.
+    pub fn new(
+        setup: Arc<Setup>,
+        base: Arc<Vec<t::Message>>,
+        model_id: String,
+        message: t::Message,
+        choice: Option<t::ToolChoice>,
+    ) -> Self {
+        let mut machine = Self::empty(setup, base, model_id, choice);
+        machine.added.push(message);
+        machine
+    }
+
+    /// A turn that answers `calls` (the open tool uses ending `base`): `given` holds the
+    /// caller's results by call; the others are run first.
+    pub fn answering(
+        setup: Arc<Setup>,
+        base: Arc<Vec<t::Message>>,
+        model_id: String,
+        calls: Vec<t::ToolUseBlock>,
+        given: Vec<Option<t::ContentBlock>>,
+        choice: Option<t::ToolChoice>,
+    ) -> Self {
+        let mut machine = Self::empty(setup, base, model_id, choice);
+        machine.phase = Phase::Tools { calls, given };
+        machine.close_round();
+        machine
+    }
+
+    fn empty(
+        setup: Arc<Setup>,
+        base: Arc<Vec<t::Message>>,
+        model_id: String,
+        choice: Option<t::ToolChoice>,
+    ) -> Self {
+        let choice = choice.or_else(|| setup.tool_choice.clone());
+        Self {
+            setup,
+            base,
+            model_id,
+            choice,
+            added: Vec::with_capacity(3),
+            rounds: 0,
+            usage: Tokens::default(),
+            last: None,
+            phase: Phase::Request,
+        }
+    }
+
+    /// What to do next. A request is built here, and the hooks see it first.
+    pub fn next_action(&mut self) -> Result<Action, Box<ErrorInfo>> {
+        match &self.phase {
+            Phase::Request => {
+                let mut parts = self.parts();
+                for hook in &self.setup.hooks {
+                    if let Err(info) = hook.before_request(&mut parts) {
+                        self.phase = Phase::Ended;
+                        return Err(info);
+                    }
+                }
+                self.phase = Phase::Waiting;
+                Ok(Action::Request(Box::new(parts)))
+            }
+            Phase::Tools { calls, given } => Ok(Action::RunTools(
+                calls
+                    .iter()
+                    .zip(given)
+                    .filter(|(_, g)| g.is_none())
+                    .map(|(c, _)| c.clone())
+                    .collect(),
+            )),
+            Phase::Finished => Ok(Action::Done),
+            Phase::Waiting => Err(Box::new(ErrorInfo::internal("a request is under way"))),
+            Phase::Ended => Err(Box::new(ErrorInfo::internal("the turn has ended"))),
+        }
+    }
+
+    fn parts(&self) -> RequestParts {
+        // Note: a choice that forces a tool call ("any" or a tool) applies to the turn's
+        // first request only; forced on every request, the model could never answer.
+        let choice = match &self.choice {
+            Some(t::ToolChoice::Auto(_)) => self.choice.clone(),
+            Some(_) if self.rounds == 0 => self.choice.clone(),
+            _ => None,
+        };
+        let tool_config = self.setup.tools.as_ref().map(|tools| {
+            t::ToolConfiguration::builder()
+                .set_tools(Some(tools.clone()))
+                .set_tool_choice(choice)
+                .build()
+                .expect("tools are set")
+        });
+        let mut messages = Vec::with_capacity(self.base.len() + self.added.len());
+        messages.extend(self.base.iter().cloned());
+        messages.extend(self.added.iter().cloned());
+        RequestParts {
+            model_id: self.model_id.clone(),
+            messages,
+            system: self.setup.system.clone(),
+            inference: self.setup.inference.clone(),
+            tool_config,
+            fields: self.setup.fields.clone(),
+        }
+    }
+
+    /// Takes in the reply of the request under way.
+    pub fn on_reply(&mut self, reply: ReplyData) -> Result<(), Box<ErrorInfo>> {
+        if !matches!(self.phase, Phase::Waiting) {
+            return Err(Box::new(ErrorInfo::internal("no request is under way")));
+        }
+        self.usage = self.usage + reply.usage;
+        let calls = tool_uses(&reply.message);
+        let answer = for_history(&reply.message);
+        if calls.is_empty() {
+            match answer {
+                Some(message) => self.added.push(message),
+                None if self.rounds > 0 => {
+                    self.phase = Phase::Ended;
+                    return Err(Box::new(self.failure(
+                        "EmptyReplyError",
+                        format!(
+                            "the model's answer after {} round(s) of tool calls was blank (stop reason {:?}); nothing was added to the conversation",
+                            self.rounds,
+                            reply.stop_reason
+                        ),
+                        Some(reply),
+                    )));
+                }
+                // Note: a blank answer with no tool round (a stop sequence hit at once) is
+                // returned but not kept: a blank text block would fail every later request.
+                None => self.added.clear(),
+            }
+            self.last = Some(reply);
+            self.phase = Phase::Finished;
+            return Ok(());
+        }
+        self.added
+            .push(answer.expect("a message with tool uses is not blank"));
+        // Calls of a declared tool without a function are the caller's to answer; a call of
+        // an unknown tool is run all the same, and the model learns it has no such tool.
+        let for_caller = self.setup.tools.is_none()
+            || calls
+                .iter()
+                .any(|c| self.setup.for_caller.contains(c.name()));
+        if for_caller {
+            self.last = Some(reply);
+            self.phase = Phase::Finished;
+            return Ok(());
+        }
+        if self.rounds >= self.setup.max_rounds {
+            self.phase = Phase::Ended;
+            let text = format!(
+                "the model still asked for tools after {} rounds of tool calls (max_tool_rounds={}); nothing was added to the conversation",
+                self.rounds, self.setup.max_rounds
+            );
+            return Err(Box::new(self.failure(
+                "ToolLoopLimitError",
+                text,
+                Some(reply),
+            )));
+        }
+        self.rounds += 1;
+        let given = vec![None; calls.len()];
+        self.last = Some(reply);
+        self.phase = Phase::Tools { calls, given };
+        Ok(())
+    }
+
+    /// Takes in `toolResult` blocks for calls of the current round (in any order).
+    pub fn add_results(&mut self, blocks: Vec<t::ContentBlock>) -> Result<(), String> {
+        let Phase::Tools { calls, given } = &mut self.phase else {
+            return Err("no tool calls wait for results".into());
+        };
+        for block in blocks {
+            let Some(id) = result_id(&block) else {
+                return Err("expected toolResult blocks".into());
+            };
+            let Some(at) = calls.iter().position(|c| c.tool_use_id() == id) else {
+                return Err(format!("{id:?} is not a tool use of this round"));
+            };
+            if given[at].is_some() {
+                return Err(format!("{id:?} has a result already"));
+            }
+            given[at] = Some(block);
+        }
+        self.close_round();
+        Ok(())
+    }
+
+    /// Once every call has its result, they go to the model as one user message.
+    fn close_round(&mut self) {
+        if let Phase::Tools { given, .. } = &self.phase {
+            if given.iter().all(Option::is_some) {
+                let Phase::Tools { given, .. } = std::mem::replace(&mut self.phase, Phase::Request)
+                else {
+                    unreachable!()
+                };
+                self.added.push(user(given.into_iter().flatten().collect()));
+            }
+        }
+    }
+
+    /// Ends the turn: the messages it adds and its reply, with the tokens of all its
+    /// requests. The hooks see it first; an error from one fails the turn.
+    pub fn commit(&mut self) -> Result<Committed, Box<ErrorInfo>> {
+        if !matches!(self.phase, Phase::Finished) {
+            return Err(Box::new(ErrorInfo::internal("the turn has no reply yet")));
+        }
+        self.phase = Phase::Ended;
+        for hook in &self.setup.hooks {
+            hook.at_commit(&self.base, &self.added)?;
+        }
+        // The snapshot goes first, so that the commit appends to the history in place.
+        self.base = Arc::default();
+        let mut reply = self.last.take().expect("a finished turn has a reply");
+        reply.usage = self.usage;
+        reply.turn = Some(Arc::new(self.added.clone()));
+        Ok(Committed {
+            added: std::mem::take(&mut self.added),
+            reply,
+        })
+    }
+
+    /// Ends the turn unless it committed already (nothing is kept).
+    pub fn abandon(&mut self) {
+        self.phase = Phase::Ended;
+    }
+
+    pub fn is_ended(&self) -> bool {
+        matches!(self.phase, Phase::Ended)
+    }
+
+    pub fn rounds(&self) -> u32 {
+        self.rounds
+    }
+
+    pub fn usage(&self) -> Tokens {
+        self.usage
+    }
+
+    /// The messages the turn added so far.
+    pub fn added(&self) -> &[t::Message] {
+        &self.added
+    }
+
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn failure(&self, class: &'static str, text: String, reply: Option<ReplyData>) -> ErrorInfo {
+        ErrorInfo::new(class, text).with_detail(TurnDetail {
+            rounds: self.rounds,
+            messages: self.added.clone(),
+            usage: self.usage,
+            reply,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

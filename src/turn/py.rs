@@ -1,0 +1,242 @@
+//! `_Turn`: the turn machine as the Python drivers see it. Every step that changes the turn
+//! (taking in a reply, tool results, the commit) runs on the caller's thread, in the
+//! caller's context: a reply that arrives for a cancelled await or after Ctrl-C is dropped
+//! unread, and a turn that fails ends at once, leaving the history as it was.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use super::io::{self, Backend};
+use super::machine::{Action, Machine, RequestParts};
+use super::stream::PyRequestStream;
+use super::TurnGuard;
+use crate::conversation::{lock, tick, State};
+use crate::errors::ErrorInfo;
+use crate::history::content_blocks;
+use crate::reply::{PyReply, PyUsage, ReplyData};
+use crate::runtime::{self, Bridge, Finisher};
+use crate::wire::pyobj::value_error;
+use crate::wire::response;
+
+struct Inner {
+    machine: Machine,
+    /// Held until the turn ends; dropping it frees the conversation.
+    guard: Option<TurnGuard>,
+    /// The request `next()` asked for, until the driver makes it.
+    ready: Option<Box<RequestParts>>,
+}
+
+impl Inner {
+    fn end(&mut self) {
+        self.machine.abandon();
+        self.ready = None;
+        self.guard = None;
+    }
+}
+
+#[pyclass(name = "_Turn", module = "fastconverse._core", frozen)]
+pub struct PyTurn {
+    inner: Mutex<Inner>,
+    state: Arc<Mutex<State>>,
+    backend: Backend,
+}
+
+fn ended() -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err("the turn has ended")
+}
+
+impl PyTurn {
+    pub fn new(
+        machine: Machine,
+        guard: TurnGuard,
+        state: Arc<Mutex<State>>,
+        backend: Backend,
+    ) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                machine,
+                guard: Some(guard),
+                ready: None,
+            }),
+            state,
+            backend,
+        }
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take_request(&self) -> PyResult<RequestParts> {
+        let mut inner = self.inner();
+        if inner.machine.is_ended() {
+            return Err(ended());
+        }
+        inner.ready.take().map(|p| *p).ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err("no request is due: call next() first")
+        })
+    }
+
+    /// Takes in what a request gave, on the caller's thread. A failure ends the turn.
+    pub fn on_reply(&self, py: Python<'_>, out: Result<ReplyData, ErrorInfo>) -> PyResult<()> {
+        let mut inner = self.inner();
+        if inner.machine.is_ended() {
+            return Err(ended());
+        }
+        let result = match out {
+            Ok(reply) => inner.machine.on_reply(reply),
+            Err(info) => Err(Box::new(info)),
+        };
+        result.map_err(|info| {
+            inner.end();
+            drop(inner);
+            info.into_pyerr(py)
+        })
+    }
+
+    pub fn model_id(&self) -> String {
+        self.inner().machine.model_id().to_owned()
+    }
+}
+
+/// The finisher of a request: takes the reply into the turn, in the awaiting task.
+fn record(turn: Py<PyTurn>, out: Result<ReplyData, ErrorInfo>) -> Finisher {
+    Box::new(move |py| {
+        turn.get().on_reply(py, out)?;
+        Ok(py.None())
+    })
+}
+
+#[pymethods]
+impl PyTurn {
+    /// What the driver does next: `("request", None)`, `("tools", [toolUse dicts])` or
+    /// `("done", None)`.
+    fn next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let mut inner = self.inner();
+        let action = inner.machine.next_action().map_err(|info| {
+            inner.end();
+            info.into_pyerr(py)
+        })?;
+        match action {
+            Action::Request(parts) => {
+                inner.ready = Some(parts);
+                PyTuple::new(
+                    py,
+                    [
+                        "request".into_pyobject(py)?.into_any(),
+                        py.None().into_bound(py),
+                    ],
+                )
+            }
+            Action::RunTools(calls) => {
+                drop(inner);
+                let list = PyList::empty(py);
+                for call in calls {
+                    let block = aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(call);
+                    list.append(response::content_block(py, &block)?.get_item("toolUse")?)?;
+                }
+                PyTuple::new(py, ["tools".into_pyobject(py)?.into_any(), list.into_any()])
+            }
+            Action::Done => PyTuple::new(
+                py,
+                [
+                    "done".into_pyobject(py)?.into_any(),
+                    py.None().into_bound(py),
+                ],
+            ),
+        }
+    }
+
+    /// Makes the due request and takes in its reply (GIL released, Ctrl-C aware).
+    fn request(&self, py: Python<'_>) -> PyResult<()> {
+        let parts = self.take_request()?;
+        let out = runtime::wait(py, io::converse(&self.backend, parts))?;
+        self.on_reply(py, out)
+    }
+
+    /// `request` as an awaitable: the reply is taken in when the awaiting task resumes.
+    fn request_async(slf: Py<Self>) -> PyResult<Bridge> {
+        let parts = slf.get().take_request()?;
+        let fut = io::converse(&slf.get().backend, parts);
+        Ok(Bridge::spawn(async move { record(slf, fut.await) }))
+    }
+
+    /// Makes the due request as a stream of typed events; its end takes in the reply.
+    fn stream(slf: Py<Self>) -> PyResult<PyRequestStream> {
+        let parts = slf.get().take_request()?;
+        let model_id = parts.model_id.clone();
+        let pump = io::converse_stream(&slf.get().backend, parts);
+        Ok(PyRequestStream::new(pump, model_id, slf))
+    }
+
+    /// Takes in `toolResult` block dicts for calls of the current round.
+    fn add_results(&self, py: Python<'_>, content: &Bound<'_, PyAny>) -> PyResult<()> {
+        let blocks = content_blocks(content, "results")?;
+        let mut inner = self.inner();
+        if inner.machine.is_ended() {
+            return Err(ended());
+        }
+        inner.machine.add_results(blocks).map_err(|e| {
+            let _ = py;
+            value_error("results", e)
+        })
+    }
+
+    /// Appends the turn's messages to the history, in one step, and returns its reply.
+    fn commit(&self, py: Python<'_>) -> PyResult<Py<PyReply>> {
+        let mut inner = self.inner();
+        let committed = inner.machine.commit();
+        let guard = inner.guard.take();
+        inner.end();
+        drop(inner);
+        let committed = committed.map_err(|info| info.into_pyerr(py))?;
+        let usage = committed.reply.usage;
+        let reply = Py::new(py, PyReply(committed.reply))?;
+        let mut state = lock(&self.state);
+        if !committed.added.is_empty() {
+            Arc::make_mut(&mut state.messages).extend(committed.added);
+        }
+        state.usage = state.usage + usage;
+        state.last_reply = Some(reply.clone_ref(py));
+        state.last_active = tick();
+        drop(state);
+        drop(guard);
+        Ok(reply)
+    }
+
+    /// Ends the turn without changing the history (nothing happens after `commit`).
+    fn close(&self) {
+        self.inner().end();
+    }
+
+    /// The messages the turn has added so far, as boto3 message dicts.
+    #[getter]
+    fn messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let added = self.inner().machine.added().to_vec();
+        response::message_list(py, &added)
+    }
+
+    /// Tokens of the turn's requests so far.
+    #[getter]
+    fn usage(&self) -> PyUsage {
+        PyUsage(self.inner().machine.usage())
+    }
+
+    #[getter]
+    fn rounds(&self) -> u32 {
+        self.inner().machine.rounds()
+    }
+
+    /// Whether the turn is over (committed, failed or closed).
+    #[getter]
+    fn ended(&self) -> bool {
+        self.inner().machine.is_ended()
+    }
+
+    #[getter(model_id)]
+    fn get_model_id(&self) -> String {
+        self.model_id()
+    }
+}

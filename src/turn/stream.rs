@@ -1,0 +1,214 @@
+//! `_RequestStream`: one streamed request of a turn, as typed events. Events become Python
+//! objects on the reader's thread, once each; the end of the stream takes the assembled
+//! reply into the turn there too. A read that is cancelled while its event is on the way
+//! breaks the stream: an event the reader never saw can never be committed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
+use pyo3::prelude::*;
+
+use super::py::PyTurn;
+use crate::errors::ErrorInfo;
+use crate::events::{self, Assembler};
+use crate::runtime::{BoxFuture, Bridge, Finisher};
+use crate::stream::{self, Item, Pump};
+use crate::wire::pyobj::py_repr;
+
+struct Shared {
+    pump: Arc<Pump>,
+    assembler: Mutex<Assembler>,
+    /// The stream ended (read to its end, failed or closed).
+    ended: AtomicBool,
+    /// An item was taken from the pump but never reached the reader.
+    broken: AtomicBool,
+    model_id: String,
+    turn: Py<PyTurn>,
+}
+
+enum Step {
+    Yield(Py<PyAny>),
+    Stop,
+}
+
+/// Marks the stream broken when dropped armed: its item was lost with a cancelled read.
+struct Delivery(Option<Arc<Shared>>);
+
+impl Delivery {
+    /// The item reached the reader.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.take() {
+            shared.broken.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl Shared {
+    fn assembler(&self) -> MutexGuard<'_, Assembler> {
+        self.assembler.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the reader gets for one item, on the reader's thread.
+    fn step(&self, py: Python<'_>, item: Item) -> PyResult<Step> {
+        if self.ended.load(Ordering::Acquire) {
+            return Ok(Step::Stop);
+        }
+        match item {
+            Item::Event(event) => {
+                self.assembler().push(&event);
+                // Note: hidden events never get here (`hidden` takes them in first).
+                Ok(match events::to_py(py, event)? {
+                    Some(obj) => Step::Yield(obj),
+                    None => Step::Yield(py.None()),
+                })
+            }
+            Item::End { request_id } => {
+                self.ended.store(true, Ordering::Release);
+                self.pump.close();
+                if self.broken.load(Ordering::Acquire) {
+                    let info = ErrorInfo::new(
+                        "StreamInterruptedError",
+                        "the stream lost an event to a cancelled read; the turn was dropped",
+                    );
+                    self.finish(py, Err(info))?;
+                    return Ok(Step::Stop);
+                }
+                let assembler = std::mem::take(&mut *self.assembler());
+                let out = assembler.finish(&self.model_id, request_id).map_err(|e| *e);
+                self.finish(py, out)?;
+                Ok(Step::Stop)
+            }
+            Item::Failed(info) => {
+                self.ended.store(true, Ordering::Release);
+                self.finish(py, Err(info))?;
+                Ok(Step::Stop)
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        py: Python<'_>,
+        out: Result<crate::reply::ReplyData, ErrorInfo>,
+    ) -> PyResult<()> {
+        self.turn.get().on_reply(py, out)
+    }
+
+    /// Events the reader never sees (unknown kinds) are taken in here, off the reader's
+    /// thread; they go to the assembler in order all the same.
+    fn hidden(&self, item: &Item) -> bool {
+        match item {
+            Item::Event(event) if !events::shown(event) => {
+                self.assembler().push(event);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn next_shown_now(&self) -> Option<Item> {
+        loop {
+            let item = self.pump.try_next()?;
+            if !self.hidden(&item) {
+                return Some(item);
+            }
+        }
+    }
+}
+
+#[pyclass(name = "_RequestStream", module = "fastconverse._core", frozen)]
+pub struct PyRequestStream {
+    shared: Arc<Shared>,
+}
+
+impl PyRequestStream {
+    pub fn new(pump: Pump, model_id: String, turn: Py<PyTurn>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                pump: Arc::new(pump),
+                assembler: Mutex::new(Assembler::default()),
+                ended: AtomicBool::new(false),
+                broken: AtomicBool::new(false),
+                model_id,
+                turn,
+            }),
+        }
+    }
+}
+
+#[pymethods]
+impl PyRequestStream {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let shared = &self.shared;
+        loop {
+            let item = stream::next_blocking(py, &shared.pump)?;
+            if shared.hidden(&item) {
+                continue;
+            }
+            return match shared.step(py, item)? {
+                Step::Yield(obj) => Ok(obj),
+                Step::Stop => Err(PyStopIteration::new_err(())),
+            };
+        }
+    }
+
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Bridge> {
+        let shared = self.shared.clone();
+        let to_result = |py: Python<'_>, shared: &Shared, item: Item| -> PyResult<Py<PyAny>> {
+            match shared.step(py, item)? {
+                Step::Yield(obj) => Ok(obj),
+                Step::Stop => Err(PyStopAsyncIteration::new_err(())),
+            }
+        };
+        if let Some(item) = shared.next_shown_now() {
+            return Ok(Bridge::value(to_result(py, &shared, item)));
+        }
+        let fut: BoxFuture<Finisher> = Box::pin(async move {
+            let item = loop {
+                let item = shared.pump.next().await;
+                if !shared.hidden(&item) {
+                    break item;
+                }
+            };
+            let delivery = Delivery(Some(shared.clone()));
+            Box::new(move |py: Python<'_>| {
+                delivery.disarm();
+                to_result(py, &shared, item)
+            }) as Finisher
+        });
+        Ok(Bridge::new(move |_| Ok(fut)))
+    }
+
+    /// Stops reading and closes the connection; the turn gets no reply from it.
+    fn close(&self) {
+        self.shared.ended.store(true, Ordering::Release);
+        self.shared.pump.close();
+    }
+
+    #[getter]
+    fn done(&self) -> bool {
+        self.shared.ended.load(Ordering::Acquire) || self.shared.pump.is_done()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "_RequestStream(model_id={})",
+            py_repr(&self.shared.model_id)
+        )
+    }
+}
