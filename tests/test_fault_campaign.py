@@ -28,7 +28,6 @@ import collections
 import gc
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -37,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from fastconverse import ConverseClient, Tool, errors, tool
 from fastconverse.testing import FakeBedrock
 
