@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -13,6 +14,13 @@ import pytest
 from botocore.config import Config
 from fastconverse import ConverseClient
 from fastconverse.testing import FakeBedrock
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of subprocesses that get Ctrl-C: a suite run as a background job has
+    SIGINT ignored, and a child would inherit that (Python then installs no handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from conftest import boto3_client, user
 from fastconverse.testing import FakeBedrock
@@ -87,9 +88,10 @@ def test_bad_content_and_codes_are_refused_clearly(fake_bedrock: FakeBedrock) ->
     with pytest.raises(ValueError, match=r"calls\[0\] must be a \(name, input\)"):
         fake_bedrock.enqueue_tool_uses([("only-name",)])  # type: ignore[list-item]
     fake_bedrock.enqueue_error("CustomThing", "odd", status=418)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ClientError) as info:
         boto3_client(fake_bedrock).converse(modelId="m", messages=[user("hi")])
-    assert info.value.response["Error"]["Code"] == "CustomThing"  # type: ignore[attr-defined]
+    assert info.value.response["Error"]["Code"] == "CustomThing"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 418
     assert fake_bedrock.pending == 0
 
 
@@ -109,7 +111,7 @@ def test_events_arrive_as_they_are_produced(fake_bedrock: FakeBedrock) -> None:
 def test_first_byte_delay_applies_to_errors_too(fake_bedrock: FakeBedrock) -> None:
     fake_bedrock.enqueue_error("ThrottlingException", first_byte_delay=0.3)
     started = time.monotonic()
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(ClientError, match="ThrottlingException"):
         boto3_client(fake_bedrock).converse(modelId="m", messages=[user("hi")])
     assert time.monotonic() - started >= 0.3
 

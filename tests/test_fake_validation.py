@@ -1,4 +1,5 @@
-"""FakeBedrock validates like the real service, with the service's own texts (WIRE.md)."""
+"""FakeBedrock validates like the real service. Texts WIRE.md records from the service are
+reproduced exactly; the others are ours (each is marked "ours" in src/fake/validate.rs)."""
 
 from __future__ import annotations
 

@@ -334,6 +334,9 @@ class RecordedRequest:
     def path(self) -> str:
         """The path as received, still percent-encoded."""
     @property
+    def request_id(self) -> str:
+        """The request id FakeBedrock answered with (``x-amzn-RequestId``)."""
+    @property
     def body(self) -> Any:
         """The parsed JSON body (None when the body was not JSON)."""
     @property

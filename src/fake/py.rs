@@ -439,6 +439,12 @@ impl PyRecordedRequest {
         Ok(pythonize(py, &self.inner.body)?)
     }
 
+    /// The request id FakeBedrock answered with (`x-amzn-RequestId`).
+    #[getter]
+    fn request_id(&self) -> &str {
+        &self.inner.request_id
+    }
+
     /// Headers with lower-case names.
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -191,6 +191,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, io::E
                 )
             })
             .collect(),
+        request_id: request_id.clone(),
     });
 
     if let Err(denied) = auth::check(

@@ -40,6 +40,8 @@ pub struct RecordedRequest {
     pub body: Value,
     /// Headers as received, names lower-case, in arrival order.
     pub headers: Vec<(String, String)>,
+    /// The `x-amzn-RequestId` the answer carries.
+    pub request_id: String,
 }
 
 /// What to send back.

@@ -38,6 +38,7 @@ fn is_blank(text: &str) -> bool {
 /// Validates a Converse or ConverseStream request body.
 pub fn validate_converse(body: &Value) -> Check {
     let Some(obj) = body.as_object() else {
+        // Note: ours: no source gives the service's wording of this check.
         return Err("Malformed input request: the request body must be a JSON object.".into());
     };
     validate_inference_config(obj.get("inferenceConfig"))?;
@@ -49,6 +50,7 @@ pub fn validate_converse(body: &Value) -> Check {
     let messages = match obj.get("messages") {
         None | Some(Value::Null) => &empty,
         Some(Value::Array(m)) => m,
+        // Note: ours: no source gives the service's wording of this check.
         Some(_) => return Err("Malformed input request: messages must be a list.".into()),
     };
     validate_messages(messages, obj.contains_key("toolConfig"))
@@ -59,6 +61,7 @@ fn validate_inference_config(config: Option<&Value>) -> Check {
     if let Some(max) = config.get("maxTokens") {
         if max.as_i64().is_none_or(|m| m < 1) {
             return Err(format!(
+                // Note: ours: no source gives the service's wording of this check.
                 "The value at inferenceConfig.maxTokens must be an integer greater than or equal to 1, but was {max}."
             ));
         }
@@ -67,6 +70,7 @@ fn validate_inference_config(config: Option<&Value>) -> Check {
         if let Some(v) = config.get(key) {
             if v.as_f64().is_none_or(|x| !(0.0..=1.0).contains(&x)) {
                 return Err(format!(
+                    // Note: ours: no source gives the service's wording of this check.
                     "The value at inferenceConfig.{key} must be a number between 0 and 1, but was {v}."
                 ));
             }
@@ -86,6 +90,7 @@ fn validate_tool_config(config: Option<&Value>) -> Check {
     let Some(config) = config else { return Ok(()) };
     let tools = config["tools"].as_array();
     if tools.is_none_or(|t| t.is_empty()) {
+        // Note: ours: no source gives the service's wording of this check.
         return Err("The value at toolConfig.tools must contain at least one tool.".into());
     }
     for (i, tool) in tools.into_iter().flatten().enumerate() {
@@ -93,6 +98,7 @@ fn validate_tool_config(config: Option<&Value>) -> Check {
             let name = spec["name"].as_str().unwrap_or("");
             if !valid_tool_name(name) {
                 return Err(format!(
+                    // Note: ours: no source gives the service's wording of this check.
                     "Value '{name}' at 'toolConfig.tools.{i}.member.toolSpec.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+ and length between 1 and 64"
                 ));
             }
@@ -106,6 +112,7 @@ fn validate_system(system: &Value) -> Check {
         if let Some(text) = block.get("text").and_then(Value::as_str) {
             if is_blank(text) {
                 return Err(format!(
+                    // Note: ours: no source gives the service's wording of this check.
                     "The text field in the SystemContentBlock object at system.{i} is blank. Add text to the text field, and try again."
                 ));
             }
@@ -120,6 +127,7 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
         let role = message["role"].as_str().unwrap_or("");
         if role != "user" && role != "assistant" {
             return Err(format!(
+                // Note: ours: no source gives the service's wording of this check.
                 "The role field in the Message object at messages.{n} must be one of: user, assistant."
             ));
         }
@@ -146,6 +154,7 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
             let path = format!("messages.{n}.content.{m}");
             let Some(map) = block.as_object() else {
                 return Err(format!(
+                    // Note: ours: no source gives the service's wording of this check.
                     "The ContentBlock object at {path} must be an object."
                 ));
             };
@@ -156,6 +165,7 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
                 .collect();
             if keys.len() != 1 {
                 return Err(format!(
+                    // Note: ours: no source gives the service's wording of this check.
                     "The ContentBlock object at {path} must contain exactly one of the following fields, but it contains {}: {}. Set exactly one field and try again.",
                     keys.len(),
                     if keys.is_empty() { "none".to_owned() } else { keys.join(", ") }
@@ -197,11 +207,13 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
     }
     if images > MAX_IMAGES {
         return Err(format!(
+            // Note: ours: no source gives the service's wording of this check.
             "The request contains {images} images, but at most {MAX_IMAGES} images are allowed per request. Remove some images and try again."
         ));
     }
     if documents > MAX_DOCUMENTS {
         return Err(format!(
+            // Note: ours: no source gives the service's wording of this check.
             "The request contains {documents} documents, but at most {MAX_DOCUMENTS} documents are allowed per request. Remove some documents and try again."
         ));
     }
@@ -215,6 +227,7 @@ fn check_size(media: &Value, path: &str, max: usize, shown: &str) -> Check {
     if let Some(b64) = media["source"]["bytes"].as_str() {
         if decoded_len(b64) > max {
             return Err(format!(
+                // Note: ours: no source gives the service's wording of this check.
                 "The size of the value at {path}.source.bytes exceeds the maximum of {shown}. Reduce its size and try again."
             ));
         }
