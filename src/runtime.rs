@@ -397,3 +397,38 @@ pub fn seconds(name: &str, value: f64, zero_ok: bool) -> PyResult<Duration> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_waited_future_is_a_runtime_error_not_a_hang() {
+        Python::initialize();
+        Python::attach(|py| {
+            let err = wait(py, async { panic!("deliberate") })
+                .map(|()| ())
+                .unwrap_err();
+            assert!(err.is_instance_of::<PyRuntimeError>(py));
+            assert!(err.to_string().contains("deliberate"), "{err}");
+            let finish = async {
+                Box::new(|_: Python<'_>| -> PyResult<Py<PyAny>> { panic!("late") }) as Finisher
+            };
+            // a panic while finishing is the caller's own frame: it is not caught here
+            assert!(std::panic::catch_unwind(AssertUnwindSafe(|| block_on(py, finish))).is_err());
+            let caught = get().block_on(caught(async { panic!("inside") }));
+            let err = caught(py).unwrap_err();
+            assert!(err.to_string().contains("inside"), "{err}");
+        });
+    }
+
+    #[test]
+    fn seconds_are_checked_not_panicked_on() {
+        Python::initialize();
+        for bad in [1e300, f64::INFINITY, f64::NAN, -1.0] {
+            assert!(seconds("t", bad, true).is_err());
+        }
+        assert!(seconds("t", 0.0, false).is_err());
+        assert_eq!(seconds("t", 0.0, true).unwrap(), Duration::ZERO);
+    }
+}

@@ -22,15 +22,17 @@ pub struct Backend {
 }
 
 macro_rules! with_parts {
-    ($fluent:expr, $parts:expr) => {
+    ($fluent:expr, $parts:expr) => {{
+        let parts = $parts;
+        let messages = parts.messages();
         $fluent
-            .model_id($parts.model_id)
-            .set_messages(Some($parts.messages))
-            .set_system((!$parts.system.is_empty()).then_some($parts.system))
-            .set_inference_config($parts.inference)
-            .set_additional_model_request_fields($parts.fields)
-            .set_tool_config($parts.tool_config)
-    };
+            .model_id(parts.model_id)
+            .set_messages(Some(messages))
+            .set_system((!parts.system.is_empty()).then_some(parts.system))
+            .set_inference_config(parts.inference)
+            .set_additional_model_request_fields(parts.fields)
+            .set_tool_config(parts.tool_config)
+    }};
 }
 
 /// One Converse request and its reply.

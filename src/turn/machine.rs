@@ -34,11 +34,15 @@ pub struct Setup {
     pub hooks: Vec<Arc<dyn Hook>>,
 }
 
-/// What one request sends, complete but not yet in the SDK's builder.
+/// What one request sends, complete but not yet in the SDK's builder. The history is the
+/// shared snapshot, not a copy: the only copy is the one the SDK's input takes.
 #[derive(Debug, Clone)]
 pub struct RequestParts {
     pub model_id: String,
-    pub messages: Vec<t::Message>,
+    /// The history the turn builds on (a hook may put a shorter one in its place).
+    pub history: Arc<Vec<t::Message>>,
+    /// The turn's messages so far.
+    pub added: Vec<t::Message>,
     pub system: Vec<t::SystemContentBlock>,
     pub inference: Option<t::InferenceConfiguration>,
     pub tool_config: Option<t::ToolConfiguration>,
@@ -48,6 +52,16 @@ pub struct RequestParts {
 /// What the turn gives the next issues a say in, once per request and once per turn,
 /// whatever the driver: context policies, grounding and rate limits before a request is
 /// built; stores at commit. An error fails the turn and leaves the history as it was.
+impl RequestParts {
+    /// The messages of the request, as the SDK's input takes them (by value).
+    pub fn messages(&self) -> Vec<t::Message> {
+        let mut messages = Vec::with_capacity(self.history.len() + self.added.len());
+        messages.extend(self.history.iter().cloned());
+        messages.extend(self.added.iter().cloned());
+        messages
+    }
+}
+
 pub trait Hook: Send + Sync {
     fn before_request(&self, _parts: &mut RequestParts) -> Result<(), Box<ErrorInfo>> {
         Ok(())
@@ -224,12 +238,10 @@ impl Machine {
                 .build()
                 .expect("tools are set")
         });
-        let mut messages = Vec::with_capacity(self.base.len() + self.added.len());
-        messages.extend(self.base.iter().cloned());
-        messages.extend(self.added.iter().cloned());
         RequestParts {
             model_id: self.model_id.clone(),
-            messages,
+            history: self.base.clone(),
+            added: self.added.clone(),
             system: self.setup.system.clone(),
             inference: self.setup.inference.clone(),
             tool_config,

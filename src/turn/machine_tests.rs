@@ -63,7 +63,7 @@ impl Hook for Counting {
     fn before_request(&self, parts: &mut RequestParts) -> Result<(), Box<ErrorInfo>> {
         self.requests.fetch_add(1, Ordering::SeqCst);
         assert_eq!(
-            parts.messages.len() % 2,
+            parts.messages().len() % 2,
             1,
             "a request ends with the user's message"
         );
@@ -135,10 +135,10 @@ fn a_tool_round_runs_the_hooks_once_per_request_and_once_per_turn() {
     m.add_results(vec![result("1")]).unwrap();
     let second = request(&mut m);
     assert!(
-        second.tool_config.unwrap().tool_choice().is_none(),
+        second.tool_config.as_ref().unwrap().tool_choice().is_none(),
         "not forced after"
     );
-    let round = &second.messages[4];
+    let round = &second.messages()[4];
     let ids: Vec<_> = round.content().iter().filter_map(result_id).collect();
     assert_eq!(ids, ["1", "2"]);
     m.on_reply(reply(vec![t::ContentBlock::Text("done".into())], 20))
