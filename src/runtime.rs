@@ -406,9 +406,7 @@ mod tests {
     fn a_panic_in_a_waited_future_is_a_runtime_error_not_a_hang() {
         Python::initialize();
         Python::attach(|py| {
-            let err = wait(py, async { panic!("deliberate") })
-                .map(|()| ())
-                .unwrap_err();
+            let err = wait(py, async { panic!("deliberate") }).unwrap_err();
             assert!(err.is_instance_of::<PyRuntimeError>(py));
             assert!(err.to_string().contains("deliberate"), "{err}");
             let finish = async {
