@@ -74,7 +74,8 @@ class Raw:
         self, model: str, operation: str, body: Any, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], Any]:
         url = urlsplit(self.fake.url)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        # Note: a generous timeout: it only catches a hang (100 MB bodies are slow on a busy machine).
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
         try:
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             path = f"/model/{quote(model, safe='')}/{operation}"
