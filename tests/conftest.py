@@ -74,7 +74,7 @@ class Raw:
         self, model: str, operation: str, body: Any, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], Any]:
         url = urlsplit(self.fake.url)
-        # Note: a generous timeout: it only catches a hang (100 MB bodies are slow on a busy machine).
+        # Note: a generous timeout: it only catches a hang (100 MB bodies are slow when busy).
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
         try:
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
