@@ -88,6 +88,34 @@ def test_the_client_keeps_at_most_max_conversations(fake_bedrock: FakeBedrock) -
         fc_client(fake_bedrock, max_conversations=0)
 
 
+def test_eviction_spares_the_new_conversation_and_those_in_a_turn(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    client = fc_client(fake_bedrock, max_conversations=1)
+    a = client.create_conversation(conversation_id="a")
+    stream = a.stream("hi")  # a is in a turn
+    b = client.create_conversation(conversation_id="b")
+    assert client.get_conversation("a") is a and client.get_conversation("b") is b
+    with pytest.raises(ValueError, match="'b' is taken"):
+        client.create_conversation(conversation_id="b")
+    stream.close()
+    client.create_conversation(conversation_id="c")
+    assert [c.id for c in client.list_conversations()] == ["c"]
+
+
+def test_anext_of_a_fresh_stream_reads_its_first_event(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    conv = client.create_conversation()
+
+    async def main() -> str:
+        event = await anext(conv.stream("hi"))  # the stream itself is not kept
+        return type(event).__name__
+
+    assert asyncio.run(main()) == "MessageStart"
+    assert not conv.busy and conv.messages == []  # the dropped stream ended its turn
+
+
 def test_the_least_recently_active_conversation_is_forgotten_first(
     fake_bedrock: FakeBedrock,
 ) -> None:

@@ -105,11 +105,12 @@ class ConverseClient(_core.ConverseClient):
             if core.id in self._conversations:
                 raise ValueError(f"conversation_id: {core.id!r} is taken")
             self._conversations[core.id] = conv
-            self._evict()
+            self._evict(keep=conv)
         return conv
 
-    def _evict(self) -> None:
-        """Forgets the least recently active conversations beyond ``max_conversations``."""
+    def _evict(self, keep: Conversation) -> None:
+        """Forgets the least recently active conversations beyond ``max_conversations``,
+        never ``keep`` (the new one) nor one in a turn (the count may then stay above)."""
         extra = len(self._conversations) - self.max_conversations
         if extra <= 0:
             return
@@ -117,7 +118,7 @@ class ConverseClient(_core.ConverseClient):
         for conv in by_age:
             if extra <= 0:
                 break
-            if not conv.busy:
+            if conv is not keep and not conv.busy:
                 del self._conversations[conv.id]
                 extra -= 1
 

@@ -318,7 +318,13 @@ class ReplyStream:
             if self._sync is not None:
                 raise RuntimeError("this stream is being read with `for`; keep to it")
             agen = self._async = _events_async(self._run)
+            return self._first(agen)
         return agen.__anext__()
+
+    async def _first(self, agen: AsyncGenerator[Event, None]) -> Event:
+        # The first read holds the stream until the generator runs (`await anext(stream)` of
+        # a stream nobody keeps); later reads find it running, and `__del__` lets them be.
+        return await agen.__anext__()
 
     @property
     def reply(self) -> _core.Reply:
@@ -355,8 +361,14 @@ class ReplyStream:
         # gets round to closing the async generator. (A `for` loop holds the generator,
         # which ends the turn itself when it is dropped.)
         run = getattr(self, "_run", None)
-        if run is not None and run.reply is None and getattr(self, "_sync", None) is None:
-            run.close()
+        if run is None or run.reply is not None or getattr(self, "_sync", None) is not None:
+            return
+        agen = getattr(self, "_async", None)
+        if agen is not None and agen.ag_running:
+            # A read is under way (`await anext(conv.stream(...))`): let it finish; the
+            # generator, once dropped, is closed by the loop and ends the turn then.
+            return
+        run.close()
 
     def __enter__(self) -> Self:
         return self
