@@ -109,7 +109,7 @@ def test_anext_of_a_fresh_stream_reads_its_first_event(
     conv = client.create_conversation()
 
     async def main() -> str:
-        event = await anext(conv.stream("hi"))  # the stream itself is not kept
+        event = await conv.stream("hi").__anext__()  # the stream itself is not kept
         return type(event).__name__
 
     assert asyncio.run(main()) == "MessageStart"
