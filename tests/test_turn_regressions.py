@@ -116,6 +116,26 @@ def test_anext_of_a_fresh_stream_reads_its_first_event(
     assert not conv.busy and conv.messages == []  # the dropped stream ended its turn
 
 
+def test_a_closed_stream_ends_quietly_for_for_and_async_for(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    conv = client.create_conversation()
+    stream = conv.stream("one two three")
+    for _ in stream:
+        stream.close()
+    assert stream.done and not conv.busy and conv.messages == []
+
+    async def main() -> list[Any]:
+        stream = conv.stream("one two three")
+        async for _ in stream:
+            stream.close()
+            break
+        return [event async for event in stream]  # reading on after close() just stops
+
+    assert asyncio.run(main()) == []
+    assert not conv.busy and conv.messages == []
+
+
 def test_the_least_recently_active_conversation_is_forgotten_first(
     fake_bedrock: FakeBedrock,
 ) -> None:

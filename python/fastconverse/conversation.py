@@ -227,15 +227,17 @@ class _Run:
     """What a ``ReplyStream`` and its generators share. The generators must not hold the
     stream: dropping an unfinished stream then drops them, which ends the turn at once."""
 
-    __slots__ = ("current", "reply", "tools", "turn")
+    __slots__ = ("closed", "current", "reply", "tools", "turn")
 
     def __init__(self, turn: _core._Turn, tools: ToolBox | None) -> None:
         self.turn = turn
         self.tools = tools
         self.current: _core._RequestStream | None = None
         self.reply: _core.Reply | None = None
+        self.closed = False
 
     def close(self) -> None:
+        self.closed = True
         if self.current is not None:
             self.current.close()
         self.turn.close()
@@ -244,7 +246,7 @@ class _Run:
 def _events(run: _Run) -> Generator[Event, None, None]:
     turn = run.turn
     try:
-        while True:
+        while not run.closed:  # close() ends the stream quietly, between any two events
             action, calls = turn.next()
             if action == "request":
                 run.current = turn.stream()
@@ -255,7 +257,8 @@ def _events(run: _Run) -> Generator[Event, None, None]:
                 for i, outcome in run.tools.run(calls):
                     outcomes[i] = outcome
                     yield outcome.event
-                turn.add_results(_blocks(outcomes))
+                if not run.closed:
+                    turn.add_results(_blocks(outcomes))
             else:
                 run.reply = turn.commit()
                 return
@@ -266,7 +269,7 @@ def _events(run: _Run) -> Generator[Event, None, None]:
 async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
     turn = run.turn
     try:
-        while True:
+        while not run.closed:
             action, calls = turn.next()
             if action == "request":
                 run.current = turn.stream()
@@ -278,7 +281,8 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                 async for i, outcome in run.tools.run_async(calls):
                     outcomes[i] = outcome
                     yield outcome.event
-                turn.add_results(_blocks(outcomes))
+                if not run.closed:
+                    turn.add_results(_blocks(outcomes))
             else:
                 run.reply = turn.commit()
                 return

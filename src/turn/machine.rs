@@ -367,9 +367,12 @@ impl Machine {
         })
     }
 
-    /// Ends the turn unless it committed already (nothing is kept).
+    /// Ends the turn unless it committed already (nothing is kept). The snapshot goes at
+    /// once: a failed turn kept alive (by a traceback) must not make the next commit copy
+    /// the history.
     pub fn abandon(&mut self) {
         self.phase = Phase::Ended;
+        self.base = Arc::default();
     }
 
     pub fn is_ended(&self) -> bool {
