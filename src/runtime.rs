@@ -184,7 +184,7 @@ impl Bridge {
         }
     }
 
-    /// An awaitable of `fut`, started at once (not lazily): for futures already prepared.
+    /// An awaitable of a future already prepared; it starts when awaited, like any other.
     pub fn spawn<F>(fut: F) -> Self
     where
         F: Future<Output = Finisher> + Send + 'static,
@@ -193,9 +193,16 @@ impl Bridge {
     }
 
     fn start(py: Python<'_>, start: Start) -> PyResult<State> {
-        let fut = start(py)?;
+        if EXITING.load(Ordering::SeqCst) {
+            return Err(PyRuntimeError::new_err(
+                "the interpreter is exiting: fastconverse starts no new async calls (a sync call still works)",
+            ));
+        }
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let future = event_loop.call_method0("create_future")?;
+        // Note: marked before any work starts, so that a failure here leaves nothing running.
+        future.setattr("_asyncio_future_blocking", true)?;
+        let fut = start(py)?;
         let wake = WAKE
             .get_or_try_init(py, || {
                 py.import("fastconverse._aio")?
@@ -229,7 +236,6 @@ impl Bridge {
             .get_or_insert_with(HashMap::new)
             .insert(id, abort.clone());
         drop(registry);
-        future.setattr("_asyncio_future_blocking", true)?;
         Ok(State::Waiting {
             slot,
             future: future.unbind(),
@@ -296,6 +302,7 @@ impl Bridge {
                     Some(finish) => Err(stop_iteration(finish(py)?)),
                     None => {
                         // Woken without a result (a foreign loop's spurious step): wait on.
+                        future.bind(py).setattr("_asyncio_future_blocking", true)?;
                         let again = future.clone_ref(py);
                         *self.state() = State::Waiting {
                             slot,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -134,6 +136,69 @@ def test_a_closed_stream_ends_quietly_for_for_and_async_for(
 
     assert asyncio.run(main()) == []
     assert not conv.busy and conv.messages == []
+
+
+def test_close_from_another_thread_stops_the_reader_quietly(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    conv = client.create_conversation()
+    fake_bedrock.enqueue_text("one two three", first_byte_delay=0.5)
+    stream = conv.stream("hi")
+    reading = threading.Event()
+    closed: list[BaseException | None] = []
+
+    def closer() -> None:
+        reading.wait(5)
+        time.sleep(0.1)  # the reader is blocked waiting for the first event
+        try:
+            stream.close()
+            closed.append(None)
+        except BaseException as exc:
+            closed.append(exc)
+
+    thread = threading.Thread(target=closer)
+    thread.start()
+    reading.set()
+    events = list(stream)
+    thread.join(5)
+    assert closed == [None] and events == [] and stream.done
+    assert not conv.busy and conv.messages == []
+
+
+EXIT_HOOK = r"""
+import asyncio, atexit
+state = {}
+
+def hook(name):
+    conv = state["conv"]
+    try:
+        asyncio.run(asyncio.wait_for(conv.send_async(name), 20))
+        print(name, "awaited")
+    except RuntimeError as exc:
+        print(name, "refused:", exc)
+    print(name, "sync:", conv.send("bye").text)
+
+atexit.register(hook, "early")  # before fastconverse is imported: runs after its exit hook
+from fastconverse import ConverseClient
+from fastconverse.testing import FakeBedrock
+fake = FakeBedrock()
+client = ConverseClient("m", endpoint_url=fake.url, region_name="us-east-1",
+                        aws_access_key_id="a", aws_secret_access_key="b")
+state["conv"] = client.create_conversation()
+atexit.register(hook, "late")
+asyncio.run(state["conv"].send_async("hi"))
+"""
+
+
+def test_an_await_in_an_exit_hook_works_or_is_refused_never_hangs() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", EXIT_HOOK], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ["late awaited", "late sync: You said: bye"], proc.stdout
+    assert lines[2].startswith("early refused: the interpreter is exiting"), proc.stdout
+    assert lines[3] == "early sync: You said: bye"
 
 
 def test_the_least_recently_active_conversation_is_forgotten_first(

@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
+from fastconverse import _aio as _aio  # registers the exit hook first
 from fastconverse import errors, events
 from fastconverse._core import Reply, Usage, __version__
 from fastconverse.client import ConverseClient

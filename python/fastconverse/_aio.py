@@ -3,9 +3,11 @@ under way at interpreter exit."""
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 def wake(future: asyncio.Future[Any]) -> None:
@@ -23,4 +25,6 @@ def _drain() -> None:
     _core._drain()
 
 
+# Note: registered when the package is imported (it is, by fastconverse/__init__), so that it
+# runs after any exit hook a program registers later: those may still await fastconverse.
 atexit.register(_drain)

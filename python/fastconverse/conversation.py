@@ -238,9 +238,9 @@ class _Run:
 
     def close(self) -> None:
         self.closed = True
+        self.turn.close()  # first: whatever interrupts what follows, the turn has ended
         if self.current is not None:
             self.current.close()
-        self.turn.close()
 
 
 def _events(run: _Run) -> Generator[Event, None, None]:
@@ -260,7 +260,7 @@ def _events(run: _Run) -> Generator[Event, None, None]:
                 if not run.closed:
                     turn.add_results(_blocks(outcomes))
             else:
-                run.reply = turn.commit()
+                _commit(run)
                 return
     finally:
         run.close()
@@ -284,10 +284,18 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                 if not run.closed:
                     turn.add_results(_blocks(outcomes))
             else:
-                run.reply = turn.commit()
+                _commit(run)
                 return
     finally:
         run.close()
+
+
+def _commit(run: _Run) -> None:
+    try:
+        run.reply = run.turn.commit()
+    except RuntimeError:
+        if not run.closed:  # closed from another thread just now: a quiet stop
+            raise
 
 
 class ReplyStream:
@@ -357,7 +365,8 @@ class ReplyStream:
         """Stops the stream and closes its connection; an unfinished turn is dropped and the
         history is unchanged."""
         self._run.close()
-        if self._sync is not None:
+        if self._sync is not None and not getattr(self._sync, "gi_running", False):
+            # (read from another thread right now: it stops at its next step)
             self._sync.close()
 
     def __del__(self) -> None:

@@ -89,11 +89,12 @@ impl PyTurn {
             Ok(reply) => inner.machine.on_reply(reply),
             Err(info) => Err(Box::new(info)),
         };
-        result.map_err(|info| {
+        if let Err(info) = result {
             inner.end();
             drop(inner);
-            info.into_pyerr(py)
-        })
+            return Err(info.into_pyerr(py));
+        }
+        Ok(())
     }
 
     pub fn model_id(&self) -> String {
@@ -114,38 +115,35 @@ impl PyTurn {
     /// What the driver does next: `("request", None)`, `("tools", [toolUse dicts])` or
     /// `("done", None)`.
     fn next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let mut inner = self.inner();
-        let action = inner.machine.next_action().map_err(|info| {
-            inner.end();
-            info.into_pyerr(py)
-        })?;
-        match action {
-            Action::Request(parts) => {
-                inner.ready = Some(parts);
-                PyTuple::new(
-                    py,
-                    [
-                        "request".into_pyobject(py)?.into_any(),
-                        py.None().into_bound(py),
-                    ],
-                )
+        // Note: the lock is let go before any Python object is made (making one may run a
+        // collection, and a finalizer may come back to this turn).
+        let action = {
+            let mut inner = self.inner();
+            match inner.machine.next_action() {
+                Ok(Action::Request(parts)) => {
+                    inner.ready = Some(parts);
+                    Ok(None)
+                }
+                Ok(Action::RunTools(calls)) => Ok(Some(Some(calls))),
+                Ok(Action::Done) => Ok(Some(None)),
+                Err(info) => {
+                    inner.end();
+                    Err(info)
+                }
             }
-            Action::RunTools(calls) => {
-                drop(inner);
+        };
+        let kind = |name: &str| name.into_pyobject(py).map(|s| s.into_any());
+        match action.map_err(|info| info.into_pyerr(py))? {
+            None => PyTuple::new(py, [kind("request")?, py.None().into_bound(py)]),
+            Some(Some(calls)) => {
                 let list = PyList::empty(py);
                 for call in calls {
                     let block = aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(call);
                     list.append(response::content_block(py, &block)?.get_item("toolUse")?)?;
                 }
-                PyTuple::new(py, ["tools".into_pyobject(py)?.into_any(), list.into_any()])
+                PyTuple::new(py, [kind("tools")?, list.into_any()])
             }
-            Action::Done => PyTuple::new(
-                py,
-                [
-                    "done".into_pyobject(py)?.into_any(),
-                    py.None().into_bound(py),
-                ],
-            ),
+            Some(None) => PyTuple::new(py, [kind("done")?, py.None().into_bound(py)]),
         }
     }
 
@@ -186,6 +184,13 @@ impl PyTurn {
 
     /// Appends the turn's messages to the history, in one step, and returns its reply.
     fn commit(&self, py: Python<'_>) -> PyResult<Py<PyReply>> {
+        // A Ctrl-C that came before the commit wins: after it, nothing stands between the
+        // commit and the caller but the return (a signal in that instant finds the turn
+        // committed: Python cannot close that window).
+        if let Err(err) = py.check_signals() {
+            self.inner().end();
+            return Err(err);
+        }
         let mut inner = self.inner();
         let committed = inner.machine.commit();
         let guard = inner.guard.take();
