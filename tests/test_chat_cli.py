@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assistant, user
+from conftest import assistant, default_sigint, user
 from fastconverse.testing import FakeBedrock
 
 TESTS = Path(__file__).parent
@@ -307,6 +307,7 @@ class Terminal:
             cwd=TESTS,
             env=chat_env(TERM="dumb"),
             close_fds=True,
+            preexec_fn=default_sigint,  # the test sends Ctrl-C
         )
         os.close(slave)
         self.pending = b""

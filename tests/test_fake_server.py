@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from conftest import boto3_client, user
+from conftest import boto3_client, default_sigint, user
 from fastconverse.testing import FakeBedrock
 
 
@@ -143,6 +143,7 @@ def test_serve_command_runs_until_interrupted() -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=default_sigint,  # the test sends Ctrl-C
     )
     try:
         assert proc.stdout is not None
