@@ -293,6 +293,39 @@ def test_concurrent_send_tool_results_run_the_tools_once(fake_bedrock: FakeBedro
     assert conv.pending_tool_calls == []
 
 
+def test_a_sync_tool_that_hangs_past_its_timeout_does_not_hold_a_pool_thread(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    client = fc_client(fake_bedrock)
+    release = threading.Event()
+    threads: dict[str, list[str]] = {"stuck": [], "quick": []}
+
+    @tool(timeout=0.05)
+    def stuck() -> str:
+        """Never answers in time."""
+        threads["stuck"].append(threading.current_thread().name)
+        release.wait(10)
+        return "late"
+
+    @tool
+    def quick() -> str:
+        """Answers."""
+        threads["quick"].append(threading.current_thread().name)
+        return "ok"
+
+    conv = client.create_conversation(tools=[stuck, quick])
+    try:
+        for _ in range(3):
+            fake_bedrock.enqueue_tool_uses([("stuck", {}), ("quick", {})])
+            fake_bedrock.enqueue_text("done")
+            reply = conv.send("go")
+            assert [r.get("status") for r in reply.tool_results] == ["error", None]
+    finally:
+        release.set()
+    assert threads["stuck"] == ["fastconverse-tool-timed"] * 3, threads
+    assert all(name.startswith("fastconverse-tool_") for name in threads["quick"]), threads
+
+
 def test_results_for_unknown_tool_use_ids_are_refused_before_any_request(
     fake_bedrock: FakeBedrock,
 ) -> None:

@@ -194,8 +194,9 @@ class ToolBox:
         job = functools.partial(
             contextvars.copy_context().run, self._invoke_sync, call, tool, fn, args, kwargs
         )
-        deadline = None if timeout is None else time.monotonic() + timeout
-        return _pool().submit(job), deadline
+        if timeout is None:
+            return _pool().submit(job), None
+        return _own_thread(job), time.monotonic() + timeout
 
     def _invoke_sync(
         self,
@@ -400,6 +401,23 @@ def _pool() -> concurrent.futures.ThreadPoolExecutor:
                 workers, thread_name_prefix="fastconverse-tool"
             )
         return _executor
+
+
+def _own_thread(job: Callable[[], _Outcome]) -> concurrent.futures.Future[_Outcome]:
+    """Runs a call that has a timeout on a daemon thread of its own: a thread cannot be
+    stopped, and one that never returns must not take a place in the shared pool for good
+    (nor keep the interpreter from exiting)."""
+    future: concurrent.futures.Future[_Outcome] = concurrent.futures.Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(job())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="fastconverse-tool-timed", daemon=True).start()
+    return future
 
 
 def _private_loop() -> asyncio.AbstractEventLoop:
