@@ -414,9 +414,9 @@ with FakeBedrock() as fake:
             fake.enqueue_tool_uses([("echo", {"text": "a"})], model_id=model, delta_delay=0.01)
         fake.enqueue_text("one two three four five", model_id=model, delta_delay=0.01)
         timer = threading.Timer(rng.uniform(0, 0.08), os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
         reply = None
-        try:
+        try:  # the one signal of the scenario lands somewhere in here, whenever it comes
+            timer.start()
             if api == "stream":
                 with conv.stream("go") as s:  # closed however the block is left
                     for _ in s:
@@ -424,10 +424,9 @@ with FakeBedrock() as fake:
                     reply = s.reply
             else:
                 reply = conv.send("go")
-            time.sleep(0.1)  # the signal, if it comes late, lands here
+            timer.join()
         except KeyboardInterrupt:
-            pass
-        timer.join()
+            timer.join()
         after = conv.messages
         whole = reply is not None and after == before + reply.messages
         if not (after == before or whole) or conv.busy:
