@@ -22,6 +22,20 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+# The modeled error codes of Converse (WIRE.md), as HTTP errors before any stream.
+ERROR_CODES = [
+    "ValidationException",
+    "ServiceQuotaExceededException",
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "ModelTimeoutException",
+    "ModelErrorException",
+    "ThrottlingException",
+    "ModelNotReadyException",
+    "InternalServerException",
+    "ServiceUnavailableException",
+]
+
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from conftest import ERROR_CODES
 from fastconverse import ConverseClient, Tool, errors, tool
 from fastconverse.testing import FakeBedrock
 
@@ -45,18 +46,6 @@ COUNT = int(os.environ.get("FASTCONVERSE_CAMPAIGN_N", "300"))
 READ_TIMEOUT = 0.4
 BOUND = 30.0  # seconds a scenario may take before it counts as hung
 
-HTTP_CODES = [
-    "ValidationException",
-    "ServiceQuotaExceededException",
-    "AccessDeniedException",
-    "ResourceNotFoundException",
-    "ModelTimeoutException",
-    "ModelErrorException",
-    "ThrottlingException",
-    "ModelNotReadyException",
-    "InternalServerException",
-    "ServiceUnavailableException",
-]
 STREAM_ERRORS = [
     "throttlingException",
     "validationException",
@@ -160,7 +149,7 @@ class Scenario:
         events = len(words.split()) + 4  # messageStart, deltas, blockStop, stop, metadata
         fault = self.fault if faulty else "none"
         if fault == "http_error":
-            fake.enqueue_error(rng.choice(HTTP_CODES), model_id=model)
+            fake.enqueue_error(rng.choice(ERROR_CODES), model_id=model)
         elif fault == "stream_error":
             fake.enqueue_text(
                 f"{text} {words}",

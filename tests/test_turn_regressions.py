@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
-from conftest import AKID, SECRET, boto3_client, fc_client, user
+from conftest import AKID, ERROR_CODES, SECRET, boto3_client, fc_client, user
 from fastconverse import ConverseClient, Tool, errors, tool
 from fastconverse.testing import FakeBedrock
 
@@ -419,21 +419,8 @@ def test_a_tool_result_bedrock_would_refuse_becomes_an_error_result(
 
 # --- errors and dicts match the wire -------------------------------------------------------
 
-CODES = [
-    "ValidationException",
-    "ServiceQuotaExceededException",
-    "AccessDeniedException",
-    "ResourceNotFoundException",
-    "ModelTimeoutException",
-    "ModelErrorException",
-    "ThrottlingException",
-    "ModelNotReadyException",
-    "InternalServerException",
-    "ServiceUnavailableException",
-]
 
-
-@pytest.mark.parametrize("code", CODES)
+@pytest.mark.parametrize("code", ERROR_CODES)
 def test_error_statuses_are_the_responses_as_boto3_sees_them(
     fake_bedrock: FakeBedrock, client: ConverseClient, code: str
 ) -> None:
