@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from conftest import AKID, SECRET, fc_client, user
-from fastconverse import ConverseClient
 
 CHILD = textwrap.dedent(
     """
@@ -66,14 +65,7 @@ def test_a_bedrock_api_key_from_the_environment_is_sent_as_bearer(make_fake: Any
 
 def test_a_session_token_is_sent_and_signed(make_fake: Any) -> None:
     fake = make_fake(credentials=[(AKID, SECRET)])
-    client = ConverseClient(
-        "m",
-        endpoint_url=fake.url,
-        region_name="us-east-1",
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-        aws_session_token="a-session-token",
-    )
+    client = fc_client(fake, aws_session_token="a-session-token")
     assert client.create_conversation().send("hi").text == "You said: hi"
     headers = fake.requests[-1].headers
     assert headers["x-amz-security-token"] == "a-session-token"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
-from conftest import AKID, ERROR_CODES, SECRET, boto3_client, fc_client, user
+from conftest import ERROR_CODES, SECRET, boto3_client, fc_client, user
 from fastconverse import ConverseClient, Tool, errors, tool
 from fastconverse.testing import FakeBedrock
 
@@ -477,14 +477,7 @@ def test_zero_cache_counts_are_kept_as_boto3_keeps_them(
 
 
 def test_credentials_are_never_in_reprs(fake_bedrock: FakeBedrock) -> None:
-    client = ConverseClient(
-        "m",
-        endpoint_url=fake_bedrock.url,
-        region_name="us-east-1",
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-        aws_session_token="SESSION-TOKEN-SECRET",
-    )
+    client = fc_client(fake_bedrock, aws_session_token="SESSION-TOKEN-SECRET")
     conv = client.create_conversation()
     for text in (repr(client), repr(conv), repr(conv.stream("x"))):
         assert SECRET not in text and "SESSION-TOKEN-SECRET" not in text
