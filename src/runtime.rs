@@ -1,5 +1,5 @@
 //! The one tokio runtime of the process, shared by the client and FakeBedrock, and the two
-//! ways Python waits on it: blocking (`block_on`: GIL released, Ctrl-C aware) and awaiting
+//! ways Python waits on it: blocking (`wait`: GIL released, Ctrl-C aware) and awaiting
 //! (`Bridge`: the one awaitable of the native module).
 //!
 //! Both catch panics (a panic becomes a `RuntimeError`, never a hang or a `PanicException`)
@@ -83,18 +83,6 @@ impl Drop for Untrack {
 /// How often a blocked call looks for Ctrl-C.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
-/// Runs `fut` on the runtime and waits for it with the GIL released, then runs its
-/// finisher here. Ctrl-C (any pending Python signal whose handler raises) aborts the future,
-/// dropping its connection, and raises here; the finisher then never runs. Works inside a
-/// running asyncio loop too (Jupyter): it never touches the loop.
-pub fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
-where
-    F: Future<Output = Finisher> + Send + 'static,
-{
-    let finish = wait(py, fut)?;
-    finish(py)
-}
-
 /// Runs `fut` on the runtime and waits for its output (GIL released, Ctrl-C aware, panics
 /// become `RuntimeError`).
 pub fn wait<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
@@ -139,7 +127,6 @@ enum State {
     /// Not awaited yet: what starts the work.
     Idle(Start),
     /// The result is already known (the fast path of stream reads).
-    Ready(Finisher),
     Value(PyResult<Py<PyAny>>),
     /// The work runs; the loop future is what the awaiting task waits on.
     Waiting {
@@ -168,12 +155,6 @@ impl Bridge {
     {
         Self {
             state: Mutex::new(State::Idle(Box::new(start))),
-        }
-    }
-
-    pub fn ready(finish: Finisher) -> Self {
-        Self {
-            state: Mutex::new(State::Ready(finish)),
         }
     }
 
@@ -290,7 +271,6 @@ impl Bridge {
                 *self.state() = waiting;
                 Ok(future)
             }
-            State::Ready(finish) => Err(stop_iteration(finish(py)?)),
             State::Value(result) => Err(stop_iteration(result?)),
             State::Waiting {
                 slot,
@@ -416,11 +396,6 @@ mod tests {
             let err = wait(py, async { panic!("deliberate") }).unwrap_err();
             assert!(err.is_instance_of::<PyRuntimeError>(py));
             assert!(err.to_string().contains("deliberate"), "{err}");
-            let finish = async {
-                Box::new(|_: Python<'_>| -> PyResult<Py<PyAny>> { panic!("late") }) as Finisher
-            };
-            // a panic while finishing is the caller's own frame: it is not caught here
-            assert!(std::panic::catch_unwind(AssertUnwindSafe(|| block_on(py, finish))).is_err());
             let caught = get().block_on(caught(async { panic!("inside") }));
             let err = caught(py).unwrap_err();
             assert!(err.to_string().contains("inside"), "{err}");

@@ -343,11 +343,6 @@ class ToolBox:
         return outcome
 
 
-def blocks(outcomes: Sequence[_Outcome | JsonDict | None]) -> list[JsonDict]:
-    """The toolResult blocks of a round, in tool-use order."""
-    return [o.event.to_dict() if isinstance(o, _Outcome) else o for o in outcomes if o is not None]
-
-
 def given_result(tool_use_id: str, value: Any) -> JsonDict:
     """A result the caller gave: a value (as a tool's return value) or an exception (an
     error result with its text)."""
