@@ -339,6 +339,10 @@ def test_results_for_unknown_tool_use_ids_are_refused_before_any_request(
         conv.send_tool_results({"t1": "a", "nope": "b"})
     with pytest.raises(ValueError, match="missing the results of ask"):
         conv.send_tool_results({})
+    with pytest.raises(TypeError, match="results: expected str tool use ids as keys, got int"):
+        conv.send_tool_results({1: "a"})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="results: expected a dict"):
+        conv.send_tool_results([("t1", "a")])  # type: ignore[arg-type]
     assert len(fake_bedrock.requests) == sent and not conv.busy
 
 
