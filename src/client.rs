@@ -399,7 +399,7 @@ impl PyConverseClient {
     // The conversation layer.
 
     /// A conversation's native core (the Python client wraps it and keeps it by id).
-    #[pyo3(signature = (system_prompt, *, conversation_id, model_id, inference_config, additional_model_request_fields, messages, tools, callable, max_tool_rounds, tool_choice))]
+    #[pyo3(signature = (system_prompt, *, conversation_id, model_id, inference_config, additional_model_request_fields, messages, tools, callable, max_tool_rounds, tool_choice, memory = None, cache = None))]
     #[allow(clippy::too_many_arguments)]
     fn _new_conversation(
         &self,
@@ -413,6 +413,8 @@ impl PyConverseClient {
         callable: Vec<String>,
         max_tool_rounds: u32,
         tool_choice: Option<&Bound<'_, PyAny>>,
+        memory: Option<&Bound<'_, PyAny>>,
+        cache: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyConversationCore> {
         let model_id =
             match model_id.or_else(|| self.model_id.clone()) {
@@ -443,6 +445,10 @@ impl PyConverseClient {
                 .collect();
         }
         setup.max_rounds = max_tool_rounds;
+        let (memory, select) = crate::context::py::memory_from(memory)?;
+        setup.memory = memory;
+        setup.cache = crate::context::cache::Cache::from_py(cache)?;
+        setup.fixed_tokens = crate::context::usage::fixed_tokens(&setup);
         setup.tool_choice = tool_choice
             .filter(|c| !c.is_none())
             .map(|c| crate::wire::request::tool_choice(&Obj::new(c, "tool_choice")?))
@@ -464,7 +470,7 @@ impl PyConverseClient {
             max_attempts: self.max_attempts,
         };
         Ok(PyConversationCore::new(
-            id, model_id, backend, setup, history,
+            id, model_id, backend, setup, history, select,
         ))
     }
 }

@@ -11,11 +11,14 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
+use crate::context::metrics::{Metrics, PyConversationMetrics};
+use crate::context::usage::{self, PyTokenCount};
 use crate::errors::ErrorInfo;
 use crate::history::{self, unanswered};
 use crate::reply::{PyReply, PyUsage, Tokens};
+use crate::runtime::{self, Bridge, Finisher};
 use crate::turn::io::Backend;
-use crate::turn::machine::{Machine, Setup};
+use crate::turn::machine::{Base, Machine, Setup};
 use crate::turn::py::PyTurn;
 use crate::turn::TurnGuard;
 use crate::wire::document::document_to_py;
@@ -30,7 +33,12 @@ pub fn tick() -> u64 {
 }
 
 pub struct State {
-    pub messages: Arc<Vec<t::Message>>,
+    /// The transcript, and where requests start in it.
+    pub history: Base,
+    /// The prompt tokens of the last request and how many messages it covered (exact
+    /// figures from the service, for `context_tokens`).
+    pub context: Option<(u64, usize)>,
+    pub metrics: Metrics,
     pub model_id: String,
     pub usage: Tokens,
     /// Holds no Python object of its own (a Reply is plain data): no cycle can pass here.
@@ -51,6 +59,8 @@ pub struct PyConversationCore {
     setup: Arc<Setup>,
     state: Arc<Mutex<State>>,
     busy: Arc<AtomicU64>,
+    /// The `select` of a Python memory policy (traversed: it may hold anything).
+    select: Option<Py<PyAny>>,
 }
 
 /// A request's `toolChoice`, as boto3's dict (None: the conversation's own).
@@ -68,13 +78,17 @@ impl PyConversationCore {
         backend: Backend,
         setup: Setup,
         messages: Vec<t::Message>,
+        select: Option<Py<PyAny>>,
     ) -> Self {
         Self {
             id,
             backend,
             setup: Arc::new(setup),
+            select,
             state: Arc::new(Mutex::new(State {
-                messages: Arc::new(messages),
+                history: Base::from(messages),
+                context: None,
+                metrics: Metrics::default(),
                 model_id,
                 usage: Tokens::default(),
                 last_reply: None,
@@ -84,8 +98,15 @@ impl PyConversationCore {
         }
     }
 
-    fn turn(&self, guard: TurnGuard, machine: Machine) -> PyTurn {
-        PyTurn::new(machine, guard, self.state.clone(), self.backend.clone())
+    fn turn(&self, py: Python<'_>, guard: TurnGuard, machine: Machine) -> PyTurn {
+        let select = self.select.as_ref().map(|s| s.clone_ref(py));
+        PyTurn::new(
+            machine,
+            guard,
+            self.state.clone(),
+            self.backend.clone(),
+            select,
+        )
     }
 
     fn pending_error(open: &[&t::ToolUseBlock]) -> Box<ErrorInfo> {
@@ -126,6 +147,27 @@ impl PyStart {
 }
 
 impl PyConversationCore {
+    /// The CountTokens call of `count_tokens`, or the estimate when there is nothing to send.
+    fn count_future(
+        &self,
+    ) -> Result<
+        impl std::future::Future<Output = Result<PyTokenCount, ErrorInfo>> + Send + 'static,
+        PyTokenCount,
+    > {
+        let (history, model_id) = {
+            let state = lock(&self.state);
+            (state.history.clone(), state.model_id.clone())
+        };
+        let estimate = usage::estimate(&self.setup, &history);
+        match usage::count_input(&self.setup, &history) {
+            None => Err(PyTokenCount::estimate(
+                estimate,
+                "an estimate: the conversation has no messages yet",
+            )),
+            Some(input) => Ok(usage::count(&self.backend, model_id, input, estimate)),
+        }
+    }
+
     fn begin_checked(
         &self,
         py: Python<'_>,
@@ -134,7 +176,7 @@ impl PyConversationCore {
     ) -> PyResult<PyTurn> {
         let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         let state = lock(&self.state);
-        let open = unanswered(&state.messages);
+        let open = unanswered(&state.history.messages[state.history.start..]);
         let answers = user
             .content()
             .iter()
@@ -144,13 +186,13 @@ impl PyConversationCore {
         }
         let machine = Machine::new(
             self.setup.clone(),
-            state.messages.clone(),
+            state.history.clone(),
             state.model_id.clone(),
             user,
             choice,
         );
         drop(state);
-        Ok(self.turn(guard, machine))
+        Ok(self.turn(py, guard, machine))
     }
 }
 
@@ -212,7 +254,7 @@ impl PyConversationCore {
         }
         let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         let state = lock(&self.state);
-        let open = unanswered(&state.messages);
+        let open = unanswered(&state.history.messages[state.history.start..]);
         if open.is_empty() {
             return Err(value_error(
                 "results",
@@ -260,14 +302,14 @@ impl PyConversationCore {
             .collect();
         let machine = Machine::answering(
             self.setup.clone(),
-            state.messages.clone(),
+            state.history.clone(),
             state.model_id.clone(),
             calls,
             slots,
             choice,
         );
         drop(state);
-        Ok(self.turn(guard, machine))
+        Ok(self.turn(py, guard, machine))
     }
 
     #[getter]
@@ -320,11 +362,99 @@ impl PyConversationCore {
             .transpose()
     }
 
-    /// The history as boto3 message dicts (a copy: changing it changes nothing here).
+    /// The history the next request builds on, as boto3 message dicts (a copy).
     #[getter]
     fn messages<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let snapshot = lock(&self.state).messages.clone();
+        let (snapshot, start) = {
+            let state = lock(&self.state);
+            (state.history.messages.clone(), state.history.start)
+        };
+        response::message_list(py, &snapshot[start..])
+    }
+
+    /// Everything said in the conversation, including what its memory policy no longer sends.
+    #[getter]
+    fn transcript<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let snapshot = lock(&self.state).history.messages.clone();
         response::message_list(py, &snapshot)
+    }
+
+    /// The summary of the turns `Summarizing` folded away, or None.
+    #[getter]
+    fn summary(&self) -> Option<String> {
+        lock(&self.state)
+            .history
+            .summary
+            .as_deref()
+            .map(str::to_owned)
+    }
+
+    /// The size of the next request's prompt without a new message: exact from the last
+    /// reply's input and cache tokens, plus the estimate of what was appended since.
+    #[getter]
+    fn context_tokens(&self) -> u64 {
+        let state = lock(&self.state);
+        let h = &state.history;
+        match state.context {
+            Some((prompt, covered)) if covered <= h.tokens.len() => {
+                prompt
+                    + h.tokens[covered..]
+                        .iter()
+                        .map(|&n| u64::from(n))
+                        .sum::<u64>()
+            }
+            _ => usage::estimate(&self.setup, h),
+        }
+    }
+
+    /// The next request's prompt size from Bedrock's CountTokens (without a new message);
+    /// where the model cannot count, the estimate, marked `exact=False`.
+    fn count_tokens(&self, py: Python<'_>) -> PyResult<PyTokenCount> {
+        match self.count_future() {
+            Err(estimate) => Ok(estimate),
+            Ok(fut) => runtime::wait(py, fut)?.map_err(|e| e.into_pyerr(py)),
+        }
+    }
+
+    /// `count_tokens` as an awaitable.
+    fn count_tokens_async(&self) -> Bridge {
+        match self.count_future() {
+            Err(estimate) => Bridge::value(Python::attach(|py| {
+                Py::new(py, estimate).map(|c| c.into_any())
+            })),
+            Ok(fut) => Bridge::spawn(async move {
+                let out = fut.await;
+                Box::new(move |py: Python<'_>| match out {
+                    Ok(count) => Ok(Py::new(py, count)?.into_any()),
+                    Err(e) => Err(e.into_pyerr(py)),
+                }) as Finisher
+            }),
+        }
+    }
+
+    /// Tokens by model id (summaries under the model that wrote them), as `Usage` objects.
+    #[getter]
+    fn usage_by_model<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let by_model = lock(&self.state).metrics.by_model.clone();
+        let d = PyDict::new(py);
+        for (model, tokens) in by_model {
+            d.set_item(model, PyUsage(tokens))?;
+        }
+        Ok(d)
+    }
+
+    #[getter]
+    fn metrics(&self) -> PyConversationMetrics {
+        let state = lock(&self.state);
+        state
+            .metrics
+            .snapshot(state.usage, state.history.messages.len())
+    }
+
+    /// Where cache points go: a list of "system", "tools", "history".
+    #[getter]
+    fn cache(&self) -> Vec<&'static str> {
+        self.setup.cache.names()
     }
 
     #[getter]
@@ -341,6 +471,9 @@ impl PyConversationCore {
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Some(select) = &self.select {
+            visit.call(select)?;
+        }
         if let Ok(state) = self.state.try_lock() {
             if let Some(reply) = &state.last_reply {
                 visit.call(reply)?;
@@ -363,7 +496,8 @@ impl PyConversationCore {
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         let mut state = lock(&self.state);
-        state.messages = Arc::new(Vec::new());
+        state.history = Base::default();
+        state.context = None;
         state.last_reply = None;
         state.last_active = tick();
         Ok(())
@@ -372,7 +506,7 @@ impl PyConversationCore {
     /// The tool uses of the last reply that wait for results, as `toolUse` dicts.
     #[getter]
     fn pending_tool_calls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let snapshot = lock(&self.state).messages.clone();
+        let snapshot = lock(&self.state).history.messages.clone();
         let list = PyList::empty(py);
         for u in unanswered(&snapshot) {
             let block = t::ContentBlock::ToolUse(u.clone());
@@ -382,7 +516,8 @@ impl PyConversationCore {
     }
 
     fn __len__(&self) -> usize {
-        lock(&self.state).messages.len()
+        let state = lock(&self.state);
+        state.history.messages.len() - state.history.start
     }
 }
 

@@ -398,6 +398,11 @@ pub struct Assembler {
 }
 
 impl Assembler {
+    /// Whether any content block has begun.
+    pub fn has_content(&self) -> bool {
+        !self.blocks.is_empty()
+    }
+
     pub fn push(&mut self, event: &t::ConverseStreamOutput) {
         use t::ConverseStreamOutput as E;
         match event {

@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 pub mod client;
 pub mod config;
+pub mod context;
 pub mod conversation;
 pub mod errors;
 pub mod events;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     client::register(m)?;
     conversation::register(m)?;
     events::register(m)?;
+    context::py::register(m)?;
     m.add_class::<runtime::Bridge>()?;
     m.add_class::<turn::py::PyTurn>()?;
     m.add_class::<turn::stream::PyRequestStream>()?;

@@ -4,9 +4,17 @@ from typing import TYPE_CHECKING, Any
 
 from fastconverse import _aio as _aio  # registers the exit hook first
 from fastconverse import errors, events
-from fastconverse._core import Reply, Usage, __version__
+from fastconverse._core import ConversationMetrics, Reply, Timings, TokenCount, Usage, __version__
 from fastconverse.client import ConverseClient
 from fastconverse.conversation import Conversation, ReplyStream
+from fastconverse.memory import (
+    HistoryView,
+    MemoryPolicy,
+    SlidingWindow,
+    Summarizing,
+    TokenBudget,
+    estimate_tokens,
+)
 from fastconverse.events import (
     ContentBlockStop,
     Event,
@@ -27,15 +35,23 @@ if TYPE_CHECKING:
 __all__ = [
     "ContentBlockStop",
     "Conversation",
+    "ConversationMetrics",
     "ConverseClient",
     "Event",
+    "HistoryView",
+    "MemoryPolicy",
     "MessageStart",
     "MessageStop",
     "Metadata",
     "ReasoningDelta",
     "Reply",
     "ReplyStream",
+    "SlidingWindow",
+    "Summarizing",
     "TextDelta",
+    "Timings",
+    "TokenBudget",
+    "TokenCount",
     "Tool",
     "ToolInputError",
     "ToolResult",
@@ -45,6 +61,7 @@ __all__ = [
     "Usage",
     "__version__",
     "errors",
+    "estimate_tokens",
     "events",
     "tool",
 ]

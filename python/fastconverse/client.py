@@ -62,12 +62,19 @@ class ConverseClient(_core.ConverseClient):
         max_tool_concurrency: int = 8,
         tool_timeout: float | None = None,
         raise_tool_errors: bool = False,
+        memory: Any = None,
+        cache: str | Sequence[str] | None = None,
     ) -> Conversation:
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
         With ``tools`` (``@tool`` functions, ``Tool`` objects, plain typed functions or
         boto3 toolSpec dicts), ``send``, ``send_async`` and ``stream`` call the tools the
         model asks for and send their results back until it answers; see the README.
+
+        ``memory`` keeps the history inside the context window (``SlidingWindow``,
+        ``TokenBudget``, ``Summarizing`` or your ``MemoryPolicy``); ``cache`` places prompt
+        cache points: ``"system"``, ``"tools"``, ``"history"``, several joined by ``"+"``
+        or ``"all"``.
         """
         toolbox = None
         if tools is not None:
@@ -99,6 +106,8 @@ class ConverseClient(_core.ConverseClient):
             callable=toolbox.callable_names if toolbox is not None else [],
             max_tool_rounds=toolbox.max_tool_rounds if toolbox is not None else 0,
             tool_choice=toolbox.tool_choice if toolbox is not None else None,
+            memory=memory,
+            cache=cache,
         )
         conv = Conversation(core, toolbox)
         with self._registry_lock:

@@ -85,7 +85,7 @@ class Conversation:
         try:
             while True:
                 action, calls = turn.next()
-                if action == "request":
+                if action == "request" or action == "summary":
                     turn.request()
                 elif action == "tools":
                     outcomes: list[Any] = [None] * len(calls)
@@ -102,7 +102,7 @@ class Conversation:
         try:
             while True:
                 action, calls = turn.next()
-                if action == "request":
+                if action == "request" or action == "summary":
                     await turn.request_async()
                 elif action == "tools":
                     outcomes: list[Any] = [None] * len(calls)
@@ -181,9 +181,55 @@ class Conversation:
         return self._core.messages
 
     @property
+    def transcript(self) -> list[dict[str, Any]]:
+        """Everything said in the conversation, as boto3 message dicts: ``messages`` plus
+        what the memory policy no longer sends."""
+        return self._core.transcript
+
+    @property
+    def summary(self) -> str | None:
+        """The summary of the older turns (``Summarizing``), sent in the system prompt."""
+        return self._core.summary
+
+    @property
+    def context_tokens(self) -> int:
+        """The size of the next request's prompt before a new message: exact from the last
+        reply's input and cache tokens, plus the estimate of what was appended since."""
+        return self._core.context_tokens
+
+    def count_tokens(self) -> _core.TokenCount:
+        """The next request's prompt size from Bedrock's CountTokens; where the model cannot
+        count, the estimate, with ``exact=False`` and a ``note`` saying why."""
+        return self._core.count_tokens()
+
+    async def count_tokens_async(self) -> _core.TokenCount:
+        """``count_tokens`` as a coroutine."""
+        return await self._core.count_tokens_async()
+
+    @property
     def usage(self) -> _core.Usage:
-        """Tokens of all committed turns, summed."""
+        """Tokens of all committed turns (and their summaries), summed."""
         return self._core.usage
+
+    @property
+    def usage_by_model(self) -> dict[str, _core.Usage]:
+        """``usage`` by model id: a model switch, or a summariser, is counted apart."""
+        return self._core.usage_by_model
+
+    def cost(self, prices: Mapping[str, Mapping[str, float]]) -> float:
+        """What the conversation's tokens cost at ``prices``: ``{model_id: {"input": ..,
+        "output": .., "cache_read": .., "cache_write": ..}}``, each per 1,000 tokens (cache
+        prices may be left out when no cache tokens were used). No price table is built in:
+        prices change, and a stale one would be silently wrong."""
+        from fastconverse._cost import cost
+
+        return cost(self._core.usage_by_model, prices)
+
+    @property
+    def metrics(self) -> _core.ConversationMetrics:
+        """Turns, messages, tool calls and errors, retries, tokens, latency and time to first
+        token (mean, p50, p95) and errors by code, as one object (``to_dict()``)."""
+        return self._core.metrics
 
     @property
     def last_reply(self) -> _core.Reply | None:
@@ -251,6 +297,8 @@ def _events(run: _Run) -> Generator[Event, None, None]:
             if action == "request":
                 run.current = turn.stream()
                 yield from run.current
+            elif action == "summary":  # a summary is not the reply: it is not streamed
+                turn.request()
             elif action == "tools":
                 assert run.tools is not None
                 outcomes: list[Any] = [None] * len(calls)
@@ -275,6 +323,8 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                 run.current = turn.stream()
                 async for event in run.current:
                     yield event
+            elif action == "summary":
+                await turn.request_async()
             elif action == "tools":
                 assert run.tools is not None
                 outcomes: list[Any] = [None] * len(calls)

@@ -87,6 +87,8 @@ class FakeBedrock(_core.FakeBedrock):
             ``The provided model identifier is invalid.``
         context_windows: Context window in tokens per model id.
         default_context_window: Context window of models not in ``context_windows``.
+        count_tokens_models: When given, only these model ids support CountTokens; any other
+            gets ``The provided model doesn't support counting tokens.``
 
     Options of every ``enqueue_*`` turn:
         model_id: Answer only requests for this model id.

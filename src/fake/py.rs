@@ -159,7 +159,7 @@ pub struct PyFakeBedrock {
 #[pymethods]
 impl PyFakeBedrock {
     #[new]
-    #[pyo3(signature = (*, host = "127.0.0.1".to_owned(), port = 0, credentials = None, api_keys = None, models = None, context_windows = None, default_context_window = None))]
+    #[pyo3(signature = (*, host = "127.0.0.1".to_owned(), port = 0, credentials = None, api_keys = None, models = None, context_windows = None, default_context_window = None, count_tokens_models = None))]
     fn new(
         host: String,
         port: u16,
@@ -168,6 +168,7 @@ impl PyFakeBedrock {
         models: Option<Vec<String>>,
         context_windows: Option<HashMap<String, u64>>,
         default_context_window: Option<u64>,
+        count_tokens_models: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let config = FakeConfig {
             auth: AuthConfig {
@@ -177,6 +178,7 @@ impl PyFakeBedrock {
             models,
             context_windows: context_windows.unwrap_or_default(),
             default_context_window,
+            count_tokens_models,
         };
         let server = FakeServer::start(config, &host, port, crate::runtime::get().handle())
             .map_err(|e| {

@@ -24,6 +24,8 @@ pub struct FakeConfig {
     pub context_windows: HashMap<String, u64>,
     /// Context window of models not in `context_windows`; None means unlimited.
     pub default_context_window: Option<u64>,
+    /// When set, only these model ids support CountTokens.
+    pub count_tokens_models: Option<Vec<String>>,
 }
 
 /// One request FakeBedrock received, as it received it.
@@ -185,7 +187,10 @@ impl State {
         let (mut total, mut read, mut written_to, mut cached) = (0, 0, 0, false);
         let mut cache = self.cached_prefixes.lock().unwrap();
         for item in tokens::prompt_items(body) {
-            item.value.to_string().hash(&mut hasher);
+            // A cache point marks a prefix; it is not part of it (moving one keeps the cache).
+            if !item.cache_point {
+                item.value.to_string().hash(&mut hasher);
+            }
             total += item.tokens;
             if item.cache_point {
                 cached = true;
@@ -266,6 +271,15 @@ impl State {
     pub fn count_tokens(&self, model_id: &str, body: &Value) -> Outcome {
         if let Err(e) = self.check_model(model_id) {
             return Outcome::Error(e);
+        }
+        if let Some(models) = &self.config.count_tokens_models {
+            if !models.iter().any(|m| m == model_id) {
+                // As Bedrock answers for models without token counting (inference profiles
+                // among them), quoted by strands-agents and bifrost.
+                return Outcome::Error(validation(
+                    "The provided model doesn't support counting tokens.",
+                ));
+            }
         }
         let input = &body["input"];
         if let Some(converse) = input.get("converse") {

@@ -5,10 +5,15 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::Document;
 
+use crate::context::cache::{self, Cache};
+use crate::context::estimate::message_tokens;
+use crate::context::policy::Memory;
+use crate::context::summary;
 use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::for_history;
 use crate::reply::{ReplyData, Tokens};
@@ -32,6 +37,38 @@ pub struct Setup {
     /// The conversation's `toolChoice`, unless a call gives its own.
     pub tool_choice: Option<t::ToolChoice>,
     pub hooks: Vec<Arc<dyn Hook>>,
+    /// How the history is kept inside the context window (None: all of it is sent).
+    pub memory: Option<Memory>,
+    /// Where cache points go.
+    pub cache: Cache,
+    /// The estimate of the system prompt and tools (sent with every request).
+    pub fixed_tokens: u64,
+}
+
+/// The history a turn builds on: the whole transcript (shared, not copied), the estimate of
+/// each of its messages, the first message requests still send, and the summary of the
+/// messages before it (`Summarizing`).
+#[derive(Debug, Clone, Default)]
+pub struct Base {
+    pub messages: Arc<Vec<t::Message>>,
+    pub tokens: Arc<Vec<u32>>,
+    pub start: usize,
+    pub summary: Option<Arc<str>>,
+}
+
+pub fn estimate(message: &t::Message) -> u32 {
+    message_tokens(message).min(u64::from(u32::MAX)) as u32
+}
+
+impl From<Vec<t::Message>> for Base {
+    fn from(messages: Vec<t::Message>) -> Self {
+        Self {
+            tokens: Arc::new(messages.iter().map(estimate).collect()),
+            messages: Arc::new(messages),
+            start: 0,
+            summary: None,
+        }
+    }
 }
 
 /// What one request sends, complete but not yet in the SDK's builder. The history is the
@@ -39,14 +76,17 @@ pub struct Setup {
 #[derive(Debug, Clone)]
 pub struct RequestParts {
     pub model_id: String,
-    /// The history the turn builds on (a hook may put a shorter one in its place).
+    /// The history the turn builds on: the request sends `history[from..]`.
     pub history: Arc<Vec<t::Message>>,
+    pub from: usize,
     /// The turn's messages so far.
     pub added: Vec<t::Message>,
     pub system: Vec<t::SystemContentBlock>,
     pub inference: Option<t::InferenceConfiguration>,
     pub tool_config: Option<t::ToolConfiguration>,
     pub fields: Option<Document>,
+    /// Whether the history gets cache points.
+    pub cache_history: bool,
 }
 
 /// What the turn gives the next issues a say in, once per request and once per turn,
@@ -55,9 +95,15 @@ pub struct RequestParts {
 impl RequestParts {
     /// The messages of the request, as the SDK's input takes them (by value).
     pub fn messages(&self) -> Vec<t::Message> {
-        let mut messages = Vec::with_capacity(self.history.len() + self.added.len());
-        messages.extend(self.history.iter().cloned());
+        let kept = &self.history[self.from.min(self.history.len())..];
+        let mut messages = Vec::with_capacity(kept.len() + self.added.len());
+        messages.extend(kept.iter().cloned());
         messages.extend(self.added.iter().cloned());
+        if self.cache_history {
+            let tools = self.tool_config.as_ref().map(|c| c.tools());
+            let used = cache::count(&self.system, tools, &messages);
+            cache::mark_history(&mut messages, used);
+        }
         messages
     }
 }
@@ -79,6 +125,10 @@ pub trait Hook: Send + Sync {
 #[derive(Debug)]
 pub enum Action {
     Request(Box<RequestParts>),
+    /// A summary of the older turns (`Summarizing`), made before the turn's first request.
+    Summarize(Box<RequestParts>),
+    /// A Python memory policy chooses where the history starts (`select`).
+    Select,
     RunTools(Vec<t::ToolUseBlock>),
     Done,
 }
@@ -102,21 +152,68 @@ enum Phase {
 
 /// One turn: the history it builds on (shared, not copied) and the messages it adds.
 pub struct Machine {
-    setup: Arc<Setup>,
-    base: Arc<Vec<t::Message>>,
+    pub(super) setup: Arc<Setup>,
+    pub(super) base: Base,
     model_id: String,
     choice: Option<t::ToolChoice>,
-    added: Vec<t::Message>,
+    pub(super) added: Vec<t::Message>,
     rounds: u32,
     usage: Tokens,
     last: Option<ReplyData>,
     phase: Phase,
+    /// The memory policy has chosen where this turn's requests start.
+    pub(super) memory_done: bool,
+    /// A context overflow was recovered from (once per turn).
+    pub(super) recovered: bool,
+    /// A summary request is under way; it folds in the messages before this cut.
+    pub(super) summarizing: Option<usize>,
+    /// After an overflow, `Summarizing` summarises up to this cut.
+    pub(super) force_cut: Option<usize>,
+    pub(super) stats: TurnStats,
 }
 
-/// A committed turn: the messages it adds and its reply.
+/// What a turn measured, for the conversation's metrics.
+#[derive(Debug, Clone, Default)]
+pub struct TurnStats {
+    pub started: Option<Instant>,
+    pub first_token: Option<Duration>,
+    pub retries: u32,
+    pub summaries: u32,
+    /// Tokens of the summary requests (not in the reply's usage).
+    pub summary_usage: Tokens,
+    /// Tokens per model, in the order first used.
+    pub by_model: Vec<(String, Tokens)>,
+    /// The prompt of the last request (input and cache tokens), when it is known.
+    pub prompt_tokens: Option<u64>,
+}
+
+impl TurnStats {
+    pub fn add(&mut self, model_id: &str, usage: Tokens) {
+        match self.by_model.iter_mut().find(|(m, _)| m == model_id) {
+            Some((_, total)) => *total = *total + usage,
+            None => self.by_model.push((model_id.to_owned(), usage)),
+        }
+    }
+}
+
+/// A committed turn: its reply, and what it changes in the conversation.
 pub struct Committed {
-    pub added: Vec<t::Message>,
     pub reply: ReplyData,
+    pub change: Change,
+}
+
+/// What a committed turn changes: the messages it adds, where requests start, the summary.
+pub struct Change {
+    pub added: Vec<t::Message>,
+    /// The estimate of each added message.
+    pub tokens: Vec<u32>,
+    /// Where the history's requests start now, and the summary before that.
+    pub start: usize,
+    pub summary: Option<Arc<str>>,
+    /// Tokens of the turn's requests, summaries included.
+    pub usage: Tokens,
+    pub stats: TurnStats,
+    pub elapsed: Duration,
 }
 
 fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {
@@ -149,7 +246,7 @@ impl Machine {
     /// A turn that sends `message` (the user's) after `base`.
     pub fn new(
         setup: Arc<Setup>,
-        base: Arc<Vec<t::Message>>,
+        base: Base,
         model_id: String,
         message: t::Message,
         choice: Option<t::ToolChoice>,
@@ -163,7 +260,7 @@ impl Machine {
     /// caller's results by call; the others are run first.
     pub fn answering(
         setup: Arc<Setup>,
-        base: Arc<Vec<t::Message>>,
+        base: Base,
         model_id: String,
         calls: Vec<t::ToolUseBlock>,
         given: Vec<Option<t::ContentBlock>>,
@@ -177,12 +274,13 @@ impl Machine {
 
     fn empty(
         setup: Arc<Setup>,
-        base: Arc<Vec<t::Message>>,
+        base: Base,
         model_id: String,
         choice: Option<t::ToolChoice>,
     ) -> Self {
         let choice = choice.or_else(|| setup.tool_choice.clone());
         Self {
+            memory_done: setup.memory.is_none(),
             setup,
             base,
             model_id,
@@ -192,6 +290,13 @@ impl Machine {
             usage: Tokens::default(),
             last: None,
             phase: Phase::Request,
+            recovered: false,
+            summarizing: None,
+            force_cut: None,
+            stats: TurnStats {
+                started: Some(Instant::now()),
+                ..TurnStats::default()
+            },
         }
     }
 
@@ -199,6 +304,16 @@ impl Machine {
     pub fn next_action(&mut self) -> Result<Action, Box<ErrorInfo>> {
         match &self.phase {
             Phase::Request => {
+                if !self.memory_done {
+                    match self.plan() {
+                        Some(Action::Summarize(parts)) => {
+                            self.phase = Phase::Waiting;
+                            return Ok(Action::Summarize(parts));
+                        }
+                        Some(action) => return Ok(action),
+                        None => self.memory_done = true,
+                    }
+                }
                 let mut parts = self.parts();
                 for hook in &self.setup.hooks {
                     if let Err(info) = hook.before_request(&mut parts) {
@@ -238,14 +353,30 @@ impl Machine {
                 .build()
                 .expect("tools are set")
         });
+        let cache = &self.setup.cache;
+        let mut system = self.setup.system.clone();
+        if cache.system && !system.is_empty() {
+            system.push(t::SystemContentBlock::CachePoint(cache::point()));
+        }
+        if let Some(text) = &self.base.summary {
+            system.push(summary::system_block(text));
+        }
+        let tool_config = tool_config.map(|mut config| {
+            if cache.tools {
+                config.tools.push(t::Tool::CachePoint(cache::point()));
+            }
+            config
+        });
         RequestParts {
             model_id: self.model_id.clone(),
-            history: self.base.clone(),
+            history: self.base.messages.clone(),
+            from: self.base.start,
             added: self.added.clone(),
-            system: self.setup.system.clone(),
+            system,
             inference: self.setup.inference.clone(),
             tool_config,
             fields: self.setup.fields.clone(),
+            cache_history: cache.history,
         }
     }
 
@@ -254,7 +385,14 @@ impl Machine {
         if !matches!(self.phase, Phase::Waiting) {
             return Err(Box::new(ErrorInfo::internal("no request is under way")));
         }
+        self.stats.add(&reply.model_id, reply.usage);
+        if let Some(cut) = self.summarizing.take() {
+            return self.on_summary(cut, reply);
+        }
         self.usage = self.usage + reply.usage;
+        let u = reply.usage;
+        self.stats.prompt_tokens =
+            Some((u.input + u.cache_read.unwrap_or(0) + u.cache_write.unwrap_or(0)).max(0) as u64);
         let calls = tool_uses(&reply.message);
         let answer = for_history(&reply.message);
         if calls.is_empty() {
@@ -354,15 +492,29 @@ impl Machine {
         }
         self.phase = Phase::Ended;
         for hook in &self.setup.hooks {
-            hook.at_commit(&self.base, &self.added)?;
+            hook.at_commit(&self.base.messages, &self.added)?;
         }
         // The snapshot goes first, so that the commit appends to the history in place.
-        self.base = Arc::default();
+        let base = std::mem::take(&mut self.base);
         let mut reply = self.last.take().expect("a finished turn has a reply");
         reply.usage = self.usage;
         reply.turn = Some(Arc::new(self.added.clone()));
+        let mut stats = std::mem::take(&mut self.stats);
+        if self.added.is_empty() {
+            // A blank answer is not kept, nor the message it answered: no exact figure.
+            stats.prompt_tokens = None;
+        }
+        let elapsed = stats.started.map(|s| s.elapsed()).unwrap_or_default();
         Ok(Committed {
-            added: std::mem::take(&mut self.added),
+            change: Change {
+                tokens: self.added.iter().map(estimate).collect(),
+                added: std::mem::take(&mut self.added),
+                start: base.start,
+                summary: base.summary,
+                usage: reply.usage + stats.summary_usage,
+                stats,
+                elapsed,
+            },
             reply,
         })
     }
@@ -372,7 +524,7 @@ impl Machine {
     /// the history.
     pub fn abandon(&mut self) {
         self.phase = Phase::Ended;
-        self.base = Arc::default();
+        self.base = Base::default();
     }
 
     pub fn is_ended(&self) -> bool {
@@ -394,6 +546,25 @@ impl Machine {
 
     pub fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    /// The first content of a streamed turn arrived now.
+    pub fn first_token(&mut self) {
+        if self.stats.first_token.is_none() {
+            self.stats.first_token = self.stats.started.map(|s| s.elapsed());
+        }
+    }
+
+    pub(super) fn set_phase_request(&mut self) {
+        self.phase = Phase::Request;
+    }
+
+    pub(super) fn end(&mut self) {
+        self.phase = Phase::Ended;
+    }
+
+    pub(super) fn is_waiting(&self) -> bool {
+        matches!(self.phase, Phase::Waiting)
     }
 
     fn failure(&self, class: &'static str, text: String, reply: Option<ReplyData>) -> ErrorInfo {

@@ -1,6 +1,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
+use crate::context::policy::Memory;
 
 fn text(role: t::ConversationRole, s: &str) -> t::Message {
     t::Message::builder()
@@ -93,8 +94,8 @@ fn setup(hook: Option<Arc<Counting>>, max_rounds: u32) -> Arc<Setup> {
     })
 }
 
-fn base() -> Arc<Vec<t::Message>> {
-    Arc::new(vec![
+fn base() -> Base {
+    Base::from(vec![
         text(t::ConversationRole::User, "a"),
         text(t::ConversationRole::Assistant, "b"),
     ])
@@ -145,7 +146,7 @@ fn a_tool_round_runs_the_hooks_once_per_request_and_once_per_turn() {
         .unwrap();
     assert!(matches!(m.next_action().unwrap(), Action::Done));
     let committed = m.commit().unwrap();
-    assert_eq!(committed.added.len(), 4);
+    assert_eq!(committed.change.added.len(), 4);
     assert_eq!(committed.reply.usage.input, 30);
     assert_eq!(hook.requests.load(Ordering::SeqCst), 2);
     assert_eq!(hook.commits.load(Ordering::SeqCst), 1);
@@ -201,5 +202,166 @@ fn a_call_of_a_tool_without_a_function_ends_the_turn_for_the_caller() {
     m.on_reply(reply(vec![call("1", "echo"), call("2", "ask_user")], 5))
         .unwrap();
     assert!(matches!(m.next_action().unwrap(), Action::Done));
-    assert_eq!(m.commit().unwrap().added.len(), 2);
+    assert_eq!(m.commit().unwrap().change.added.len(), 2);
+}
+
+fn long_base(turns: usize) -> Base {
+    let mut messages = Vec::new();
+    for i in 0..turns {
+        messages.push(text(t::ConversationRole::User, &format!("question {i}")));
+        messages.push(text(t::ConversationRole::Assistant, &format!("answer {i}")));
+    }
+    Base::from(messages)
+}
+
+fn with_memory(memory: Memory) -> Arc<Setup> {
+    Arc::new(Setup {
+        tools: Some(vec![]),
+        callable: ["echo".to_owned()].into_iter().collect(),
+        max_rounds: 4,
+        memory: Some(memory),
+        ..Setup::default()
+    })
+}
+
+#[test]
+fn a_window_cuts_before_the_first_request_only() {
+    let setup = with_memory(Memory::Window { max_messages: 3 });
+    let mut m = Machine::new(
+        setup,
+        long_base(5),
+        "m".into(),
+        text(t::ConversationRole::User, "q"),
+        None,
+    );
+    let first = request(&mut m);
+    assert_eq!(first.from, 8, "the newest exchange and the new question");
+    assert_eq!(first.messages().len(), 3);
+    m.on_reply(reply(vec![call("1", "echo")], 10)).unwrap();
+    m.add_results(vec![result("1")]).unwrap();
+    let second = request(&mut m);
+    assert_eq!(second.from, 8, "no cut in the middle of a tool loop");
+    assert_eq!(second.messages().len(), 5);
+    m.on_reply(reply(vec![t::ContentBlock::Text("done".into())], 10))
+        .unwrap();
+    let committed = m.commit().unwrap();
+    assert_eq!(committed.change.start, 8);
+    assert_eq!(committed.change.added.len(), 4);
+    assert_eq!(committed.change.tokens.len(), 4);
+}
+
+#[test]
+fn an_overflow_cuts_deeper_once_then_fails() {
+    let setup = with_memory(Memory::Budget { max_tokens: 1_000 });
+    let mut m = Machine::new(
+        setup,
+        long_base(8),
+        "m".into(),
+        text(t::ConversationRole::User, "q"),
+        None,
+    );
+    assert_eq!(request(&mut m).from, 0);
+    let overflow = ErrorInfo::service(
+        "ValidationException",
+        "Input is too long for requested model.",
+    );
+    m.on_error(overflow.clone(), true).unwrap();
+    let retry = request(&mut m);
+    assert_eq!(retry.from, 8, "the older half is dropped");
+    let err = m.on_error(overflow, true).unwrap_err();
+    assert_eq!(err.class, "ContextWindowExceededError");
+    assert!(m.is_ended());
+}
+
+#[test]
+fn an_overflow_after_content_is_not_retried() {
+    let setup = with_memory(Memory::Window { max_messages: 100 });
+    let mut m = Machine::new(
+        setup,
+        long_base(4),
+        "m".into(),
+        text(t::ConversationRole::User, "q"),
+        None,
+    );
+    request(&mut m);
+    let overflow = ErrorInfo::service(
+        "ValidationException",
+        "prompt is too long: 5 tokens > 4 maximum",
+    );
+    assert!(m.on_error(overflow, false).is_err());
+}
+
+#[test]
+fn a_summary_comes_first_and_rides_in_the_system_prompt() {
+    let settings = crate::context::policy::SummarySettings {
+        max_tokens: 20,
+        keep_recent: 2,
+        model_id: Some("cheap".into()),
+        prompt: None,
+    };
+    let setup = with_memory(Memory::Summarizing(Arc::new(settings)));
+    let mut m = Machine::new(
+        setup,
+        long_base(4),
+        "m".into(),
+        text(t::ConversationRole::User, "q"),
+        None,
+    );
+    let summary = match m.next_action().unwrap() {
+        Action::Summarize(parts) => *parts,
+        other => panic!("expected a summary request, got {other:?}"),
+    };
+    assert_eq!(summary.model_id, "cheap");
+    assert_eq!(summary.messages().len(), 1);
+    let mut said = reply(
+        vec![t::ContentBlock::Text("they asked four questions".into())],
+        7,
+    );
+    said.model_id = "cheap".into();
+    m.on_reply(said).unwrap();
+    let parts = request(&mut m);
+    assert_eq!(parts.from, 6, "the last exchange is kept");
+    assert!(
+        matches!(parts.system.last(), Some(t::SystemContentBlock::Text(s)) if s.contains("four questions"))
+    );
+    m.on_reply(reply(vec![t::ContentBlock::Text("ok".into())], 10))
+        .unwrap();
+    let c = m.commit().unwrap();
+    assert_eq!(
+        c.change.summary.as_deref(),
+        Some("they asked four questions")
+    );
+    assert_eq!(c.change.usage.input, 17, "the summary's tokens count");
+    assert_eq!(c.reply.usage.input, 10, "but not in the reply's");
+    assert_eq!(c.change.stats.by_model.len(), 2);
+}
+
+#[test]
+fn a_failed_summary_fails_the_turn_and_says_so() {
+    let settings = crate::context::policy::SummarySettings {
+        max_tokens: 20,
+        keep_recent: 2,
+        model_id: None,
+        prompt: None,
+    };
+    let setup = with_memory(Memory::Summarizing(Arc::new(settings)));
+    let mut m = Machine::new(
+        setup,
+        long_base(4),
+        "m".into(),
+        text(t::ConversationRole::User, "q"),
+        None,
+    );
+    assert!(matches!(m.next_action().unwrap(), Action::Summarize(_)));
+    let err = m
+        .on_error(
+            ErrorInfo::service("ThrottlingException", "Too many requests"),
+            true,
+        )
+        .unwrap_err();
+    assert_eq!(err.class, "ThrottlingError");
+    assert!(err
+        .message
+        .starts_with("summarising the conversation's 6 older messages failed"));
+    assert!(m.is_ended());
 }

@@ -3,6 +3,7 @@
 
 pub mod io;
 pub mod machine;
+pub mod memory;
 pub mod py;
 pub mod stream;
 

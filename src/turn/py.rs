@@ -9,9 +9,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use super::io::{self, Backend};
-use super::machine::{Action, Machine, RequestParts};
+use super::machine::{Action, Change, Machine, RequestParts};
 use super::stream::PyRequestStream;
 use super::TurnGuard;
+use crate::context::py::PyHistoryView;
 use crate::conversation::{lock, tick, State};
 use crate::errors::ErrorInfo;
 use crate::history::content_blocks;
@@ -41,6 +42,8 @@ pub struct PyTurn {
     inner: Mutex<Inner>,
     state: Arc<Mutex<State>>,
     backend: Backend,
+    /// The `select` of the conversation's Python memory policy.
+    select: Option<Py<PyAny>>,
 }
 
 fn ended() -> PyErr {
@@ -53,6 +56,7 @@ impl PyTurn {
         guard: TurnGuard,
         state: Arc<Mutex<State>>,
         backend: Backend,
+        select: Option<Py<PyAny>>,
     ) -> Self {
         Self {
             inner: Mutex::new(Inner {
@@ -62,6 +66,74 @@ impl PyTurn {
             }),
             state,
             backend,
+            select,
+        }
+    }
+
+    /// Ends the turn with an error, counted in the conversation's metrics.
+    fn fail(
+        &self,
+        py: Python<'_>,
+        mut inner: MutexGuard<'_, Inner>,
+        info: Box<ErrorInfo>,
+    ) -> PyErr {
+        inner.end();
+        drop(inner);
+        let code = info.code.clone().unwrap_or_else(|| info.class.to_owned());
+        lock(&self.state).metrics.failed(&code);
+        info.into_pyerr(py)
+    }
+
+    /// The first content of a streamed turn arrived.
+    pub fn first_token(&self) {
+        self.inner().machine.first_token();
+    }
+
+    /// Lets the Python policy choose where the turn's requests start.
+    fn run_select(&self, py: Python<'_>) -> PyResult<()> {
+        let view = {
+            let inner = self.inner();
+            let h = inner.machine.history();
+            PyHistoryView {
+                messages: inner.machine.base.messages.clone(),
+                tokens: inner.machine.base.tokens.clone(),
+                start: h.start,
+                pending: h.added_tokens,
+                pending_starts: h.is_cut(h.len()),
+            }
+        };
+        let select = self
+            .select
+            .as_ref()
+            .ok_or_else(|| ErrorInfo::internal("no memory policy to ask").into_pyerr(py))?;
+        let len = view.messages.len() - view.start;
+        let chosen = select.call1(py, (view,)).and_then(|v| {
+            let v = v.bind(py);
+            let index = if v.is_instance_of::<pyo3::types::PyBool>() {
+                None
+            } else {
+                v.extract::<i64>().ok()
+            };
+            // A negative index counts from the end, as in Python (-10: the last ten).
+            index
+                .map(|i| if i < 0 { (len as i64 + i).max(0) as usize } else { i as usize })
+                .ok_or_else(|| {
+                    pyo3::exceptions::PyTypeError::new_err(format!(
+                        "memory policy: select(view) must return the index of the first message to keep (an int; negative counts from the end), got {}",
+                        v.repr().map(|r| r.to_string()).unwrap_or_default()
+                    ))
+                })
+        });
+        let mut inner = self.inner();
+        match chosen {
+            Ok(index) => {
+                inner.machine.select(index);
+                Ok(())
+            }
+            Err(err) => {
+                inner.end();
+                Err(err)
+            }
         }
     }
 
@@ -79,22 +151,26 @@ impl PyTurn {
         })
     }
 
-    /// Takes in what a request gave, on the caller's thread. A failure ends the turn.
-    pub fn on_reply(&self, py: Python<'_>, out: Result<ReplyData, ErrorInfo>) -> PyResult<()> {
+    /// Takes in what a request gave, on the caller's thread. A failure ends the turn,
+    /// unless the turn recovers (a context overflow before any content: `unseen`).
+    pub fn on_reply(
+        &self,
+        py: Python<'_>,
+        out: Result<ReplyData, ErrorInfo>,
+        unseen: bool,
+    ) -> PyResult<()> {
         let mut inner = self.inner();
         if inner.machine.is_ended() {
             return Err(ended());
         }
         let result = match out {
             Ok(reply) => inner.machine.on_reply(reply),
-            Err(info) => Err(Box::new(info)),
+            Err(info) => inner.machine.on_error(info, unseen),
         };
-        if let Err(info) = result {
-            inner.end();
-            drop(inner);
-            return Err(info.into_pyerr(py));
+        match result {
+            Ok(()) => Ok(()),
+            Err(info) => Err(self.fail(py, inner, info)),
         }
-        Ok(())
     }
 
     pub fn model_id(&self) -> String {
@@ -102,40 +178,90 @@ impl PyTurn {
     }
 }
 
+/// Writes a committed turn into the conversation's state, in one step (under its lock).
+fn apply(state: &mut State, c: Change) {
+    let usage = c.usage;
+    let h = &mut state.history;
+    let added = c.added.len();
+    if added > 0 {
+        Arc::make_mut(&mut h.messages).extend(c.added);
+        Arc::make_mut(&mut h.tokens).extend(c.tokens);
+    }
+    h.start = c.start;
+    h.summary = c.summary;
+    // The last request's prompt covered everything but the reply's message.
+    state.context = c
+        .stats
+        .prompt_tokens
+        .map(|p| (p, state.history.messages.len() - 1));
+    state.usage = state.usage + usage;
+    let m = &mut state.metrics;
+    m.turns += 1;
+    m.retries += u64::from(c.stats.retries);
+    m.summaries += u64::from(c.stats.summaries);
+    for (model, tokens) in c.stats.by_model {
+        m.add_usage(&model, tokens);
+    }
+    m.latency.push(c.elapsed);
+    if let Some(first) = c.stats.first_token {
+        m.first_token.push(first);
+    }
+    for block in state.history.messages[state.history.messages.len() - added..]
+        .iter()
+        .flat_map(|msg| msg.content())
+    {
+        match block {
+            aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(_) => m.tool_calls += 1,
+            aws_sdk_bedrockruntime::types::ContentBlock::ToolResult(r)
+                if r.status() == Some(&aws_sdk_bedrockruntime::types::ToolResultStatus::Error) =>
+            {
+                m.tool_errors += 1
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The finisher of a request: takes the reply into the turn, in the awaiting task.
 fn record(turn: Py<PyTurn>, out: Result<ReplyData, ErrorInfo>) -> Finisher {
     Box::new(move |py| {
-        turn.get().on_reply(py, out)?;
+        turn.get().on_reply(py, out, true)?;
         Ok(py.None())
     })
 }
 
 #[pymethods]
 impl PyTurn {
-    /// What the driver does next: `("request", None)`, `("tools", [toolUse dicts])` or
-    /// `("done", None)`.
+    /// What the driver does next: `("request", None)`, `("summary", None)` (a request
+    /// that is never streamed), `("tools", [toolUse dicts])` or `("done", None)`.
     fn next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         // Note: the lock is let go before any Python object is made (making one may run a
         // collection, and a finalizer may come back to this turn).
-        let action = {
+        let action = loop {
             let mut inner = self.inner();
             match inner.machine.next_action() {
+                Ok(Action::Select) => {
+                    drop(inner);
+                    self.run_select(py)?;
+                }
                 Ok(Action::Request(parts)) => {
                     inner.ready = Some(parts);
-                    Ok(None)
+                    break None;
                 }
-                Ok(Action::RunTools(calls)) => Ok(Some(Some(calls))),
-                Ok(Action::Done) => Ok(Some(None)),
-                Err(info) => {
-                    inner.end();
-                    Err(info)
+                Ok(Action::Summarize(parts)) => {
+                    inner.ready = Some(parts);
+                    break Some(Err("summary"));
                 }
+                Ok(Action::RunTools(calls)) => break Some(Ok(Some(calls))),
+                Ok(Action::Done) => break Some(Ok(None)),
+                Err(info) => return Err(self.fail(py, inner, info)),
             }
         };
         let kind = |name: &str| name.into_pyobject(py).map(|s| s.into_any());
-        match action.map_err(|info| info.into_pyerr(py))? {
+        match action {
             None => PyTuple::new(py, [kind("request")?, py.None().into_bound(py)]),
-            Some(Some(calls)) => {
+            Some(Err(name)) => PyTuple::new(py, [kind(name)?, py.None().into_bound(py)]),
+            Some(Ok(Some(calls))) => {
                 let list = PyList::empty(py);
                 for call in calls {
                     let block = aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(call);
@@ -143,7 +269,7 @@ impl PyTurn {
                 }
                 PyTuple::new(py, [kind("tools")?, list.into_any()])
             }
-            Some(None) => PyTuple::new(py, [kind("done")?, py.None().into_bound(py)]),
+            Some(Ok(None)) => PyTuple::new(py, [kind("done")?, py.None().into_bound(py)]),
         }
     }
 
@@ -151,7 +277,7 @@ impl PyTurn {
     fn request(&self, py: Python<'_>) -> PyResult<()> {
         let parts = self.take_request()?;
         let out = runtime::wait(py, io::converse(&self.backend, parts))?;
-        self.on_reply(py, out)
+        self.on_reply(py, out, true)
     }
 
     /// `request` as an awaitable: the reply is taken in when the awaiting task resumes.
@@ -196,14 +322,17 @@ impl PyTurn {
         let guard = inner.guard.take();
         inner.end();
         drop(inner);
-        let committed = committed.map_err(|info| info.into_pyerr(py))?;
-        let usage = committed.reply.usage;
+        let committed = match committed {
+            Ok(c) => c,
+            Err(info) => {
+                let code = info.code.clone().unwrap_or_else(|| info.class.to_owned());
+                lock(&self.state).metrics.failed(&code);
+                return Err(info.into_pyerr(py));
+            }
+        };
         let reply = Py::new(py, PyReply(committed.reply))?;
         let mut state = lock(&self.state);
-        if !committed.added.is_empty() {
-            Arc::make_mut(&mut state.messages).extend(committed.added);
-        }
-        state.usage = state.usage + usage;
+        apply(&mut state, committed.change);
         state.last_reply = Some(reply.clone_ref(py));
         state.last_active = tick();
         drop(state);

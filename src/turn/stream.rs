@@ -23,6 +23,8 @@ struct Shared {
     ended: AtomicBool,
     /// An item was taken from the pump but never reached the reader.
     broken: AtomicBool,
+    /// Content reached the reader (a failure now cannot be retried unseen).
+    content: AtomicBool,
     model_id: String,
     turn: Py<PyTurn>,
 }
@@ -62,7 +64,15 @@ impl Shared {
         }
         match item {
             Item::Event(event) => {
-                self.assembler().push(&event);
+                let first = {
+                    let mut assembler = self.assembler();
+                    assembler.push(&event);
+                    !self.content.load(Ordering::Relaxed) && assembler.has_content()
+                };
+                if first {
+                    self.content.store(true, Ordering::Release);
+                    self.turn.get().first_token();
+                }
                 // Note: hidden events never get here (`hidden` takes them in first).
                 Ok(match events::to_py(py, event)? {
                     Some(obj) => Step::Yield(obj),
@@ -77,28 +87,32 @@ impl Shared {
                         "StreamInterruptedError",
                         "the stream lost an event to a cancelled read; the turn was dropped",
                     );
-                    self.finish(py, Err(info))?;
+                    self.finish(py, Err(info), false)?;
                     return Ok(Step::Stop);
                 }
                 let assembler = std::mem::take(&mut *self.assembler());
                 let out = assembler.finish(&self.model_id, request_id).map_err(|e| *e);
-                self.finish(py, out)?;
+                self.finish(py, out, false)?;
                 Ok(Step::Stop)
             }
             Item::Failed(info) => {
                 self.ended.store(true, Ordering::Release);
-                self.finish(py, Err(info))?;
+                let unseen = !self.content.load(Ordering::Acquire);
+                self.finish(py, Err(info), unseen)?;
                 Ok(Step::Stop)
             }
         }
     }
 
+    /// Takes the outcome into the turn; `unseen`: a failure before any content, which
+    /// the turn may retry (a context overflow).
     fn finish(
         &self,
         py: Python<'_>,
         out: Result<crate::reply::ReplyData, ErrorInfo>,
+        unseen: bool,
     ) -> PyResult<()> {
-        self.turn.get().on_reply(py, out)
+        self.turn.get().on_reply(py, out, unseen)
     }
 
     /// Events the reader never sees (unknown kinds) are taken in here, off the reader's
@@ -136,6 +150,7 @@ impl PyRequestStream {
                 assembler: Mutex::new(Assembler::default()),
                 ended: AtomicBool::new(false),
                 broken: AtomicBool::new(false),
+                content: AtomicBool::new(false),
                 model_id,
                 turn,
             }),

@@ -123,3 +123,22 @@ pub fn json_to_document(value: serde_json::Value) -> Document {
         ),
     }
 }
+
+/// Document -> JSON (for text that shows a tool's input or result).
+pub fn document_to_json(doc: &Document) -> serde_json::Value {
+    use serde_json::Value;
+    match doc {
+        Document::Null => Value::Null,
+        Document::Bool(b) => Value::Bool(*b),
+        Document::Number(Number::PosInt(u)) => Value::from(*u),
+        Document::Number(Number::NegInt(i)) => Value::from(*i),
+        Document::Number(Number::Float(f)) => Value::from(*f),
+        Document::String(s) => Value::String(s.clone()),
+        Document::Array(items) => Value::Array(items.iter().map(document_to_json).collect()),
+        Document::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), document_to_json(v)))
+                .collect(),
+        ),
+    }
+}

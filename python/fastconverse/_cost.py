@@ -1,0 +1,61 @@
+"""``Conversation.cost``: tokens by model times the user's prices."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastconverse import _core
+
+_KINDS = {
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_input_tokens",
+    "cache_write": "cache_write_input_tokens",
+}
+
+
+def _price(prices: Mapping[str, float], model_id: str, kind: str, tokens: int) -> float:
+    value = prices.get(kind)
+    if value is None:
+        if tokens == 0:
+            return 0.0
+        raise ValueError(
+            f"prices[{model_id!r}]: no {kind!r} price, and the conversation used "
+            f"{tokens} {kind.replace('_', ' ')} tokens with this model"
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(
+            f"prices[{model_id!r}][{kind!r}]: expected a price per 1,000 tokens (a number "
+            f">= 0), got {value!r}"
+        )
+    return float(value) * tokens / 1000
+
+
+def cost(usage: Mapping[str, _core.Usage], prices: Mapping[str, Mapping[str, float]]) -> float:
+    if not isinstance(prices, Mapping):
+        raise TypeError(
+            f"prices: expected a dict of model id -> {{'input': .., 'output': ..}}, got "
+            f"{type(prices).__name__}"
+        )
+    total = 0.0
+    for model_id, used in usage.items():
+        model_prices = prices.get(model_id)
+        if model_prices is None:
+            raise ValueError(
+                f"prices: no prices for {model_id!r}, which this conversation used; "
+                f"prices are given for {sorted(prices)}"
+            )
+        if not isinstance(model_prices, Mapping):
+            raise TypeError(
+                f"prices[{model_id!r}]: expected a dict like {{'input': 0.0008, 'output': "
+                f"0.004}}, got {type(model_prices).__name__}"
+            )
+        unknown = set(model_prices) - set(_KINDS)
+        if unknown:
+            raise ValueError(
+                f"prices[{model_id!r}]: unknown keys {sorted(unknown)}; expected "
+                f"{sorted(_KINDS)}"
+            )
+        for kind, attr in _KINDS.items():
+            total += _price(model_prices, model_id, kind, getattr(used, attr))
+    return total
