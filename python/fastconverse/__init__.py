@@ -7,14 +7,6 @@ from fastconverse import errors, events
 from fastconverse._core import ConversationMetrics, Reply, Timings, TokenCount, Usage, __version__
 from fastconverse.client import ConverseClient
 from fastconverse.conversation import Conversation, ReplyStream
-from fastconverse.memory import (
-    HistoryView,
-    MemoryPolicy,
-    SlidingWindow,
-    Summarizing,
-    TokenBudget,
-    estimate_tokens,
-)
 from fastconverse.events import (
     ContentBlockStop,
     Event,
@@ -26,6 +18,14 @@ from fastconverse.events import (
     ToolResult,
     ToolUseDelta,
     ToolUseStart,
+)
+from fastconverse.memory import (
+    HistoryView,
+    MemoryPolicy,
+    SlidingWindow,
+    Summarizing,
+    TokenBudget,
+    estimate_tokens,
 )
 
 if TYPE_CHECKING:

@@ -53,8 +53,7 @@ def cost(usage: Mapping[str, _core.Usage], prices: Mapping[str, Mapping[str, flo
         unknown = set(model_prices) - set(_KINDS)
         if unknown:
             raise ValueError(
-                f"prices[{model_id!r}]: unknown keys {sorted(unknown)}; expected "
-                f"{sorted(_KINDS)}"
+                f"prices[{model_id!r}]: unknown keys {sorted(unknown)}; expected {sorted(_KINDS)}"
             )
         for kind, attr in _KINDS.items():
             total += _price(model_prices, model_id, kind, getattr(used, attr))

@@ -226,6 +226,11 @@ class Conversation:
         return cost(self._core.usage_by_model, prices)
 
     @property
+    def cache(self) -> list[str]:
+        """Where cache points go: some of ``"system"``, ``"tools"``, ``"history"``."""
+        return self._core.cache
+
+    @property
     def metrics(self) -> _core.ConversationMetrics:
         """Turns, messages, tool calls and errors, retries, tokens, latency and time to first
         token (mean, p50, p95) and errors by code, as one object (``to_dict()``)."""

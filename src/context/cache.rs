@@ -134,9 +134,9 @@ pub fn count(
         + in_messages(messages)
 }
 
-/// Adds the history's points to a request's messages, while fewer than four are used:
-/// the end of the last message, then the end of the last user message before it.
-pub fn mark_history(messages: &mut [t::Message], mut used: usize) {
+/// Adds up to `left` points to a request's messages: the end of the last message, then
+/// the end of the last user message before it.
+pub fn mark_history(messages: &mut [t::Message], mut left: usize) {
     let Some(last) = messages.len().checked_sub(1) else {
         return;
     };
@@ -144,14 +144,14 @@ pub fn mark_history(messages: &mut [t::Message], mut used: usize) {
         .iter()
         .rposition(|m| m.role() == &t::ConversationRole::User);
     for at in std::iter::once(last).chain(previous) {
-        if used >= MAX_POINTS {
+        if left == 0 {
             return;
         }
         if !ends_with_point(&messages[at]) {
             messages[at]
                 .content
                 .push(t::ContentBlock::CachePoint(point()));
-            used += 1;
+            left -= 1;
         }
     }
 }

@@ -85,8 +85,8 @@ pub struct RequestParts {
     pub inference: Option<t::InferenceConfiguration>,
     pub tool_config: Option<t::ToolConfiguration>,
     pub fields: Option<Document>,
-    /// Whether the history gets cache points.
-    pub cache_history: bool,
+    /// How many cache points the history gets (0 to 2).
+    pub cache_history: usize,
 }
 
 /// What the turn gives the next issues a say in, once per request and once per turn,
@@ -99,10 +99,8 @@ impl RequestParts {
         let mut messages = Vec::with_capacity(kept.len() + self.added.len());
         messages.extend(kept.iter().cloned());
         messages.extend(self.added.iter().cloned());
-        if self.cache_history {
-            let tools = self.tool_config.as_ref().map(|c| c.tools());
-            let used = cache::count(&self.system, tools, &messages);
-            cache::mark_history(&mut messages, used);
+        if self.cache_history > 0 {
+            cache::mark_history(&mut messages, self.cache_history);
         }
         messages
     }
@@ -355,18 +353,30 @@ impl Machine {
         });
         let cache = &self.setup.cache;
         let mut system = self.setup.system.clone();
-        if cache.system && !system.is_empty() {
-            system.push(t::SystemContentBlock::CachePoint(cache::point()));
+        let mut tool_config = tool_config;
+        let mut cache_history = 0;
+        if cache.any() {
+            // Bedrock takes four points a request; the user's own come first.
+            let kept = &self.base.messages[self.base.start..];
+            let tools = tool_config.as_ref().map(|c| c.tools());
+            let mut left = cache::MAX_POINTS.saturating_sub(
+                cache::count(&system, tools, kept) + cache::count(&[], None, &self.added),
+            );
+            if cache.system && !system.is_empty() && left > 0 {
+                system.push(t::SystemContentBlock::CachePoint(cache::point()));
+                left -= 1;
+            }
+            if let (true, Some(config)) = (cache.tools && left > 0, tool_config.as_mut()) {
+                config.tools.push(t::Tool::CachePoint(cache::point()));
+                left -= 1;
+            }
+            if cache.history {
+                cache_history = left.min(2);
+            }
         }
         if let Some(text) = &self.base.summary {
             system.push(summary::system_block(text));
         }
-        let tool_config = tool_config.map(|mut config| {
-            if cache.tools {
-                config.tools.push(t::Tool::CachePoint(cache::point()));
-            }
-            config
-        });
         RequestParts {
             model_id: self.model_id.clone(),
             history: self.base.messages.clone(),
@@ -376,7 +386,7 @@ impl Machine {
             inference: self.setup.inference.clone(),
             tool_config,
             fields: self.setup.fields.clone(),
-            cache_history: cache.history,
+            cache_history,
         }
     }
 

@@ -69,7 +69,7 @@ impl Machine {
             inference: Some(summary::inference(&settings)),
             tool_config: None,
             fields: None,
-            cache_history: false,
+            cache_history: 0,
         }
     }
 
