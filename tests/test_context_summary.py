@@ -154,3 +154,34 @@ def test_the_tutorial_memory_scenario_with_summarizing(make_fake: Any) -> None:
     # Each request's messages stayed near the budget: the newest turns and one summary.
     for request in main:
         assert fc.estimate_tokens(request.body["messages"]) <= 8000 + 1000
+
+
+def test_a_turn_cancelled_during_its_summary_changes_nothing(make_fake: Any) -> None:
+    import asyncio
+
+    fake = make_fake()
+    conv = fc_client(fake).create_conversation(
+        memory=fc.Summarizing(max_tokens=100, keep_recent=2, model_id="cheap")
+    )
+    for i in range(3):
+        conv.send(f"turn {i} " + "word " * 30)
+    before = (conv.messages, conv.transcript, conv.summary, conv.usage, conv.metrics.summaries)
+    fake.enqueue_text("late summary", model_id="cheap", first_byte_delay=30.0)
+
+    asked = len(summary_requests(fake))
+
+    async def cancel_it() -> None:
+        task = asyncio.ensure_future(conv.send_async("next"))
+        while len(summary_requests(fake)) == asked:  # the summary request is under way
+            assert not task.done(), "the turn ended without asking for a summary"
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_it())
+    after = (conv.messages, conv.transcript, conv.summary, conv.usage, conv.metrics.summaries)
+    assert after == before
+    assert not conv.busy
+    fake.reset()
+    assert conv.send("again").text == "You said: again"

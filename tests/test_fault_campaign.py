@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conftest import ERROR_CODES
-from fastconverse import ConverseClient, Tool, errors, tool
+from fastconverse import ConverseClient, SlidingWindow, TokenBudget, Tool, errors, tool
 from fastconverse.testing import FakeBedrock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,6 +129,10 @@ class Scenario:
         self.model = f"campaign-{n}"
         self.api = rng.choice(APIS)
         self.fault = rng.choice(self._faults())
+        # A memory policy cuts the history the turns build on (the transcript keeps all).
+        self.memory = rng.choice(
+            [None, None, SlidingWindow(rng.randint(2, 9)), TokenBudget(rng.randint(10, 120))]
+        )
         self.committed: list[Any] = []
 
     def _faults(self) -> list[str]:
@@ -188,7 +192,7 @@ class Scenario:
     # --- running it ---------------------------------------------------------------------
 
     def run(self) -> str:
-        conv = self.client.create_conversation(model_id=self.model, tools=TOOLS)
+        conv = self.client.create_conversation(model_id=self.model, tools=TOOLS, memory=self.memory)
         if self.rng.random() < 0.5:  # sometimes a history to build on
             self.committed.append(conv.send("warm up"))
         if self.api == "tool_results":
@@ -196,17 +200,20 @@ class Scenario:
             self.committed.append(conv.send("ask me"))
         if self.api == "boto3_layer":
             return self.run_boto3_layer()
-        before = conv.messages
+        before, before_sent = conv.transcript, conv.messages
         outcome, reply = self.drive(conv)
-        after = conv.messages
+        after, sent = conv.transcript, conv.messages
         assert not conv.busy, "the conversation is still busy"
+        assert after[len(after) - len(sent) :] == sent, "messages are not the transcript's end"
         if reply is not None:
             assert after[: len(before)] == before, "the history was rewritten"
             assert after[len(before) :] == reply.messages, "the turn was not kept whole"
             assert len(after) > len(before) or not reply.text.strip()
+            if self.memory is None:
+                assert sent == after
             self.committed.append(reply)
         else:
-            assert after == before, f"a {outcome} turn changed the history"
+            assert (after, sent) == (before, before_sent), f"a {outcome} turn changed the history"
         # What a cancelled or cut turn left queued is not for the next one.
         self.fake.reset()
         if conv.pending_tool_calls:

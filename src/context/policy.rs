@@ -55,6 +55,10 @@ impl History<'_> {
         self.messages.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
     /// Whether the request may start at message `k` (`len` keeps only the turn's messages).
     pub fn is_cut(&self, k: usize) -> bool {
         match self.messages.get(k) {
@@ -72,9 +76,16 @@ impl History<'_> {
             .unwrap_or(self.start)
     }
 
-    /// Estimated tokens of the request's messages when it starts at `k`.
-    pub fn tokens_from(&self, k: usize) -> u64 {
-        self.tokens[k..].iter().map(|&n| u64::from(n)).sum::<u64>() + self.added_tokens
+    /// Whether everything from `start` fits in `max` tokens (reads until it does not).
+    pub fn fits(&self, max: u64) -> bool {
+        let mut sum = self.added_tokens;
+        for &n in self.tokens[self.start..].iter().rev() {
+            sum += u64::from(n);
+            if sum > max {
+                return false;
+            }
+        }
+        sum <= max
     }
 
     /// The newest `max` messages (counting the turn's own), or as few as a valid start allows.
@@ -106,7 +117,7 @@ impl History<'_> {
     /// Where a summary of the older turns ends: the last cut that keeps `keep_recent`
     /// messages (and at least one message is left to summarise), when over `max` tokens.
     pub fn summary_cut(&self, max: u64, keep_recent: usize) -> Option<usize> {
-        if self.tokens_from(self.start) <= max {
+        if self.fits(max) {
             return None;
         }
         self.last_cut(self.len().saturating_sub(keep_recent))

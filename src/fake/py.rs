@@ -159,6 +159,7 @@ pub struct PyFakeBedrock {
 #[pymethods]
 impl PyFakeBedrock {
     #[new]
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (*, host = "127.0.0.1".to_owned(), port = 0, credentials = None, api_keys = None, models = None, context_windows = None, default_context_window = None, count_tokens_models = None))]
     fn new(
         host: String,

@@ -71,17 +71,16 @@ impl PyTurn {
     }
 
     /// Ends the turn with an error, counted in the conversation's metrics.
-    fn fail(
-        &self,
-        py: Python<'_>,
-        mut inner: MutexGuard<'_, Inner>,
-        info: Box<ErrorInfo>,
-    ) -> PyErr {
+    fn fail(&self, py: Python<'_>, mut inner: MutexGuard<'_, Inner>, info: ErrorInfo) -> PyErr {
         inner.end();
         drop(inner);
-        let code = info.code.clone().unwrap_or_else(|| info.class.to_owned());
-        lock(&self.state).metrics.failed(&code);
+        self.count_failure(&info);
         info.into_pyerr(py)
+    }
+
+    fn count_failure(&self, info: &ErrorInfo) {
+        let code = info.code.as_deref().unwrap_or(info.class);
+        lock(&self.state).metrics.failed(code);
     }
 
     /// The first content of a streamed turn arrived.
@@ -169,7 +168,7 @@ impl PyTurn {
         };
         match result {
             Ok(()) => Ok(()),
-            Err(info) => Err(self.fail(py, inner, info)),
+            Err(info) => Err(self.fail(py, inner, *info)),
         }
     }
 
@@ -254,7 +253,7 @@ impl PyTurn {
                 }
                 Ok(Action::RunTools(calls)) => break Some(Ok(Some(calls))),
                 Ok(Action::Done) => break Some(Ok(None)),
-                Err(info) => return Err(self.fail(py, inner, info)),
+                Err(info) => return Err(self.fail(py, inner, *info)),
             }
         };
         let kind = |name: &str| name.into_pyobject(py).map(|s| s.into_any());
@@ -325,8 +324,7 @@ impl PyTurn {
         let committed = match committed {
             Ok(c) => c,
             Err(info) => {
-                let code = info.code.clone().unwrap_or_else(|| info.class.to_owned());
-                lock(&self.state).metrics.failed(&code);
+                self.count_failure(&info);
                 return Err(info.into_pyerr(py));
             }
         };
