@@ -42,7 +42,7 @@ from typing import Any
 
 import vs_boto3 as common
 
-SECTION = "## Memory policies: per-turn overhead"
+SECTION = "## Memory policies: per-turn overhead (issue 10)"
 POLICIES = ["none", "window", "budget", "custom", "summarizing"]
 LABELS = {
     "none": "no policy (`memory=None`), the baseline",

@@ -6,10 +6,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from fastconverse import _core
 from fastconverse.conversation import Conversation
+
+if TYPE_CHECKING:
+    from fastconverse.memory import MemoryPolicy
+
+    Memory = Union[_core.SlidingWindow, _core.TokenBudget, _core.Summarizing, MemoryPolicy, None]
 
 __all__ = ["ConverseClient"]
 
@@ -62,7 +67,7 @@ class ConverseClient(_core.ConverseClient):
         max_tool_concurrency: int = 8,
         tool_timeout: float | None = None,
         raise_tool_errors: bool = False,
-        memory: Any = None,
+        memory: Memory = None,
         cache: str | Sequence[str] | None = None,
     ) -> Conversation:
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
