@@ -237,3 +237,30 @@ def test_bad_memory_and_cache_arguments_are_named(make_fake: Any) -> None:
         client.create_conversation(cache=["system", 3])
     assert client.create_conversation(cache=["tools", "system"]).cache == ["system", "tools"]
     assert client.create_conversation(cache="all").cache == ["system", "tools", "history"]
+
+
+def test_a_failing_policy_is_counted_in_the_metrics(make_fake: Any) -> None:
+    conv = fc_client(make_fake()).create_conversation(memory=Raising())
+    with pytest.raises(KeyError):
+        conv.send("q")
+    assert conv.metrics.errors == {"KeyError": 1}
+    assert conv.metrics.failed_turns == 1
+
+
+def test_view_indexes_never_panic(make_fake: Any) -> None:
+    checked: list[int] = []
+
+    class Probing(fc.MemoryPolicy):
+        def select(self, view: fc.HistoryView) -> int:
+            checked.append(view.tokens_from(2**64 - 1))
+            with pytest.raises(OverflowError):
+                view.tokens_from(2**64)
+            with pytest.raises(IndexError):
+                view.message(-(len(view) + 1))
+            return 1
+
+    conv = fc_client(make_fake()).create_conversation(memory=Probing())
+    conv.send("a")
+    conv.send("b")
+    assert checked == [view_pending for view_pending in checked]
+    assert checked[-1] == fc.estimate_tokens({"role": "user", "content": [{"text": "b"}]})

@@ -185,3 +185,44 @@ def test_a_turn_cancelled_during_its_summary_changes_nothing(make_fake: Any) -> 
     assert not conv.busy
     fake.reset()
     assert conv.send("again").text == "You said: again"
+
+
+def test_a_long_history_is_summarised_in_chunks_that_each_fit(make_fake: Any) -> None:
+    # 400 messages (~20,000 fake tokens) arrive at once; one summary request of them all
+    # would not fit the window: each request folds in at most max_tokens of them.
+    fake = make_fake(default_context_window=3_000)
+    history = []
+    for i in range(200):
+        history.append({"role": "user", "content": [{"text": f"question {i} " + "word " * 24}]})
+        history.append({"role": "assistant", "content": [{"text": f"answer {i} " + "word " * 24}]})
+    conv = fc_client(fake).create_conversation(
+        messages=history, memory=fc.Summarizing(max_tokens=2_000, keep_recent=2)
+    )
+    reply = conv.send("and now?")
+    assert reply.text == "You said: and now?"
+    summaries = [r for r in fake.requests if r.body["system"][0]["text"].startswith("You condense")]
+    assert len(summaries) >= 5
+    for request in summaries:
+        older = request.body["messages"][0]["content"][0]["text"]
+        assert fc.estimate_tokens(older) <= 2_000 + 600, "a budget of turns and the summary"
+    # Each summary request after the first carries the summary so far.
+    assert all("The summary so far:" in str(r.body["messages"]) for r in summaries[1:])
+    assert conv.metrics.summaries == len(summaries)
+    # What is left after the summaries fits the budget, newest turns first.
+    main = fake.requests[-1].body["messages"]
+    assert fc.estimate_tokens(main) <= 2_000
+    assert main[-3:-1] == history[-2:]
+    assert len(conv.transcript) == 402
+
+
+def test_a_summary_too_long_for_the_summariser_says_what_to_change(make_fake: Any) -> None:
+    fake = make_fake(context_windows={"cheap": 50})
+    conv = fc_client(fake).create_conversation(
+        memory=fc.Summarizing(max_tokens=100, keep_recent=2, model_id="cheap")
+    )
+    conv.send("first " + "word " * 60)
+    conv.send("second " + "word " * 60)
+    with pytest.raises(errors.ContextWindowExceededError, match="summarising") as info:
+        conv.send("third")
+    assert "smaller max_tokens, or a model_id" in str(info.value)
+    assert len(conv.transcript) == 4

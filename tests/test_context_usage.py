@@ -89,7 +89,8 @@ def test_only_the_chosen_places_get_points_and_never_more_than_four(make_fake: A
         + sum(1 for m in body["messages"] for b in m["content"] if "cachePoint" in b)
     )
     assert total == 4
-    assert found["tools"] == [], "the user's own points come first"
+    # The system prompt ends with the user's point: the one point left goes to the tools.
+    assert found["system"] == [1, 3] and found["tools"] == [1]
 
 
 def test_no_cache_option_sends_no_points(make_fake: Any) -> None:
@@ -246,3 +247,32 @@ def test_a_cancelled_turn_is_not_a_failure(make_fake: Any) -> None:
     stream.close()
     assert conv.metrics.to_dict()["failed_turns"] == 0
     assert conv.metrics.turns == 0
+
+
+def test_points_in_the_history_never_push_a_request_over_four(make_fake: Any) -> None:
+    fake = make_fake()
+    conv = fc_client(fake).create_conversation(
+        [{"text": "sys"}, {"cachePoint": {"type": "default"}}], cache="all"
+    )
+    for i in range(6):
+        conv.send([{"text": f"q{i}"}, {"cachePoint": {"type": "default"}}])
+        body = fake.requests[-1].body
+        found = points(body)
+        assert found["system"] == [1], "no second point after the user's own"
+        total = len(found["system"]) + sum(
+            1 for m in body["messages"] for b in m["content"] if "cachePoint" in b
+        )
+        assert total <= 4
+        assert body["messages"][-1]["content"][-1] == {"cachePoint": {"type": "default"}}
+    # The user's points stay in the history; only the request leaves the oldest out.
+    assert sum(1 for m in conv.transcript for b in m["content"] if "cachePoint" in b) == 6
+
+
+def test_bad_prices_are_refused(make_fake: Any) -> None:
+    conv = fc_client(make_fake()).create_conversation()
+    conv.send("one")
+    for bad in (float("nan"), float("inf"), "1", True):
+        with pytest.raises(ValueError, match="expected a price per 1,000 tokens"):
+            conv.cost({"m": {"input": bad, "output": 1.0}})
+    with pytest.raises(ValueError, match="no prices for 'm'"):
+        conv.cost({1: {"input": 1.0}, "x": {"input": 1.0}})  # type: ignore[dict-item]

@@ -267,8 +267,7 @@ def check_cuts(
 def test_a_long_conversation_with_tools_stays_valid_and_in_budget(
     fake_bedrock: FakeBedrock, policy: str
 ) -> None:
-    # (the custom policy calls back into Python each turn: fewer turns keep the test quick)
-    turns = 600 if policy == "custom" else 1000
+    turns = 1000
     memory: Any = {
         "window": SlidingWindow(max_messages=12),
         "budget": TokenBudget(max_tokens=300),
@@ -324,7 +323,7 @@ def test_a_long_conversation_with_tools_stays_valid_and_in_budget(
 
 
 def test_summarizing_a_long_conversation(fake_bedrock: FakeBedrock) -> None:
-    turns, budget, keep_recent = 200, 300, 4
+    turns, budget, keep_recent = 1000, 300, 4
     client = fc_client(fake_bedrock, max_attempts=1)
     memory = Summarizing(max_tokens=budget, keep_recent=keep_recent, model_id=SUMMARIZER)
     conv = client.create_conversation("You add numbers.", tools=[add], memory=memory)
@@ -570,11 +569,18 @@ def test_random_histories_make_valid_requests_under_any_policy(
         over = tokens(history) + own > memory.max_tokens
         candidates = [c for c in cuts if 1 <= c <= max(n - memory.keep_recent, 0)]
         expected = candidates[-1] if over and candidates else 0
-        assert len(summaries) == conv.metrics.summaries == (1 if expected else 0)
+        # Each summary request folds in at most a budget's worth of turns (one turn at
+        # least), so a long history may take several; together they fold in all it cuts.
+        assert len(summaries) == conv.metrics.summaries
+        assert (len(summaries) > 0) == (expected > 0)
         if expected:
-            text = summaries[0]["messages"][0]["content"][0]["text"]
-            folded = text.rsplit("The conversation to summarise:", 1)[1]
-            assert folded.count("\nUser: ") + folded.count("\nAssistant: ") == expected
+            folded_counts = []
+            for i, request in enumerate(summaries):
+                text = request["messages"][0]["content"][0]["text"]
+                assert ("The summary so far:" in text) == (i > 0)
+                folded = text.rsplit("The conversation to summarise:", 1)[1]
+                folded_counts.append(folded.count("\nUser: ") + folded.count("\nAssistant: "))
+            assert sum(folded_counts) == expected
             assert conv.summary is not None
             assert any(conv.summary in b.get("text", "") for b in ours[0]["system"])
         else:

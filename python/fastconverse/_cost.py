@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from fastconverse import _core
@@ -23,7 +24,12 @@ def _price(prices: Mapping[str, float], model_id: str, kind: str, tokens: int) -
             f"prices[{model_id!r}]: no {kind!r} price, and the conversation used "
             f"{tokens} {kind.replace('_', ' ')} tokens with this model"
         )
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(
             f"prices[{model_id!r}][{kind!r}]: expected a price per 1,000 tokens (a number "
             f">= 0), got {value!r}"
@@ -43,7 +49,7 @@ def cost(usage: Mapping[str, _core.Usage], prices: Mapping[str, Mapping[str, flo
         if model_prices is None:
             raise ValueError(
                 f"prices: no prices for {model_id!r}, which this conversation used; "
-                f"prices are given for {sorted(prices)}"
+                f"prices are given for {', '.join(sorted(map(repr, prices)))}"
             )
         if not isinstance(model_prices, Mapping):
             raise TypeError(
@@ -53,7 +59,8 @@ def cost(usage: Mapping[str, _core.Usage], prices: Mapping[str, Mapping[str, flo
         unknown = set(model_prices) - set(_KINDS)
         if unknown:
             raise ValueError(
-                f"prices[{model_id!r}]: unknown keys {sorted(unknown)}; expected {sorted(_KINDS)}"
+                f"prices[{model_id!r}]: unknown keys {sorted(map(str, unknown))}; "
+                f"expected {sorted(_KINDS)}"
             )
         for kind, attr in _KINDS.items():
             total += _price(model_prices, model_id, kind, getattr(used, attr))

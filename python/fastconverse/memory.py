@@ -44,11 +44,13 @@ class MemoryPolicy(ABC):
     is not a turn start moves forward to the next one (``view.starts`` lists them), so no
     choice can make a request Bedrock refuses.
 
-    Example: keep the last ten messages, and always the first exchange::
+    Example: keep the newest ten messages, unless they hold under 500 estimated tokens::
 
-        class KeepFirstAndLast(MemoryPolicy):
+        class KeepTen(MemoryPolicy):
             def select(self, view: HistoryView) -> int:
-                return max(0, len(view) - 10)
+                if view.tokens_from(0) < 500:
+                    return 0
+                return -10  # negative: counted from the end
     """
 
     @abstractmethod

@@ -134,6 +134,34 @@ pub fn count(
         + in_messages(messages)
 }
 
+/// Bedrock refuses a request with more than four points: points a user put in earlier
+/// messages (they stay in the history) are left out of the request, oldest first.
+pub fn keep_within_limit(
+    system: &[t::SystemContentBlock],
+    tools: Option<&[t::Tool]>,
+    messages: &mut [t::Message],
+) {
+    let total = count(system, tools, messages);
+    let mut extra = total.saturating_sub(MAX_POINTS);
+    for message in messages.iter_mut() {
+        if extra == 0 {
+            return;
+        }
+        let is_point = |b: &t::ContentBlock| matches!(b, t::ContentBlock::CachePoint(_));
+        if message.content.iter().all(is_point) {
+            continue; // (a message of points only is the user's to fix; Bedrock says so)
+        }
+        let before = message.content.len();
+        let mut dropped = 0;
+        message.content.retain(|b| {
+            let drop = dropped < extra && matches!(b, t::ContentBlock::CachePoint(_));
+            dropped += usize::from(drop);
+            !drop
+        });
+        extra -= before - message.content.len();
+    }
+}
+
 /// Adds up to `left` points to a request's messages: the end of the last message, then
 /// the end of the last user message before it.
 pub fn mark_history(messages: &mut [t::Message], mut left: usize) {

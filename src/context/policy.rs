@@ -123,6 +123,24 @@ impl History<'_> {
         self.last_cut(self.len().saturating_sub(keep_recent))
     }
 
+    /// Where one summary request ends on the way to `target`: the last cut whose older
+    /// messages fit in `max` tokens, or the first cut after `start` when even one turn does
+    /// not fit.
+    pub fn chunk_end(&self, target: usize, max: u64) -> usize {
+        let mut sum = 0u64;
+        let mut end = None;
+        for k in self.start + 1..=target.min(self.len()) {
+            sum += u64::from(self.tokens[k - 1]);
+            if self.is_cut(k) {
+                if sum > max {
+                    return end.unwrap_or(k);
+                }
+                end = Some(k);
+            }
+        }
+        end.unwrap_or(target)
+    }
+
     /// The last cut after `start` and at or before `at`.
     pub fn last_cut(&self, at: usize) -> Option<usize> {
         (self.start + 1..=at.min(self.len()))
@@ -212,6 +230,26 @@ mod tests {
         assert_eq!(h.summary_cut(50, 2), Some(4));
         assert_eq!(h.summary_cut(1000, 2), None);
         assert_eq!(h.shrink(), Some(4));
+    }
+
+    #[test]
+    fn summaries_go_a_budget_at_a_time() {
+        let messages: Vec<t::Message> = (0..10)
+            .map(|i| text(if i % 2 == 0 { U } else { A }, "x"))
+            .collect();
+        let tokens = vec![10; 10];
+        let added = vec![text(U, "q")];
+        let h = History {
+            messages: &messages,
+            tokens: &tokens,
+            start: 0,
+            added: &added,
+            added_tokens: 10,
+        };
+        assert_eq!(h.chunk_end(8, 40), 4, "two exchanges fit in 40");
+        assert_eq!(h.chunk_end(8, 5), 2, "at least one exchange");
+        assert_eq!(h.chunk_end(8, 1000), 8, "never past the target");
+        assert!(!h.fits(100) && h.fits(110));
     }
 
     #[test]

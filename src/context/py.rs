@@ -260,7 +260,7 @@ impl PyHistoryView {
     /// The estimated tokens of messages `index..` plus the new turn's.
     #[pyo3(signature = (index = 0))]
     fn tokens_from(&self, index: usize) -> u64 {
-        let from = (self.start + index).min(self.messages.len());
+        let from = self.start.saturating_add(index).min(self.messages.len());
         self.tokens[from..]
             .iter()
             .map(|&n| u64::from(n))

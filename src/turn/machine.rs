@@ -102,6 +102,8 @@ impl RequestParts {
         if self.cache_history > 0 {
             cache::mark_history(&mut messages, self.cache_history);
         }
+        let tools = self.tool_config.as_ref().map(|c| c.tools());
+        cache::keep_within_limit(&self.system, tools, &mut messages);
         messages
     }
 }
@@ -165,8 +167,8 @@ pub struct Machine {
     pub(super) recovered: bool,
     /// A summary request is under way; it folds in the messages before this cut.
     pub(super) summarizing: Option<usize>,
-    /// After an overflow, `Summarizing` summarises up to this cut.
-    pub(super) force_cut: Option<usize>,
+    /// Where `Summarizing`'s summaries of this turn end (after an overflow, the deeper cut).
+    pub(super) summary_target: Option<usize>,
     pub(super) stats: TurnStats,
 }
 
@@ -290,7 +292,7 @@ impl Machine {
             phase: Phase::Request,
             recovered: false,
             summarizing: None,
-            force_cut: None,
+            summary_target: None,
             stats: TurnStats {
                 started: Some(Instant::now()),
                 ..TurnStats::default()
@@ -362,7 +364,9 @@ impl Machine {
             let mut left = cache::MAX_POINTS.saturating_sub(
                 cache::count(&system, tools, kept) + cache::count(&[], None, &self.added),
             );
-            if cache.system && !system.is_empty() && left > 0 {
+            let ends_with_point =
+                matches!(system.last(), Some(t::SystemContentBlock::CachePoint(_)));
+            if cache.system && !system.is_empty() && !ends_with_point && left > 0 {
                 system.push(t::SystemContentBlock::CachePoint(cache::point()));
                 left -= 1;
             }

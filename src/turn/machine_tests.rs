@@ -294,7 +294,7 @@ fn an_overflow_after_content_is_not_retried() {
 #[test]
 fn a_summary_comes_first_and_rides_in_the_system_prompt() {
     let settings = crate::context::policy::SummarySettings {
-        max_tokens: 20,
+        max_tokens: 50,
         keep_recent: 2,
         model_id: Some("cheap".into()),
         prompt: None,
@@ -339,7 +339,7 @@ fn a_summary_comes_first_and_rides_in_the_system_prompt() {
 #[test]
 fn a_failed_summary_fails_the_turn_and_says_so() {
     let settings = crate::context::policy::SummarySettings {
-        max_tokens: 20,
+        max_tokens: 50,
         keep_recent: 2,
         model_id: None,
         prompt: None,

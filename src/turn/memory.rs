@@ -13,6 +13,13 @@ use crate::context::summary;
 use crate::errors::ErrorInfo;
 use crate::reply::ReplyData;
 
+/// Note: ours. A summary request holds at most a budget's worth of turns plus the summary.
+const SUMMARY_TOO_LONG: &str = "A summary request carries up to max_tokens of older turns and the summary so far: give Summarizing a smaller max_tokens, or a model_id whose context window is larger.";
+
+/// Note: ours. The summariser wrote nothing.
+pub const BLANK_SUMMARY: &str =
+    "Try again, or give Summarizing a prompt (or a model_id) that writes a summary.";
+
 /// Note: ours. Says what would have prevented the overflow.
 const NO_POLICY_HINT: &str = "This conversation sends its whole history. Create it with memory=TokenBudget(max_tokens=...), SlidingWindow(max_messages=...) or Summarizing(max_tokens=...) to keep it inside the context window, or lower maxTokens.";
 
@@ -36,12 +43,20 @@ impl Machine {
             Memory::Budget { max_tokens } => self.history().budget(*max_tokens),
             Memory::Custom => return Some(Action::Select),
             Memory::Summarizing(settings) => {
-                let cut = self.force_cut.take().or_else(|| {
-                    self.history()
-                        .summary_cut(settings.max_tokens, settings.keep_recent)
-                });
-                if let Some(cut) = cut {
-                    return Some(Action::Summarize(Box::new(self.summary_request(cut))));
+                // Over budget, everything before the newest `keep_recent` messages is
+                // summarised (after an overflow, up to the deeper cut), a chunk at a time.
+                let target = match self.summary_target {
+                    Some(cut) if cut > self.base.start => Some(cut),
+                    _ => self
+                        .history()
+                        .summary_cut(settings.max_tokens, settings.keep_recent),
+                };
+                self.summary_target = target;
+                if let Some(target) = target {
+                    // One summary request folds in at most a budget's worth of the oldest
+                    // turns; the memory step runs again until the rest fits.
+                    let end = self.history().chunk_end(target, settings.max_tokens);
+                    return Some(Action::Summarize(Box::new(self.summary_request(end))));
                 }
                 self.base.start
             }
@@ -93,17 +108,21 @@ impl Machine {
             .join("\n");
         if text.trim().is_empty() {
             self.end();
-            return Err(Box::new(ErrorInfo::new(
-                "EmptyReplyError",
-                format!(
-                    "the summary of the conversation's older turns came back blank (model {}, stop reason {:?}); the conversation is unchanged",
-                    reply.model_id, reply.stop_reason
-                ),
-            )));
+            return Err(Box::new(
+                ErrorInfo::new(
+                    "EmptyReplyError",
+                    format!(
+                        "the summary of the conversation's older turns came back blank (model {}, stop reason {:?}); the conversation is unchanged",
+                        reply.model_id, reply.stop_reason
+                    ),
+                )
+                .with_hint(BLANK_SUMMARY),
+            ));
         }
         self.base.summary = Some(Arc::from(text.trim()));
         self.base.start = cut;
-        self.memory_done = true;
+        // The memory step runs again: the rest may still be over budget.
+        self.memory_done = false;
         self.set_phase_request();
         Ok(())
     }
@@ -134,6 +153,9 @@ impl Machine {
                 cut - self.base.start,
                 info.message
             );
+            if info.class == "ContextWindowExceededError" {
+                info.hint = Some(SUMMARY_TOO_LONG);
+            }
             return Err(Box::new(info));
         }
         if info.class == "ContextWindowExceededError" {
@@ -145,7 +167,7 @@ impl Machine {
                         self.stats.retries += 1;
                         match memory {
                             Memory::Summarizing(_) => {
-                                self.force_cut = Some(cut);
+                                self.summary_target = Some(cut);
                                 self.memory_done = false;
                             }
                             _ => self.base.start = cut,

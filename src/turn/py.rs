@@ -131,6 +131,13 @@ impl PyTurn {
             }
             Err(err) => {
                 inner.end();
+                drop(inner);
+                let name = err
+                    .get_type(py)
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                lock(&self.state).metrics.failed(&name);
                 Err(err)
             }
         }
