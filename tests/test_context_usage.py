@@ -276,3 +276,24 @@ def test_bad_prices_are_refused(make_fake: Any) -> None:
             conv.cost({"m": {"input": bad, "output": 1.0}})
     with pytest.raises(ValueError, match="no prices for 'm'"):
         conv.cost({1: {"input": 1.0}, "x": {"input": 1.0}})  # type: ignore[dict-item]
+
+
+def test_a_tool_exception_raised_to_the_caller_counts_as_a_failure(make_fake: Any) -> None:
+    fake = make_fake()
+    conv = fc_client(fake).create_conversation(tools=[broken], raise_tool_errors=True)
+    for how in ("send", "stream", "async"):
+        fake.enqueue_tool_use("broken", {"x": 1})
+        with pytest.raises(RuntimeError, match="out of order"):
+            if how == "send":
+                conv.send("go")
+            elif how == "stream":
+                list(conv.stream("go"))
+            else:
+                asyncio.run(conv.send_async("go"))
+    assert conv.metrics.errors == {"RuntimeError": 3}
+    assert conv.metrics.failed_turns == 3
+    # A service error is counted once, by its code, whatever the driver.
+    fake.enqueue_error("ModelTimeoutException", "slow")
+    with pytest.raises(errors.ModelTimeoutError):
+        list(conv.stream("again"))
+    assert conv.metrics.errors == {"RuntimeError": 3, "ModelTimeoutException": 1}

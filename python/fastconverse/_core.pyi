@@ -267,6 +267,15 @@ class ConversationMetrics:
 class _Turn:
     """One turn, as a state machine the drivers in ``fastconverse.conversation`` run."""
 
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Ends the turn; an exception ending an uncommitted turn counts as a failure."""
+
     def next(self) -> tuple[str, Any]:
         """``("request", None)``, ``("summary", None)`` (a request never streamed),
         ``("tools", [toolUse dicts])`` or ``("done", None)``."""

@@ -82,7 +82,7 @@ class Conversation:
         return self._drive_async(begin)
 
     def _drive(self, turn: _core._Turn) -> _core.Reply:
-        try:
+        with turn:  # ends the turn however this ends; counts a failure in the metrics
             while True:
                 action, calls = turn.next()
                 if action == "request" or action == "summary":
@@ -94,12 +94,10 @@ class Conversation:
                     turn.add_results(_blocks(outcomes))
                 else:
                     return turn.commit()
-        finally:
-            turn.close()
 
     async def _drive_async(self, begin: Callable[[], _core._Turn]) -> _core.Reply:
         turn = begin()
-        try:
+        with turn:
             while True:
                 action, calls = turn.next()
                 if action == "request" or action == "summary":
@@ -112,8 +110,6 @@ class Conversation:
                 else:
                     # Note: no await after the last request's reply: a cancel lands there.
                     return turn.commit()
-        finally:
-            turn.close()
 
     def _box(self) -> ToolBox:
         if self._tools is None:  # the machine asks for tools only of conversations with tools
@@ -297,24 +293,25 @@ class _Run:
 def _events(run: _Run) -> Generator[Event, None, None]:
     turn = run.turn
     try:
-        while not run.closed:  # close() ends the stream quietly, between any two events
-            action, calls = turn.next()
-            if action == "request":
-                run.current = turn.stream()
-                yield from run.current
-            elif action == "summary":  # a summary is not the reply: it is not streamed
-                turn.request()
-            elif action == "tools":
-                assert run.tools is not None
-                outcomes: list[Any] = [None] * len(calls)
-                for i, outcome in run.tools.run(calls):
-                    outcomes[i] = outcome
-                    yield outcome.event
-                if not run.closed:
-                    turn.add_results(_blocks(outcomes))
-            else:
-                _commit(run)
-                return
+        with turn:  # counts a failure in the metrics
+            while not run.closed:  # close() ends the stream quietly, between any two events
+                action, calls = turn.next()
+                if action == "request":
+                    run.current = turn.stream()
+                    yield from run.current
+                elif action == "summary":  # a summary is not the reply: it is not streamed
+                    turn.request()
+                elif action == "tools":
+                    assert run.tools is not None
+                    outcomes: list[Any] = [None] * len(calls)
+                    for i, outcome in run.tools.run(calls):
+                        outcomes[i] = outcome
+                        yield outcome.event
+                    if not run.closed:
+                        turn.add_results(_blocks(outcomes))
+                else:
+                    _commit(run)
+                    return
     finally:
         run.close()
 
@@ -322,25 +319,26 @@ def _events(run: _Run) -> Generator[Event, None, None]:
 async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
     turn = run.turn
     try:
-        while not run.closed:
-            action, calls = turn.next()
-            if action == "request":
-                run.current = turn.stream()
-                async for event in run.current:
-                    yield event
-            elif action == "summary":
-                await turn.request_async()
-            elif action == "tools":
-                assert run.tools is not None
-                outcomes: list[Any] = [None] * len(calls)
-                async for i, outcome in run.tools.run_async(calls):
-                    outcomes[i] = outcome
-                    yield outcome.event
-                if not run.closed:
-                    turn.add_results(_blocks(outcomes))
-            else:
-                _commit(run)
-                return
+        with turn:  # counts a failure in the metrics
+            while not run.closed:
+                action, calls = turn.next()
+                if action == "request":
+                    run.current = turn.stream()
+                    async for event in run.current:
+                        yield event
+                elif action == "summary":
+                    await turn.request_async()
+                elif action == "tools":
+                    assert run.tools is not None
+                    outcomes: list[Any] = [None] * len(calls)
+                    async for i, outcome in run.tools.run_async(calls):
+                        outcomes[i] = outcome
+                        yield outcome.event
+                    if not run.closed:
+                        turn.add_results(_blocks(outcomes))
+                else:
+                    _commit(run)
+                    return
     finally:
         run.close()
 

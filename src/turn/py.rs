@@ -27,6 +27,9 @@ struct Inner {
     guard: Option<TurnGuard>,
     /// The request `next()` asked for, until the driver makes it.
     ready: Option<Box<RequestParts>>,
+    /// The turn's failure is in the metrics already.
+    counted: bool,
+    committed: bool,
 }
 
 impl Inner {
@@ -63,6 +66,8 @@ impl PyTurn {
                 machine,
                 guard: Some(guard),
                 ready: None,
+                counted: false,
+                committed: false,
             }),
             state,
             backend,
@@ -79,6 +84,7 @@ impl PyTurn {
     }
 
     fn count_failure(&self, info: &ErrorInfo) {
+        self.inner().counted = true;
         let code = info.code.as_deref().unwrap_or(info.class);
         lock(&self.state).metrics.failed(code);
     }
@@ -130,14 +136,7 @@ impl PyTurn {
                 Ok(())
             }
             Err(err) => {
-                inner.end();
-                drop(inner);
-                let name = err
-                    .get_type(py)
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default();
-                lock(&self.state).metrics.failed(&name);
+                inner.end(); // (the driver's `with turn:` counts the failure)
                 Err(err)
             }
         }
@@ -325,6 +324,7 @@ impl PyTurn {
         }
         let mut inner = self.inner();
         let committed = inner.machine.commit();
+        inner.committed = committed.is_ok();
         let guard = inner.guard.take();
         inner.end();
         drop(inner);
@@ -348,6 +348,35 @@ impl PyTurn {
     /// Ends the turn without changing the history (nothing happens after `commit`).
     fn close(&self) {
         self.inner().end();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Ends the turn; an exception (not a cancellation or an interrupt) that ends an
+    /// uncommitted turn counts as a failure in the conversation's metrics, unless the turn
+    /// counted its own already.
+    fn __exit__(
+        &self,
+        exc_type: Option<&Bound<'_, pyo3::types::PyType>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let counted = {
+            let mut inner = self.inner();
+            let counted = inner.counted || inner.committed;
+            inner.counted = true;
+            inner.end();
+            counted
+        };
+        if let (Some(kind), false) = (exc_type, counted) {
+            if kind.is_subclass_of::<pyo3::exceptions::PyException>()? {
+                let name = kind.name()?.to_string();
+                lock(&self.state).metrics.failed(&name);
+            }
+        }
+        Ok(false)
     }
 
     /// The messages the turn has added so far, as boto3 message dicts.
