@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::config::{self, Settings};
-use crate::conversation::{self, PyConversationCore};
+use crate::conversation::PyConversationCore;
 use crate::errors::{self, ErrorInfo};
 use crate::runtime::{self, Bridge, Finisher};
 use crate::stream::{PyEventStream, Started};
@@ -424,7 +424,7 @@ impl PyConverseClient {
                     "model_id: no model given; pass model_id=... here or to ConverseClient(...)",
                 )),
             };
-        let mut setup = conversation::setup_from(
+        let mut setup = crate::settings::setup_from(
             system_prompt,
             inference_config,
             additional_model_request_fields,

@@ -2,14 +2,13 @@
 //! shared snapshot (`Arc`): a turn builds on it without copying it, and a commit appends
 //! in place. The public class is `fastconverse.Conversation`, which drives the turns.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_sdk_bedrockruntime::types as t;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 
 use crate::context::metrics::{Metrics, PyConversationMetrics};
 use crate::context::usage::{self, PyTokenCount};
@@ -17,13 +16,14 @@ use crate::errors::ErrorInfo;
 use crate::history::{self, unanswered};
 use crate::reply::{PyReply, PyUsage, Tokens};
 use crate::runtime::{self, Bridge, Finisher};
+use crate::settings::parse_choice;
 use crate::turn::io::Backend;
 use crate::turn::machine::{Base, Machine, Setup};
 use crate::turn::py::PyTurn;
 use crate::turn::TurnGuard;
 use crate::wire::document::document_to_py;
-use crate::wire::pyobj::{as_list, py_repr, value_error, Obj};
-use crate::wire::{request, response};
+use crate::wire::pyobj::py_repr;
+use crate::wire::response;
 
 /// Orders conversations by their last activity.
 static CLOCK: AtomicU64 = AtomicU64::new(0);
@@ -61,14 +61,6 @@ pub struct PyConversationCore {
     busy: Arc<AtomicU64>,
     /// The `select` of a Python memory policy (traversed: it may hold anything).
     select: Option<Py<PyAny>>,
-}
-
-/// A request's `toolChoice`, as boto3's dict (None: the conversation's own).
-fn parse_choice(choice: Option<&Bound<'_, PyAny>>) -> PyResult<Option<t::ToolChoice>> {
-    choice
-        .filter(|c| !c.is_none())
-        .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
-        .transpose()
 }
 
 impl PyConversationCore {
@@ -238,68 +230,11 @@ impl PyConversationCore {
         tool_choice: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTurn> {
         let choice = parse_choice(tool_choice)?;
-        let mut given: HashMap<String, t::ContentBlock> = HashMap::new();
-        for (key, value) in results.iter() {
-            let id: String = key.extract().map_err(|_| {
-                pyo3::exceptions::PyTypeError::new_err(format!(
-                    "results: expected str tool use ids as keys, got {}",
-                    key.get_type()
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default()
-                ))
-            })?;
-            let block = request::content_block(&value, &format!("results[{}]", py_repr(&id)))?;
-            given.insert(id, block);
-        }
+        let given = history::given_results(results)?;
         let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         let state = lock(&self.state);
         let open = unanswered(&state.history.messages[state.history.start..]);
-        if open.is_empty() {
-            return Err(value_error(
-                "results",
-                "the last reply asked for no tools; there is nothing to answer",
-            ));
-        }
-        let waiting = || {
-            open.iter()
-                .map(|c| py_repr(c.tool_use_id()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut unknown: Vec<&String> = given
-            .keys()
-            .filter(|id| !open.iter().any(|c| c.tool_use_id() == id.as_str()))
-            .collect();
-        unknown.sort();
-        if let Some(id) = unknown.first() {
-            return Err(value_error(
-                "results",
-                format!(
-                    "{} is not a tool use waiting for a result; waiting: {}",
-                    py_repr(id),
-                    waiting()
-                ),
-            ));
-        }
-        let missing: Vec<String> = open
-            .iter()
-            .filter(|c| {
-                !given.contains_key(c.tool_use_id()) && !self.setup.callable.contains(c.name())
-            })
-            .map(|c| format!("{} ({})", c.name(), py_repr(c.tool_use_id())))
-            .collect();
-        if !missing.is_empty() {
-            return Err(value_error(
-                "results",
-                format!("missing the results of {}", missing.join(", ")),
-            ));
-        }
-        let calls: Vec<t::ToolUseBlock> = open.iter().map(|c| (*c).clone()).collect();
-        let slots = calls
-            .iter()
-            .map(|c| given.remove(c.tool_use_id()))
-            .collect();
+        let (calls, slots) = history::answer_slots(&open, given, &self.setup.callable)?;
         let machine = Machine::answering(
             self.setup.clone(),
             state.history.clone(),
@@ -519,56 +454,6 @@ impl PyConversationCore {
         let state = lock(&self.state);
         state.history.messages.len() - state.history.start
     }
-}
-
-/// `create_conversation`'s arguments, checked.
-pub fn setup_from(
-    system_prompt: Option<&Bound<'_, PyAny>>,
-    inference_config: Option<&Bound<'_, PyAny>>,
-    fields: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Setup> {
-    let mut setup = Setup::default();
-    if let Some(sp) = system_prompt.filter(|s| !s.is_none()) {
-        if let Ok(text) = sp.cast::<PyString>() {
-            let text = text.to_cow()?.into_owned();
-            if text.trim().is_empty() {
-                return Err(value_error(
-                    "system_prompt",
-                    "must not be blank (pass None for no system prompt)",
-                ));
-            }
-            setup.system = vec![t::SystemContentBlock::Text(text.clone())];
-            setup.system_prompt = Some(text);
-        } else {
-            setup.system = as_list(sp, "system_prompt")?
-                .iter()
-                .enumerate()
-                .map(|(i, b)| request::system_block(b, &format!("system_prompt[{i}]")))
-                .collect::<PyResult<_>>()?;
-            let text: Vec<&str> = setup
-                .system
-                .iter()
-                .filter_map(|b| match b {
-                    t::SystemContentBlock::Text(s) => Some(s.as_str()),
-                    _ => None,
-                })
-                .collect();
-            setup.system_prompt = (!text.is_empty()).then(|| text.join("\n"));
-        }
-    }
-    if let Some(c) = inference_config.filter(|c| !c.is_none()) {
-        setup.inference = Some(request::inference_config(&Obj::new(
-            c,
-            "inference_config",
-        )?)?);
-    }
-    if let Some(f) = fields.filter(|f| !f.is_none()) {
-        setup.fields = Some(crate::wire::document::py_to_document(
-            f,
-            "additional_model_request_fields",
-        )?);
-    }
-    Ok(setup)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -2,12 +2,14 @@
 //! creation, and the model's replies. Bedrock rejects blank text anywhere in the history, so
 //! these rules are checked before any request.
 
+use std::collections::{HashMap, HashSet};
+
 use aws_sdk_bedrockruntime::types as t;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use crate::wire::pyobj::{as_list, value_error};
+use crate::wire::pyobj::{as_list, py_repr, value_error};
 use crate::wire::request;
 
 /// Refuses blank text blocks and empty content.
@@ -153,4 +155,76 @@ pub fn unanswered(messages: &[t::Message]) -> Vec<&t::ToolUseBlock> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `send_tool_results`'s `{tool_use_id: toolResult block}`, converted.
+pub fn given_results(results: &Bound<'_, PyDict>) -> PyResult<HashMap<String, t::ContentBlock>> {
+    let mut given: HashMap<String, t::ContentBlock> = HashMap::new();
+    for (key, value) in results.iter() {
+        let id: String = key.extract().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "results: expected str tool use ids as keys, got {}",
+                key.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let block = request::content_block(&value, &format!("results[{}]", py_repr(&id)))?;
+        given.insert(id, block);
+    }
+    Ok(given)
+}
+
+/// The open calls and the given result of each (None: the turn runs its function), checked:
+/// no unknown id, and no call left without a result and without a function.
+pub fn answer_slots(
+    open: &[&t::ToolUseBlock],
+    mut given: HashMap<String, t::ContentBlock>,
+    callable: &HashSet<String>,
+) -> PyResult<(Vec<t::ToolUseBlock>, Vec<Option<t::ContentBlock>>)> {
+    if open.is_empty() {
+        return Err(value_error(
+            "results",
+            "the last reply asked for no tools; there is nothing to answer",
+        ));
+    }
+    let waiting = || {
+        open.iter()
+            .map(|c| py_repr(c.tool_use_id()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut unknown: Vec<&String> = given
+        .keys()
+        .filter(|id| !open.iter().any(|c| c.tool_use_id() == id.as_str()))
+        .collect();
+    unknown.sort();
+    if let Some(id) = unknown.first() {
+        return Err(value_error(
+            "results",
+            format!(
+                "{} is not a tool use waiting for a result; waiting: {}",
+                py_repr(id),
+                waiting()
+            ),
+        ));
+    }
+    let missing: Vec<String> = open
+        .iter()
+        .filter(|c| !given.contains_key(c.tool_use_id()) && !callable.contains(c.name()))
+        .map(|c| format!("{} ({})", c.name(), py_repr(c.tool_use_id())))
+        .collect();
+    if !missing.is_empty() {
+        return Err(value_error(
+            "results",
+            format!("missing the results of {}", missing.join(", ")),
+        ));
+    }
+    let calls: Vec<t::ToolUseBlock> = open.iter().map(|c| (*c).clone()).collect();
+    let slots = calls
+        .iter()
+        .map(|c| given.remove(c.tool_use_id()))
+        .collect();
+    Ok((calls, slots))
 }

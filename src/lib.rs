@@ -12,6 +12,7 @@ pub mod fake;
 pub mod history;
 pub mod reply;
 pub mod runtime;
+pub mod settings;
 pub mod stream;
 pub mod turn;
 pub mod wire;

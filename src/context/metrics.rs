@@ -48,6 +48,14 @@ impl Samples {
     }
 }
 
+/// Adds tokens to a model's running total, keeping the order models were first used in.
+pub fn add_usage(by_model: &mut Vec<(String, Tokens)>, model_id: &str, usage: Tokens) {
+    match by_model.iter_mut().find(|(m, _)| m == model_id) {
+        Some((_, total)) => *total = *total + usage,
+        None => by_model.push((model_id.to_owned(), usage)),
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     pub turns: u64,
@@ -65,10 +73,7 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn add_usage(&mut self, model_id: &str, usage: Tokens) {
-        match self.by_model.iter_mut().find(|(m, _)| m == model_id) {
-            Some((_, total)) => *total = *total + usage,
-            None => self.by_model.push((model_id.to_owned(), usage)),
-        }
+        add_usage(&mut self.by_model, model_id, usage);
     }
 
     pub fn failed(&mut self, code: &str) {

@@ -3,135 +3,19 @@
 //! never does I/O, never touches Python and never sees the conversation's lock. The sync,
 //! async and streaming drivers all run this one machine, so the tool loop exists once.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_bedrockruntime::types as t;
-use aws_smithy_types::Document;
 
-use crate::context::cache::{self, Cache};
-use crate::context::estimate::message_tokens;
-use crate::context::policy::Memory;
+pub use super::outcome::{Change, Committed, TurnStats};
+pub use super::request::{Action, Hook, RequestParts};
+pub use super::setup::{estimate, Base, Setup};
+use crate::context::cache;
 use crate::context::summary;
 use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::for_history;
 use crate::reply::{ReplyData, Tokens};
-
-/// A conversation's settings, fixed at creation and shared by its turns.
-#[derive(Default)]
-pub struct Setup {
-    pub system_prompt: Option<String>,
-    pub system: Vec<t::SystemContentBlock>,
-    pub inference: Option<t::InferenceConfiguration>,
-    pub fields: Option<Document>,
-    /// The tools of every request (toolConfig.tools), when the conversation has tools.
-    pub tools: Option<Vec<t::Tool>>,
-    /// Names of the tools that have a function: their calls are run by the loop.
-    pub callable: HashSet<String>,
-    /// Names of the tools without a function: a call of one ends the turn, which waits
-    /// for the caller's results (`send_tool_results`).
-    pub for_caller: HashSet<String>,
-    /// Rounds of tool calls one turn may run.
-    pub max_rounds: u32,
-    /// The conversation's `toolChoice`, unless a call gives its own.
-    pub tool_choice: Option<t::ToolChoice>,
-    pub hooks: Vec<Arc<dyn Hook>>,
-    /// How the history is kept inside the context window (None: all of it is sent).
-    pub memory: Option<Memory>,
-    /// Where cache points go.
-    pub cache: Cache,
-    /// The estimate of the system prompt and tools (sent with every request).
-    pub fixed_tokens: u64,
-}
-
-/// The history a turn builds on: the whole transcript (shared, not copied), the estimate of
-/// each of its messages, the first message requests still send, and the summary of the
-/// messages before it (`Summarizing`).
-#[derive(Debug, Clone, Default)]
-pub struct Base {
-    pub messages: Arc<Vec<t::Message>>,
-    pub tokens: Arc<Vec<u32>>,
-    pub start: usize,
-    pub summary: Option<Arc<str>>,
-}
-
-pub fn estimate(message: &t::Message) -> u32 {
-    message_tokens(message).min(u64::from(u32::MAX)) as u32
-}
-
-impl From<Vec<t::Message>> for Base {
-    fn from(messages: Vec<t::Message>) -> Self {
-        Self {
-            tokens: Arc::new(messages.iter().map(estimate).collect()),
-            messages: Arc::new(messages),
-            start: 0,
-            summary: None,
-        }
-    }
-}
-
-/// What one request sends, complete but not yet in the SDK's builder. The history is the
-/// shared snapshot, not a copy: the only copy is the one the SDK's input takes.
-#[derive(Debug, Clone)]
-pub struct RequestParts {
-    pub model_id: String,
-    /// The history the turn builds on: the request sends `history[from..]`.
-    pub history: Arc<Vec<t::Message>>,
-    pub from: usize,
-    /// The turn's messages so far.
-    pub added: Vec<t::Message>,
-    pub system: Vec<t::SystemContentBlock>,
-    pub inference: Option<t::InferenceConfiguration>,
-    pub tool_config: Option<t::ToolConfiguration>,
-    pub fields: Option<Document>,
-    /// How many cache points the history gets (0 to 2).
-    pub cache_history: usize,
-}
-
-/// What the turn gives the next issues a say in, once per request and once per turn,
-/// whatever the driver: context policies, grounding and rate limits before a request is
-/// built; stores at commit. An error fails the turn and leaves the history as it was.
-impl RequestParts {
-    /// The messages of the request, as the SDK's input takes them (by value).
-    pub fn messages(&self) -> Vec<t::Message> {
-        let kept = &self.history[self.from.min(self.history.len())..];
-        let mut messages = Vec::with_capacity(kept.len() + self.added.len());
-        messages.extend(kept.iter().cloned());
-        messages.extend(self.added.iter().cloned());
-        if self.cache_history > 0 {
-            cache::mark_history(&mut messages, self.cache_history);
-        }
-        let tools = self.tool_config.as_ref().map(|c| c.tools());
-        cache::keep_within_limit(&self.system, tools, &mut messages);
-        messages
-    }
-}
-
-pub trait Hook: Send + Sync {
-    fn before_request(&self, _parts: &mut RequestParts) -> Result<(), Box<ErrorInfo>> {
-        Ok(())
-    }
-    fn at_commit(
-        &self,
-        _history: &[t::Message],
-        _added: &[t::Message],
-    ) -> Result<(), Box<ErrorInfo>> {
-        Ok(())
-    }
-}
-
-/// What the driver does next.
-#[derive(Debug)]
-pub enum Action {
-    Request(Box<RequestParts>),
-    /// A summary of the older turns (`Summarizing`), made before the turn's first request.
-    Summarize(Box<RequestParts>),
-    /// A Python memory policy chooses where the history starts (`select`).
-    Select,
-    RunTools(Vec<t::ToolUseBlock>),
-    Done,
-}
 
 #[derive(Debug)]
 enum Phase {
@@ -170,50 +54,6 @@ pub struct Machine {
     /// Where `Summarizing`'s summaries of this turn end (after an overflow, the deeper cut).
     pub(super) summary_target: Option<usize>,
     pub(super) stats: TurnStats,
-}
-
-/// What a turn measured, for the conversation's metrics.
-#[derive(Debug, Clone, Default)]
-pub struct TurnStats {
-    pub started: Option<Instant>,
-    pub first_token: Option<Duration>,
-    pub retries: u32,
-    pub summaries: u32,
-    /// Tokens of the summary requests (not in the reply's usage).
-    pub summary_usage: Tokens,
-    /// Tokens per model, in the order first used.
-    pub by_model: Vec<(String, Tokens)>,
-    /// The prompt of the last request (input and cache tokens), when it is known.
-    pub prompt_tokens: Option<u64>,
-}
-
-impl TurnStats {
-    pub fn add(&mut self, model_id: &str, usage: Tokens) {
-        match self.by_model.iter_mut().find(|(m, _)| m == model_id) {
-            Some((_, total)) => *total = *total + usage,
-            None => self.by_model.push((model_id.to_owned(), usage)),
-        }
-    }
-}
-
-/// A committed turn: its reply, and what it changes in the conversation.
-pub struct Committed {
-    pub reply: ReplyData,
-    pub change: Change,
-}
-
-/// What a committed turn changes: the messages it adds, where requests start, the summary.
-pub struct Change {
-    pub added: Vec<t::Message>,
-    /// The estimate of each added message.
-    pub tokens: Vec<u32>,
-    /// Where the history's requests start now, and the summary before that.
-    pub start: usize,
-    pub summary: Option<Arc<str>>,
-    /// Tokens of the turn's requests, summaries included.
-    pub usage: Tokens,
-    pub stats: TurnStats,
-    pub elapsed: Duration,
 }
 
 fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {

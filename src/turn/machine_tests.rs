@@ -2,6 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 use crate::context::policy::Memory;
+use aws_smithy_types::Document;
 
 fn text(role: t::ConversationRole, s: &str) -> t::Message {
     t::Message::builder()

@@ -4,7 +4,10 @@
 pub mod io;
 pub mod machine;
 pub mod memory;
+pub mod outcome;
 pub mod py;
+pub mod request;
+pub mod setup;
 pub mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};

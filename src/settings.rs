@@ -1,0 +1,68 @@
+//! A conversation's settings from `create_conversation`'s arguments, checked: each error
+//! names the argument.
+
+use aws_sdk_bedrockruntime::types as t;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::turn::machine::Setup;
+use crate::wire::pyobj::{as_list, value_error, Obj};
+use crate::wire::request;
+
+/// A request's `toolChoice`, as boto3's dict (None: the conversation's own).
+pub fn parse_choice(choice: Option<&Bound<'_, PyAny>>) -> PyResult<Option<t::ToolChoice>> {
+    choice
+        .filter(|c| !c.is_none())
+        .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
+        .transpose()
+}
+
+/// `create_conversation`'s arguments, checked.
+pub fn setup_from(
+    system_prompt: Option<&Bound<'_, PyAny>>,
+    inference_config: Option<&Bound<'_, PyAny>>,
+    fields: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Setup> {
+    let mut setup = Setup::default();
+    if let Some(sp) = system_prompt.filter(|s| !s.is_none()) {
+        if let Ok(text) = sp.cast::<PyString>() {
+            let text = text.to_cow()?.into_owned();
+            if text.trim().is_empty() {
+                return Err(value_error(
+                    "system_prompt",
+                    "must not be blank (pass None for no system prompt)",
+                ));
+            }
+            setup.system = vec![t::SystemContentBlock::Text(text.clone())];
+            setup.system_prompt = Some(text);
+        } else {
+            setup.system = as_list(sp, "system_prompt")?
+                .iter()
+                .enumerate()
+                .map(|(i, b)| request::system_block(b, &format!("system_prompt[{i}]")))
+                .collect::<PyResult<_>>()?;
+            let text: Vec<&str> = setup
+                .system
+                .iter()
+                .filter_map(|b| match b {
+                    t::SystemContentBlock::Text(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect();
+            setup.system_prompt = (!text.is_empty()).then(|| text.join("\n"));
+        }
+    }
+    if let Some(c) = inference_config.filter(|c| !c.is_none()) {
+        setup.inference = Some(request::inference_config(&Obj::new(
+            c,
+            "inference_config",
+        )?)?);
+    }
+    if let Some(f) = fields.filter(|f| !f.is_none()) {
+        setup.fields = Some(crate::wire::document::py_to_document(
+            f,
+            "additional_model_request_fields",
+        )?);
+    }
+    Ok(setup)
+}
