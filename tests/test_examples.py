@@ -261,3 +261,18 @@ def test_support_bot_script(tmp_path: Path) -> None:
         "tool get_troubleshooting_steps: 1 calls, 0 errors",
         "tool search_catalog: 1 calls, 0 errors",
     ]
+
+
+def test_long_conversation_script(tmp_path: Path) -> None:
+    for flag, summaries in (("--fake", 0), ("--summarize", 2)):
+        out = run_example("long_conversation.py", tmp_path, flag)
+        lines = out.splitlines()
+        turns = [re.match(r"turn +(\d+): sent +(\d+) of +(\d+) messages", line) for line in lines]
+        sent = [(int(m[2]), int(m[3])) for m in turns if m]
+        assert len(sent) == 24
+        assert sent[0] == (1, 1)
+        assert sent[-1][1] == 47, "the transcript keeps every message"
+        assert sent[-1][0] < 30, "the memory policy cut the history"
+        assert f"24 turns, {summaries} summaries, 0 retries" in lines
+        assert ("summary: yes" in lines) == bool(summaries)
+        assert any(re.fullmatch(r"cost at the example prices: \$0\.0\d{3}", line) for line in lines)
