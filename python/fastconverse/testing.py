@@ -30,7 +30,8 @@ streams one delta per word, stops early with ``stop_sequence`` at the first of
 **Prompt caching**: a ``cachePoint`` (in tools, system or messages, taken in that order)
 ends a cacheable prefix. The first request with a prefix reports its tokens as
 ``cacheWriteInputTokens``; later requests with the same prefix and model report them as
-``cacheReadInputTokens``; ``inputTokens`` counts the rest.
+``cacheReadInputTokens``; ``inputTokens`` counts the rest. The prefix is its content: cache
+points themselves are not part of it, so moving a point later keeps what was cached.
 
 **Context windows**: with ``context_windows={"model": N}`` (or ``default_context_window=N``)
 a prompt of more than N tokens gets ``Input is too long for requested model.``, and one whose
