@@ -335,6 +335,40 @@ def test_count_tokens_uses_the_same_rule(bedrock: Any) -> None:
     assert out["inputTokens"] == 4
 
 
+def test_cache_points_are_not_part_of_the_prefix_they_mark(bedrock: Any) -> None:
+    point = {"cachePoint": {"type": "default"}}
+
+    def marked(text: str) -> dict[str, Any]:
+        return {"role": "user", "content": [{"text": text}, point]}
+
+    bedrock.converse(
+        modelId="moved", messages=[user("one two"), assistant("three"), marked("four")]
+    )
+    # Points at the previous request's end (read) and at this one's (written).
+    two = [user("one two"), assistant("three"), marked("four"), assistant("five"), marked("six")]
+    out = bedrock.converse(modelId="moved", messages=two)
+    assert (out["usage"]["cacheReadInputTokens"], out["usage"]["cacheWriteInputTokens"]) == (4, 2)
+    # Without the earlier point the prefix up to "six" is the same content: it is read.
+    three = [user("one two"), assistant("three"), user("four"), assistant("five"), marked("six")]
+    out = bedrock.converse(modelId="moved", messages=three)
+    assert (out["usage"]["cacheReadInputTokens"], out["usage"]["cacheWriteInputTokens"]) == (6, 0)
+
+
+def test_count_tokens_refused_for_models_that_cannot_count(make_fake: Any) -> None:
+    fake = make_fake(count_tokens_models=["counts"])
+    client = boto3_client(fake)
+    body = {"converse": {"messages": [user("hi")]}}
+    assert client.count_tokens(modelId="counts", input=body)["inputTokens"] == 1
+    with pytest.raises(ClientError) as info:
+        client.count_tokens(modelId="us.other", input=body)
+    error = info.value.response["Error"]
+    assert error == {
+        "Code": "ValidationException",
+        "Message": "The provided model doesn't support counting tokens.",
+    }
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 ERRORS = [
     ("ValidationException", 400),
     ("ServiceQuotaExceededException", 400),
