@@ -264,3 +264,29 @@ def test_view_indexes_never_panic(make_fake: Any) -> None:
     conv.send("b")
     assert checked == [view_pending for view_pending in checked]
     assert checked[-1] == fc.estimate_tokens({"role": "user", "content": [{"text": "b"}]})
+
+
+@pytest.mark.parametrize(
+    "wording",
+    [
+        "Input is too long for requested model.",
+        "input length and `max_tokens` exceed context limit: 190000 + 20000 > 200000, "
+        "decrease input length or `max_tokens` and try again",
+        "The model returned the following errors: prompt is too long: 200049 tokens > 200000 "
+        "maximum",
+        "too many total text bytes: 1048577 > 1048576",
+        "This model's maximum context length is 128000 tokens. However, your messages resulted "
+        "in 130000 tokens.",
+    ],
+)
+def test_every_overflow_wording_is_recovered_from(make_fake: Any, wording: str) -> None:
+    fake = make_fake()
+    conv = fc_client(fake).create_conversation(memory=fc.SlidingWindow(100))
+    grow(conv, 2)
+    fake.enqueue_error("ValidationException", wording)
+    assert conv.send("q").text == "You said: q"
+    assert conv.metrics.retries == 1
+    plain = fc_client(fake).create_conversation()
+    fake.enqueue_error("ValidationException", wording)
+    with pytest.raises(errors.ContextWindowExceededError, match="TokenBudget"):
+        plain.send("q")
