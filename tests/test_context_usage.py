@@ -297,3 +297,26 @@ def test_a_tool_exception_raised_to_the_caller_counts_as_a_failure(make_fake: An
     with pytest.raises(errors.ModelTimeoutError):
         list(conv.stream("again"))
     assert conv.metrics.errors == {"RuntimeError": 3, "ModelTimeoutException": 1}
+
+
+def test_a_budget_that_trims_deeper_keeps_the_history_cache_warm(make_fake: Any) -> None:
+    fake = make_fake()
+    policy = fc.TokenBudget(max_tokens=300, trim_to=150)
+    assert (policy.max_tokens, policy.trim_to) == (300, 150)
+    assert repr(policy) == "TokenBudget(max_tokens=300, trim_to=150)"
+    conv = fc_client(fake).create_conversation(memory=policy, cache="history")
+    starts, reads = [], []
+    for i in range(40):
+        reply = conv.send(f"question {i} " + "word " * 12)
+        sent = fake.requests[-1].body["messages"]
+        assert fc.estimate_tokens(sent) <= 300, "within the budget"
+        starts.append(len(conv.transcript) - len(conv.messages))
+        reads.append(reply.usage.cache_read_input_tokens)
+    cuts = [i for i in range(1, 40) if starts[i] != starts[i - 1]]
+    assert 2 <= len(cuts) <= 12, f"cuts at {cuts}: a cut goes down to 150, then waits"
+    for i in range(1, 40):
+        if i not in cuts:
+            assert reads[i] > 0, f"turn {i} kept the front: it reads the cache"
+    with pytest.raises(ValueError, match=r"trim_to: expected at most max_tokens \(100\)"):
+        fc.TokenBudget(100, trim_to=200)
+    assert repr(fc.TokenBudget(100)) == "TokenBudget(max_tokens=100)"

@@ -154,11 +154,14 @@ class SlidingWindow:
     def max_messages(self) -> int: ...
 
 class TokenBudget:
-    """Keeps the newest messages whose estimate fits in ``max_tokens``."""
+    """Keeps the newest messages whose estimate fits in ``max_tokens``; once over it, cuts
+    down to ``trim_to`` (default ``max_tokens``) so the front stays put for a while."""
 
-    def __init__(self, max_tokens: int = 8000) -> None: ...
+    def __init__(self, max_tokens: int = 8000, trim_to: int | None = None) -> None: ...
     @property
     def max_tokens(self) -> int: ...
+    @property
+    def trim_to(self) -> int: ...
 
 class Summarizing:
     """Over ``max_tokens``, summarises the older turns, keeping the newest ``keep_recent``

@@ -13,8 +13,9 @@ use aws_sdk_bedrockruntime::types as t;
 pub enum Memory {
     /// Keep the newest `max_messages` messages.
     Window { max_messages: usize },
-    /// Keep the newest messages whose estimate fits in `max_tokens`.
-    Budget { max_tokens: u64 },
+    /// Keep the newest messages whose estimate fits in `max_tokens`; once over it, cut down
+    /// to `trim_to` (at most `max_tokens`), so that the front stays put for a while.
+    Budget { max_tokens: u64, trim_to: u64 },
     /// Over `max_tokens`, summarise the older turns (see `summary`).
     Summarizing(Arc<SummarySettings>),
     /// A Python `MemoryPolicy`: its `select(view)` chooses the cut.

@@ -76,27 +76,54 @@ impl PySlidingWindow {
     }
 }
 
-/// Keeps the newest messages whose estimate (`estimate_tokens`) fits in `max_tokens`.
+/// Keeps the newest messages whose estimate (`estimate_tokens`) fits in `max_tokens`. Once
+/// over it, cuts down to `trim_to` (default: `max_tokens`): a lower `trim_to` cuts less often,
+/// so the history's front (and its prompt cache) stays put for several turns.
 #[pyclass(name = "TokenBudget", module = "fastconverse._core", frozen)]
 pub struct PyTokenBudget {
     #[pyo3(get)]
     max_tokens: u64,
+    #[pyo3(get)]
+    trim_to: u64,
 }
 
 #[pymethods]
 impl PyTokenBudget {
     #[new]
-    #[pyo3(signature = (max_tokens = None))]
-    fn new(max_tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (max_tokens = None, trim_to = None))]
+    fn new(
+        max_tokens: Option<&Bound<'_, PyAny>>,
+        trim_to: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let max_tokens = match max_tokens {
             Some(m) => count(m, "max_tokens", 1)?,
             None => 8_000,
         };
-        Ok(Self { max_tokens })
+        let trim_to = match trim_to.filter(|t| !t.is_none()) {
+            Some(t) => count(t, "trim_to", 1)?,
+            None => max_tokens,
+        };
+        if trim_to > max_tokens {
+            return Err(value_error(
+                "trim_to",
+                format!("expected at most max_tokens ({max_tokens}), got {trim_to}"),
+            ));
+        }
+        Ok(Self {
+            max_tokens,
+            trim_to,
+        })
     }
 
     fn __repr__(&self) -> String {
-        format!("TokenBudget(max_tokens={})", self.max_tokens)
+        if self.trim_to == self.max_tokens {
+            format!("TokenBudget(max_tokens={})", self.max_tokens)
+        } else {
+            format!(
+                "TokenBudget(max_tokens={}, trim_to={})",
+                self.max_tokens, self.trim_to
+            )
+        }
     }
 }
 
@@ -171,8 +198,14 @@ pub fn memory_from(
         return Ok((Some(Memory::Window { max_messages }), None));
     }
     if let Ok(b) = obj.cast::<PyTokenBudget>() {
-        let max_tokens = b.get().max_tokens;
-        return Ok((Some(Memory::Budget { max_tokens }), None));
+        let (max_tokens, trim_to) = (b.get().max_tokens, b.get().trim_to);
+        return Ok((
+            Some(Memory::Budget {
+                max_tokens,
+                trim_to,
+            }),
+            None,
+        ));
     }
     if let Ok(s) = obj.cast::<PySummarizing>() {
         return Ok((Some(Memory::Summarizing(s.get().settings.clone())), None));

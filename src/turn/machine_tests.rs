@@ -253,7 +253,10 @@ fn a_window_cuts_before_the_first_request_only() {
 
 #[test]
 fn an_overflow_cuts_deeper_once_then_fails() {
-    let setup = with_memory(Memory::Budget { max_tokens: 1_000 });
+    let setup = with_memory(Memory::Budget {
+        max_tokens: 1_000,
+        trim_to: 1_000,
+    });
     let mut m = Machine::new(
         setup,
         long_base(8),

@@ -40,7 +40,17 @@ impl Machine {
         let memory = self.setup.memory.clone()?;
         let cut = match &memory {
             Memory::Window { max_messages } => self.history().window(*max_messages),
-            Memory::Budget { max_tokens } => self.history().budget(*max_tokens),
+            Memory::Budget {
+                max_tokens,
+                trim_to,
+            } => {
+                let h = self.history();
+                if h.fits(*max_tokens) {
+                    self.base.start
+                } else {
+                    h.budget(*trim_to)
+                }
+            }
             Memory::Custom => return Some(Action::Select),
             Memory::Summarizing(settings) => {
                 // Over budget, everything before the newest `keep_recent` messages is
