@@ -37,7 +37,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conftest import ERROR_CODES
-from fastconverse import ConverseClient, SlidingWindow, TokenBudget, Tool, errors, tool
+from fastconverse import (
+    ConverseClient,
+    SlidingWindow,
+    Summarizing,
+    TokenBudget,
+    Tool,
+    errors,
+    tool,
+)
 from fastconverse.testing import FakeBedrock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,8 +138,17 @@ class Scenario:
         self.api = rng.choice(APIS)
         self.fault = rng.choice(self._faults())
         # A memory policy cuts the history the turns build on (the transcript keeps all).
+        # Summaries are requests too: made with the scenario's model, the scripted faults
+        # may land on them (not while answering tool calls: the setup scripts those).
+        summarizer = self.model if self.api != "tool_results" else f"{self.model}-summaries"
         self.memory = rng.choice(
-            [None, None, SlidingWindow(rng.randint(2, 9)), TokenBudget(rng.randint(10, 120))]
+            [
+                None,
+                None,
+                SlidingWindow(rng.randint(2, 9)),
+                TokenBudget(rng.randint(10, 120)),
+                Summarizing(rng.randint(5, 40), rng.choice([0, 2]), model_id=summarizer),
+            ]
         )
         self.committed: list[Any] = []
 
@@ -225,7 +242,10 @@ class Scenario:
         total = self.committed[0].usage
         for r in self.committed[1:]:
             total = total + r.usage
-        assert conv.usage == total, f"usage {conv.usage} != {total}"
+        by_model = list(conv.usage_by_model.values())
+        assert sum(by_model[1:], by_model[0]) == conv.usage
+        if not isinstance(self.memory, Summarizing):  # (summaries count in usage too)
+            assert conv.usage == total, f"usage {conv.usage} != {total}"
         return outcome
 
     def drive(self, conv: Any) -> tuple[str, Any]:
