@@ -327,3 +327,18 @@ def test_count_tokens_validates_too(raw: Raw) -> None:
         "m", "count-tokens", {"input": {"converse": {"messages": [assistant("x")]}}}
     )
     assert (status, payload["message"]) == (400, CASES[0][2])
+
+
+def test_more_than_four_cache_points_are_refused(bedrock: Any) -> None:
+    point = {"cachePoint": {"type": "default"}}
+    system = [{"text": "a"}, point, {"text": "b"}, point]
+    messages = [{"role": "user", "content": [{"text": "c"}, point, {"text": "d"}, point]}]
+    out = bedrock.converse(modelId="m", system=system, messages=messages)
+    assert out["usage"]["cacheWriteInputTokens"] > 0
+    messages[0]["content"].append(point)
+    with pytest.raises(ClientError) as info:
+        bedrock.converse(modelId="m", system=system, messages=messages)
+    assert info.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "A maximum of 4 blocks with cache_control may be provided. Found 5.",
+    }

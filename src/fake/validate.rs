@@ -53,7 +53,23 @@ pub fn validate_converse(body: &Value) -> Check {
         // Note: ours: no source gives the service's wording of this check.
         Some(_) => return Err("Malformed input request: messages must be a list.".into()),
     };
-    validate_messages(messages, obj.contains_key("toolConfig"))
+    validate_messages(messages, obj.contains_key("toolConfig"))?;
+    validate_cache_points(body)
+}
+
+/// At most four cache points per request (tools, system and messages together). The text is
+/// the one Bedrock returns for Anthropic models, as observed by maximhq/bifrost.
+fn validate_cache_points(body: &Value) -> Check {
+    let found = super::tokens::prompt_items(body)
+        .iter()
+        .filter(|i| i.cache_point)
+        .count();
+    if found > 4 {
+        return Err(format!(
+            "A maximum of 4 blocks with cache_control may be provided. Found {found}."
+        ));
+    }
+    Ok(())
 }
 
 fn validate_inference_config(config: Option<&Value>) -> Check {
