@@ -45,6 +45,12 @@ type StreamStart = Result<(Started, String), ErrorInfo>;
     subclass
 )]
 pub struct PyConverseClient {
+    /// Set by `__init__` (`_configure`), so that subclasses can take their own arguments.
+    ready: std::sync::OnceLock<Ready>,
+}
+
+/// A client's settings, once `__init__` has run.
+struct Ready {
     sdk: aws_sdk_bedrockruntime::Client,
     /// Also the longest wait for the next event of a stream.
     read_timeout: Duration,
@@ -57,10 +63,19 @@ pub struct PyConverseClient {
 }
 
 impl PyConverseClient {
+    fn ready(&self) -> PyResult<&Ready> {
+        self.ready.get().ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err(
+                "this ConverseClient is not initialised: a subclass's __init__ must call super().__init__(model_id, ...)",
+            )
+        })
+    }
+
     fn model_for(&self, req: &ConverseRequest) -> PyResult<String> {
+        let ready = self.ready()?;
         req.model_id
             .clone()
-            .or_else(|| self.model_id.clone())
+            .or_else(|| ready.model_id.clone())
             .ok_or_else(|| {
                 PyValueError::new_err(
                     "modelId: no model given; pass modelId=... or create the client with model_id=...",
@@ -99,7 +114,8 @@ impl PyConverseClient {
             );
         }
         let fluent = with_common!(
-            self.sdk
+            self.ready()?
+                .sdk
                 .converse()
                 .model_id(model.clone())
                 .set_guardrail_config(guardrail),
@@ -133,7 +149,8 @@ impl PyConverseClient {
                 .build()
         });
         let fluent = with_common!(
-            self.sdk
+            self.ready()?
+                .sdk
                 .converse_stream()
                 .model_id(model.clone())
                 .set_guardrail_config(guardrail),
@@ -175,14 +192,25 @@ fn stream_result<'py>(
 
 #[pymethods]
 impl PyConverseClient {
+    /// An uninitialised client: `__init__` configures it (`_configure`), so that a subclass's
+    /// own constructor arguments never reach this one.
     #[new]
-    #[pyo3(signature = (model_id = None, *, region_name = None, profile_name = None, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0, max_conversations = 1000))]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        Self {
+            ready: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The constructor's work: settings checked, the SDK client built (once).
+    #[pyo3(signature = (model_id = None, profile_name = None, region_name = None, *, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0, max_conversations = 1000))]
     #[allow(clippy::too_many_arguments)]
-    fn new(
+    fn _configure(
+        &self,
         py: Python<'_>,
         model_id: Option<String>,
-        region_name: Option<String>,
         profile_name: Option<String>,
+        region_name: Option<String>,
         endpoint_url: Option<String>,
         aws_access_key_id: Option<String>,
         aws_secret_access_key: Option<String>,
@@ -191,7 +219,12 @@ impl PyConverseClient {
         connect_timeout: f64,
         read_timeout: f64,
         max_conversations: usize,
-    ) -> PyResult<Self> {
+    ) -> PyResult<()> {
+        if self.ready.get().is_some() {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "this ConverseClient is initialised already",
+            ));
+        }
         if max_conversations == 0 {
             return Err(PyValueError::new_err(
                 "max_conversations: expected an int >= 1",
@@ -236,7 +269,7 @@ impl PyConverseClient {
         };
         let (sdk, region) =
             runtime::wait(py, config::sdk_client(settings))?.map_err(|e| e.into_pyerr(py))?;
-        Ok(Self {
+        let ready = Ready {
             sdk,
             read_timeout,
             max_attempts,
@@ -244,39 +277,45 @@ impl PyConverseClient {
             model_id,
             region,
             endpoint_url,
+        };
+        self.ready.set(ready).map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err("this ConverseClient is initialised already")
         })
     }
 
     /// The default model of `converse` calls without `modelId` and of new conversations.
     #[getter]
-    fn model_id(&self) -> Option<&str> {
-        self.model_id.as_deref()
+    fn model_id(&self) -> PyResult<Option<&str>> {
+        Ok(self.ready()?.model_id.as_deref())
     }
 
     /// How many conversations the client keeps by id (the least recently active beyond it
     /// are forgotten by the client; a conversation you hold keeps working).
     #[getter]
-    fn max_conversations(&self) -> usize {
-        self.max_conversations
+    fn max_conversations(&self) -> PyResult<usize> {
+        Ok(self.ready()?.max_conversations)
     }
 
     #[getter]
-    fn region_name(&self) -> &str {
-        &self.region
+    fn region_name(&self) -> PyResult<&str> {
+        Ok(&self.ready()?.region)
     }
 
     #[getter]
-    fn endpoint_url(&self) -> Option<&str> {
-        self.endpoint_url.as_deref()
+    fn endpoint_url(&self) -> PyResult<Option<&str>> {
+        Ok(self.ready()?.endpoint_url.as_deref())
     }
 
     fn __repr__(&self) -> String {
         // Note: never credentials, whatever was passed.
+        let Some(r) = self.ready.get() else {
+            return "ConverseClient(<not initialised>)".into();
+        };
         format!(
             "ConverseClient(model_id={}, region_name={}, endpoint_url={})",
-            self.model_id.as_deref().map_or("None".into(), py_repr),
-            py_repr(&self.region),
-            self.endpoint_url.as_deref().map_or("None".into(), py_repr)
+            r.model_id.as_deref().map_or("None".into(), py_repr),
+            py_repr(&r.region),
+            r.endpoint_url.as_deref().map_or("None".into(), py_repr)
         )
     }
 
@@ -316,14 +355,14 @@ impl PyConverseClient {
     ) -> PyResult<Bound<'py, PyDict>> {
         let fut = self.stream_future(kwargs)?;
         let started = runtime::wait(py, fut)?.map_err(|e| e.into_pyerr(py))?;
-        stream_result(py, started, self.read_timeout)
+        stream_result(py, started, self.ready()?.read_timeout)
     }
 
     /// `converse_stream` as an awaitable.
     #[pyo3(signature = (**kwargs))]
     fn converse_stream_async(&self, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Bridge> {
         let fut = self.stream_future(kwargs)?;
-        let idle = self.read_timeout;
+        let idle = self.ready()?.read_timeout;
         Ok(Bridge::spawn(async move {
             let started = fut.await;
             Box::new(move |py: Python<'_>| -> PyResult<Py<PyAny>> {
@@ -345,11 +384,12 @@ impl PyConverseClient {
                 "count_tokens takes modelId= and input=",
             ));
         };
+        let ready = self.ready()?;
         let args = Obj::new(kwargs.as_any(), "")?;
         args.only(&["modelId", "input"])?;
         let model = args
             .str("modelId")?
-            .or_else(|| self.model_id.clone())
+            .or_else(|| ready.model_id.clone())
             .ok_or_else(|| PyValueError::new_err("modelId: no model given"))?;
         let input = args.req_obj("input")?;
         let (kind, _) = input.union(&["converse", "invokeModel"])?;
@@ -381,6 +421,7 @@ impl PyConverseClient {
             )
         };
         let fluent = self
+            .ready()?
             .sdk
             .count_tokens()
             .model_id(model.clone())
@@ -416,8 +457,9 @@ impl PyConverseClient {
         memory: Option<&Bound<'_, PyAny>>,
         cache: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyConversationCore> {
+        let ready = self.ready()?;
         let model_id =
-            match model_id.or_else(|| self.model_id.clone()) {
+            match model_id.or_else(|| ready.model_id.clone()) {
                 Some(m) if !m.trim().is_empty() => m,
                 Some(_) => return Err(PyValueError::new_err("model_id must not be empty")),
                 None => return Err(PyValueError::new_err(
@@ -465,9 +507,9 @@ impl PyConverseClient {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let backend = Backend {
-            sdk: self.sdk.clone(),
-            read_timeout: self.read_timeout,
-            max_attempts: self.max_attempts,
+            sdk: self.ready()?.sdk.clone(),
+            read_timeout: self.ready()?.read_timeout,
+            max_attempts: self.ready()?.max_attempts,
         };
         Ok(PyConversationCore::new(
             id, model_id, backend, setup, history, select,

@@ -551,9 +551,9 @@ def test_conversations_are_found_listed_and_deleted(client: ConverseClient) -> N
     a.send("latest activity")
     assert [x.id for x in client.list_conversations()] == ["a", c.id, "b"]
     assert [x.id for x in client.list_conversations(max_results=1)] == ["a"]
-    with pytest.raises(ValueError, match="conversation_id: 'b' is taken"):
-        client.create_conversation(conversation_id="b")
-    client.delete_conversation("b")
+    # As in the reference tutorial, an existing id retrieves that conversation.
+    assert client.create_conversation(conversation_id="b") is b
+    assert client.delete_conversation("b") is True
     with pytest.raises(KeyError, match="no conversation with id 'b'"):
         client.get_conversation("b")
     with pytest.raises(KeyError):

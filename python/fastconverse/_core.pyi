@@ -30,14 +30,16 @@ class Bridge(Awaitable[Any]):
 # --- client.rs -----------------------------------------------------------------------------
 
 class ConverseClient:
-    """A client of Bedrock Runtime's Converse API (boto3-shaped layer)."""
+    """A client of Bedrock Runtime's Converse API (boto3-shaped layer). Created
+    uninitialised (any arguments are left to ``__init__``); ``_configure`` sets it up once."""
 
-    def __init__(
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def _configure(
         self,
         model_id: str | None = None,
-        *,
-        region_name: str | None = None,
         profile_name: str | None = None,
+        region_name: str | None = None,
+        *,
         endpoint_url: str | None = None,
         aws_access_key_id: str | None = None,
         aws_secret_access_key: str | None = None,

@@ -24,8 +24,8 @@ class ConverseClient(_core.ConverseClient):
 
     Args:
         model_id: Default model of calls without ``modelId`` (and of new conversations).
-        region_name: AWS region; otherwise from the environment or profile.
         profile_name: Shared-config profile to use (SSO profiles included).
+        region_name: AWS region; otherwise from the environment or profile.
         endpoint_url: Another endpoint, e.g. a VPC endpoint or ``FakeBedrock().url``.
         aws_access_key_id: Explicit credentials (with ``aws_secret_access_key``), instead of
             the default chain (environment, profiles, SSO, container and instance roles).
@@ -39,8 +39,36 @@ class ConverseClient(_core.ConverseClient):
             active conversation that is not in a turn; a conversation you hold keeps working.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The native constructor took the arguments; this keeps the conversations by id.
+    def __init__(
+        self,
+        model_id: str | None = None,
+        profile_name: str | None = None,
+        region_name: str | None = None,
+        *,
+        endpoint_url: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        max_attempts: int = 3,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 300.0,
+        max_conversations: int = 1000,
+    ) -> None:
+        # Note: the native object is built uninitialised and configured here, so that a
+        # subclass may take arguments of its own and call super().__init__(model_id, ...).
+        self._configure(
+            model_id,
+            profile_name,
+            region_name,
+            endpoint_url=endpoint_url,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_conversations=max_conversations,
+        )
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
         self._registry_lock = threading.Lock()
 
@@ -96,10 +124,9 @@ class ConverseClient(_core.ConverseClient):
         elif tool_choice is not None:
             raise ValueError("tool_choice: this conversation has no tools; pass tools=[...] too")
         if conversation_id is not None and conversation_id in self._conversations:
-            raise ValueError(
-                f"conversation_id: {conversation_id!r} is taken; pick another id or "
-                f"get_conversation({conversation_id!r})"
-            )
+            # As the reference tutorial's client: an existing id retrieves that conversation
+            # (the other arguments are the ones it was created with).
+            return self._conversations[conversation_id]
         core = self._new_conversation(
             system_prompt,
             conversation_id=conversation_id,
@@ -116,8 +143,8 @@ class ConverseClient(_core.ConverseClient):
         )
         conv = Conversation(core, toolbox)
         with self._registry_lock:
-            if core.id in self._conversations:
-                raise ValueError(f"conversation_id: {core.id!r} is taken")
+            if core.id in self._conversations:  # created meanwhile by another thread
+                return self._conversations[core.id]
             self._conversations[core.id] = conv
             self._evict(keep=conv)
         return conv
@@ -136,13 +163,14 @@ class ConverseClient(_core.ConverseClient):
                 del self._conversations[conv.id]
                 extra -= 1
 
-    def get_conversation(self, conversation_id: str) -> Conversation:
-        """The conversation with this id; ``KeyError`` when there is none (or it was
-        forgotten to stay within ``max_conversations``)."""
+    def get_conversation(self, conversation_id: str | Conversation) -> Conversation:
+        """The conversation with this id (or this conversation); ``KeyError`` when there is
+        none (or it was forgotten to stay within ``max_conversations``)."""
+        key = _conversation_key(conversation_id)
         try:
-            return self._conversations[conversation_id]
+            return self._conversations[key]
         except KeyError:
-            raise KeyError(f"no conversation with id {conversation_id!r}") from None
+            raise KeyError(f"no conversation with id {key!r}") from None
 
     def list_conversations(self, max_results: int = 20) -> list[Conversation]:
         """Conversations, the most recently active first."""
@@ -151,8 +179,23 @@ class ConverseClient(_core.ConverseClient):
         convs.sort(key=lambda c: c._core.last_active, reverse=True)
         return convs[:max_results]
 
-    def delete_conversation(self, conversation_id: str) -> None:
-        """Forgets a conversation; ``KeyError`` when there is none."""
+    def delete_conversation(self, conversation_id: str | Conversation) -> bool:
+        """Forgets a conversation (by id or itself) and returns True; ``KeyError`` when there
+        is none."""
+        key = _conversation_key(conversation_id)
         with self._registry_lock:
-            if self._conversations.pop(conversation_id, None) is None:
-                raise KeyError(f"no conversation with id {conversation_id!r}")
+            if self._conversations.pop(key, None) is None:
+                raise KeyError(f"no conversation with id {key!r}")
+        return True
+
+
+def _conversation_key(conversation: str | Conversation) -> str:
+    """A conversation's id, from the id or the conversation."""
+    if isinstance(conversation, Conversation):
+        return conversation.id
+    if not isinstance(conversation, str):
+        raise TypeError(
+            f"conversation_id: expected a conversation id (str) or a Conversation, got "
+            f"{type(conversation).__name__}"
+        )
+    return conversation
