@@ -97,3 +97,33 @@ def test_conversations_by_id_or_object(fake_bedrock: FakeBedrock) -> None:
         client.get_conversation("support-1")
     with pytest.raises(TypeError, match="conversation_id: expected a conversation id"):
         client.get_conversation(42)  # type: ignore[arg-type]
+
+
+def test_retrieving_by_id_refuses_settings_it_would_drop(fake_bedrock: FakeBedrock) -> None:
+    client = ConverseClient("m", region_name="us-east-1", **keys(fake_bedrock))
+    conv = client.create_conversation("Be brief.", conversation_id="x")
+    assert client.create_conversation(conversation_id="x") is conv
+    with pytest.raises(ValueError, match=r"'x' exists.*leave out system_prompt, cache"):
+        client.create_conversation("Be long.", conversation_id="x", cache="bogus")
+
+
+def test_a_region_passed_as_the_profile_is_named(fake_bedrock: FakeBedrock) -> None:
+    for region in ("us-east-1", "eu-central-2", "us-gov-west-1"):
+        with pytest.raises(ValueError, match=rf"pass region_name='{region}'"):
+            ConverseClient("m", region, **keys(fake_bedrock))
+
+
+def test_the_registry_of_a_skipped_init_says_so() -> None:
+    class Forgetful(ConverseClient):
+        def __init__(self) -> None:
+            pass
+
+    client = Forgetful()
+    for call in (
+        client.list_conversations,
+        lambda: client.get_conversation("x"),
+        lambda: client.delete_conversation("x"),
+        client.create_conversation,
+    ):
+        with pytest.raises(RuntimeError, match="not initialised"):
+            call()

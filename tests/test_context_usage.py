@@ -320,3 +320,24 @@ def test_a_budget_that_trims_deeper_keeps_the_history_cache_warm(make_fake: Any)
     with pytest.raises(ValueError, match=r"trim_to: expected at most max_tokens \(100\)"):
         fc.TokenBudget(100, trim_to=200)
     assert repr(fc.TokenBudget(100)) == "TokenBudget(max_tokens=100)"
+
+
+def test_a_stream_closed_from_another_thread_stops_quietly_and_is_no_failure(
+    make_fake: Any,
+) -> None:
+    import threading
+
+    fake = make_fake()
+    conv = fc_client(fake).create_conversation(tools=[add])
+    for _ in range(20):
+        fake.enqueue_tool_use("add", {"a": 1, "b": 2})
+        fake.enqueue_text("three", delta_delay=0.002)
+        stream = conv.stream("go")
+        closer = threading.Timer(0.001, stream.close)
+        closer.start()
+        for _event in stream:
+            pass
+        closer.join()
+        fake.reset()
+    assert conv.metrics.failed_turns == 0, conv.metrics.errors
+    assert not conv.busy

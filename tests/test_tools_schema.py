@@ -1048,3 +1048,14 @@ def test_fastconverse_client_sends_the_specs_and_results(fake_bedrock: FakeBedro
     assert sent[1] == {
         "toolResult": {"toolUseId": "t1", "content": [{"json": {"temperature": 21}}]}
     }
+
+
+def test_tool_input_errors_pickle_and_copy() -> None:
+    import copy
+    import pickle
+
+    from fastconverse import ToolInputError
+
+    error = ToolInputError("t", [("x", "bad")])
+    for clone in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
+        assert (clone.tool_name, clone.problems, str(clone)) == ("t", [("x", "bad")], str(error))

@@ -29,6 +29,10 @@ class ToolInputError(ValueError):
         lines.append("Correct the input and call the tool again.")
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # (pickle and copy rebuild an exception from its args; this one takes two)
+        return (type(self), (self.tool_name, self.problems))
+
 
 # --- validation -----------------------------------------------------------------------------
 

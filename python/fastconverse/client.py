@@ -3,6 +3,7 @@ conversations it keeps by id."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     Memory = Union[_core.SlidingWindow, _core.TokenBudget, _core.Summarizing, MemoryPolicy, None]
 
 __all__ = ["ConverseClient"]
+
+# An AWS region name (us-east-1, us-gov-west-1, eu-central-2...), as boto3 users pass second.
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+")
 
 
 class ConverseClient(_core.ConverseClient):
@@ -54,6 +58,11 @@ class ConverseClient(_core.ConverseClient):
         read_timeout: float = 300.0,
         max_conversations: int = 1000,
     ) -> None:
+        if profile_name is not None and region_name is None and _REGION.fullmatch(profile_name):
+            raise ValueError(
+                f"profile_name: {profile_name!r} looks like an AWS region; the positional order "
+                f"is (model_id, profile_name, region_name): pass region_name={profile_name!r}"
+            )
         # Note: the native object is built uninitialised and configured here, so that a
         # subclass may take arguments of its own and call super().__init__(model_id, ...).
         self._configure(
@@ -109,6 +118,7 @@ class ConverseClient(_core.ConverseClient):
         cache points: ``"system"``, ``"tools"``, ``"history"``, several joined by ``"+"``
         or ``"all"``.
         """
+        self._registry()  # (an initialised client)
         toolbox = None
         if tools is not None:
             from fastconverse._tools import ToolBox
@@ -123,10 +133,36 @@ class ConverseClient(_core.ConverseClient):
             )
         elif tool_choice is not None:
             raise ValueError("tool_choice: this conversation has no tools; pass tools=[...] too")
-        if conversation_id is not None and conversation_id in self._conversations:
-            # As the reference tutorial's client: an existing id retrieves that conversation
-            # (the other arguments are the ones it was created with).
-            return self._conversations[conversation_id]
+        existing = self._registry().get(conversation_id) if conversation_id is not None else None
+        if existing is not None:
+            # As the reference tutorial's client: an existing id retrieves that conversation.
+            # Settings given with it would be silently dropped: refuse them instead.
+            given = [
+                name
+                for name, value, default in (
+                    ("system_prompt", system_prompt, None),
+                    ("model_id", model_id, None),
+                    ("inference_config", inference_config, None),
+                    ("additional_model_request_fields", additional_model_request_fields, None),
+                    ("messages", messages, None),
+                    ("tools", tools, None),
+                    ("tool_choice", tool_choice, None),
+                    ("max_tool_rounds", max_tool_rounds, 16),
+                    ("max_tool_concurrency", max_tool_concurrency, 8),
+                    ("tool_timeout", tool_timeout, None),
+                    ("raise_tool_errors", raise_tool_errors, False),
+                    ("memory", memory, None),
+                    ("cache", cache, None),
+                )
+                if value is not default and value != default
+            ]
+            if given:
+                raise ValueError(
+                    f"conversation_id: {conversation_id!r} exists, and its settings are the "
+                    f"ones it was created with; leave out {', '.join(given)} to retrieve it "
+                    f"(or pick a new id)"
+                )
+            return existing
         core = self._new_conversation(
             system_prompt,
             conversation_id=conversation_id,
@@ -149,6 +185,15 @@ class ConverseClient(_core.ConverseClient):
             self._evict(keep=conv)
         return conv
 
+    def _registry(self) -> OrderedDict[str, Conversation]:
+        try:
+            return self._conversations
+        except AttributeError:
+            raise RuntimeError(
+                "this ConverseClient is not initialised: a subclass's __init__ must call "
+                "super().__init__(model_id, ...)"
+            ) from None
+
     def _evict(self, keep: Conversation) -> None:
         """Forgets the least recently active conversations beyond ``max_conversations``,
         never ``keep`` (the new one) nor one in a turn (the count may then stay above)."""
@@ -168,14 +213,15 @@ class ConverseClient(_core.ConverseClient):
         none (or it was forgotten to stay within ``max_conversations``)."""
         key = _conversation_key(conversation_id)
         try:
-            return self._conversations[key]
+            return self._registry()[key]
         except KeyError:
             raise KeyError(f"no conversation with id {key!r}") from None
 
     def list_conversations(self, max_results: int = 20) -> list[Conversation]:
         """Conversations, the most recently active first."""
+        registry = self._registry()
         with self._registry_lock:
-            convs = list(self._conversations.values())
+            convs = list(registry.values())
         convs.sort(key=lambda c: c._core.last_active, reverse=True)
         return convs[:max_results]
 
@@ -183,8 +229,9 @@ class ConverseClient(_core.ConverseClient):
         """Forgets a conversation (by id or itself) and returns True; ``KeyError`` when there
         is none."""
         key = _conversation_key(conversation_id)
+        registry = self._registry()
         with self._registry_lock:
-            if self._conversations.pop(key, None) is None:
+            if registry.pop(key, None) is None:
                 raise KeyError(f"no conversation with id {key!r}")
         return True
 

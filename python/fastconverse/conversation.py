@@ -295,10 +295,12 @@ def _events(run: _Run) -> Generator[Event, None, None]:
     try:
         with turn:  # counts a failure in the metrics
             while not run.closed:  # close() ends the stream quietly, between any two events
-                action, calls = turn.next()
-                if action == "request":
-                    run.current = turn.stream()
-                    yield from run.current
+                step = _next(run)
+                if step is None:
+                    return
+                action, calls, current = step
+                if current is not None:
+                    yield from current
                 elif action == "summary":  # a summary is not the reply: it is not streamed
                     turn.request()
                 elif action == "tools":
@@ -321,10 +323,12 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
     try:
         with turn:  # counts a failure in the metrics
             while not run.closed:
-                action, calls = turn.next()
-                if action == "request":
-                    run.current = turn.stream()
-                    async for event in run.current:
+                step = _next(run)
+                if step is None:
+                    return
+                action, calls, current = step
+                if current is not None:
+                    async for event in current:
                         yield event
                 elif action == "summary":
                     await turn.request_async()
@@ -341,6 +345,21 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                     return
     finally:
         run.close()
+
+
+def _next(run: _Run) -> tuple[str, Any, _core._RequestStream | None] | None:
+    """The turn's next action (with the stream of a request); None when the stream was
+    closed from another thread just now, which ends it quietly."""
+    try:
+        action, calls = run.turn.next()
+        if action == "request":
+            run.current = run.turn.stream()
+            return action, calls, run.current
+        return action, calls, None
+    except RuntimeError:
+        if run.closed:
+            return None
+        raise
 
 
 def _commit(run: _Run) -> None:

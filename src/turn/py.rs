@@ -29,6 +29,8 @@ struct Inner {
     ready: Option<Box<RequestParts>>,
     /// The turn's failure is in the metrics already.
     counted: bool,
+    /// Closed by its driver or its stream's `close()`: whatever follows is not a failure.
+    closed: bool,
     committed: bool,
 }
 
@@ -67,6 +69,7 @@ impl PyTurn {
                 guard: Some(guard),
                 ready: None,
                 counted: false,
+                closed: false,
                 committed: false,
             }),
             state,
@@ -244,6 +247,9 @@ impl PyTurn {
         // collection, and a finalizer may come back to this turn).
         let action = loop {
             let mut inner = self.inner();
+            if inner.machine.is_ended() {
+                return Err(ended()); // (closed, or failed and counted already)
+            }
             match inner.machine.next_action() {
                 Ok(Action::Select) => {
                     drop(inner);
@@ -347,7 +353,9 @@ impl PyTurn {
 
     /// Ends the turn without changing the history (nothing happens after `commit`).
     fn close(&self) {
-        self.inner().end();
+        let mut inner = self.inner();
+        inner.closed = !inner.committed;
+        inner.end();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -365,7 +373,7 @@ impl PyTurn {
     ) -> PyResult<bool> {
         let counted = {
             let mut inner = self.inner();
-            let counted = inner.counted || inner.committed;
+            let counted = inner.counted || inner.committed || inner.closed;
             inner.counted = true;
             inner.end();
             counted
