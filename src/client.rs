@@ -392,34 +392,7 @@ impl PyConverseClient {
             .or_else(|| ready.model_id.clone())
             .ok_or_else(|| PyValueError::new_err("modelId: no model given"))?;
         let input = args.req_obj("input")?;
-        let (kind, _) = input.union(&["converse", "invokeModel"])?;
-        let sdk_input = if kind == "converse" {
-            let c = input.req_obj("converse")?;
-            c.only(&[
-                "messages",
-                "system",
-                "toolConfig",
-                "additionalModelRequestFields",
-            ])?;
-            let sub = ConverseRequest::from_kwargs(Some(&c.dict))?;
-            t::CountTokensInput::Converse(
-                t::ConverseTokensRequest::builder()
-                    .set_messages(sub.messages)
-                    .set_system(sub.system)
-                    .set_tool_config(sub.tool_config)
-                    .set_additional_model_request_fields(sub.additional_model_request_fields)
-                    .build(),
-            )
-        } else {
-            let im = input.req_obj("invokeModel")?;
-            im.only(&["body"])?;
-            t::CountTokensInput::InvokeModel(
-                t::InvokeModelTokensRequest::builder()
-                    .body(aws_smithy_types::Blob::new(im.bytes("body")?))
-                    .build()
-                    .map_err(|e| PyValueError::new_err(format!("input.invokeModel: {e}")))?,
-            )
-        };
+        let sdk_input = crate::wire::count_tokens::input(&input)?;
         let fluent = self
             .ready()?
             .sdk
@@ -471,30 +444,8 @@ impl PyConverseClient {
             inference_config,
             additional_model_request_fields,
         )?;
-        if let Some(specs) = tools.filter(|t| !t.is_none()) {
-            // Note: the specs are converted once here; each request clones the SDK values.
-            setup.tools = Some(crate::wire::request::tools(specs, "tools")?);
-        }
-        setup.callable = callable.into_iter().collect();
-        if let Some(tools) = &setup.tools {
-            setup.for_caller = tools
-                .iter()
-                .filter_map(|t| match t {
-                    t::Tool::ToolSpec(spec) => Some(spec.name().to_owned()),
-                    _ => None,
-                })
-                .filter(|name| !setup.callable.contains(name))
-                .collect();
-        }
-        setup.max_rounds = max_tool_rounds;
-        let (memory, select) = crate::context::py::memory_from(memory)?;
-        setup.memory = memory;
-        setup.cache = crate::context::cache::Cache::from_py(cache)?;
-        setup.fixed_tokens = crate::context::usage::fixed_tokens(&setup);
-        setup.tool_choice = tool_choice
-            .filter(|c| !c.is_none())
-            .map(|c| crate::wire::request::tool_choice(&Obj::new(c, "tool_choice")?))
-            .transpose()?;
+        crate::settings::add_tools(&mut setup, tools, callable, max_tool_rounds, tool_choice)?;
+        let select = crate::settings::add_memory(&mut setup, memory, cache)?;
         let history = match messages.filter(|m| !m.is_none()) {
             Some(m) => crate::history::initial_history(m)?,
             None => Vec::new(),
@@ -507,9 +458,9 @@ impl PyConverseClient {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let backend = Backend {
-            sdk: self.ready()?.sdk.clone(),
-            read_timeout: self.ready()?.read_timeout,
-            max_attempts: self.ready()?.max_attempts,
+            sdk: ready.sdk.clone(),
+            read_timeout: ready.read_timeout,
+            max_attempts: ready.max_attempts,
         };
         Ok(PyConversationCore::new(
             id, model_id, backend, setup, history, select,

@@ -66,3 +66,48 @@ pub fn setup_from(
     }
     Ok(setup)
 }
+
+/// The tools of every request: specs converted once (each request clones the SDK values),
+/// which of them the loop calls, and the conversation's `toolChoice`.
+pub fn add_tools(
+    setup: &mut Setup,
+    tools: Option<&Bound<'_, PyAny>>,
+    callable: Vec<String>,
+    max_rounds: u32,
+    tool_choice: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    if let Some(specs) = tools.filter(|t| !t.is_none()) {
+        setup.tools = Some(request::tools(specs, "tools")?);
+    }
+    setup.callable = callable.into_iter().collect();
+    if let Some(tools) = &setup.tools {
+        setup.for_caller = tools
+            .iter()
+            .filter_map(|t| match t {
+                t::Tool::ToolSpec(spec) => Some(spec.name().to_owned()),
+                _ => None,
+            })
+            .filter(|name| !setup.callable.contains(name))
+            .collect();
+    }
+    setup.max_rounds = max_rounds;
+    setup.tool_choice = tool_choice
+        .filter(|c| !c.is_none())
+        .map(|c| request::tool_choice(&Obj::new(c, "tool_choice")?))
+        .transpose()?;
+    Ok(())
+}
+
+/// `memory=` and `cache=`, and the estimate of what every request sends besides its
+/// messages (after the tools are set). Returns a Python policy's `select`.
+pub fn add_memory(
+    setup: &mut Setup,
+    memory: Option<&Bound<'_, PyAny>>,
+    cache: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Py<PyAny>>> {
+    let (memory, select) = crate::context::py::memory_from(memory)?;
+    setup.memory = memory;
+    setup.cache = crate::context::cache::Cache::from_py(cache)?;
+    setup.fixed_tokens = crate::context::usage::fixed_tokens(setup);
+    Ok(select)
+}

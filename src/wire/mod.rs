@@ -2,6 +2,7 @@
 //! `response`, `document`), and facts shared by the client and FakeBedrock (`error_codes`).
 //! Only this module knows both shapes.
 
+pub mod count_tokens;
 pub mod document;
 pub mod error_codes;
 pub mod pyobj;
