@@ -1,16 +1,13 @@
-//! The typed events of `Conversation.stream`, and the assembler that builds the finished
-//! message from them (in Rust, so Python sees each event once and the reply for free).
-
-use std::collections::BTreeMap;
+//! The typed events of `Conversation.stream`: each stream event becomes a Python object once,
+//! on the reader's thread (the finished message is built beside them, in `assembler`).
 
 use aws_sdk_bedrockruntime::types as t;
-use aws_smithy_types::{Blob, Document};
+use aws_smithy_types::Document;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::errors::ErrorInfo;
-use crate::reply::{PyUsage, ReplyData, Tokens};
-use crate::wire::document::{document_to_py, json_to_document};
+use crate::reply::{PyUsage, Tokens};
+use crate::wire::document::document_to_py;
 use crate::wire::pyobj::py_repr;
 use crate::wire::response::dict1;
 
@@ -371,186 +368,6 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
         .into_any(),
         _ => return Ok(None),
     }))
-}
-
-enum Partial {
-    Text(String),
-    Tool {
-        id: String,
-        name: String,
-        input: String,
-    },
-    Reasoning {
-        text: String,
-        signature: Option<String>,
-        redacted: Option<Vec<u8>>,
-    },
-}
-
-/// Builds the finished message from the stream's events, as they pass.
-#[derive(Default)]
-pub struct Assembler {
-    blocks: BTreeMap<i32, Partial>,
-    stop_reason: Option<String>,
-    fields: Option<Document>,
-    usage: Option<Tokens>,
-    latency_ms: Option<i64>,
-}
-
-impl Assembler {
-    /// Whether any content block has begun.
-    pub fn has_content(&self) -> bool {
-        !self.blocks.is_empty()
-    }
-
-    pub fn push(&mut self, event: &t::ConverseStreamOutput) {
-        use t::ConverseStreamOutput as E;
-        match event {
-            E::ContentBlockStart(e) => {
-                if let Some(t::ContentBlockStart::ToolUse(u)) = e.start() {
-                    self.blocks.insert(
-                        e.content_block_index(),
-                        Partial::Tool {
-                            id: u.tool_use_id().to_owned(),
-                            name: u.name().to_owned(),
-                            input: String::new(),
-                        },
-                    );
-                }
-            }
-            E::ContentBlockDelta(e) => {
-                let slot = self.blocks.entry(e.content_block_index());
-                match e.delta() {
-                    Some(t::ContentBlockDelta::Text(s)) => {
-                        if let Partial::Text(text) = slot.or_insert(Partial::Text(String::new())) {
-                            text.push_str(s);
-                        }
-                    }
-                    Some(t::ContentBlockDelta::ToolUse(u)) => {
-                        if let Partial::Tool { input, .. } = slot.or_insert(Partial::Tool {
-                            id: String::new(),
-                            name: String::new(),
-                            input: String::new(),
-                        }) {
-                            input.push_str(u.input());
-                        }
-                    }
-                    Some(t::ContentBlockDelta::ReasoningContent(r)) => {
-                        if let Partial::Reasoning {
-                            text,
-                            signature,
-                            redacted,
-                        } = slot.or_insert(Partial::Reasoning {
-                            text: String::new(),
-                            signature: None,
-                            redacted: None,
-                        }) {
-                            match r {
-                                t::ReasoningContentBlockDelta::Text(s) => text.push_str(s),
-                                t::ReasoningContentBlockDelta::Signature(s) => {
-                                    signature.get_or_insert_with(String::new).push_str(s)
-                                }
-                                t::ReasoningContentBlockDelta::RedactedContent(b) => redacted
-                                    .get_or_insert_with(Vec::new)
-                                    .extend_from_slice(b.as_ref()),
-                                _ => {}
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            E::MessageStop(e) => {
-                self.stop_reason = Some(e.stop_reason().as_str().to_owned());
-                self.fields = e.additional_model_response_fields().cloned();
-            }
-            E::Metadata(e) => {
-                self.usage = Some(Tokens::from_sdk(e.usage()));
-                self.latency_ms = e.metrics().map(|m| m.latency_ms());
-            }
-            _ => {}
-        }
-    }
-
-    /// The finished reply; an error when the stream ended without its closing events or a
-    /// tool input is not valid JSON.
-    pub fn finish(
-        self,
-        model_id: &str,
-        request_id: Option<String>,
-    ) -> Result<ReplyData, Box<ErrorInfo>> {
-        let broken = |what: String| {
-            let mut info = ErrorInfo::new("StreamInterruptedError", what);
-            info.retryable = true;
-            Box::new(info.with_model(Some(model_id)))
-        };
-        let Some(stop_reason) = self.stop_reason else {
-            return Err(broken(
-                "the stream ended before its messageStop event".into(),
-            ));
-        };
-        let mut content = Vec::with_capacity(self.blocks.len());
-        for (index, block) in self.blocks {
-            content.push(match block {
-                Partial::Text(text) => t::ContentBlock::Text(text),
-                Partial::Tool { id, name, input } => {
-                    let value = if input.trim().is_empty() {
-                        serde_json::Value::Object(Default::default())
-                    } else {
-                        serde_json::from_str(&input).map_err(|e| {
-                            let mut info = ErrorInfo::new(
-                                "ModelError",
-                                format!(
-                                    "the input of tool use {id:?} ({name}) at content block {index} is not valid JSON: {e}"
-                                ),
-                            );
-                            info.code = Some("malformed_tool_use".into());
-                            Box::new(info.with_model(Some(model_id)))
-                        })?
-                    };
-                    t::ContentBlock::ToolUse(
-                        t::ToolUseBlock::builder()
-                            .tool_use_id(id)
-                            .name(name)
-                            .input(json_to_document(value))
-                            .build()
-                            .map_err(|e| broken(e.to_string()))?,
-                    )
-                }
-                Partial::Reasoning {
-                    text,
-                    signature,
-                    redacted,
-                } => t::ContentBlock::ReasoningContent(match redacted {
-                    Some(bytes) if text.is_empty() => {
-                        t::ReasoningContentBlock::RedactedContent(Blob::new(bytes))
-                    }
-                    _ => t::ReasoningContentBlock::ReasoningText(
-                        t::ReasoningTextBlock::builder()
-                            .text(text)
-                            .set_signature(signature)
-                            .build()
-                            .map_err(|e| broken(e.to_string()))?,
-                    ),
-                }),
-            });
-        }
-        let message = t::Message::builder()
-            .role(t::ConversationRole::Assistant)
-            .set_content(Some(content))
-            .build()
-            .map_err(|e| broken(e.to_string()))?;
-        Ok(ReplyData {
-            message,
-            stop_reason,
-            usage: self.usage.unwrap_or_default(),
-            latency_ms: self.latency_ms,
-            request_id,
-            model_id: model_id.to_owned(),
-            fields: self.fields,
-            turn: None,
-        })
-    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

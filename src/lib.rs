@@ -2,6 +2,7 @@
 
 use pyo3::prelude::*;
 
+pub mod assembler;
 pub mod client;
 pub mod config;
 pub mod context;

@@ -225,16 +225,29 @@ fn with_memory(memory: Memory) -> Arc<Setup> {
     })
 }
 
-#[test]
-fn a_window_cuts_before_the_first_request_only() {
-    let setup = with_memory(Memory::Window { max_messages: 3 });
-    let mut m = Machine::new(
-        setup,
-        long_base(5),
+/// A turn that sends "q" after `turns` exchanges, under `memory`.
+fn asking(memory: Memory, turns: usize) -> Machine {
+    Machine::new(
+        with_memory(memory),
+        long_base(turns),
         "m".into(),
         text(t::ConversationRole::User, "q"),
         None,
-    );
+    )
+}
+
+fn summarizing(model_id: Option<&str>) -> Memory {
+    Memory::Summarizing(Arc::new(crate::context::policy::SummarySettings {
+        max_tokens: 50,
+        keep_recent: 2,
+        model_id: model_id.map(str::to_owned),
+        prompt: None,
+    }))
+}
+
+#[test]
+fn a_window_cuts_before_the_first_request_only() {
+    let mut m = asking(Memory::Window { max_messages: 3 }, 5);
     let first = request(&mut m);
     assert_eq!(first.from, 8, "the newest exchange and the new question");
     assert_eq!(first.messages().len(), 3);
@@ -253,16 +266,12 @@ fn a_window_cuts_before_the_first_request_only() {
 
 #[test]
 fn an_overflow_cuts_deeper_once_then_fails() {
-    let setup = with_memory(Memory::Budget {
-        max_tokens: 1_000,
-        trim_to: 1_000,
-    });
-    let mut m = Machine::new(
-        setup,
-        long_base(8),
-        "m".into(),
-        text(t::ConversationRole::User, "q"),
-        None,
+    let mut m = asking(
+        Memory::Budget {
+            max_tokens: 1_000,
+            trim_to: 1_000,
+        },
+        8,
     );
     assert_eq!(request(&mut m).from, 0);
     let overflow = ErrorInfo::service(
@@ -279,14 +288,7 @@ fn an_overflow_cuts_deeper_once_then_fails() {
 
 #[test]
 fn an_overflow_after_content_is_not_retried() {
-    let setup = with_memory(Memory::Window { max_messages: 100 });
-    let mut m = Machine::new(
-        setup,
-        long_base(4),
-        "m".into(),
-        text(t::ConversationRole::User, "q"),
-        None,
-    );
+    let mut m = asking(Memory::Window { max_messages: 100 }, 4);
     request(&mut m);
     let overflow = ErrorInfo::service(
         "ValidationException",
@@ -297,20 +299,7 @@ fn an_overflow_after_content_is_not_retried() {
 
 #[test]
 fn a_summary_comes_first_and_rides_in_the_system_prompt() {
-    let settings = crate::context::policy::SummarySettings {
-        max_tokens: 50,
-        keep_recent: 2,
-        model_id: Some("cheap".into()),
-        prompt: None,
-    };
-    let setup = with_memory(Memory::Summarizing(Arc::new(settings)));
-    let mut m = Machine::new(
-        setup,
-        long_base(4),
-        "m".into(),
-        text(t::ConversationRole::User, "q"),
-        None,
-    );
+    let mut m = asking(summarizing(Some("cheap")), 4);
     let summary = match m.next_action().unwrap() {
         Action::Summarize(parts) => *parts,
         other => panic!("expected a summary request, got {other:?}"),
@@ -342,20 +331,7 @@ fn a_summary_comes_first_and_rides_in_the_system_prompt() {
 
 #[test]
 fn a_failed_summary_fails_the_turn_and_says_so() {
-    let settings = crate::context::policy::SummarySettings {
-        max_tokens: 50,
-        keep_recent: 2,
-        model_id: None,
-        prompt: None,
-    };
-    let setup = with_memory(Memory::Summarizing(Arc::new(settings)));
-    let mut m = Machine::new(
-        setup,
-        long_base(4),
-        "m".into(),
-        text(t::ConversationRole::User, "q"),
-        None,
-    );
+    let mut m = asking(summarizing(None), 4);
     assert!(matches!(m.next_action().unwrap(), Action::Summarize(_)));
     let err = m
         .on_error(

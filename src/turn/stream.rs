@@ -10,8 +10,9 @@ use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 
 use super::py::PyTurn;
+use crate::assembler::Assembler;
 use crate::errors::ErrorInfo;
-use crate::events::{self, Assembler};
+use crate::events;
 use crate::runtime::{BoxFuture, Bridge, Finisher};
 use crate::stream::{self, Item, Pump};
 use crate::wire::pyobj::py_repr;
