@@ -1,6 +1,7 @@
 //! `ConverseClient`: the boto3-shaped layer (`converse`, `converse_async`, `count_tokens`)
 //! over the official Rust SDK.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::operation::RequestId;
@@ -10,11 +11,14 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::config::{self, Settings};
-use crate::conversation::PyConversationCore;
+use crate::conversation::{PyConversationCore, Start};
 use crate::errors::{self, ErrorInfo};
 use crate::runtime::{self, Bridge, Finisher};
+use crate::store::link::{taken, Link, Stamp};
+use crate::store::py::{PyStore, PyStored};
 use crate::stream::{PyEventStream, Started};
 use crate::turn::io::Backend;
+use crate::turn::machine::Base;
 use crate::wire::pyobj::{py_repr, Obj};
 use crate::wire::request::ConverseRequest;
 use crate::wire::response;
@@ -413,10 +417,11 @@ impl PyConverseClient {
     // The conversation layer.
 
     /// A conversation's native core (the Python client wraps it and keeps it by id).
-    #[pyo3(signature = (system_prompt, *, conversation_id, model_id, inference_config, additional_model_request_fields, messages, tools, callable, max_tool_rounds, tool_choice, memory = None, cache = None))]
+    #[pyo3(signature = (system_prompt, *, conversation_id, model_id, inference_config, additional_model_request_fields, messages, tools, callable, max_tool_rounds, tool_choice, memory = None, cache = None, store = None, settings = None, metadata = None, stored = None))]
     #[allow(clippy::too_many_arguments)]
     fn _new_conversation(
         &self,
+        py: Python<'_>,
         system_prompt: Option<&Bound<'_, PyAny>>,
         conversation_id: Option<String>,
         model_id: Option<String>,
@@ -429,8 +434,17 @@ impl PyConverseClient {
         tool_choice: Option<&Bound<'_, PyAny>>,
         memory: Option<&Bound<'_, PyAny>>,
         cache: Option<&Bound<'_, PyAny>>,
+        store: Option<PyRef<'_, PyStore>>,
+        settings: Option<&str>,
+        metadata: Option<&Bound<'_, PyAny>>,
+        stored: Option<PyRef<'_, PyStored>>,
     ) -> PyResult<PyConversationCore> {
         let ready = self.ready()?;
+        let record = stored.map(|s| s.take()).transpose()?;
+        let model_id = record
+            .as_ref()
+            .map(|r| r.head.model_id.clone())
+            .or(model_id);
         let model_id =
             match model_id.or_else(|| ready.model_id.clone()) {
                 Some(m) if !m.trim().is_empty() => m,
@@ -462,9 +476,50 @@ impl PyConverseClient {
             read_timeout: ready.read_timeout,
             max_attempts: ready.max_attempts,
         };
-        Ok(PyConversationCore::new(
-            id, model_id, backend, setup, history, select,
-        ))
+        let metadata = crate::store::py::json_object(metadata, "metadata")?;
+        let link = |store: &PyStore| {
+            let settings = settings.map(serde_json::from_str).transpose();
+            settings
+                .map(|s| {
+                    Some(Arc::new(Link {
+                        store: store.store.clone(),
+                        id: id.clone(),
+                        settings: s.unwrap_or_default(),
+                    }))
+                })
+                .map_err(|e| PyValueError::new_err(format!("settings: not JSON ({e})")))
+        };
+        let (start, new) = match (record, store.as_deref()) {
+            (Some(record), Some(store)) => {
+                let (history, stamp, usage, _) = taken(record);
+                let link = link(store)?;
+                (
+                    Start {
+                        history,
+                        usage,
+                        stamp,
+                        link,
+                    },
+                    false,
+                )
+            }
+            (None, store) => {
+                let link = store.map(link).transpose()?.flatten();
+                let start = Start {
+                    history: Base::from(history),
+                    usage: Default::default(),
+                    stamp: Stamp::new(metadata),
+                    link,
+                };
+                (start, store.is_some())
+            }
+            (Some(_), None) => return Err(PyValueError::new_err("stored: needs its store")),
+        };
+        let core = PyConversationCore::new(id, model_id, backend, setup, start, select);
+        if new {
+            core.write_now(py, 0)?;
+        }
+        Ok(core)
     }
 }
 

@@ -16,7 +16,9 @@ use crate::errors::ErrorInfo;
 use crate::history::{self, unanswered};
 use crate::reply::{PyReply, PyUsage, Tokens};
 use crate::runtime::{self, Bridge, Finisher};
-use crate::settings::parse_choice;
+use crate::settings::{for_turn, parse_choice};
+use crate::store::link::{taken, Link, Snapshot, Stamp};
+use crate::store::{Failure, Record};
 use crate::turn::io::Backend;
 use crate::turn::machine::{Base, Machine, Setup};
 use crate::turn::py::PyTurn;
@@ -44,6 +46,19 @@ pub struct State {
     /// Holds no Python object of its own (a Reply is plain data): no cycle can pass here.
     pub last_reply: Option<Py<PyReply>>,
     pub last_active: u64,
+    /// The stored version, times and metadata.
+    pub stamp: Stamp,
+}
+
+/// Takes in the store's version of the conversation (another worker's turns).
+pub fn reload(state: &mut State, record: Record) {
+    let (history, stamp, usage, model_id) = taken(record);
+    state.history = history;
+    state.stamp = stamp;
+    state.usage = usage;
+    state.model_id = model_id;
+    state.context = None;
+    state.last_reply = None;
 }
 
 pub fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -61,6 +76,15 @@ pub struct PyConversationCore {
     busy: Arc<AtomicU64>,
     /// The `select` of a Python memory policy (traversed: it may hold anything).
     select: Option<Py<PyAny>>,
+    link: Option<Arc<Link>>,
+}
+
+/// Where a new conversation's state comes from: nothing, given messages, or the store.
+pub struct Start {
+    pub history: Base,
+    pub usage: Tokens,
+    pub stamp: Stamp,
+    pub link: Option<Arc<Link>>,
 }
 
 impl PyConversationCore {
@@ -69,7 +93,7 @@ impl PyConversationCore {
         model_id: String,
         backend: Backend,
         setup: Setup,
-        messages: Vec<t::Message>,
+        start: Start,
         select: Option<Py<PyAny>>,
     ) -> Self {
         Self {
@@ -77,14 +101,16 @@ impl PyConversationCore {
             backend,
             setup: Arc::new(setup),
             select,
+            link: start.link,
             state: Arc::new(Mutex::new(State {
-                history: Base::from(messages),
+                history: start.history,
                 context: None,
                 metrics: Metrics::default(),
                 model_id,
-                usage: Tokens::default(),
+                usage: start.usage,
                 last_reply: None,
                 last_active: tick(),
+                stamp: start.stamp,
             })),
             busy: Arc::new(AtomicU64::new(0)),
         }
@@ -98,7 +124,61 @@ impl PyConversationCore {
             self.state.clone(),
             self.backend.clone(),
             select,
+            self.link.clone(),
         )
+    }
+
+    /// Before a turn: takes in the store's newer version, if another worker wrote one, so
+    /// that the turn continues the newest history instead of failing at its commit.
+    fn refresh(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        let fail = |f: Failure| f.info(&link.name(), &self.id).into_pyerr(py);
+        let ours = lock(&self.state).stamp.version;
+        match link.version(py)?.map_err(fail)? {
+            Some(v) if v == ours => Ok(()),
+            Some(_) => match link.load(py)?.map_err(fail)? {
+                Some(record) => {
+                    reload(&mut lock(&self.state), record);
+                    Ok(())
+                }
+                None => Err(fail(Failure::Conflict { ours, theirs: None })),
+            },
+            None => Err(fail(Failure::Conflict { ours, theirs: None })),
+        }
+    }
+
+    /// Writes the conversation as it is (a new conversation, or after a reset): `from` is
+    /// the first message the write replaces.
+    pub fn write_now(&self, py: Python<'_>, from: usize) -> PyResult<()> {
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        let write = {
+            let state = lock(&self.state);
+            let snap = Snapshot {
+                model_id: &state.model_id,
+                history: &state.history,
+                usage: state.usage,
+                stamp: &state.stamp,
+            };
+            let added = &state.history.messages[from..];
+            link.write(
+                &snap,
+                added,
+                state.history.start,
+                state.history.summary.as_deref(),
+                state.usage,
+                from,
+            )
+        };
+        let fail = |f: Failure| f.info(&link.name(), &self.id).into_pyerr(py);
+        let version = link.save(py, write.map_err(fail)?)?.map_err(fail)?;
+        let mut state = lock(&self.state);
+        state.stamp.version = version;
+        state.stamp.updated = crate::store::now();
+        Ok(())
     }
 
     fn pending_error(open: &[&t::ToolUseBlock]) -> Box<ErrorInfo> {
@@ -123,7 +203,7 @@ impl PyConversationCore {
 #[pyclass(name = "_Start", module = "fastconverse._core", frozen)]
 pub struct PyStart {
     core: Py<PyConversationCore>,
-    input: Mutex<Option<(t::Message, Option<t::ToolChoice>)>>,
+    input: Mutex<Option<(t::Message, Option<t::ToolChoice>, Arc<Setup>)>>,
 }
 
 #[pymethods]
@@ -131,10 +211,10 @@ impl PyStart {
     /// Begins the turn (once).
     fn begin(&self, py: Python<'_>) -> PyResult<PyTurn> {
         let input = self.input.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let (user, choice) = input.ok_or_else(|| {
+        let (user, choice, setup) = input.ok_or_else(|| {
             pyo3::exceptions::PyRuntimeError::new_err("this turn has already begun")
         })?;
-        self.core.get().begin_checked(py, user, choice)
+        self.core.get().begin_checked(py, user, choice, setup)
     }
 }
 
@@ -165,8 +245,10 @@ impl PyConversationCore {
         py: Python<'_>,
         user: t::Message,
         choice: Option<t::ToolChoice>,
+        setup: Arc<Setup>,
     ) -> PyResult<PyTurn> {
         let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
+        self.refresh(py)?;
         let state = lock(&self.state);
         let open = unanswered(&state.history.messages[state.history.start..]);
         let answers = user
@@ -177,7 +259,7 @@ impl PyConversationCore {
             return Err(Self::pending_error(&open).into_pyerr(py));
         }
         let machine = Machine::new(
-            self.setup.clone(),
+            setup,
             state.history.clone(),
             state.model_id.clone(),
             user,
@@ -191,32 +273,46 @@ impl PyConversationCore {
 #[pymethods]
 impl PyConversationCore {
     /// Checks a turn's input now; the turn begins with `_Start.begin()`.
-    #[pyo3(signature = (message, tool_choice = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None))]
     fn prepare(
         slf: Py<Self>,
         message: &Bound<'_, PyAny>,
         tool_choice: Option<&Bound<'_, PyAny>>,
+        inference_config: Option<&Bound<'_, PyAny>>,
+        additional_model_request_fields: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyStart> {
         let user = history::user_message(message)?;
         let choice = parse_choice(tool_choice)?;
+        let setup = for_turn(
+            &slf.get().setup,
+            inference_config,
+            additional_model_request_fields,
+        )?;
         Ok(PyStart {
             core: slf,
-            input: Mutex::new(Some((user, choice))),
+            input: Mutex::new(Some((user, choice, setup))),
         })
     }
 
     /// Begins a turn that sends `message`: marks the conversation busy and takes the
     /// history it builds on.
-    #[pyo3(signature = (message, tool_choice = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None))]
     fn begin(
         &self,
         py: Python<'_>,
         message: &Bound<'_, PyAny>,
         tool_choice: Option<&Bound<'_, PyAny>>,
+        inference_config: Option<&Bound<'_, PyAny>>,
+        additional_model_request_fields: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTurn> {
         let user = history::user_message(message)?;
         let choice = parse_choice(tool_choice)?;
-        self.begin_checked(py, user, choice)
+        let setup = for_turn(
+            &self.setup,
+            inference_config,
+            additional_model_request_fields,
+        )?;
+        self.begin_checked(py, user, choice, setup)
     }
 
     /// Begins a turn that answers the open tool uses: `results` maps tool use ids to
@@ -232,6 +328,7 @@ impl PyConversationCore {
         let choice = parse_choice(tool_choice)?;
         let given = history::given_results(results)?;
         let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
+        self.refresh(py)?;
         let state = lock(&self.state);
         let open = unanswered(&state.history.messages[state.history.start..]);
         let (calls, slots) = history::answer_slots(&open, given, &self.setup.callable)?;
@@ -422,6 +519,25 @@ impl PyConversationCore {
         self.busy.load(Ordering::Acquire) != 0
     }
 
+    /// `(version, created, updated, metadata, messages)`: what a store knows of it
+    /// (version 0: not stored), and how many messages the transcript has.
+    #[getter]
+    fn stamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        let (stamp, count) = {
+            let state = lock(&self.state);
+            (state.stamp.clone(), state.history.messages.len())
+        };
+        let metadata = serde_json::Value::Object((*stamp.metadata).clone());
+        let metadata = crate::store::py::json_to_py(py, metadata)?;
+        (stamp.version, stamp.created, stamp.updated, metadata, count).into_pyobject(py)
+    }
+
+    /// The store the conversation is written to, described (None: memory only).
+    #[getter]
+    fn store(&self) -> Option<String> {
+        self.link.as_ref().map(|l| l.name())
+    }
+
     #[getter]
     fn last_active(&self) -> u64 {
         lock(&self.state).last_active
@@ -430,8 +546,14 @@ impl PyConversationCore {
     /// Forgets the history (and the last reply); usage keeps counting.
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
+        self.refresh(py)?;
+        let before = std::mem::take(&mut lock(&self.state).history);
+        // The store first: a reset it refuses leaves the conversation as it was.
+        if let Err(err) = self.write_now(py, 0) {
+            lock(&self.state).history = before;
+            return Err(err);
+        }
         let mut state = lock(&self.state);
-        state.history = Base::default();
         state.context = None;
         state.last_reply = None;
         state.last_active = tick();

@@ -48,6 +48,8 @@ pub struct ErrorInfo {
     pub model_id: Option<String>,
     pub hint: Option<&'static str>,
     pub detail: Option<Box<TurnDetail>>,
+    /// A conflict's versions: the one the turn was based on, the one the store has.
+    pub versions: Option<(u64, Option<u64>)>,
 }
 
 impl ErrorInfo {
@@ -62,6 +64,7 @@ impl ErrorInfo {
             model_id: None,
             hint: hint_for(class),
             detail: None,
+            versions: None,
         }
     }
 
@@ -158,6 +161,8 @@ fn hint_for(class: &str) -> Option<&'static str> {
         "ConversationBusyError" => "Finish or close() the previous turn's stream first, or give each concurrent task its own Conversation.",
         "StreamInterruptedError" => "The connection was lost mid-stream; nothing was added to the conversation, so the turn can be sent again.",
         "ToolLoopLimitError" => "Raise max_tool_rounds, or look at the tool results in error.messages: a model that keeps calling tools is often stuck on a failing one.",
+        "ConversationConflictError" => "Another worker continued this conversation meanwhile: its history is now the store's, and nothing of this turn was kept, so send the message again (error.reply holds the reply that was not kept).",
+        "StoreError" => "Nothing of this turn was kept (error.reply holds the reply); send it again once the store is back.",
         "EmptyReplyError" => "The tools ran (see error.messages); send the turn again, or ask the model to answer from the tool results.",
         _ => return None,
     })
@@ -192,6 +197,10 @@ fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
             .map(|r| Py::new(py, PyReply(r)))
             .transpose()?;
         kwargs.set_item("reply", reply)?;
+    }
+    if let Some((ours, theirs)) = info.versions {
+        kwargs.set_item("ours", ours)?;
+        kwargs.set_item("theirs", theirs)?;
     }
     let exc = class.call((info.message.as_str(),), Some(&kwargs))?;
     Ok(PyErr::from_value(exc))

@@ -14,6 +14,7 @@ pub mod history;
 pub mod reply;
 pub mod runtime;
 pub mod settings;
+pub mod store;
 pub mod stream;
 pub mod turn;
 pub mod wire;
@@ -27,6 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     conversation::register(m)?;
     events::register(m)?;
     context::py::register(m)?;
+    store::py::register(m)?;
     m.add_class::<runtime::Bridge>()?;
     m.add_class::<turn::py::PyTurn>()?;
     m.add_class::<turn::stream::PyRequestStream>()?;

@@ -121,6 +121,18 @@ where
     }
 }
 
+/// Runs `fut` to its end, waiting with the GIL released but *not* for Ctrl-C: for the
+/// short writes whose outcome the caller must hear (a store's commit). Panics become
+/// `RuntimeError`.
+pub fn finish<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    py.detach(|| get().block_on(AssertUnwindSafe(fut).catch_unwind()))
+        .map_err(|payload| PyRuntimeError::new_err(panicked(payload)))
+}
+
 type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<BoxFuture<Finisher>> + Send>;
 
 enum State {

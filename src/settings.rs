@@ -1,7 +1,10 @@
 //! A conversation's settings from `create_conversation`'s arguments, checked: each error
 //! names the argument.
 
+use std::sync::Arc;
+
 use aws_sdk_bedrockruntime::types as t;
+use aws_smithy_types::Document;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -110,4 +113,50 @@ pub fn add_memory(
     setup.cache = crate::context::cache::Cache::from_py(cache)?;
     setup.fixed_tokens = crate::context::usage::fixed_tokens(setup);
     Ok(select)
+}
+
+/// A turn's own inference settings and model fields, over the conversation's: each key
+/// given replaces the conversation's (None: the conversation's settings, shared).
+pub fn for_turn(
+    setup: &Arc<Setup>,
+    inference_config: Option<&Bound<'_, PyAny>>,
+    fields: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Arc<Setup>> {
+    let inference_config = inference_config.filter(|c| !c.is_none());
+    let fields = fields.filter(|f| !f.is_none());
+    if inference_config.is_none() && fields.is_none() {
+        return Ok(setup.clone());
+    }
+    let mut own = Setup::clone(setup);
+    if let Some(c) = inference_config {
+        let given = request::inference_config(&Obj::new(c, "inference_config")?)?;
+        let base = setup
+            .inference
+            .clone()
+            .unwrap_or_else(|| t::InferenceConfiguration::builder().build());
+        own.inference = Some(
+            t::InferenceConfiguration::builder()
+                .set_max_tokens(given.max_tokens().or(base.max_tokens()))
+                .set_temperature(given.temperature().or(base.temperature()))
+                .set_top_p(given.top_p().or(base.top_p()))
+                .set_stop_sequences(
+                    given
+                        .stop_sequences
+                        .clone()
+                        .or_else(|| base.stop_sequences.clone()),
+                )
+                .build(),
+        );
+    }
+    if let Some(f) = fields {
+        let given = crate::wire::document::py_to_document(f, "additional_model_request_fields")?;
+        own.fields = Some(match (setup.fields.clone(), given) {
+            (Some(Document::Object(mut base)), Document::Object(given)) => {
+                base.extend(given);
+                Document::Object(base)
+            }
+            (_, given) => given,
+        });
+    }
+    Ok(Arc::new(own))
 }

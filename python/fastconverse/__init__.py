@@ -4,7 +4,18 @@ from typing import TYPE_CHECKING, Any
 
 from fastconverse import _aio as _aio  # registers the exit hook first
 from fastconverse import errors, events
-from fastconverse._core import ConversationMetrics, Reply, Timings, TokenCount, Usage, __version__
+from fastconverse._core import (
+    ConversationMetrics,
+    RedisStore,
+    Reply,
+    SQLiteStore,
+    Store,
+    Timings,
+    TokenCount,
+    Usage,
+    __version__,
+)
+from fastconverse._persist import ConversationInfo
 from fastconverse.client import ConverseClient
 from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
@@ -35,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ContentBlockStop",
     "Conversation",
+    "ConversationInfo",
     "ConversationMetrics",
     "ConverseClient",
     "Event",
@@ -44,9 +56,12 @@ __all__ = [
     "MessageStop",
     "Metadata",
     "ReasoningDelta",
+    "RedisStore",
     "Reply",
     "ReplyStream",
+    "SQLiteStore",
     "SlidingWindow",
+    "Store",
     "Summarizing",
     "TextDelta",
     "Timings",

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
+import os
 from typing import Any
 
 from typing_extensions import Self
@@ -82,8 +83,14 @@ class ConverseClient:
         tool_choice: Mapping[str, Any] | None,
         memory: Any = None,
         cache: str | Sequence[str] | None = None,
+        store: Store | None = None,
+        settings: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        stored: _Stored | None = None,
     ) -> ConversationCore:
-        """A conversation's native core; ``fastconverse.ConverseClient`` wraps it."""
+        """A conversation's native core; ``fastconverse.ConverseClient`` wraps it. With a
+        ``store``, a new conversation is written at once (``settings``: JSON of what to
+        keep); ``stored`` reopens a loaded one instead."""
 
 # --- conversation.rs -----------------------------------------------------------------------
 
@@ -92,10 +99,23 @@ UserInput = str | Sequence[Mapping[str, Any]] | Mapping[str, Any]
 class ConversationCore:
     """The native half of a ``Conversation``: settings, history, usage and the busy flag."""
 
-    def prepare(self, message: UserInput, tool_choice: Mapping[str, Any] | None = None) -> _Start:
+    def prepare(
+        self,
+        message: UserInput,
+        tool_choice: Mapping[str, Any] | None = None,
+        inference_config: Mapping[str, Any] | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+    ) -> _Start:
         """Checks a turn's input now; the turn begins with ``_Start.begin()``."""
-    def begin(self, message: UserInput, tool_choice: Mapping[str, Any] | None = None) -> _Turn:
-        """Begins a turn that sends ``message`` (marks the conversation busy)."""
+    def begin(
+        self,
+        message: UserInput,
+        tool_choice: Mapping[str, Any] | None = None,
+        inference_config: Mapping[str, Any] | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+    ) -> _Turn:
+        """Begins a turn that sends ``message`` (marks the conversation busy); with a store,
+        first takes in a newer stored version."""
     def begin_results(
         self, results: Mapping[str, Mapping[str, Any]], tool_choice: Mapping[str, Any] | None = None
     ) -> _Turn:
@@ -137,6 +157,11 @@ class ConversationCore:
     @property
     def last_active(self) -> int: ...
     @property
+    def stamp(self) -> tuple[int, float, float, dict[str, Any], int]:
+        """``(version, created, updated, metadata, messages)``."""
+    @property
+    def store(self) -> str | None: ...
+    @property
     def pending_tool_calls(self) -> list[dict[str, Any]]: ...
     def reset(self) -> None: ...
     def __len__(self) -> int: ...
@@ -145,6 +170,53 @@ class _Start:
     """A turn's input, checked, waiting to begin."""
 
     def begin(self) -> _Turn: ...
+
+# --- store/ --------------------------------------------------------------------------------
+
+class Store:
+    """Where conversations are kept: ``SQLiteStore`` or ``RedisStore``."""
+
+    def _load(self, id: str) -> _Stored | None: ...
+    def _list(
+        self,
+        max: int,
+        metadata: Mapping[str, Any] | None = None,
+        after: tuple[float, str] | None = None,
+    ) -> list[tuple[str, int, float, float, str, int, dict[str, Any]]]: ...
+    def _delete(self, id: str) -> bool: ...
+
+class SQLiteStore(Store):
+    """Conversations in one SQLite file (WAL mode): for one machine, several processes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None: ...
+    @property
+    def path(self) -> str: ...
+
+class RedisStore(Store):
+    """Conversations in Redis, for workers on many machines; ``ttl`` (seconds) expires a
+    conversation after its last turn."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "fastconverse:",
+        ttl: float | None = None,
+        timeout: float = 5.0,
+    ) -> None: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def ttl(self) -> int | None: ...
+
+class _Stored:
+    """A loaded conversation on its way into a ``Conversation``."""
+
+    @property
+    def settings(self) -> str: ...
+
+def _store_from(store: Any) -> Store | None:
+    """``ConverseClient(store=...)``, checked."""
 
 # --- context/ ------------------------------------------------------------------------------
 

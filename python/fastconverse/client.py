@@ -3,16 +3,21 @@ conversations it keeps by id."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from fastconverse import _core
+from fastconverse import _core, _persist
+from fastconverse._by_id import ConversationsById
+from fastconverse._persist import ConversationInfo
 from fastconverse.conversation import Conversation
 
 if TYPE_CHECKING:
+    from fastconverse._tools import ToolBox
     from fastconverse.memory import MemoryPolicy
 
     Memory = Union[_core.SlidingWindow, _core.TokenBudget, _core.Summarizing, MemoryPolicy, None]
@@ -23,7 +28,7 @@ __all__ = ["ConverseClient"]
 _REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+")
 
 
-class ConverseClient(_core.ConverseClient):
+class ConverseClient(ConversationsById, _core.ConverseClient):
     """A client of Bedrock Runtime's Converse API.
 
     Args:
@@ -41,6 +46,10 @@ class ConverseClient(_core.ConverseClient):
         max_conversations: How many conversations the client keeps by id
             (``get_conversation``). Beyond it, creating one forgets the least recently
             active conversation that is not in a turn; a conversation you hold keeps working.
+            With a store, a forgotten conversation is loaded again when asked for.
+        store: Where conversations outlive the process: a SQLite file path (or
+            ``SQLiteStore(path)``), a ``redis://`` URL (or ``RedisStore(url, ...)``), or
+            None to keep them in memory only. See "Conversations that last" in the README.
     """
 
     def __init__(
@@ -57,6 +66,7 @@ class ConverseClient(_core.ConverseClient):
         connect_timeout: float = 10.0,
         read_timeout: float = 300.0,
         max_conversations: int = 1000,
+        store: str | os.PathLike[str] | _core.Store | None = None,
     ) -> None:
         if profile_name is not None and region_name is None and _REGION.fullmatch(profile_name):
             raise ValueError(
@@ -78,8 +88,14 @@ class ConverseClient(_core.ConverseClient):
             read_timeout=read_timeout,
             max_conversations=max_conversations,
         )
+        self._store = _core._store_from(store)
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
         self._registry_lock = threading.Lock()
+
+    @property
+    def store(self) -> _core.Store | None:
+        """Where this client's conversations are kept (None: in memory only)."""
+        return self._store
 
     async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse`` as a coroutine; the HTTP request runs without holding the GIL."""
@@ -106,6 +122,7 @@ class ConverseClient(_core.ConverseClient):
         raise_tool_errors: bool = False,
         memory: Memory = None,
         cache: str | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> Conversation:
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
@@ -117,6 +134,10 @@ class ConverseClient(_core.ConverseClient):
         ``TokenBudget``, ``Summarizing`` or your ``MemoryPolicy``); ``cache`` places prompt
         cache points: ``"system"``, ``"tools"``, ``"history"``, several joined by ``"+"``
         or ``"all"``.
+
+        ``metadata`` is a dict of JSON values kept with the conversation (a user id, tags):
+        ``list_conversations(metadata=...)`` finds conversations by it. With a store, the
+        conversation is written there at once, and each turn when it commits.
         """
         self._registry()  # (an initialised client)
         toolbox = None
@@ -134,6 +155,11 @@ class ConverseClient(_core.ConverseClient):
         elif tool_choice is not None:
             raise ValueError("tool_choice: this conversation has no tools; pass tools=[...] too")
         existing = self._registry().get(conversation_id) if conversation_id is not None else None
+        reopen = existing is None and conversation_id is not None and self._store is not None
+        stored = self._store._load(conversation_id) if reopen else None  # type: ignore[union-attr,arg-type]
+        if stored is not None:
+            existing = self._reopen(str(conversation_id), stored, tools, memory)
+            tools, memory, max_tool_rounds = None, None, 16  # (code, given to reopen it)
         if existing is not None:
             # As the reference tutorial's client: an existing id retrieves that conversation.
             # Settings given with it would be silently dropped: refuse them instead.
@@ -153,6 +179,7 @@ class ConverseClient(_core.ConverseClient):
                     ("raise_tool_errors", raise_tool_errors, False),
                     ("memory", memory, None),
                     ("cache", cache, None),
+                    ("metadata", metadata, None),
                 )
                 if value is not default and value != default
             ]
@@ -176,14 +203,77 @@ class ConverseClient(_core.ConverseClient):
             tool_choice=toolbox.tool_choice if toolbox is not None else None,
             memory=memory,
             cache=cache,
+            store=self._store,
+            settings=self._settings(
+                system_prompt, inference_config, additional_model_request_fields,
+                toolbox, max_tool_rounds, memory, cache,
+            ) if self._store is not None else None,
+            metadata=metadata,
         )
-        conv = Conversation(core, toolbox)
+        return self._keep(Conversation(core, toolbox))
+
+    def _settings(
+        self,
+        system_prompt: Any,
+        inference_config: Any,
+        fields: Any,
+        toolbox: ToolBox | None,
+        max_tool_rounds: int,
+        memory: Any,
+        cache: Any,
+    ) -> str:
+        return _persist.settings_json(
+            system_prompt=system_prompt if isinstance(system_prompt, (str, type(None))) else list(system_prompt),
+            inference_config=dict(inference_config) if inference_config is not None else None,
+            additional_model_request_fields=fields,
+            tool_names=_persist.tool_names(toolbox.specs if toolbox is not None else None),
+            tool_choice=toolbox.tool_choice if toolbox is not None else None,
+            max_tool_rounds=max_tool_rounds,
+            memory=memory,
+            cache=cache,
+        )
+
+    def _keep(self, conv: Conversation) -> Conversation:
         with self._registry_lock:
-            if core.id in self._conversations:  # created meanwhile by another thread
-                return self._conversations[core.id]
-            self._conversations[core.id] = conv
+            if conv.id in self._conversations:  # created meanwhile by another thread
+                return self._conversations[conv.id]
+            self._conversations[conv.id] = conv
             self._evict(keep=conv)
         return conv
+
+    def _reopen(
+        self, conversation_id: str, stored: _core._Stored, tools: Any, memory: Any
+    ) -> Conversation:
+        """A stored conversation as a ``Conversation`` of this client."""
+        settings = json.loads(stored.settings)
+        kwargs = _persist.reopened(conversation_id, settings, tools, memory)
+        toolbox = None
+        if kwargs.get("tools") is not None:
+            from fastconverse._tools import ToolBox
+
+            toolbox = ToolBox(
+                kwargs["tools"],
+                tool_choice=kwargs.get("tool_choice"),
+                max_tool_rounds=kwargs["max_tool_rounds"],
+            )
+        core = self._new_conversation(
+            kwargs["system_prompt"],
+            conversation_id=conversation_id,
+            model_id=None,
+            inference_config=kwargs["inference_config"],
+            additional_model_request_fields=kwargs["additional_model_request_fields"],
+            messages=None,
+            tools=toolbox.specs if toolbox is not None else None,
+            callable=toolbox.callable_names if toolbox is not None else [],
+            max_tool_rounds=toolbox.max_tool_rounds if toolbox is not None else 0,
+            tool_choice=toolbox.tool_choice if toolbox is not None else None,
+            memory=kwargs.get("memory"),
+            cache=kwargs["cache"],
+            store=self._store,
+            settings=json.dumps(settings),
+            stored=stored,
+        )
+        return self._keep(Conversation(core, toolbox))
 
     def _registry(self) -> OrderedDict[str, Conversation]:
         try:
@@ -208,32 +298,68 @@ class ConverseClient(_core.ConverseClient):
                 del self._conversations[conv.id]
                 extra -= 1
 
-    def get_conversation(self, conversation_id: str | Conversation) -> Conversation:
-        """The conversation with this id (or this conversation); ``KeyError`` when there is
-        none (or it was forgotten to stay within ``max_conversations``)."""
+    def get_conversation(
+        self,
+        conversation_id: str | Conversation,
+        *,
+        tools: Sequence[Any] | None = None,
+        memory: Memory = None,
+    ) -> Conversation:
+        """The conversation with this id (or this conversation). With a store, one this
+        client does not hold is loaded from it; ``tools`` and ``memory`` (code, which is not
+        stored) reopen it. ``KeyError`` when there is none."""
         key = _conversation_key(conversation_id)
-        try:
-            return self._registry()[key]
-        except KeyError:
-            raise KeyError(f"no conversation with id {key!r}") from None
+        registry = self._registry()
+        found = registry.get(key)
+        if found is not None:
+            return found
+        stored = self._store._load(key) if self._store is not None else None
+        if stored is None:
+            raise KeyError(f"no conversation with id {key!r}")
+        return self._reopen(key, stored, tools, memory)
 
-    def list_conversations(self, max_results: int = 20) -> list[Conversation]:
-        """Conversations, the most recently active first."""
+    def list_conversations(
+        self,
+        max_results: int = 20,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        after: ConversationInfo | None = None,
+    ) -> list[ConversationInfo]:
+        """Conversations, the most recently updated first: at most ``max_results``, those
+        whose metadata has every key and value of ``metadata``, and after ``after`` (the
+        last one of the previous page). With a store, every conversation in it."""
+        if not isinstance(max_results, int) or isinstance(max_results, bool) or max_results < 0:
+            raise ValueError(f"max_results: expected an int >= 0, got {max_results!r}")
+        cursor = None if after is None else (after.updated_at, after.id)
+        if self._store is not None:
+            rows = self._store._list(max_results, dict(metadata or {}), cursor)
+            return [ConversationInfo.of(*row) for row in rows]
         registry = self._registry()
         with self._registry_lock:
             convs = list(registry.values())
         convs.sort(key=lambda c: c._core.last_active, reverse=True)
-        return convs[:max_results]
+        if after is not None:
+            ids = [c.id for c in convs]
+            convs = convs[ids.index(after.id) + 1 :] if after.id in ids else []
+        wanted = dict(metadata or {})
+        infos = (c._info() for c in convs)
+        return [i for i in infos if _has(i.metadata, wanted)][:max_results]
 
     def delete_conversation(self, conversation_id: str | Conversation) -> bool:
-        """Forgets a conversation (by id or itself) and returns True; ``KeyError`` when there
-        is none."""
+        """Deletes a conversation (by id or itself), from the store too, and returns True;
+        ``KeyError`` when there is none."""
         key = _conversation_key(conversation_id)
         registry = self._registry()
         with self._registry_lock:
-            if registry.pop(key, None) is None:
-                raise KeyError(f"no conversation with id {key!r}")
+            held = registry.pop(key, None) is not None
+        stored = self._store._delete(key) if self._store is not None else False
+        if not (held or stored):
+            raise KeyError(f"no conversation with id {key!r}")
         return True
+
+
+def _has(metadata: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    return all(k in metadata and metadata[k] == v for k, v in wanted.items())
 
 
 def _conversation_key(conversation: str | Conversation) -> str:

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
 from fastconverse import _core
+from fastconverse._persist import ConversationInfo
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -48,23 +49,53 @@ class Conversation:
 
     # --- the turns -------------------------------------------------------------------------
 
-    def send(self, message: UserInput, *, tool_choice: ToolChoice = None) -> _core.Reply:
+    def send(
+        self,
+        message: UserInput,
+        *,
+        tool_choice: ToolChoice = None,
+        inference_config: Mapping[str, Any] | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+    ) -> _core.Reply:
         """Sends one user turn and waits for the whole reply (GIL released, Ctrl-C aware).
-        With tools, the model's tool uses are answered by calling them until it replies."""
-        return self._drive(self._core.begin(message, self._choice(tool_choice)))
+        With tools, the model's tool uses are answered by calling them until it replies.
+        ``inference_config`` and ``additional_model_request_fields`` apply to this turn
+        only, each key over the conversation's own."""
+        turn = self._core.begin(
+            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+        )
+        return self._drive(turn)
 
     def send_async(
-        self, message: UserInput, *, tool_choice: ToolChoice = None
+        self,
+        message: UserInput,
+        *,
+        tool_choice: ToolChoice = None,
+        inference_config: Mapping[str, Any] | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
     ) -> Coroutine[Any, Any, _core.Reply]:
         """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
         cancelled turn never commits. Bad input is refused at once, before any await."""
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
-        return self._drive_async(self._core.prepare(message, self._choice(tool_choice)).begin)
+        start = self._core.prepare(
+            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+        )
+        return self._drive_async(start.begin)
 
-    def stream(self, message: UserInput, *, tool_choice: ToolChoice = None) -> ReplyStream:
+    def stream(
+        self,
+        message: UserInput,
+        *,
+        tool_choice: ToolChoice = None,
+        inference_config: Mapping[str, Any] | None = None,
+        additional_model_request_fields: Mapping[str, Any] | None = None,
+    ) -> ReplyStream:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
         for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
-        return ReplyStream(self._core.begin(message, self._choice(tool_choice)), self._tools)
+        turn = self._core.begin(
+            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+        )
+        return ReplyStream(turn, self._tools)
 
     def send_tool_results(
         self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
@@ -256,6 +287,31 @@ class Conversation:
     def tool_metrics(self) -> dict[str, ToolStats]:
         """Calls, errors and seconds per tool name, over this conversation's tool calls."""
         return self._tools.metrics() if self._tools is not None else {}
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The JSON dict given as ``create_conversation(metadata=...)``."""
+        return dict(self._core.stamp[3])
+
+    @property
+    def version(self) -> int:
+        """The stored version this conversation's history is (0: not in a store); each
+        committed turn adds one."""
+        return int(self._core.stamp[0])
+
+    @property
+    def created_at(self) -> float:
+        """When the conversation was created, in seconds since the epoch."""
+        return float(self._core.stamp[1])
+
+    @property
+    def updated_at(self) -> float:
+        """When its last turn was written, in seconds since the epoch."""
+        return float(self._core.stamp[2])
+
+    def _info(self) -> ConversationInfo:
+        version, created, updated, metadata, count = self._core.stamp
+        return ConversationInfo.of(self.id, version, created, updated, self.model_id, count, metadata)
 
     def reset(self) -> None:
         """Forgets the history (and the last reply); usage keeps counting."""

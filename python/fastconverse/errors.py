@@ -28,6 +28,8 @@ __all__ = [
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "ThrottlingError",
+    "StoreError",
+    "ConversationConflictError",
     "ToolLoopLimitError",
     "ToolTimeoutError",
     "TurnError",
@@ -172,6 +174,28 @@ class TurnError(ConverseError):
         self.messages = messages if messages is not None else []
         self.usage = usage
         self.reply = reply
+
+
+class StoreError(TurnError):
+    """The conversation store is down, unreachable, refused a write, or holds a record this
+    version cannot load (nothing of it is loaded). A turn whose write failed was not kept,
+    in the store or in memory: ``reply`` holds the model's reply so that nothing is lost,
+    and the turn can be sent again once the store is back."""
+
+
+class ConversationConflictError(TurnError):
+    """Another worker continued this conversation while this turn ran (optimistic
+    concurrency: each write names the version it was based on). This turn was not kept;
+    the conversation now holds the store's history, so the message can simply be sent
+    again. ``ours`` is the version the turn was based on, ``theirs`` the store's (None: the
+    conversation was deleted); ``reply`` is the reply that was not kept."""
+
+    def __init__(
+        self, message: str, *, ours: int = 0, theirs: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.ours = ours
+        self.theirs = theirs
 
 
 class ToolLoopLimitError(TurnError):

@@ -10,14 +10,17 @@ use pyo3::types::{PyList, PyTuple};
 
 use super::io::{self, Backend};
 use super::machine::{Action, Change, Machine, RequestParts};
+use super::outcome::Committed;
 use super::stream::PyRequestStream;
 use super::TurnGuard;
 use crate::context::py::PyHistoryView;
-use crate::conversation::{lock, tick, State};
-use crate::errors::ErrorInfo;
+use crate::conversation::{lock, reload, tick, State};
+use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::content_blocks;
 use crate::reply::{PyReply, PyUsage, ReplyData};
 use crate::runtime::{self, Bridge, Finisher};
+use crate::store::link::{Link, Snapshot};
+use crate::store::Failure;
 use crate::wire::pyobj::value_error;
 use crate::wire::response;
 
@@ -49,6 +52,8 @@ pub struct PyTurn {
     backend: Backend,
     /// The `select` of the conversation's Python memory policy.
     select: Option<Py<PyAny>>,
+    /// Where the commit writes the turn first (None: memory only).
+    link: Option<Arc<Link>>,
 }
 
 fn ended() -> PyErr {
@@ -62,6 +67,7 @@ impl PyTurn {
         state: Arc<Mutex<State>>,
         backend: Backend,
         select: Option<Py<PyAny>>,
+        link: Option<Arc<Link>>,
     ) -> Self {
         Self {
             inner: Mutex::new(Inner {
@@ -75,6 +81,7 @@ impl PyTurn {
             state,
             backend,
             select,
+            link,
         }
     }
 
@@ -143,6 +150,54 @@ impl PyTurn {
                 Err(err)
             }
         }
+    }
+
+    /// Writes a committed turn to the store, before the conversation takes it. On a
+    /// conflict the conversation takes in the store's version, so that the turn can simply
+    /// be sent again; either way the error carries the reply.
+    fn save(&self, py: Python<'_>, link: &Link, c: &Committed) -> Result<u64, ErrorInfo> {
+        let ch = &c.change;
+        let write = {
+            let state = lock(&self.state);
+            let before = Snapshot {
+                model_id: &state.model_id,
+                history: &state.history,
+                usage: state.usage,
+                stamp: &state.stamp,
+            };
+            link.write(
+                &before,
+                &ch.added,
+                ch.start,
+                ch.summary.as_deref(),
+                state.usage + ch.usage,
+                state.history.messages.len(),
+            )
+        };
+        let outcome = match write {
+            Ok(w) => link.save(py, w),
+            Err(f) => Ok(Err(f)),
+        };
+        let failure = match outcome {
+            Ok(Ok(version)) => return Ok(version),
+            Ok(Err(f)) => f,
+            Err(err) => return Err(ErrorInfo::new("StoreError", err.to_string())),
+        };
+        let mut info = failure.info(&link.name(), &link.id);
+        if let Failure::Conflict { ours, theirs } = failure {
+            info.versions = Some((ours, theirs));
+            // Note: a conversation that cannot reload keeps its history (still valid, only
+            // older); the next turn's check before it starts tries again.
+            if let Ok(Ok(Some(record))) = link.load(py) {
+                reload(&mut lock(&self.state), record);
+            }
+        }
+        Err(info.with_detail(TurnDetail {
+            rounds: self.inner().machine.rounds(),
+            messages: ch.added.clone(),
+            usage: ch.usage,
+            reply: Some(c.reply.clone()),
+        }))
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
@@ -341,9 +396,23 @@ impl PyTurn {
                 return Err(info.into_pyerr(py));
             }
         };
+        let version = match &self.link {
+            Some(link) => match self.save(py, link, &committed) {
+                Ok(version) => Some(version),
+                Err(info) => {
+                    self.count_failure(&info);
+                    return Err(info.into_pyerr(py));
+                }
+            },
+            None => None,
+        };
         let reply = Py::new(py, PyReply(committed.reply))?;
         let mut state = lock(&self.state);
         apply(&mut state, committed.change);
+        if let Some(version) = version {
+            state.stamp.version = version;
+            state.stamp.updated = crate::store::now();
+        }
         state.last_reply = Some(reply.clone_ref(py));
         state.last_active = tick();
         drop(state);

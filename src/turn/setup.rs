@@ -11,8 +11,9 @@ use crate::context::cache::Cache;
 use crate::context::estimate::message_tokens;
 use crate::context::policy::Memory;
 
-/// A conversation's settings, fixed at creation and shared by its turns.
-#[derive(Default)]
+/// A conversation's settings, fixed at creation and shared by its turns (a turn with
+/// settings of its own gets a changed copy).
+#[derive(Default, Clone)]
 pub struct Setup {
     pub system_prompt: Option<String>,
     pub system: Vec<t::SystemContentBlock>,

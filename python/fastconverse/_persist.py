@@ -1,0 +1,184 @@
+"""What a store keeps of a conversation's settings, and what ``list_conversations`` gives.
+
+Settings are kept as JSON: the system prompt, inference settings, tool *names* (functions
+are code: a conversation is reopened with ``tools=``), the tool loop's limits, and the
+built-in memory policy and cache points. A policy of your own is code too: it is reopened
+with ``memory=``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastconverse import _core
+from fastconverse.memory import MemoryPolicy
+
+__all__ = ["ConversationInfo"]
+
+
+def _memory_json(memory: Any) -> Any:
+    if memory is None:
+        return None
+    if isinstance(memory, _core.SlidingWindow):
+        return {"SlidingWindow": {"max_messages": memory.max_messages}}
+    if isinstance(memory, _core.TokenBudget):
+        return {"TokenBudget": {"max_tokens": memory.max_tokens, "trim_to": memory.trim_to}}
+    if isinstance(memory, _core.Summarizing):
+        return {
+            "Summarizing": {
+                "max_tokens": memory.max_tokens,
+                "keep_recent": memory.keep_recent,
+                "model_id": memory.model_id,
+                "prompt": memory.prompt,
+            }
+        }
+    if isinstance(memory, MemoryPolicy):
+        return {"custom": type(memory).__qualname__}
+    return None  # (refused with a clear error by the native layer)
+
+
+def settings_json(
+    *,
+    system_prompt: Any,
+    inference_config: Any,
+    additional_model_request_fields: Any,
+    tool_names: Sequence[str],
+    tool_choice: Any,
+    max_tool_rounds: int,
+    memory: Any,
+    cache: Any,
+) -> str:
+    """The settings to keep, as JSON text (a setting that is not JSON is named)."""
+    settings = {
+        "system_prompt": system_prompt,
+        "inference_config": inference_config,
+        "additional_model_request_fields": additional_model_request_fields,
+        "tools": list(tool_names),
+        "tool_choice": tool_choice,
+        "max_tool_rounds": max_tool_rounds,
+        "memory": _memory_json(memory),
+        "cache": cache if cache is None or isinstance(cache, str) else list(cache),
+    }
+    for name, value in settings.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name}: a stored conversation keeps it as JSON, and {e}") from None
+    return json.dumps(settings)
+
+
+def reopened(
+    conversation_id: str,
+    stored: Mapping[str, Any],
+    tools: Sequence[Any] | None,
+    memory: Any,
+) -> dict[str, Any]:
+    """``create_conversation`` arguments that reopen a stored conversation; ``tools`` and
+    ``memory`` are the caller's (code is not stored), checked against what was stored."""
+    names = list(stored.get("tools") or [])
+    kwargs: dict[str, Any] = {
+        "system_prompt": stored.get("system_prompt"),
+        "inference_config": stored.get("inference_config"),
+        "additional_model_request_fields": stored.get("additional_model_request_fields"),
+        "max_tool_rounds": stored.get("max_tool_rounds", 16),
+        "cache": stored.get("cache"),
+    }
+    if names and tools is None:
+        raise ValueError(
+            f"tools: conversation {conversation_id!r} was created with the tools "
+            f"{', '.join(names)}; functions are not stored, so pass them again: "
+            f"get_conversation({conversation_id!r}, tools=[...])"
+        )
+    if tools is not None:
+        kwargs["tools"] = tools
+        kwargs["tool_choice"] = stored.get("tool_choice")
+    stored_memory = stored.get("memory")
+    if memory is not None:
+        kwargs["memory"] = memory
+    elif isinstance(stored_memory, dict) and "custom" in stored_memory:
+        raise ValueError(
+            f"memory: conversation {conversation_id!r} was created with the memory policy "
+            f"{stored_memory['custom']}, which is code; pass it again with memory=..."
+        )
+    elif isinstance(stored_memory, dict) and len(stored_memory) == 1:
+        ((kind, args),) = stored_memory.items()
+        policies = {
+            "SlidingWindow": _core.SlidingWindow,
+            "TokenBudget": _core.TokenBudget,
+            "Summarizing": _core.Summarizing,
+        }
+        if kind not in policies:
+            raise ValueError(f"memory: stored policy {kind!r} is unknown to this version")
+        kwargs["memory"] = policies[kind](**args)
+    return kwargs
+
+
+def tool_names(specs: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    return [s["toolSpec"]["name"] for s in specs or () if "toolSpec" in s]
+
+
+class ConversationInfo(dict):  # type: ignore[type-arg]
+    """A line of ``list_conversations``: a dict (``conversationId``, ``modelId``,
+    ``createdAt``, ``updatedAt``, ``messageCount``, ``version``, ``metadata``, as the
+    reference tutorial reads them) whose keys are also attributes in Python's spelling:
+    ``id``, ``model_id``, ``created_at``, ``updated_at`` (seconds since the epoch),
+    ``message_count``, ``version``, ``metadata``."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(
+        cls,
+        id: str,
+        version: int,
+        created: float,
+        updated: float,
+        model_id: str,
+        messages: int,
+        metadata: dict[str, Any],
+    ) -> ConversationInfo:
+        return cls(
+            conversationId=id,
+            modelId=model_id,
+            createdAt=created,
+            updatedAt=updated,
+            messageCount=messages,
+            version=version,
+            metadata=metadata,
+        )
+
+    @property
+    def id(self) -> str:
+        return str(self["conversationId"])
+
+    @property
+    def model_id(self) -> str:
+        return str(self["modelId"])
+
+    @property
+    def created_at(self) -> float:
+        return float(self["createdAt"])
+
+    @property
+    def updated_at(self) -> float:
+        return float(self["updatedAt"])
+
+    @property
+    def message_count(self) -> int:
+        return int(self["messageCount"])
+
+    @property
+    def version(self) -> int:
+        return int(self["version"])
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self["metadata"])
+
+    def __repr__(self) -> str:
+        return (
+            f"ConversationInfo(id={self.id!r}, model_id={self.model_id!r}, "
+            f"messages={self.message_count}, version={self.version})"
+        )
