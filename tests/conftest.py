@@ -5,15 +5,18 @@ from __future__ import annotations
 import http.client
 import json
 import signal
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import boto3
 import pytest
 from botocore.config import Config
-from fastconverse import ConverseClient
+from fastconverse import ConverseClient, RedisStore, SQLiteStore, Store
 from fastconverse.testing import FakeBedrock
+from redis_server import RedisServer
 
 
 def default_sigint() -> None:
@@ -128,3 +131,28 @@ def make_fake() -> Callable[..., FakeBedrock]:
     yield make  # type: ignore[misc]
     for fake in made:
         fake.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server for the session (restarted by tests that stop it)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_at(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
+) -> Callable[..., Store]:
+    """Makes stores on one place, as separate processes would: a SQLite file of this test,
+    or a key prefix of this test on the session's Redis server."""
+    prefix = f"t{uuid.uuid4().hex[:12]}:"
+
+    def make(**kwargs: Any) -> Store:
+        if request.param == "sqlite":
+            return SQLiteStore(tmp_path / "conversations.db", **kwargs)
+        return RedisStore(redis_server.url, prefix=prefix, **kwargs)
+
+    make.kind = request.param  # type: ignore[attr-defined]
+    return make

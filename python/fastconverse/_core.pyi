@@ -1,8 +1,8 @@
 """Stubs for fastconverse's native module. One section per Rust file."""
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
-import os
 from typing import Any
 
 from typing_extensions import Self

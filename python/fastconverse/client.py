@@ -95,6 +95,10 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
     @property
     def store(self) -> _core.Store | None:
         """Where this client's conversations are kept (None: in memory only)."""
+        return self._kept()
+
+    def _kept(self) -> _core.Store | None:
+        self._registry()  # (an initialised client)
         return self._store
 
     async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
@@ -155,8 +159,10 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         elif tool_choice is not None:
             raise ValueError("tool_choice: this conversation has no tools; pass tools=[...] too")
         existing = self._registry().get(conversation_id) if conversation_id is not None else None
-        reopen = existing is None and conversation_id is not None and self._store is not None
-        stored = self._store._load(conversation_id) if reopen else None  # type: ignore[union-attr,arg-type]
+        store = self._kept()
+        stored = None
+        if existing is None and conversation_id is not None and store is not None:
+            stored = store._load(conversation_id)
         if stored is not None:
             existing = self._reopen(str(conversation_id), stored, tools, memory)
             tools, memory, max_tool_rounds = None, None, 16  # (code, given to reopen it)
@@ -203,11 +209,18 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
             tool_choice=toolbox.tool_choice if toolbox is not None else None,
             memory=memory,
             cache=cache,
-            store=self._store,
+            store=store,
             settings=self._settings(
-                system_prompt, inference_config, additional_model_request_fields,
-                toolbox, max_tool_rounds, memory, cache,
-            ) if self._store is not None else None,
+                system_prompt,
+                inference_config,
+                additional_model_request_fields,
+                toolbox,
+                max_tool_rounds,
+                memory,
+                cache,
+            )
+            if store is not None
+            else None,
             metadata=metadata,
         )
         return self._keep(Conversation(core, toolbox))
@@ -223,7 +236,9 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         cache: Any,
     ) -> str:
         return _persist.settings_json(
-            system_prompt=system_prompt if isinstance(system_prompt, (str, type(None))) else list(system_prompt),
+            system_prompt=system_prompt
+            if isinstance(system_prompt, (str, type(None)))
+            else list(system_prompt),
             inference_config=dict(inference_config) if inference_config is not None else None,
             additional_model_request_fields=fields,
             tool_names=_persist.tool_names(toolbox.specs if toolbox is not None else None),
@@ -313,7 +328,8 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         found = registry.get(key)
         if found is not None:
             return found
-        stored = self._store._load(key) if self._store is not None else None
+        store = self._kept()
+        stored = store._load(key) if store is not None else None
         if stored is None:
             raise KeyError(f"no conversation with id {key!r}")
         return self._reopen(key, stored, tools, memory)
@@ -331,8 +347,9 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         if not isinstance(max_results, int) or isinstance(max_results, bool) or max_results < 0:
             raise ValueError(f"max_results: expected an int >= 0, got {max_results!r}")
         cursor = None if after is None else (after.updated_at, after.id)
-        if self._store is not None:
-            rows = self._store._list(max_results, dict(metadata or {}), cursor)
+        store = self._kept()
+        if store is not None:
+            rows = store._list(max_results, dict(metadata or {}), cursor)
             return [ConversationInfo.of(*row) for row in rows]
         registry = self._registry()
         with self._registry_lock:
@@ -352,7 +369,8 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         registry = self._registry()
         with self._registry_lock:
             held = registry.pop(key, None) is not None
-        stored = self._store._delete(key) if self._store is not None else False
+        store = self._kept()
+        stored = store._delete(key) if store is not None else False
         if not (held or stored):
             raise KeyError(f"no conversation with id {key!r}")
         return True

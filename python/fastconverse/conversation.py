@@ -311,7 +311,9 @@ class Conversation:
 
     def _info(self) -> ConversationInfo:
         version, created, updated, metadata, count = self._core.stamp
-        return ConversationInfo.of(self.id, version, created, updated, self.model_id, count, metadata)
+        return ConversationInfo.of(
+            self.id, version, created, updated, self.model_id, count, metadata
+        )
 
     def reset(self) -> None:
         """Forgets the history (and the last reply); usage keeps counting."""
