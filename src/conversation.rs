@@ -199,11 +199,14 @@ impl PyConversationCore {
     }
 }
 
+/// A turn's user message, tool choice and settings.
+type Input = (t::Message, Option<t::ToolChoice>, Arc<Setup>);
+
 /// A turn's input, checked, waiting to begin (an async turn begins when awaited).
 #[pyclass(name = "_Start", module = "fastconverse._core", frozen)]
 pub struct PyStart {
     core: Py<PyConversationCore>,
-    input: Mutex<Option<(t::Message, Option<t::ToolChoice>, Arc<Setup>)>>,
+    input: Mutex<Option<Input>>,
 }
 
 #[pymethods]

@@ -155,4 +155,10 @@ def store_at(
         return RedisStore(redis_server.url, prefix=prefix, **kwargs)
 
     make.kind = request.param  # type: ignore[attr-defined]
+    # The same store as Python source, for other processes.
+    make.spec = (  # type: ignore[attr-defined]
+        f"SQLiteStore({str(tmp_path / 'conversations.db')!r})"
+        if request.param == "sqlite"
+        else f"RedisStore({redis_server.url!r}, prefix={prefix!r})"
+    )
     return make

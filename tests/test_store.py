@@ -34,12 +34,7 @@ def test_a_conversation_outlives_its_process(
     client = fc_client(fake_bedrock, store=store_at())
     conv = client.create_conversation("Be brief.", metadata={"user": "u1", "tags": ["a"]})
     conv.send("one")
-    store = store_at()
-    where = (
-        f"SQLiteStore({str(store.path)!r})"  # type: ignore[attr-defined]
-        if isinstance(store, SQLiteStore)
-        else f"RedisStore({store_url(store)!r}, prefix={store.prefix!r})"  # type: ignore[attr-defined]
-    )
+    where = store_at.spec  # type: ignore[attr-defined]
     script = textwrap.dedent(f"""
         from fastconverse import ConverseClient, SQLiteStore, RedisStore
         client = ConverseClient("m", endpoint_url={fake_bedrock.url!r}, region_name="us-east-1",
@@ -60,10 +55,6 @@ def test_a_conversation_outlives_its_process(
     # the first client's conversation takes in the other process's turn before its next one
     assert conv.send("three").text == "You said: three"
     assert texts(conv.messages)[-4:] == ["two", "You said: two", "three", "You said: three"]
-
-
-def store_url(store: Any) -> str:
-    return repr(store).split('"')[1]
 
 
 def test_two_workers_at_once_one_commits_the_other_conflicts(
@@ -242,6 +233,21 @@ def test_a_corrupt_or_foreign_record_is_refused_whole(
         SQLiteStore(tmp_path / "text.db")
 
 
+# Every value of every hash and list on the server.
+DUMP_ALL = """
+local out = {}
+for _, k in ipairs(redis.call('KEYS', '*')) do
+  local t = redis.call('TYPE', k).ok
+  if t == 'hash' then
+    for _, v in ipairs(redis.call('HGETALL', k)) do out[#out + 1] = v end
+  elseif t == 'list' then
+    for _, v in ipairs(redis.call('LRANGE', k, 0, -1)) do out[#out + 1] = v end
+  end
+end
+return out
+"""
+
+
 def test_stored_data_never_holds_credentials(
     fake_bedrock: FakeBedrock, tmp_path: Path, redis_server: RedisServer
 ) -> None:
@@ -251,14 +257,9 @@ def test_stored_data_never_holds_credentials(
         conv.send("hello")
     data = b"".join(p.read_bytes() for p in tmp_path.glob("c.db*"))
     dump = subprocess.run(
-        ["redis-cli", "-p", str(redis_server.port), "--no-raw", "EVAL",
-         "local out = {} for _, k in ipairs(redis.call('KEYS', '*')) do "
-         "local t = redis.call('TYPE', k).ok "
-         "if t == 'hash' then for _, v in ipairs(redis.call('HGETALL', k)) do out[#out+1] = v end "
-         "elseif t == 'list' then for _, v in ipairs(redis.call('LRANGE', k, 0, -1)) do out[#out+1] = v end "
-         "end end return out", "0"],
+        ["redis-cli", "-p", str(redis_server.port), "--no-raw", "EVAL", DUMP_ALL, "0"],
         capture_output=True,
-    ).stdout  # fmt: skip
+    ).stdout
     assert b"hello" in data and b"hello" in dump  # (what was read is the stored data)
     for secret in (AKID, SECRET):
         assert secret.encode() not in data and secret.encode() not in dump

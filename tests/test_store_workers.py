@@ -55,12 +55,7 @@ json.dump({"done": done, "conflicts": conflicts}, open(out, "w"))
 def test_eight_workers_share_a_hundred_conversations(
     fake_bedrock: FakeBedrock, store_at: Callable[..., Store], tmp_path: Path
 ) -> None:
-    store = store_at()
-    spec = (
-        f"SQLiteStore({getattr(store, 'path')!r})"
-        if store_at.kind == "sqlite"  # type: ignore[attr-defined]
-        else f"RedisStore({repr(store).split(chr(34))[1]!r}, prefix={getattr(store, 'prefix')!r})"
-    )
+    store, spec = store_at(), store_at.spec  # type: ignore[attr-defined]
     client = fc_client(fake_bedrock, store=store)
     for i in range(CONVERSATIONS):
         client.create_conversation(conversation_id=f"conv-{i}", metadata={"n": i})
@@ -80,7 +75,7 @@ def test_eight_workers_share_a_hundred_conversations(
                 str(CONVERSATIONS),
                 str(outs[w]),
             ]
-        )  # fmt: skip
+        )
         for w in range(WORKERS)
     ]
     for p in procs:
@@ -108,4 +103,5 @@ def test_eight_workers_share_a_hundred_conversations(
         assert sorted(said) == sorted(done[f"conv-{i}"]), f"conv-{i}"
         assert conv.version == 1 + len(said)
         assert conv.metadata == {"n": i}
-    print(f"{store_at.kind}: {turns} turns, {conflicts} conflicts")  # type: ignore[attr-defined]
+    kind = store_at.kind  # type: ignore[attr-defined]
+    print(f"{kind}: {turns} turns, {conflicts} conflicts")

@@ -155,7 +155,7 @@ impl PyTurn {
     /// Writes a committed turn to the store, before the conversation takes it. On a
     /// conflict the conversation takes in the store's version, so that the turn can simply
     /// be sent again; either way the error carries the reply.
-    fn save(&self, py: Python<'_>, link: &Link, c: &Committed) -> Result<u64, ErrorInfo> {
+    fn save(&self, py: Python<'_>, link: &Link, c: &Committed) -> Result<u64, Box<ErrorInfo>> {
         let ch = &c.change;
         let write = {
             let state = lock(&self.state);
@@ -181,7 +181,7 @@ impl PyTurn {
         let failure = match outcome {
             Ok(Ok(version)) => return Ok(version),
             Ok(Err(f)) => f,
-            Err(err) => return Err(ErrorInfo::new("StoreError", err.to_string())),
+            Err(err) => return Err(Box::new(ErrorInfo::new("StoreError", err.to_string()))),
         };
         let mut info = failure.info(&link.name(), &link.id);
         if let Failure::Conflict { ours, theirs } = failure {
@@ -192,12 +192,12 @@ impl PyTurn {
                 reload(&mut lock(&self.state), record);
             }
         }
-        Err(info.with_detail(TurnDetail {
+        Err(Box::new(info.with_detail(TurnDetail {
             rounds: self.inner().machine.rounds(),
             messages: ch.added.clone(),
             usage: ch.usage,
             reply: Some(c.reply.clone()),
-        }))
+        })))
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
@@ -401,7 +401,7 @@ impl PyTurn {
                 Ok(version) => Some(version),
                 Err(info) => {
                     self.count_failure(&info);
-                    return Err(info.into_pyerr(py));
+                    return Err((*info).into_pyerr(py));
                 }
             },
             None => None,
