@@ -13,6 +13,7 @@ use pyo3::types::PyDict;
 use crate::config::{self, Settings};
 use crate::conversation::{PyConversationCore, Start};
 use crate::errors::{self, ErrorInfo};
+use crate::limit::{self, py::PyRateLimit, Limiter};
 use crate::runtime::{self, Bridge, Finisher};
 use crate::store::link::{taken, Link, Stamp};
 use crate::store::py::{PyStore, PyStored};
@@ -64,9 +65,24 @@ struct Ready {
     endpoint_url: Option<String>,
     /// How many conversations the Python client keeps by id.
     max_conversations: usize,
+    limiter: Option<Arc<Limiter>>,
 }
 
 impl PyConverseClient {
+    /// The client's limiter, and what a request reserves from it.
+    fn admission(&self, req: &ConverseRequest) -> PyResult<(Option<Arc<Limiter>>, u64)> {
+        let limiter = self.ready()?.limiter.clone();
+        let tokens = match &limiter {
+            Some(_) => limit::request_tokens(
+                req.messages.as_deref().unwrap_or_default(),
+                req.system.as_deref().unwrap_or_default(),
+                req.tool_config.as_ref(),
+            ),
+            None => 0,
+        };
+        Ok((limiter, tokens))
+    }
+
     fn ready(&self) -> PyResult<&Ready> {
         self.ready.get().ok_or_else(|| {
             pyo3::exceptions::PyRuntimeError::new_err(
@@ -102,6 +118,7 @@ impl PyConverseClient {
     )> {
         let req = ConverseRequest::from_kwargs(kwargs)?;
         let model = self.model_for(&req)?;
+        let (limiter, tokens) = self.admission(&req)?;
         let mut guardrail = None;
         if let Some((id, version, trace, mode)) = req.guardrail {
             if mode.is_some() {
@@ -127,10 +144,15 @@ impl PyConverseClient {
         );
         let model_for_error = model.clone();
         let fut = async move {
-            fluent
+            limit::admit(limiter.as_ref(), tokens).await;
+            let out = fluent
                 .send()
                 .await
-                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model_for_error)))
+                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model_for_error)))?;
+            if let (Some(l), Some(u)) = (&limiter, out.usage()) {
+                l.settle(tokens, (u.input_tokens() + u.output_tokens()).max(0) as u64);
+            }
+            Ok(out)
         };
         Ok((model, fut))
     }
@@ -142,6 +164,7 @@ impl PyConverseClient {
     ) -> PyResult<impl std::future::Future<Output = StreamStart> + Send + 'static> {
         let req = ConverseRequest::from_kwargs(kwargs)?;
         let model = self.model_for(&req)?;
+        let (limiter, tokens) = self.admission(&req)?;
         let guardrail = req.guardrail.clone().map(|(id, version, trace, mode)| {
             t::GuardrailStreamConfiguration::builder()
                 .guardrail_identifier(id)
@@ -161,6 +184,7 @@ impl PyConverseClient {
             req
         );
         Ok(async move {
+            limit::admit(limiter.as_ref(), tokens).await;
             let out = fluent
                 .send()
                 .await
@@ -207,7 +231,7 @@ impl PyConverseClient {
     }
 
     /// The constructor's work: settings checked, the SDK client built (once).
-    #[pyo3(signature = (model_id = None, profile_name = None, region_name = None, *, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0, max_conversations = 1000))]
+    #[pyo3(signature = (model_id = None, profile_name = None, region_name = None, *, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0, max_conversations = 1000, rate_limit = None))]
     #[allow(clippy::too_many_arguments)]
     fn _configure(
         &self,
@@ -223,6 +247,7 @@ impl PyConverseClient {
         connect_timeout: f64,
         read_timeout: f64,
         max_conversations: usize,
+        rate_limit: Option<PyRef<'_, PyRateLimit>>,
     ) -> PyResult<()> {
         if self.ready.get().is_some() {
             return Err(pyo3::exceptions::PyRuntimeError::new_err(
@@ -270,6 +295,7 @@ impl PyConverseClient {
             max_attempts,
             connect_timeout: runtime::seconds("connect_timeout", connect_timeout, false)?,
             read_timeout,
+            limiter: rate_limit.as_ref().map(|r| r.limiter.clone()),
         };
         let (sdk, region) =
             runtime::wait(py, config::sdk_client(settings))?.map_err(|e| e.into_pyerr(py))?;
@@ -281,6 +307,7 @@ impl PyConverseClient {
             model_id,
             region,
             endpoint_url,
+            limiter: rate_limit.map(|r| r.limiter.clone()),
         };
         self.ready.set(ready).map_err(|_| {
             pyo3::exceptions::PyRuntimeError::new_err("this ConverseClient is initialised already")
@@ -475,6 +502,7 @@ impl PyConverseClient {
             sdk: ready.sdk.clone(),
             read_timeout: ready.read_timeout,
             max_attempts: ready.max_attempts,
+            limiter: ready.limiter.clone(),
         };
         let metadata = crate::store::py::json_object(metadata, "metadata")?;
         let link = |store: &PyStore| {

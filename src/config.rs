@@ -3,7 +3,16 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::limit::Limiter;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
@@ -21,6 +30,39 @@ pub struct Settings {
     pub max_attempts: u32,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
+    /// Told of each throttled attempt, the SDK's retries included.
+    pub limiter: Option<Arc<Limiter>>,
+}
+
+/// Tells the rate limiter of every attempt the service throttled (HTTP 429), retries
+/// included: those never reach our code otherwise.
+struct ThrottleWatch(Arc<Limiter>);
+
+impl std::fmt::Debug for ThrottleWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThrottleWatch")
+    }
+}
+
+impl Intercept for ThrottleWatch {
+    fn name(&self) -> &'static str {
+        "fastconverse::ThrottleWatch"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context
+            .response()
+            .is_some_and(|r| r.status().as_u16() == 429)
+        {
+            self.0.throttled();
+        }
+        Ok(())
+    }
 }
 
 /// Builds the SDK client; the region must be known by then (credentials are resolved at
@@ -64,5 +106,12 @@ pub async fn sdk_client(
             "Pass region_name=..., set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your AWS profile.",
         ));
     };
-    Ok((aws_sdk_bedrockruntime::Client::new(&config), region))
+    let mut conf = aws_sdk_bedrockruntime::config::Builder::from(&config);
+    if let Some(limiter) = settings.limiter {
+        conf = conf.interceptor(ThrottleWatch(limiter));
+    }
+    Ok((
+        aws_sdk_bedrockruntime::Client::from_conf(conf.build()),
+        region,
+    ))
 }

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod events;
 pub mod fake;
 pub mod history;
+pub mod limit;
 pub mod reply;
 pub mod runtime;
 pub mod settings;
@@ -29,6 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     events::register(m)?;
     context::py::register(m)?;
     store::py::register(m)?;
+    limit::py::register(m)?;
     m.add_class::<runtime::Bridge>()?;
     m.add_class::<turn::py::PyTurn>()?;
     m.add_class::<turn::stream::PyRequestStream>()?;

@@ -6,6 +6,7 @@ from fastconverse import _aio as _aio  # registers the exit hook first
 from fastconverse import errors, events
 from fastconverse._core import (
     ConversationMetrics,
+    RateLimit,
     RedisStore,
     Reply,
     SQLiteStore,
@@ -55,6 +56,7 @@ __all__ = [
     "MessageStart",
     "MessageStop",
     "Metadata",
+    "RateLimit",
     "ReasoningDelta",
     "RedisStore",
     "Reply",

@@ -49,6 +49,7 @@ class ConverseClient:
         connect_timeout: float = 10.0,
         read_timeout: float = 300.0,
         max_conversations: int = 1000,
+        rate_limit: RateLimit | None = None,
     ) -> None: ...
     @property
     def max_conversations(self) -> int: ...
@@ -217,6 +218,31 @@ class _Stored:
 
 def _store_from(store: Any) -> Store | None:
     """``ConverseClient(store=...)``, checked."""
+
+# --- limit/ --------------------------------------------------------------------------------
+
+class RateLimit:
+    """A Bedrock quota (requests and tokens per minute) that every request of the clients
+    given it waits for. ``redis_url`` shares it across processes and machines (one Lua
+    script per request, on the server's clock); ``burst`` is the seconds of quota that may
+    go at once. A throttle from the service lowers the rate, which recovers over 30 s."""
+
+    def __init__(
+        self,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        *,
+        redis_url: str | None = None,
+        key: str = "fastconverse:ratelimit",
+        burst: float = 1.0,
+    ) -> None: ...
+    @property
+    def requests_per_minute(self) -> float | None: ...
+    @property
+    def tokens_per_minute(self) -> float | None: ...
+    def stats(self) -> dict[str, float]:
+        """``requests``, ``waits``, ``waited`` (seconds), ``throttles``, ``fallbacks`` and
+        ``rate`` (the share of the quota in force), as this process saw them."""
 
 # --- context/ ------------------------------------------------------------------------------
 
@@ -578,6 +604,7 @@ class FakeBedrock:
         context_windows: Mapping[str, int] | None = None,
         default_context_window: int | None = None,
         count_tokens_models: Sequence[str] | None = None,
+        quotas: Mapping[str, tuple[float | None, float | None]] | None = None,
     ) -> None: ...
     @property
     def url(self) -> str: ...

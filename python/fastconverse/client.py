@@ -50,6 +50,9 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         store: Where conversations outlive the process: a SQLite file path (or
             ``SQLiteStore(path)``), a ``redis://`` URL (or ``RedisStore(url, ...)``), or
             None to keep them in memory only. See "Conversations that last" in the README.
+        rate_limit: A ``RateLimit`` (your Bedrock quota: requests and tokens per minute)
+            that every request of this client waits for; clients given the same one share
+            it, and with ``redis_url=`` so do processes and machines.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         read_timeout: float = 300.0,
         max_conversations: int = 1000,
         store: str | os.PathLike[str] | _core.Store | None = None,
+        rate_limit: _core.RateLimit | None = None,
     ) -> None:
         if profile_name is not None and region_name is None and _REGION.fullmatch(profile_name):
             raise ValueError(
@@ -87,6 +91,7 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_conversations=max_conversations,
+            rate_limit=rate_limit,
         )
         self._store = _core._store_from(store)
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()

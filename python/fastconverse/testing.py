@@ -90,6 +90,11 @@ class FakeBedrock(_core.FakeBedrock):
         default_context_window: Context window of models not in ``context_windows``.
         count_tokens_models: When given, only these model ids support CountTokens; any other
             gets ``The provided model doesn't support counting tokens.``
+        quotas: ``{model_id: (requests_per_minute, tokens_per_minute)}`` (either may be
+            None): a request over a quota gets HTTP 429 ``ThrottlingException`` with
+            Bedrock's text. Each quota is a bucket holding one minute of it, refilled
+            continuously; tokens are the request's input tokens (our choice: Bedrock does
+            not document how it measures its minute).
 
     Options of every ``enqueue_*`` turn:
         model_id: Answer only requests for this model id.

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod frame;
 pub mod model;
 pub mod py;
+pub mod quota;
 pub mod script;
 pub mod server;
 pub mod state;

@@ -160,7 +160,7 @@ pub struct PyFakeBedrock {
 impl PyFakeBedrock {
     #[new]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (*, host = "127.0.0.1".to_owned(), port = 0, credentials = None, api_keys = None, models = None, context_windows = None, default_context_window = None, count_tokens_models = None))]
+    #[pyo3(signature = (*, host = "127.0.0.1".to_owned(), port = 0, credentials = None, api_keys = None, models = None, context_windows = None, default_context_window = None, count_tokens_models = None, quotas = None))]
     fn new(
         host: String,
         port: u16,
@@ -170,7 +170,19 @@ impl PyFakeBedrock {
         context_windows: Option<HashMap<String, u64>>,
         default_context_window: Option<u64>,
         count_tokens_models: Option<Vec<String>>,
+        quotas: Option<HashMap<String, (Option<f64>, Option<f64>)>>,
     ) -> PyResult<Self> {
+        let quotas = quotas.unwrap_or_default();
+        for (model, (rpm, tpm)) in &quotas {
+            for (name, q) in [("requests", rpm), ("tokens", tpm)] {
+                if q.is_some_and(|q| !(q.is_finite() && q > 0.0)) {
+                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "quotas[{model:?}]: {name} per minute must be above 0 (or None), got {}",
+                        q.unwrap_or_default()
+                    )));
+                }
+            }
+        }
         let config = FakeConfig {
             auth: AuthConfig {
                 credentials: credentials.unwrap_or_default(),
@@ -180,6 +192,7 @@ impl PyFakeBedrock {
             context_windows: context_windows.unwrap_or_default(),
             default_context_window,
             count_tokens_models,
+            quotas,
         };
         let server = FakeServer::start(config, &host, port, crate::runtime::get().handle())
             .map_err(|e| {

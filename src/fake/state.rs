@@ -1,6 +1,7 @@
 //! What FakeBedrock answers to a request: the scripted turn queues, validation, the default
 //! model, token usage and prompt caching, and the log of received requests.
 
+use super::quota::Quotas;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,8 @@ pub struct FakeConfig {
     pub default_context_window: Option<u64>,
     /// When set, only these model ids support CountTokens.
     pub count_tokens_models: Option<Vec<String>>,
+    /// Requests and input tokens per minute, per model id.
+    pub quotas: HashMap<String, (Option<f64>, Option<f64>)>,
 }
 
 /// One request FakeBedrock received, as it received it.
@@ -68,6 +71,7 @@ pub struct State {
     cached_prefixes: Mutex<HashSet<u64>>,
     request_counter: AtomicU64,
     request_id_seed: u64,
+    quotas: Quotas,
 }
 
 pub fn validation(message: impl Into<String>) -> HttpError {
@@ -86,6 +90,7 @@ impl State {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         Self {
+            quotas: Quotas::new(config.quotas.clone()),
             config,
             queues: Mutex::default(),
             requests: Mutex::default(),
@@ -241,6 +246,10 @@ impl State {
                 self.unpop_turn(scripted);
                 return (Outcome::Error(validation(message)), Duration::ZERO);
             }
+        }
+        if let Err(e) = self.quotas.admit(model_id, tokens::input_tokens(body)) {
+            self.unpop_turn(scripted);
+            return (Outcome::Error(e), Duration::ZERO);
         }
         let turn = match scripted {
             Some((turn, _)) => turn,

@@ -10,6 +10,7 @@ use aws_sdk_bedrockruntime::types as t;
 
 use super::machine::RequestParts;
 use crate::errors::{self, ErrorInfo};
+use crate::limit::{self, Limiter};
 use crate::reply::{ReplyData, Tokens};
 use crate::stream::{Pump, PumpOptions, Restart, Started};
 
@@ -19,6 +20,7 @@ pub struct Backend {
     pub sdk: aws_sdk_bedrockruntime::Client,
     pub read_timeout: Duration,
     pub max_attempts: u32,
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 macro_rules! with_parts {
@@ -39,10 +41,13 @@ macro_rules! with_parts {
 pub fn converse(
     backend: &Backend,
     parts: RequestParts,
+    tokens: u64,
 ) -> impl Future<Output = Result<ReplyData, ErrorInfo>> + Send + 'static {
     let model = parts.model_id.clone();
     let fluent = with_parts!(backend.sdk.converse(), parts);
+    let limiter = backend.limiter.clone();
     async move {
+        limit::admit(limiter.as_ref(), tokens).await;
         let out = fluent
             .send()
             .await
@@ -71,17 +76,21 @@ pub fn converse(
 }
 
 /// One ConverseStream request, read by a pump that retries a failed start.
-pub fn converse_stream(backend: &Backend, parts: RequestParts) -> Pump {
+pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> Pump {
     let model = parts.model_id.clone();
     let parts = Arc::new(parts);
     let sdk = backend.sdk.clone();
+    let limiter = backend.limiter.clone();
     let restart_model = model.clone();
     let restart: Restart = Box::new(move || {
         // Note: the SDK takes its input by value: one copy of the history per attempt.
         let parts = RequestParts::clone(&parts);
         let fluent = with_parts!(sdk.converse_stream(), parts);
         let model = restart_model.clone();
+        let limiter = limiter.clone();
         Box::pin(async move {
+            // Each attempt waits its turn (a restarted stream is a new request).
+            limit::admit(limiter.as_ref(), tokens).await;
             let out = fluent
                 .send()
                 .await
@@ -102,4 +111,14 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts) -> Pump {
             max_attempts: backend.max_attempts,
         },
     )
+}
+
+/// What a request reserves from the limiter (0 without one: nothing to estimate).
+pub fn tokens(backend: &Backend, parts: &RequestParts) -> u64 {
+    if backend.limiter.is_none() {
+        return 0;
+    }
+    let kept = &parts.history[parts.from.min(parts.history.len())..];
+    limit::request_tokens(kept, &parts.system, parts.tool_config.as_ref())
+        + limit::request_tokens(&parts.added, &[], None)
 }

@@ -35,6 +35,8 @@ struct Inner {
     /// Closed by its driver or its stream's `close()`: whatever follows is not a failure.
     closed: bool,
     committed: bool,
+    /// Tokens the request under way reserved from the rate limiter.
+    reserved: u64,
 }
 
 impl Inner {
@@ -77,6 +79,7 @@ impl PyTurn {
                 counted: false,
                 closed: false,
                 committed: false,
+                reserved: 0,
             }),
             state,
             backend,
@@ -204,14 +207,17 @@ impl PyTurn {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn take_request(&self) -> PyResult<RequestParts> {
+    /// The due request, and the tokens it reserves from the rate limiter.
+    fn take_request(&self) -> PyResult<(RequestParts, u64)> {
         let mut inner = self.inner();
         if inner.machine.is_ended() {
             return Err(ended());
         }
-        inner.ready.take().map(|p| *p).ok_or_else(|| {
+        let parts = inner.ready.take().map(|p| *p).ok_or_else(|| {
             pyo3::exceptions::PyRuntimeError::new_err("no request is due: call next() first")
-        })
+        })?;
+        inner.reserved = io::tokens(&self.backend, &parts);
+        Ok((parts, inner.reserved))
     }
 
     /// Takes in what a request gave, on the caller's thread. A failure ends the turn,
@@ -225,6 +231,19 @@ impl PyTurn {
         let mut inner = self.inner();
         if inner.machine.is_ended() {
             return Err(ended());
+        }
+        if let Some(limiter) = &self.backend.limiter {
+            match &out {
+                Ok(reply) => {
+                    let used = reply.usage.input + reply.usage.output;
+                    limiter.settle(inner.reserved, used.max(0) as u64);
+                }
+                // (a throttle answered with HTTP 429 was seen by the SDK's interceptor)
+                Err(info) if info.class == "ThrottlingError" && info.status.is_none() => {
+                    limiter.throttled()
+                }
+                Err(_) => {}
+            }
         }
         let result = match out {
             Ok(reply) => inner.machine.on_reply(reply),
@@ -341,23 +360,23 @@ impl PyTurn {
 
     /// Makes the due request and takes in its reply (GIL released, Ctrl-C aware).
     fn request(&self, py: Python<'_>) -> PyResult<()> {
-        let parts = self.take_request()?;
-        let out = runtime::wait(py, io::converse(&self.backend, parts))?;
+        let (parts, tokens) = self.take_request()?;
+        let out = runtime::wait(py, io::converse(&self.backend, parts, tokens))?;
         self.on_reply(py, out, true)
     }
 
     /// `request` as an awaitable: the reply is taken in when the awaiting task resumes.
     fn request_async(slf: Py<Self>) -> PyResult<Bridge> {
-        let parts = slf.get().take_request()?;
-        let fut = io::converse(&slf.get().backend, parts);
+        let (parts, tokens) = slf.get().take_request()?;
+        let fut = io::converse(&slf.get().backend, parts, tokens);
         Ok(Bridge::spawn(async move { record(slf, fut.await) }))
     }
 
     /// Makes the due request as a stream of typed events; its end takes in the reply.
     fn stream(slf: Py<Self>) -> PyResult<PyRequestStream> {
-        let parts = slf.get().take_request()?;
+        let (parts, tokens) = slf.get().take_request()?;
         let model_id = parts.model_id.clone();
-        let pump = io::converse_stream(&slf.get().backend, parts);
+        let pump = io::converse_stream(&slf.get().backend, parts, tokens);
         Ok(PyRequestStream::new(pump, model_id, slf))
     }
 
