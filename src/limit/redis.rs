@@ -30,12 +30,14 @@ local h = redis.call('HMGET', KEYS[1], 'tr', 'tt', 'low', 'at')
 local f = factor(h, now, tonumber(ARGV[5]))
 local tr, tt, go = tonumber(h[1]) or 0, tonumber(h[2]) or 0, now
 if ARGV[1] ~= '' then
-  tr = math.max(tr, now) + 60 / (tonumber(ARGV[1]) * f)
+  tr = math.max(tr, now)
   go = math.max(go, tr - tonumber(ARGV[3]))
+  tr = tr + 60 / (tonumber(ARGV[1]) * f)
 end
 if ARGV[2] ~= '' then
-  tt = math.max(tt, now) + tonumber(ARGV[4]) * 60 / (tonumber(ARGV[2]) * f)
+  tt = math.max(tt, now)
   go = math.max(go, tt - tonumber(ARGV[3]))
+  tt = tt + tonumber(ARGV[4]) * 60 / (tonumber(ARGV[2]) * f)
 end
 redis.call('HSET', KEYS[1], 'tr', num(tr), 'tt', num(tt))
 redis.call('EXPIRE', KEYS[1], 3600)

@@ -1,0 +1,251 @@
+"""RateLimit against FakeBedrock's quotas: waiting in sync (Ctrl-C works) and async code
+(the loop keeps running), token estimates corrected by usage, throttles lowering the rate,
+and four processes sharing one limiter through a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import AKID, SECRET, default_sigint, fc_client
+from fastconverse import RateLimit
+from fastconverse.errors import ThrottlingError
+from fastconverse.testing import FakeBedrock
+from redis_server import RedisServer
+
+
+def hi() -> list[dict[str, object]]:
+    return [{"role": "user", "content": [{"text": "hi"}]}]
+
+
+def test_bad_quotas_are_named() -> None:
+    with pytest.raises(ValueError, match="requests_per_minute: expected a number above 0"):
+        RateLimit(0)
+    with pytest.raises(ValueError, match="tokens_per_minute"):
+        RateLimit(tokens_per_minute=float("nan"))
+    with pytest.raises(ValueError, match="give requests_per_minute, tokens_per_minute"):
+        RateLimit()
+    with pytest.raises(ValueError, match="burst"):
+        RateLimit(10, burst=-1)
+    with pytest.raises(ValueError, match="redis_url: not a Redis URL"):
+        RateLimit(10, redis_url="http://nope")
+    with pytest.raises(ValueError, match=r"quotas\[\"m\"\]: requests per minute"):
+        FakeBedrock(quotas={"m": (0, None)})
+    assert repr(RateLimit(60, 1000)) == (
+        "RateLimit(requests_per_minute=60, tokens_per_minute=1000)"
+    )
+
+
+def test_fake_bedrock_throttles_over_its_quota(fake_bedrock: FakeBedrock) -> None:
+    with FakeBedrock(quotas={"m": (5, None), "t": (None, 50)}) as fake:
+        client = fc_client(fake, max_attempts=1)
+        for _ in range(5):
+            client.converse(messages=hi())
+        with pytest.raises(ThrottlingError, match="Too many requests, please wait") as caught:
+            client.converse(messages=hi())
+        assert caught.value.status_code == 429 and caught.value.retryable
+        client.converse(modelId="other", messages=hi())  # (no quota)
+        long = [{"role": "user", "content": [{"text": "word " * 400}]}]
+        with pytest.raises(ThrottlingError, match="Too many tokens, please wait"):
+            client.converse(modelId="t", messages=long)
+        # a refused request leaves the scripted answer queued
+        fake.enqueue_text("still queued", model_id="t")
+        with pytest.raises(ThrottlingError):
+            client.converse(modelId="t", messages=long)
+        reply = client.converse(modelId="t", messages=hi())
+        assert reply["output"]["message"]["content"][0]["text"] == "still queued"
+
+
+def test_a_sync_caller_waits_its_turn(fake_bedrock: FakeBedrock) -> None:
+    limit = RateLimit(requests_per_minute=600, burst=0.0)  # one every 0.1 s
+    conv = fc_client(fake_bedrock, rate_limit=limit).create_conversation()
+    start = time.monotonic()
+    for i in range(6):
+        conv.send(f"m{i}")
+    assert time.monotonic() - start >= 0.5  # five intervals at least (a lower bound only)
+    stats = limit.stats()
+    assert stats["requests"] == 6 and stats["waits"] >= 5 and stats["waited"] >= 0.45
+    assert stats["throttles"] == 0 and stats["rate"] == 1.0
+
+
+def test_an_async_wait_leaves_the_loop_running(fake_bedrock: FakeBedrock) -> None:
+    limit = RateLimit(requests_per_minute=120, burst=0.0)  # one every 0.5 s
+    client = fc_client(fake_bedrock, rate_limit=limit)
+    conv = client.create_conversation()
+
+    async def main() -> int:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        task = asyncio.ensure_future(ticker())
+        await conv.send_async("one")
+        await conv.send_async("two")  # waits about 0.5 s for its turn
+        done.set()
+        await task
+        return ticks
+
+    assert asyncio.run(main()) >= 10
+    assert limit.stats()["waits"] >= 1
+
+
+def test_a_cancelled_wait_sends_nothing(fake_bedrock: FakeBedrock) -> None:
+    limit = RateLimit(requests_per_minute=1, burst=0.0)
+    conv = fc_client(fake_bedrock, rate_limit=limit).create_conversation()
+    conv.send("first")  # the next one waits a minute
+
+    async def main() -> None:
+        task = asyncio.ensure_future(conv.send_async("second"))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert len(fake_bedrock.requests) == 1 and len(conv.messages) == 2
+
+
+CTRL_C = """
+import sys, time
+from fastconverse import ConverseClient, RateLimit
+client = ConverseClient("m", endpoint_url=sys.argv[1], region_name="us-east-1",
+                        aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
+                        rate_limit=RateLimit(requests_per_minute=1, burst=0.0))
+conv = client.create_conversation()
+conv.send("first")
+print("waiting", flush=True)
+try:
+    conv.send("second")  # waits a minute for its turn
+except KeyboardInterrupt:
+    print("interrupted", len(conv.messages), flush=True)
+"""
+
+
+def test_ctrl_c_ends_a_sync_wait(fake_bedrock: FakeBedrock) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C, fake_bedrock.url, AKID, SECRET],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "waiting\n"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert out == "interrupted 2\n"
+    assert len(fake_bedrock.requests) == 1
+
+
+def test_tokens_are_estimated_then_corrected(fake_bedrock: FakeBedrock) -> None:
+    limit = RateLimit(tokens_per_minute=6000, burst=0.0)  # 100 tokens a second
+    conv = fc_client(fake_bedrock, rate_limit=limit).create_conversation()
+    fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
+    conv.send("x" * 400)  # estimated at about 100 tokens, used 12: most are given back
+    fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
+    start = time.monotonic()
+    conv.send("y")
+    # without the correction this request would wait about a second behind the first
+    assert limit.stats()["waited"] < 0.9
+    assert time.monotonic() - start < 30  # (sanity only)
+
+
+def test_a_throttle_lowers_the_rate(fake_bedrock: FakeBedrock) -> None:
+    with FakeBedrock(quotas={"m": (3, None)}) as fake:
+        limit = RateLimit(requests_per_minute=6000)  # more than the model's quota
+        client = fc_client(fake, rate_limit=limit, max_attempts=1)
+        for _ in range(3):
+            client.converse(messages=hi())
+        with pytest.raises(ThrottlingError):
+            client.converse(messages=hi())
+        stats = limit.stats()
+        assert stats["throttles"] == 1 and stats["rate"] < 0.71
+
+
+SHARER = """
+import json, sys, time
+from fastconverse import ConverseClient, RateLimit
+from fastconverse.errors import ThrottlingError
+url, key, secret, redis_url, limit_key, start, seconds, out = sys.argv[1:]
+limit = None
+if redis_url:  # every process names the same key: one quota for all
+    limit = RateLimit(requests_per_minute=600, redis_url=redis_url, key=limit_key, burst=0.2)
+client = ConverseClient("m", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key,
+                        aws_secret_access_key=secret, max_attempts=1, rate_limit=limit)
+messages = [{"role": "user", "content": [{"text": "hi"}]}]
+sent, throttled = [], 0
+while time.time() < float(start):
+    time.sleep(0.005)
+end = float(start) + float(seconds)
+while time.time() < end:
+    try:
+        client.converse(messages=messages)
+        sent.append(time.time())  # when the service answered
+    except ThrottlingError:
+        throttled += 1
+stats = limit.stats() if limit else None
+json.dump({"sent": sent, "throttled": throttled, "stats": stats, "end": end}, open(out, "w"))
+"""
+
+
+def run_sharers(
+    fake: FakeBedrock, redis_url: str, tmp_path: Path, seconds: float
+) -> list[dict[str, Any]]:
+    start = time.time() + 3.0  # every process is ready by then
+    key = f"limit:{uuid.uuid4().hex}"
+    outs = [tmp_path / f"p{i}-{bool(redis_url)}.json" for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                SHARER,
+                fake.url,
+                AKID,
+                SECRET,
+                redis_url,
+                key,
+                str(start),
+                str(seconds),
+                str(out),
+            ]
+        )
+        for out in outs
+    ]
+    for p in procs:
+        assert p.wait(timeout=seconds + 60) == 0
+    return [json.loads(o.read_text()) for o in outs]
+
+
+def test_four_processes_share_one_quota_through_redis(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    seconds = 12.0
+    with FakeBedrock(quotas={"m": (600, None)}) as fake:
+        shared = run_sharers(fake, redis_server.url, tmp_path, seconds)
+    # the requests answered inside the window (a reservation made just before its end goes
+    # after it: that one belongs to the next window)
+    sent = sum(1 for r in shared for t in r["sent"] if t <= r["end"])
+    assert sum(r["throttled"] for r in shared) == 0
+    expected = 600 / 60 * seconds  # the quota over the window
+    print(f"shared limiter: {sent} requests in {seconds} s, quota {expected:.0f}")
+    assert 0.95 * expected <= sent <= 1.05 * expected, (sent, expected)
+    assert all(r["stats"]["fallbacks"] == 0 for r in shared)
+    assert sum(r["stats"]["waits"] for r in shared) > 0
+    with FakeBedrock(quotas={"m": (600, None)}) as fake:
+        alone = run_sharers(fake, "", tmp_path, 4.0)
+    unlimited = sum(r["throttled"] for r in alone)
+    print(f"without a limiter: {unlimited} throttled")
+    assert unlimited > 0  # without the limiter, they are throttled
