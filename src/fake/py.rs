@@ -170,7 +170,7 @@ impl PyFakeBedrock {
         context_windows: Option<HashMap<String, u64>>,
         default_context_window: Option<u64>,
         count_tokens_models: Option<Vec<String>>,
-        quotas: Option<HashMap<String, (Option<f64>, Option<f64>)>>,
+        quotas: Option<HashMap<String, super::quota::PerMinute>>,
     ) -> PyResult<Self> {
         let quotas = quotas.unwrap_or_default();
         for (model, (rpm, tpm)) in &quotas {

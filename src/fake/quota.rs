@@ -32,9 +32,15 @@ impl Bucket {
     }
 }
 
+type Buckets = (Option<Bucket>, Option<Bucket>);
+
+/// Requests and input tokens per minute (either may be None).
+pub type PerMinute = (Option<f64>, Option<f64>);
+
 #[derive(Default)]
 pub struct Quotas {
-    buckets: Mutex<HashMap<String, (Option<Bucket>, Option<Bucket>)>>,
+    /// Per model: the requests bucket and the tokens bucket.
+    buckets: Mutex<HashMap<String, Buckets>>,
 }
 
 fn throttled(message: &str) -> HttpError {
@@ -47,7 +53,7 @@ fn throttled(message: &str) -> HttpError {
 }
 
 impl Quotas {
-    pub fn new(quotas: HashMap<String, (Option<f64>, Option<f64>)>) -> Self {
+    pub fn new(quotas: HashMap<String, PerMinute>) -> Self {
         let now = Instant::now();
         let buckets = quotas
             .into_iter()

@@ -28,7 +28,7 @@ pub struct FakeConfig {
     /// When set, only these model ids support CountTokens.
     pub count_tokens_models: Option<Vec<String>>,
     /// Requests and input tokens per minute, per model id.
-    pub quotas: HashMap<String, (Option<f64>, Option<f64>)>,
+    pub quotas: HashMap<String, super::quota::PerMinute>,
 }
 
 /// One request FakeBedrock received, as it received it.

@@ -1,6 +1,7 @@
 //! The turn: one sans-IO state machine (`machine`), the requests it asks for (`io`), and
 //! its Python face (`py`, `stream`), which the drivers in `fastconverse.conversation` run.
 
+pub mod commit;
 pub mod io;
 pub mod machine;
 pub mod memory;

@@ -8,19 +8,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
+use super::commit::{apply, save};
 use super::io::{self, Backend};
-use super::machine::{Action, Change, Machine, RequestParts};
-use super::outcome::Committed;
+use super::machine::{Action, Machine, RequestParts};
 use super::stream::PyRequestStream;
 use super::TurnGuard;
 use crate::context::py::PyHistoryView;
-use crate::conversation::{lock, reload, tick, State};
-use crate::errors::{ErrorInfo, TurnDetail};
+use crate::conversation::{lock, tick, State};
+use crate::errors::ErrorInfo;
 use crate::history::content_blocks;
 use crate::reply::{PyReply, PyUsage, ReplyData};
 use crate::runtime::{self, Bridge, Finisher};
-use crate::store::link::{Link, Snapshot};
-use crate::store::Failure;
+use crate::store::link::Link;
 use crate::wire::pyobj::value_error;
 use crate::wire::response;
 
@@ -155,54 +154,6 @@ impl PyTurn {
         }
     }
 
-    /// Writes a committed turn to the store, before the conversation takes it. On a
-    /// conflict the conversation takes in the store's version, so that the turn can simply
-    /// be sent again; either way the error carries the reply.
-    fn save(&self, py: Python<'_>, link: &Link, c: &Committed) -> Result<u64, Box<ErrorInfo>> {
-        let ch = &c.change;
-        let write = {
-            let state = lock(&self.state);
-            let before = Snapshot {
-                model_id: &state.model_id,
-                history: &state.history,
-                usage: state.usage,
-                stamp: &state.stamp,
-            };
-            link.write(
-                &before,
-                &ch.added,
-                ch.start,
-                ch.summary.as_deref(),
-                state.usage + ch.usage,
-                state.history.messages.len(),
-            )
-        };
-        let outcome = match write {
-            Ok(w) => link.save(py, w),
-            Err(f) => Ok(Err(f)),
-        };
-        let failure = match outcome {
-            Ok(Ok(version)) => return Ok(version),
-            Ok(Err(f)) => f,
-            Err(err) => return Err(Box::new(ErrorInfo::new("StoreError", err.to_string()))),
-        };
-        let mut info = failure.info(&link.name(), &link.id);
-        if let Failure::Conflict { ours, theirs } = failure {
-            info.versions = Some((ours, theirs));
-            // Note: a conversation that cannot reload keeps its history (still valid, only
-            // older); the next turn's check before it starts tries again.
-            if let Ok(Ok(Some(record))) = link.load(py) {
-                reload(&mut lock(&self.state), record);
-            }
-        }
-        Err(Box::new(info.with_detail(TurnDetail {
-            rounds: self.inner().machine.rounds(),
-            messages: ch.added.clone(),
-            usage: ch.usage,
-            reply: Some(c.reply.clone()),
-        })))
-    }
-
     fn inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -257,50 +208,6 @@ impl PyTurn {
 
     pub fn model_id(&self) -> String {
         self.inner().machine.model_id().to_owned()
-    }
-}
-
-/// Writes a committed turn into the conversation's state, in one step (under its lock).
-fn apply(state: &mut State, c: Change) {
-    let usage = c.usage;
-    let h = &mut state.history;
-    let added = c.added.len();
-    if added > 0 {
-        Arc::make_mut(&mut h.messages).extend(c.added);
-        Arc::make_mut(&mut h.tokens).extend(c.tokens);
-    }
-    h.start = c.start;
-    h.summary = c.summary;
-    // The last request's prompt covered everything but the reply's message.
-    state.context = c
-        .stats
-        .prompt_tokens
-        .map(|p| (p, state.history.messages.len() - 1));
-    state.usage = state.usage + usage;
-    let m = &mut state.metrics;
-    m.turns += 1;
-    m.retries += u64::from(c.stats.retries);
-    m.summaries += u64::from(c.stats.summaries);
-    for (model, tokens) in c.stats.by_model {
-        m.add_usage(&model, tokens);
-    }
-    m.latency.push(c.elapsed);
-    if let Some(first) = c.stats.first_token {
-        m.first_token.push(first);
-    }
-    for block in state.history.messages[state.history.messages.len() - added..]
-        .iter()
-        .flat_map(|msg| msg.content())
-    {
-        match block {
-            aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(_) => m.tool_calls += 1,
-            aws_sdk_bedrockruntime::types::ContentBlock::ToolResult(r)
-                if r.status() == Some(&aws_sdk_bedrockruntime::types::ToolResultStatus::Error) =>
-            {
-                m.tool_errors += 1
-            }
-            _ => {}
-        }
     }
 }
 
@@ -416,7 +323,13 @@ impl PyTurn {
             }
         };
         let version = match &self.link {
-            Some(link) => match self.save(py, link, &committed) {
+            Some(link) => match save(
+                py,
+                &self.state,
+                link,
+                &committed,
+                self.inner().machine.rounds(),
+            ) {
                 Ok(version) => Some(version),
                 Err(info) => {
                     self.count_failure(&info);

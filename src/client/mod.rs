@@ -5,15 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::operation::RequestId;
-use aws_sdk_bedrockruntime::types as t;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+mod requests;
+
 use crate::config::{self, Settings};
 use crate::conversation::{PyConversationCore, Start};
 use crate::errors::{self, ErrorInfo};
-use crate::limit::{self, py::PyRateLimit, Limiter};
+use crate::limit::{py::PyRateLimit, Limiter};
 use crate::runtime::{self, Bridge, Finisher};
 use crate::store::link::{taken, Link, Stamp};
 use crate::store::py::{PyStore, PyStored};
@@ -21,25 +22,9 @@ use crate::stream::{PyEventStream, Started};
 use crate::turn::io::Backend;
 use crate::turn::machine::Base;
 use crate::wire::pyobj::{py_repr, Obj};
-use crate::wire::request::ConverseRequest;
 use crate::wire::response;
 
 /// Applies the arguments Converse and ConverseStream share to either fluent builder.
-macro_rules! with_common {
-    ($fluent:expr, $req:expr) => {
-        $fluent
-            .set_messages($req.messages)
-            .set_system($req.system)
-            .set_inference_config($req.inference_config)
-            .set_tool_config($req.tool_config)
-            .set_additional_model_request_fields($req.additional_model_request_fields)
-            .set_additional_model_response_field_paths($req.additional_model_response_field_paths)
-            .set_request_metadata($req.request_metadata)
-            .set_performance_config($req.performance_config)
-            .set_prompt_variables($req.prompt_variables)
-    };
-}
-
 type StreamStart = Result<(Started, String), ErrorInfo>;
 
 /// A client of Bedrock Runtime's Converse API.
@@ -69,134 +54,11 @@ struct Ready {
 }
 
 impl PyConverseClient {
-    /// The client's limiter, and what a request reserves from it.
-    fn admission(&self, req: &ConverseRequest) -> PyResult<(Option<Arc<Limiter>>, u64)> {
-        let limiter = self.ready()?.limiter.clone();
-        let tokens = match &limiter {
-            Some(_) => limit::request_tokens(
-                req.messages.as_deref().unwrap_or_default(),
-                req.system.as_deref().unwrap_or_default(),
-                req.tool_config.as_ref(),
-            ),
-            None => 0,
-        };
-        Ok((limiter, tokens))
-    }
-
     fn ready(&self) -> PyResult<&Ready> {
         self.ready.get().ok_or_else(|| {
             pyo3::exceptions::PyRuntimeError::new_err(
                 "this ConverseClient is not initialised: a subclass's __init__ must call super().__init__(model_id, ...)",
             )
-        })
-    }
-
-    fn model_for(&self, req: &ConverseRequest) -> PyResult<String> {
-        let ready = self.ready()?;
-        req.model_id
-            .clone()
-            .or_else(|| ready.model_id.clone())
-            .ok_or_else(|| {
-                PyValueError::new_err(
-                    "modelId: no model given; pass modelId=... or create the client with model_id=...",
-                )
-            })
-    }
-
-    fn converse_future(
-        &self,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<(
-        String,
-        impl std::future::Future<
-                Output = Result<
-                    aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
-                    ErrorInfo,
-                >,
-            > + Send
-            + 'static,
-    )> {
-        let req = ConverseRequest::from_kwargs(kwargs)?;
-        let model = self.model_for(&req)?;
-        let (limiter, tokens) = self.admission(&req)?;
-        let mut guardrail = None;
-        if let Some((id, version, trace, mode)) = req.guardrail {
-            if mode.is_some() {
-                return Err(PyValueError::new_err(
-                    "guardrailConfig.streamProcessingMode: only converse_stream takes it",
-                ));
-            }
-            guardrail = Some(
-                t::GuardrailConfiguration::builder()
-                    .guardrail_identifier(id)
-                    .guardrail_version(version)
-                    .set_trace(trace.map(|s| t::GuardrailTrace::from(s.as_str())))
-                    .build(),
-            );
-        }
-        let fluent = with_common!(
-            self.ready()?
-                .sdk
-                .converse()
-                .model_id(model.clone())
-                .set_guardrail_config(guardrail),
-            req
-        );
-        let model_for_error = model.clone();
-        let fut = async move {
-            limit::admit(limiter.as_ref(), tokens).await;
-            let out = fluent
-                .send()
-                .await
-                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model_for_error)))?;
-            if let (Some(l), Some(u)) = (&limiter, out.usage()) {
-                l.settle(tokens, (u.input_tokens() + u.output_tokens()).max(0) as u64);
-            }
-            Ok(out)
-        };
-        Ok((model, fut))
-    }
-
-    /// Starts a ConverseStream: resolves once the response headers arrived.
-    fn stream_future(
-        &self,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<impl std::future::Future<Output = StreamStart> + Send + 'static> {
-        let req = ConverseRequest::from_kwargs(kwargs)?;
-        let model = self.model_for(&req)?;
-        let (limiter, tokens) = self.admission(&req)?;
-        let guardrail = req.guardrail.clone().map(|(id, version, trace, mode)| {
-            t::GuardrailStreamConfiguration::builder()
-                .guardrail_identifier(id)
-                .guardrail_version(version)
-                .set_trace(trace.map(|s| t::GuardrailTrace::from(s.as_str())))
-                .set_stream_processing_mode(
-                    mode.map(|m| t::GuardrailStreamProcessingMode::from(m.as_str())),
-                )
-                .build()
-        });
-        let fluent = with_common!(
-            self.ready()?
-                .sdk
-                .converse_stream()
-                .model_id(model.clone())
-                .set_guardrail_config(guardrail),
-            req
-        );
-        Ok(async move {
-            limit::admit(limiter.as_ref(), tokens).await;
-            let out = fluent
-                .send()
-                .await
-                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
-            let request_id = out.request_id().map(str::to_owned);
-            Ok((
-                Started {
-                    receiver: out.stream,
-                    request_id,
-                },
-                model,
-            ))
         })
     }
 }

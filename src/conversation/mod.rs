@@ -2,6 +2,12 @@
 //! shared snapshot (`Arc`): a turn builds on it without copying it, and a commit appends
 //! in place. The public class is `fastconverse.Conversation`, which drives the turns.
 
+mod start;
+mod stored;
+
+pub use start::PyStart;
+pub use stored::reload;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,14 +23,12 @@ use crate::history::{self, unanswered};
 use crate::reply::{PyReply, PyUsage, Tokens};
 use crate::runtime::{self, Bridge, Finisher};
 use crate::settings::{for_turn, parse_choice};
-use crate::store::link::{taken, Link, Snapshot, Stamp};
-use crate::store::{Failure, Record};
+use crate::store::link::{Link, Stamp};
 use crate::turn::io::Backend;
 use crate::turn::machine::{Base, Machine, Setup};
 use crate::turn::py::PyTurn;
 use crate::turn::TurnGuard;
 use crate::wire::document::document_to_py;
-use crate::wire::pyobj::py_repr;
 use crate::wire::response;
 
 /// Orders conversations by their last activity.
@@ -48,17 +52,6 @@ pub struct State {
     pub last_active: u64,
     /// The stored version, times and metadata.
     pub stamp: Stamp,
-}
-
-/// Takes in the store's version of the conversation (another worker's turns).
-pub fn reload(state: &mut State, record: Record) {
-    let (history, stamp, usage, model_id) = taken(record);
-    state.history = history;
-    state.stamp = stamp;
-    state.usage = usage;
-    state.model_id = model_id;
-    state.context = None;
-    state.last_reply = None;
 }
 
 pub fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -127,98 +120,6 @@ impl PyConversationCore {
             self.link.clone(),
         )
     }
-
-    /// Before a turn: takes in the store's newer version, if another worker wrote one, so
-    /// that the turn continues the newest history instead of failing at its commit.
-    fn refresh(&self, py: Python<'_>) -> PyResult<()> {
-        let Some(link) = &self.link else {
-            return Ok(());
-        };
-        let fail = |f: Failure| f.info(&link.name(), &self.id).into_pyerr(py);
-        let ours = lock(&self.state).stamp.version;
-        match link.version(py)?.map_err(fail)? {
-            Some(v) if v == ours => Ok(()),
-            Some(_) => match link.load(py)?.map_err(fail)? {
-                Some(record) => {
-                    reload(&mut lock(&self.state), record);
-                    Ok(())
-                }
-                None => Err(fail(Failure::Conflict { ours, theirs: None })),
-            },
-            None => Err(fail(Failure::Conflict { ours, theirs: None })),
-        }
-    }
-
-    /// Writes the conversation as it is (a new conversation, or after a reset): `from` is
-    /// the first message the write replaces.
-    pub fn write_now(&self, py: Python<'_>, from: usize) -> PyResult<()> {
-        let Some(link) = &self.link else {
-            return Ok(());
-        };
-        let write = {
-            let state = lock(&self.state);
-            let snap = Snapshot {
-                model_id: &state.model_id,
-                history: &state.history,
-                usage: state.usage,
-                stamp: &state.stamp,
-            };
-            let added = &state.history.messages[from..];
-            link.write(
-                &snap,
-                added,
-                state.history.start,
-                state.history.summary.as_deref(),
-                state.usage,
-                from,
-            )
-        };
-        let fail = |f: Failure| f.info(&link.name(), &self.id).into_pyerr(py);
-        let version = link.save(py, write.map_err(fail)?)?.map_err(fail)?;
-        let mut state = lock(&self.state);
-        state.stamp.version = version;
-        state.stamp.updated = crate::store::now();
-        Ok(())
-    }
-
-    fn pending_error(open: &[&t::ToolUseBlock]) -> Box<ErrorInfo> {
-        let calls: Vec<String> = open
-            .iter()
-            .map(|u| format!("{} ({})", u.name(), py_repr(u.tool_use_id())))
-            .collect();
-        Box::new(
-            ErrorInfo::new(
-                "PendingToolCallsError",
-                format!(
-                    "the last reply asked for tool results that were not given: {}",
-                    calls.join(", ")
-                ),
-            )
-            .with_hint("Answer them with conversation.send_tool_results({tool_use_id: result, ...}) before sending a new message."),
-        )
-    }
-}
-
-/// A turn's user message, tool choice and settings.
-type Input = (t::Message, Option<t::ToolChoice>, Arc<Setup>);
-
-/// A turn's input, checked, waiting to begin (an async turn begins when awaited).
-#[pyclass(name = "_Start", module = "fastconverse._core", frozen)]
-pub struct PyStart {
-    core: Py<PyConversationCore>,
-    input: Mutex<Option<Input>>,
-}
-
-#[pymethods]
-impl PyStart {
-    /// Begins the turn (once).
-    fn begin(&self, py: Python<'_>) -> PyResult<PyTurn> {
-        let input = self.input.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let (user, choice, setup) = input.ok_or_else(|| {
-            pyo3::exceptions::PyRuntimeError::new_err("this turn has already begun")
-        })?;
-        self.core.get().begin_checked(py, user, choice, setup)
-    }
 }
 
 impl PyConversationCore {
@@ -242,35 +143,6 @@ impl PyConversationCore {
             Some(input) => Ok(usage::count(&self.backend, model_id, input, estimate)),
         }
     }
-
-    fn begin_checked(
-        &self,
-        py: Python<'_>,
-        user: t::Message,
-        choice: Option<t::ToolChoice>,
-        setup: Arc<Setup>,
-    ) -> PyResult<PyTurn> {
-        let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
-        self.refresh(py)?;
-        let state = lock(&self.state);
-        let open = unanswered(&state.history.messages[state.history.start..]);
-        let answers = user
-            .content()
-            .iter()
-            .any(|b| matches!(b, t::ContentBlock::ToolResult(_)));
-        if !open.is_empty() && !answers {
-            return Err(Self::pending_error(&open).into_pyerr(py));
-        }
-        let machine = Machine::new(
-            setup,
-            state.history.clone(),
-            state.model_id.clone(),
-            user,
-            choice,
-        );
-        drop(state);
-        Ok(self.turn(py, guard, machine))
-    }
 }
 
 #[pymethods]
@@ -291,10 +163,7 @@ impl PyConversationCore {
             inference_config,
             additional_model_request_fields,
         )?;
-        Ok(PyStart {
-            core: slf,
-            input: Mutex::new(Some((user, choice, setup))),
-        })
+        Ok(PyStart::new(slf, (user, choice, setup)))
     }
 
     /// Begins a turn that sends `message`: marks the conversation busy and takes the

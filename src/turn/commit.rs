@@ -1,0 +1,110 @@
+//! A turn's commit: the store's write first (when the conversation has one), then the
+//! conversation's state, in one step under its lock.
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+
+use super::outcome::{Change, Committed};
+use crate::conversation::{lock, reload, State};
+use crate::errors::{ErrorInfo, TurnDetail};
+use crate::store::link::{Link, Snapshot};
+use crate::store::Failure;
+
+/// Writes a committed turn to the store, before the conversation takes it. On a
+/// conflict the conversation takes in the store's version, so that the turn can simply
+/// be sent again; either way the error carries the reply.
+pub fn save(
+    py: Python<'_>,
+    state: &Mutex<State>,
+    link: &Link,
+    c: &Committed,
+    rounds: u32,
+) -> Result<u64, Box<ErrorInfo>> {
+    let ch = &c.change;
+    let write = {
+        let state = lock(state);
+        let before = Snapshot {
+            model_id: &state.model_id,
+            history: &state.history,
+            usage: state.usage,
+            stamp: &state.stamp,
+        };
+        link.write(
+            &before,
+            &ch.added,
+            ch.start,
+            ch.summary.as_deref(),
+            state.usage + ch.usage,
+            state.history.messages.len(),
+        )
+    };
+    let outcome = match write {
+        Ok(w) => link.save(py, w),
+        Err(f) => Ok(Err(f)),
+    };
+    let failure = match outcome {
+        Ok(Ok(version)) => return Ok(version),
+        Ok(Err(f)) => f,
+        Err(err) => return Err(Box::new(ErrorInfo::new("StoreError", err.to_string()))),
+    };
+    let mut info = failure.info(&link.name(), &link.id);
+    if let Failure::Conflict { ours, theirs } = failure {
+        info.versions = Some((ours, theirs));
+        // Note: a conversation that cannot reload keeps its history (still valid, only
+        // older); the next turn's check before it starts tries again.
+        if let Ok(Ok(Some(record))) = link.load(py) {
+            reload(&mut lock(state), record);
+        }
+    }
+    Err(Box::new(info.with_detail(TurnDetail {
+        rounds,
+        messages: ch.added.clone(),
+        usage: ch.usage,
+        reply: Some(c.reply.clone()),
+    })))
+}
+
+/// Writes a committed turn into the conversation's state, in one step (under its lock).
+pub fn apply(state: &mut State, c: Change) {
+    let usage = c.usage;
+    let h = &mut state.history;
+    let added = c.added.len();
+    if added > 0 {
+        Arc::make_mut(&mut h.messages).extend(c.added);
+        Arc::make_mut(&mut h.tokens).extend(c.tokens);
+    }
+    h.start = c.start;
+    h.summary = c.summary;
+    // The last request's prompt covered everything but the reply's message.
+    state.context = c
+        .stats
+        .prompt_tokens
+        .map(|p| (p, state.history.messages.len() - 1));
+    state.usage = state.usage + usage;
+    let m = &mut state.metrics;
+    m.turns += 1;
+    m.retries += u64::from(c.stats.retries);
+    m.summaries += u64::from(c.stats.summaries);
+    for (model, tokens) in c.stats.by_model {
+        m.add_usage(&model, tokens);
+    }
+    m.latency.push(c.elapsed);
+    if let Some(first) = c.stats.first_token {
+        m.first_token.push(first);
+    }
+    for block in state.history.messages[state.history.messages.len() - added..]
+        .iter()
+        .flat_map(|msg| msg.content())
+    {
+        match block {
+            aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(_) => m.tool_calls += 1,
+            aws_sdk_bedrockruntime::types::ContentBlock::ToolResult(r)
+                if r.status() == Some(&aws_sdk_bedrockruntime::types::ToolResultStatus::Error) =>
+            {
+                m.tool_errors += 1
+            }
+            _ => {}
+        }
+    }
+}
