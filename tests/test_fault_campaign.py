@@ -12,6 +12,9 @@ raise, hang past their timeout or return what Bedrock would refuse). Then:
   (success, reported as success: the returned reply's messages are what was added);
 - the conversation is free, and its next turn succeeds with FakeBedrock validating the whole
   history;
+- in a scenario whose conversation lives in a SQLite store (about a third), the store holds
+  exactly what the conversation holds: another client loads the same transcript, usage and
+  version;
 - usage adds up: the conversation's usage is the sum of its committed replies' usage;
 - every scenario ends within its bound (a hang fails, however long it takes);
 - threads, file descriptors and memory are stable across the campaign.
@@ -28,8 +31,10 @@ import collections
 import gc
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +45,7 @@ from conftest import ERROR_CODES
 from fastconverse import (
     ConverseClient,
     SlidingWindow,
+    SQLiteStore,
     Summarizing,
     TokenBudget,
     Tool,
@@ -132,8 +138,18 @@ class Tally:
 class Scenario:
     """One scenario: its random choices and the checks after it."""
 
-    def __init__(self, fake: FakeBedrock, client: ConverseClient, rng: random.Random, n: int):
-        self.fake, self.client, self.rng, self.n = fake, client, rng, n
+    def __init__(
+        self,
+        fake: FakeBedrock,
+        clients: tuple[ConverseClient, ConverseClient, ConverseClient],
+        rng: random.Random,
+        n: int,
+    ):
+        self.fake, self.rng, self.n = fake, rng, n
+        # (memory, a SQLite store, and another client of the same store to check it)
+        self.stored = rng.random() < 0.35
+        self.client = clients[1] if self.stored else clients[0]
+        self.reader = clients[2]
         self.model = f"campaign-{n}"
         self.api = rng.choice(APIS)
         self.fault = rng.choice(self._faults())
@@ -246,6 +262,12 @@ class Scenario:
         assert sum(by_model[1:], by_model[0]) == conv.usage
         if not isinstance(self.memory, Summarizing):  # (summaries count in usage too)
             assert conv.usage == total, f"usage {conv.usage} != {total}"
+        if self.stored:
+            self.reader._conversations.pop(conv.id, None)  # (its cached object, if any)
+            kept = self.reader.get_conversation(conv.id, tools=TOOLS, memory=self.memory)
+            assert kept.transcript == conv.transcript, "the store holds another history"
+            assert (kept.version, kept.usage) == (conv.version, conv.usage)
+            assert kept.messages == conv.messages and kept.summary == conv.summary
         return outcome
 
     def drive(self, conv: Any) -> tuple[str, Any]:
@@ -341,23 +363,28 @@ def resources() -> tuple[int, int, int]:
 def campaign(seed: int, count: int, report: Callable[[str], None] | None = None) -> Tally:
     tally = Tally()
     rng = random.Random(seed)
+    folder = tempfile.mkdtemp()
     with FakeBedrock() as fake:
-        client = ConverseClient(
-            "m",
-            endpoint_url=fake.url,
-            region_name="us-east-1",
-            aws_access_key_id="AKID",
-            aws_secret_access_key="SECRET",
-            max_attempts=1,
-            read_timeout=READ_TIMEOUT,
-            max_conversations=50,
+        clients = tuple(
+            ConverseClient(
+                "m",
+                endpoint_url=fake.url,
+                region_name="us-east-1",
+                aws_access_key_id="AKID",
+                aws_secret_access_key="SECRET",
+                max_attempts=1,
+                read_timeout=READ_TIMEOUT,
+                max_conversations=50,
+                store=store,
+            )
+            for store in (None, SQLiteStore(f"{folder}/c.db"), SQLiteStore(f"{folder}/c.db"))
         )
         marks: list[tuple[int, int, int]] = []
         for n in range(count):
             if n in (count // 5, count - 1):
                 time.sleep(0.3)  # let timed-out tool threads finish
                 marks.append(resources())
-            scenario = Scenario(fake, client, random.Random(rng.getrandbits(64)), n)
+            scenario = Scenario(fake, clients, random.Random(rng.getrandbits(64)), n)
             started = time.monotonic()
             try:
                 outcome = scenario.run()
@@ -381,6 +408,7 @@ def campaign(seed: int, count: int, report: Callable[[str], None] | None = None)
                     f"resources grew: threads {t0}->{t1}, fds {f0}->{f1}, "
                     f"rss {m0 >> 20}->{m1 >> 20} MiB"
                 )
+    shutil.rmtree(folder, ignore_errors=True)
     return tally
 
 

@@ -5,7 +5,9 @@ a store, one it does not hold is loaded first."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+import inspect
+import json
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastconverse.events import TextDelta
@@ -41,7 +43,9 @@ class ConversationsById:
 
     if TYPE_CHECKING:
 
-        def get_conversation(self, conversation_id: str | Conversation) -> Conversation: ...
+        def get_conversation(
+            self, conversation_id: str | Conversation, *, tools: Sequence[Any] | None = None
+        ) -> Conversation: ...
 
     def send_message(
         self,
@@ -102,6 +106,62 @@ class ConversationsById:
         )
         return _texts_async(stream)
 
+    def send_message_with_tools(
+        self,
+        conversation_id: str | Conversation,
+        message: Any,
+        tools: Sequence[Any],
+        tool_handler: Callable[[str, dict[str, Any]], Any] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        additional_model_params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Sends ``message`` with ``tools`` (``@tool`` functions, boto3 toolSpec dicts, or
+        the tutorial's ``{"type": "function", "function": {...}}`` dicts), which stay with
+        the conversation for later turns. With ``tool_handler(name, input) -> result``
+        (or functions among the tools), the model's tool calls are answered until it
+        replies; otherwise the reply's ``tool_calls`` wait for ``send_tool_results``.
+        Returns ``{"message", "stop_reason", "tool_calls", "usage"}``."""
+        from fastconverse._tools import ToolBox
+
+        box = ToolBox(
+            [_tool(t, tool_handler, f"tools[{i}]") for i, t in enumerate(_listed(tools))],
+            tool_choice=tool_choice,
+        )
+        conv = self.get_conversation(conversation_id, tools=box.tools)
+        conv._use_tools(box)
+        inference, fields = split_params(additional_model_params)
+        reply = conv.send(
+            message, inference_config=inference, additional_model_request_fields=fields
+        )
+        return _outcome(conv, reply)
+
+    def send_tool_results(
+        self,
+        conversation_id: str | Conversation,
+        tool_results: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        """Answers the tool calls ``send_message_with_tools`` returned: ``{tool_use_id:
+        result}``, or the tutorial's list of ``{"tool_call_id", "function_response"}``.
+        Returns what ``send_message_with_tools`` returns."""
+        if isinstance(tool_results, Mapping):
+            results = dict(tool_results)
+        elif isinstance(tool_results, Sequence) and not isinstance(tool_results, (str, bytes)):
+            results = {}
+            for i, r in enumerate(tool_results):
+                if not (isinstance(r, Mapping) and "tool_call_id" in r):
+                    raise TypeError(
+                        f"tool_results[{i}]: expected {{'tool_call_id': ..., "
+                        f"'function_response': ...}}, got {r!r}"
+                    )
+                results[r["tool_call_id"]] = r.get("function_response")
+        else:
+            raise TypeError(
+                f"tool_results: expected {{tool_use_id: result}} or a list of "
+                f"{{'tool_call_id', 'function_response'}} dicts, got {type(tool_results).__name__}"
+            )
+        conv = self.get_conversation(conversation_id)
+        return _outcome(conv, conv.send_tool_results(results))
+
     def get_conversation_details(self, conversation_id: str | Conversation) -> dict[str, Any]:
         """The conversation as a dict: ``conversationId``, ``modelId``, ``systemPrompt``,
         ``messages`` (the whole transcript, boto3 message dicts), ``usage``, ``metadata``,
@@ -125,6 +185,73 @@ class ConversationsById:
             "updatedAt": info.updated_at,
             "version": info.version,
         }
+
+
+def _listed(tools: Any) -> Sequence[Any]:
+    if isinstance(tools, (str, bytes, Mapping)) or not isinstance(tools, Sequence):
+        raise TypeError(f"tools: expected a list of tools, got {type(tools).__name__}")
+    return tools
+
+
+def _tool(value: Any, handler: Callable[[str, dict[str, Any]], Any] | None, arg: str) -> Any:
+    """A tool of ``send_message_with_tools``: the tutorial's function dicts become toolSpec
+    dicts, and with a handler, a spec becomes a tool the loop calls."""
+    from fastconverse.tools import Tool
+
+    if isinstance(value, Mapping) and value.get("type") == "function":
+        fn = value.get("function")
+        if not (isinstance(fn, Mapping) and isinstance(fn.get("name"), str)):
+            raise ValueError(f"{arg}: a function tool needs 'function': {{'name': ...}}")
+        spec: dict[str, Any] = {
+            "name": fn["name"],
+            "inputSchema": {"json": fn.get("parameters") or {"type": "object"}},
+        }
+        if fn.get("description"):
+            spec["description"] = fn["description"]
+        value = spec
+    if isinstance(value, Mapping) and handler is not None:
+        name = Tool(value).name
+        if inspect.iscoroutinefunction(handler):
+
+            async def call_async(**kwargs: Any) -> Any:
+                return await handler(name, kwargs)
+
+            return Tool(value, call_async)
+
+        def call(**kwargs: Any) -> Any:
+            return handler(name, kwargs)
+
+        return Tool(value, call)
+    return value
+
+
+def _outcome(conv: Conversation, reply: Any) -> dict[str, Any]:
+    """A turn as ``send_message_with_tools`` returns it; ``tool_calls`` in the tutorial's
+    shape (``arguments`` as JSON text) with ``toolUse`` beside it."""
+    calls = [
+        {
+            "type": "function",
+            "id": use["toolUseId"],
+            "function": {
+                "name": use["name"],
+                "arguments": json.dumps(use["input"]),
+                "tool_call_id": use["toolUseId"],
+            },
+            "toolUse": use,
+        }
+        for use in conv.pending_tool_calls
+    ]
+    usage = reply.usage
+    return {
+        "message": reply.text,
+        "stop_reason": reply.stop_reason,
+        "tool_calls": calls,
+        "usage": {
+            "inputTokens": usage.input_tokens,
+            "outputTokens": usage.output_tokens,
+            "totalTokens": usage.total_tokens,
+        },
+    }
 
 
 def _texts(stream: Any) -> Iterator[str]:

@@ -121,6 +121,14 @@ class ConversationCore:
         self, results: Mapping[str, Mapping[str, Any]], tool_choice: Mapping[str, Any] | None = None
     ) -> _Turn:
         """Begins a turn that answers the open tool uses with ``toolResult`` blocks by id."""
+    def use_tools(
+        self,
+        tools: Sequence[Mapping[str, Any]],
+        callable: Sequence[str],
+        max_tool_rounds: int,
+        tool_choice: Mapping[str, Any] | None = None,
+    ) -> None:
+        """These tools for this and later turns."""
     @property
     def id(self) -> str: ...
     @property

@@ -303,6 +303,11 @@ class Conversation:
         """When its last turn was written, in seconds since the epoch."""
         return float(self._core.stamp[2])
 
+    def _use_tools(self, box: ToolBox) -> None:
+        """These tools for this and later turns (``send_message_with_tools``)."""
+        self._core.use_tools(box.specs, box.callable_names, box.max_tool_rounds, box.tool_choice)
+        self._tools = box
+
     def _info(self) -> ConversationInfo:
         version, created, updated, metadata, count = self._core.stamp
         return ConversationInfo.of(
@@ -315,6 +320,10 @@ class Conversation:
 
     def __len__(self) -> int:
         return len(self._core)
+
+    def __str__(self) -> str:
+        """The id: what the id-based methods take (``print(f"started {conv}")``)."""
+        return self.id
 
     def __repr__(self) -> str:
         return (

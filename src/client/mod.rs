@@ -374,7 +374,7 @@ impl PyConverseClient {
                     Some(Arc::new(Link {
                         store: store.store.clone(),
                         id: id.clone(),
-                        settings: s.unwrap_or_default(),
+                        settings: std::sync::Mutex::new(s.unwrap_or_default()),
                     }))
                 })
                 .map_err(|e| PyValueError::new_err(format!("settings: not JSON ({e})")))

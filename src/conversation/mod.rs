@@ -64,7 +64,8 @@ pub fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 pub struct PyConversationCore {
     id: String,
     backend: Backend,
-    setup: Arc<Setup>,
+    /// Replaced whole when `use_tools` gives the conversation other tools.
+    setup: Mutex<Arc<Setup>>,
     state: Arc<Mutex<State>>,
     busy: Arc<AtomicU64>,
     /// The `select` of a Python memory policy (traversed: it may hold anything).
@@ -92,7 +93,7 @@ impl PyConversationCore {
         Self {
             id,
             backend,
-            setup: Arc::new(setup),
+            setup: Mutex::new(Arc::new(setup)),
             select,
             link: start.link,
             state: Arc::new(Mutex::new(State {
@@ -107,6 +108,11 @@ impl PyConversationCore {
             })),
             busy: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The settings turns begin with now.
+    pub fn setup(&self) -> Arc<Setup> {
+        self.setup.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn turn(&self, py: Python<'_>, guard: TurnGuard, machine: Machine) -> PyTurn {
@@ -134,8 +140,8 @@ impl PyConversationCore {
             let state = lock(&self.state);
             (state.history.clone(), state.model_id.clone())
         };
-        let estimate = usage::estimate(&self.setup, &history);
-        match usage::count_input(&self.setup, &history) {
+        let estimate = usage::estimate(&self.setup(), &history);
+        match usage::count_input(&self.setup(), &history) {
             None => Err(PyTokenCount::estimate(
                 estimate,
                 "an estimate: the conversation has no messages yet",
@@ -159,7 +165,7 @@ impl PyConversationCore {
         let user = history::user_message(message)?;
         let choice = parse_choice(tool_choice)?;
         let setup = for_turn(
-            &slf.get().setup,
+            &slf.get().setup(),
             inference_config,
             additional_model_request_fields,
         )?;
@@ -180,7 +186,7 @@ impl PyConversationCore {
         let user = history::user_message(message)?;
         let choice = parse_choice(tool_choice)?;
         let setup = for_turn(
-            &self.setup,
+            &self.setup(),
             inference_config,
             additional_model_request_fields,
         )?;
@@ -199,13 +205,14 @@ impl PyConversationCore {
     ) -> PyResult<PyTurn> {
         let choice = parse_choice(tool_choice)?;
         let given = history::given_results(results)?;
+        let setup = self.setup();
         let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         self.refresh(py)?;
         let state = lock(&self.state);
         let open = unanswered(&state.history.messages[state.history.start..]);
-        let (calls, slots) = history::answer_slots(&open, given, &self.setup.callable)?;
+        let (calls, slots) = history::answer_slots(&open, given, &setup.callable)?;
         let machine = Machine::answering(
-            self.setup.clone(),
+            setup,
             state.history.clone(),
             state.model_id.clone(),
             calls,
@@ -214,6 +221,44 @@ impl PyConversationCore {
         );
         drop(state);
         Ok(self.turn(py, guard, machine))
+    }
+
+    /// Gives the conversation these tools (boto3 toolSpec dicts; `callable`: those the
+    /// loop calls) for this and later turns: later requests still carry the history's tool
+    /// blocks, which Bedrock takes only with a toolConfig.
+    #[pyo3(signature = (tools, callable, max_tool_rounds, tool_choice = None))]
+    fn use_tools(
+        &self,
+        py: Python<'_>,
+        tools: &Bound<'_, PyAny>,
+        callable: Vec<String>,
+        max_tool_rounds: u32,
+        tool_choice: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
+        let mut setup = Setup::clone(&self.setup());
+        crate::settings::add_tools(
+            &mut setup,
+            Some(tools),
+            callable,
+            max_tool_rounds,
+            tool_choice,
+        )?;
+        setup.fixed_tokens = crate::context::usage::fixed_tokens(&setup);
+        if let Some(link) = &self.link {
+            let names = setup.tools.iter().flatten().filter_map(|t| match t {
+                t::Tool::ToolSpec(spec) => Some(spec.name().to_owned()),
+                _ => None,
+            });
+            let choice = tool_choice
+                .filter(|c| !c.is_none())
+                .map(|c| crate::wire::document::py_to_document(c, "tool_choice"))
+                .transpose()?
+                .map(|d| crate::wire::document::document_to_json(&d));
+            link.set_tools(names.collect(), choice);
+        }
+        *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
+        Ok(())
     }
 
     #[getter]
@@ -241,13 +286,13 @@ impl PyConversationCore {
     }
 
     #[getter]
-    fn system_prompt(&self) -> Option<&str> {
-        self.setup.system_prompt.as_deref()
+    fn system_prompt(&self) -> Option<String> {
+        self.setup().system_prompt.clone()
     }
 
     #[getter]
     fn inference_config<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        self.setup
+        self.setup()
             .inference
             .as_ref()
             .map(|c| response::inference_config(py, c))
@@ -259,7 +304,7 @@ impl PyConversationCore {
         &self,
         py: Python<'py>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.setup
+        self.setup()
             .fields
             .as_ref()
             .map(|f| document_to_py(py, f))
@@ -307,7 +352,7 @@ impl PyConversationCore {
                         .map(|&n| u64::from(n))
                         .sum::<u64>()
             }
-            _ => usage::estimate(&self.setup, h),
+            _ => usage::estimate(&self.setup(), h),
         }
     }
 
@@ -358,7 +403,7 @@ impl PyConversationCore {
     /// Where cache points go: a list of "system", "tools", "history".
     #[getter]
     fn cache(&self) -> Vec<&'static str> {
-        self.setup.cache.names()
+        self.setup().cache.names()
     }
 
     #[getter]

@@ -2,7 +2,7 @@
 //! in the store's newer version (after a conflict, or before a turn when another worker
 //! wrote meanwhile).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_bedrockruntime::types as t;
 use pyo3::prelude::*;
@@ -47,8 +47,9 @@ pub struct Snapshot<'a> {
 pub struct Link {
     pub store: Shared,
     pub id: String,
-    /// `create_conversation`'s settings that can be kept (JSON from the Python layer).
-    pub settings: Value,
+    /// `create_conversation`'s settings that can be kept (JSON from the Python layer); the
+    /// tool names change when the conversation is given other tools.
+    pub settings: Mutex<Value>,
 }
 
 impl Link {
@@ -75,7 +76,11 @@ impl Link {
         let head = Head {
             format: FORMAT.to_owned(),
             model_id: before.model_id.to_owned(),
-            settings: self.settings.clone(),
+            settings: self
+                .settings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             start,
             summary: summary.map(str::to_owned),
             usage: StoredUsage::from(usage),
@@ -105,6 +110,15 @@ impl Link {
 
     pub fn version(&self, py: Python<'_>) -> PyResult<Result<Option<u64>, Failure>> {
         runtime::wait(py, self.store.version(&self.id))
+    }
+
+    /// Keeps the names of the conversation's new tools (written with its next turn).
+    pub fn set_tools(&self, names: Vec<String>, choice: Option<Value>) {
+        let mut settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        if let Value::Object(m) = &mut *settings {
+            m.insert("tools".into(), names.into());
+            m.insert("tool_choice".into(), choice.unwrap_or(Value::Null));
+        }
     }
 
     pub fn name(&self) -> String {

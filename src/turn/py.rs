@@ -322,14 +322,9 @@ impl PyTurn {
                 return Err(info.into_pyerr(py));
             }
         };
+        let rounds = self.inner().machine.rounds();
         let version = match &self.link {
-            Some(link) => match save(
-                py,
-                &self.state,
-                link,
-                &committed,
-                self.inner().machine.rounds(),
-            ) {
+            Some(link) => match save(py, &self.state, link, &committed, rounds) {
                 Ok(version) => Some(version),
                 Err(info) => {
                     self.count_failure(&info);
