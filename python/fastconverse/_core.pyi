@@ -129,6 +129,8 @@ class ConversationCore:
         tool_choice: Mapping[str, Any] | None = None,
     ) -> None:
         """These tools for this and later turns."""
+    def sync(self) -> None:
+        """Takes in the store's newer version now, unless a turn is under way."""
     @property
     def id(self) -> str: ...
     @property

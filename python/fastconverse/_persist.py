@@ -47,6 +47,9 @@ def settings_json(
     tool_names: Sequence[str],
     tool_choice: Any,
     max_tool_rounds: int,
+    max_tool_concurrency: int,
+    tool_timeout: float | None,
+    raise_tool_errors: bool,
     memory: Any,
     cache: Any,
 ) -> str:
@@ -58,6 +61,9 @@ def settings_json(
         "tools": list(tool_names),
         "tool_choice": tool_choice,
         "max_tool_rounds": max_tool_rounds,
+        "max_tool_concurrency": max_tool_concurrency,
+        "tool_timeout": tool_timeout,
+        "raise_tool_errors": raise_tool_errors,
         "memory": _memory_json(memory),
         "cache": cache if cache is None or isinstance(cache, str) else list(cache),
     }
@@ -92,8 +98,18 @@ def reopened(
             f"get_conversation({conversation_id!r}, tools=[...])"
         )
     if tools is not None:
+        given = set(tool_names([_spec(t) for t in tools]))
+        missing = [n for n in names if n not in given]
+        if missing:
+            raise ValueError(
+                f"tools: conversation {conversation_id!r} was created with the tools "
+                f"{', '.join(names)}; {', '.join(missing)} missing from tools=[...]"
+            )
         kwargs["tools"] = tools
         kwargs["tool_choice"] = stored.get("tool_choice")
+        kwargs["max_tool_concurrency"] = stored.get("max_tool_concurrency", 8)
+        kwargs["tool_timeout"] = stored.get("tool_timeout")
+        kwargs["raise_tool_errors"] = stored.get("raise_tool_errors", False)
     stored_memory = stored.get("memory")
     if memory is not None:
         kwargs["memory"] = memory
@@ -113,6 +129,13 @@ def reopened(
             raise ValueError(f"memory: stored policy {kind!r} is unknown to this version")
         kwargs["memory"] = policies[kind](**args)
     return kwargs
+
+
+def _spec(tool: Any) -> Mapping[str, Any]:
+    """A tool as its ``{"toolSpec": ...}`` dict (only its name is read)."""
+    from fastconverse._tools import _as_tool
+
+    return _as_tool(tool, "tools").to_dict()
 
 
 def tool_names(specs: Sequence[Mapping[str, Any]] | None) -> list[str]:

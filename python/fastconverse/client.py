@@ -168,10 +168,9 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         stored = None
         if existing is None and conversation_id is not None and store is not None:
             stored = store._load(conversation_id)
-        if stored is not None:
-            existing = self._reopen(str(conversation_id), stored, tools, memory)
-            tools, memory, max_tool_rounds = None, None, 16  # (code, given to reopen it)
-        if existing is not None:
+        if existing is not None or stored is not None:
+            # (a stored conversation is reopened with its code: tools and memory policy)
+            code = ("tools", "memory") if existing is None else ()
             # As the reference tutorial's client: an existing id retrieves that conversation.
             # Settings given with it would be silently dropped: refuse them instead.
             given = [
@@ -192,7 +191,7 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
                     ("cache", cache, None),
                     ("metadata", metadata, None),
                 )
-                if value is not default and value != default
+                if value is not default and value != default and name not in code
             ]
             if given:
                 raise ValueError(
@@ -200,6 +199,9 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
                     f"ones it was created with; leave out {', '.join(given)} to retrieve it "
                     f"(or pick a new id)"
                 )
+            if existing is None and stored is not None:
+                existing = self._reopen(str(conversation_id), stored, tools, memory)
+            assert existing is not None
             return existing
         core = self._new_conversation(
             system_prompt,
@@ -249,6 +251,9 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
             tool_names=_persist.tool_names(toolbox.specs if toolbox is not None else None),
             tool_choice=toolbox.tool_choice if toolbox is not None else None,
             max_tool_rounds=max_tool_rounds,
+            max_tool_concurrency=toolbox.max_tool_concurrency if toolbox is not None else 8,
+            tool_timeout=toolbox.tool_timeout if toolbox is not None else None,
+            raise_tool_errors=toolbox.raise_tool_errors if toolbox is not None else False,
             memory=memory,
             cache=cache,
         )
@@ -275,6 +280,9 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
                 kwargs["tools"],
                 tool_choice=kwargs.get("tool_choice"),
                 max_tool_rounds=kwargs["max_tool_rounds"],
+                max_tool_concurrency=kwargs["max_tool_concurrency"],
+                tool_timeout=kwargs["tool_timeout"],
+                raise_tool_errors=kwargs["raise_tool_errors"],
             )
         core = self._new_conversation(
             kwargs["system_prompt"],

@@ -12,11 +12,12 @@ use pyo3::types::PyDict;
 mod requests;
 
 use crate::config::{self, Settings};
+use crate::conversation::taken;
 use crate::conversation::{PyConversationCore, Start};
 use crate::errors::{self, ErrorInfo};
 use crate::limit::{py::PyRateLimit, Limiter};
 use crate::runtime::{self, Bridge, Finisher};
-use crate::store::link::{taken, Link, Stamp};
+use crate::store::link::{Link, Stamp};
 use crate::store::py::{PyStore, PyStored};
 use crate::stream::{PyEventStream, Started};
 use crate::turn::io::Backend;
@@ -407,7 +408,7 @@ impl PyConverseClient {
         };
         let core = PyConversationCore::new(id, model_id, backend, setup, start, select);
         if new {
-            core.write_now(py, 0)?;
+            core.write_as(py, None, 0)?;
         }
         Ok(core)
     }

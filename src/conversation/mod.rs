@@ -6,7 +6,7 @@ mod start;
 mod stored;
 
 pub use start::PyStart;
-pub use stored::reload;
+pub use stored::{reload, taken};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -255,10 +255,19 @@ impl PyConversationCore {
                 .map(|c| crate::wire::document::py_to_document(c, "tool_choice"))
                 .transpose()?
                 .map(|d| crate::wire::document::document_to_json(&d));
-            link.set_tools(names.collect(), choice);
+            link.set_tools(names.collect(), choice, max_tool_rounds);
         }
         *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
         Ok(())
+    }
+
+    /// Takes in the store's newer version now, unless a turn is under way (which does so
+    /// when it begins); a conversation not in a store has nothing to do.
+    fn sync(&self, py: Python<'_>) -> PyResult<()> {
+        match TurnGuard::acquire(&self.busy, &self.id) {
+            Ok(_guard) => self.refresh(py),
+            Err(_) => Ok(()),
+        }
     }
 
     #[getter]
@@ -273,16 +282,28 @@ impl PyConversationCore {
     }
 
     #[setter]
-    fn set_model_id(&self, value: Option<String>) -> PyResult<()> {
-        match value {
-            Some(v) if !v.trim().is_empty() => {
-                lock(&self.state).model_id = v;
-                Ok(())
+    fn set_model_id(&self, py: Python<'_>, value: Option<String>) -> PyResult<()> {
+        let model = match value {
+            Some(v) if !v.trim().is_empty() => v,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "model_id: expected a non-empty model id or inference profile",
+                ))
             }
-            _ => Err(PyValueError::new_err(
-                "model_id: expected a non-empty model id or inference profile",
-            )),
+        };
+        // In a store, the switch is written at once (a turn under way writes it with its
+        // commit); a switch the store refuses is not made.
+        let guard = TurnGuard::acquire(&self.busy, &self.id).ok();
+        if self.link.is_none() || guard.is_none() {
+            lock(&self.state).model_id = model;
+            return Ok(());
         }
+        self.refresh(py)?;
+        let before = std::mem::replace(&mut lock(&self.state).model_id, model);
+        let len = lock(&self.state).history.messages.len();
+        self.write_as(py, None, len).inspect_err(|_| {
+            lock(&self.state).model_id = before;
+        })
     }
 
     #[getter]
@@ -464,12 +485,8 @@ impl PyConversationCore {
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
         let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         self.refresh(py)?;
-        let before = std::mem::take(&mut lock(&self.state).history);
         // The store first: a reset it refuses leaves the conversation as it was.
-        if let Err(err) = self.write_now(py, 0) {
-            lock(&self.state).history = before;
-            return Err(err);
-        }
+        self.write_as(py, Some(Base::default()), 0)?;
         let mut state = lock(&self.state);
         state.context = None;
         state.last_reply = None;

@@ -60,10 +60,14 @@ impl Gcra {
         go - now
     }
 
-    /// Corrects a reservation once the request's real tokens are known.
-    pub fn settle(&mut self, q: &Quota, delta_tokens: f64) {
+    /// Corrects reservations: `requests` and `tokens` more (or, negative, fewer) than
+    /// were reserved (a request's real tokens; a cancelled wait gives its place back).
+    pub fn settle(&mut self, q: &Quota, requests: f64, tokens: f64) {
+        if let Some(rpm) = q.requests_per_minute {
+            self.tat_requests += requests * 60.0 / rpm;
+        }
         if let Some(tpm) = q.tokens_per_minute {
-            self.tat_tokens += delta_tokens * 60.0 / tpm;
+            self.tat_tokens += tokens * 60.0 / tpm;
         }
     }
 
@@ -109,7 +113,7 @@ mod tests {
         for (w, e) in waits.iter().zip(expected) {
             assert!((w - e).abs() < 1e-9, "{waits:?}");
         }
-        g.settle(&q, -2000.0); // the last one used nothing after all
+        g.settle(&q, 0.0, -2000.0); // the last one used nothing after all
         assert!((g.reserve(&q, 0.0, 0.0) - 7.0).abs() < 1e-9, "{g:?}");
     }
 

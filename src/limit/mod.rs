@@ -81,30 +81,36 @@ impl Limiter {
         if wait > 0.0 {
             let wait = Duration::from_secs_f64(wait.min(3600.0));
             self.stats.waits.fetch_add(1, Ordering::Relaxed);
+            // A wait that is cancelled (the caller's task, Ctrl-C) gives its place back.
+            let place = Place {
+                limiter: self,
+                tokens,
+            };
+            tokio::time::sleep(wait).await;
             self.stats
                 .waited_us
                 .fetch_add(wait.as_micros() as u64, Ordering::Relaxed);
-            tokio::time::sleep(wait).await;
+            std::mem::forget(place);
+        }
+    }
+
+    /// Moves the reservations by `requests` and `tokens` (negative: gives back).
+    fn adjust(&self, requests: f64, tokens: f64) {
+        let q = self.quota;
+        self.local().settle(&q, requests, tokens);
+        if let Some(shared) = &self.shared {
+            let shared = shared.clone();
+            crate::runtime::get().spawn(async move {
+                let _ = shared.settle(&q, requests, tokens).await;
+            });
         }
     }
 
     /// A request reserved `reserved` tokens and used `used`: give back or take the rest.
-    pub fn settle(self: &std::sync::Arc<Self>, reserved: u64, used: u64) {
+    pub fn settle(&self, reserved: u64, used: u64) {
         let delta = used as f64 - reserved as f64;
-        if delta == 0.0 || self.quota.tokens_per_minute.is_none() {
-            return;
-        }
-        if self.shared.is_some() {
-            let me = self.clone();
-            crate::runtime::get().spawn(async move {
-                if let Some(s) = &me.shared {
-                    if s.settle(&me.quota, delta).await.is_err() {
-                        me.local().settle(&me.quota, delta);
-                    }
-                }
-            });
-        } else {
-            self.local().settle(&self.quota, delta);
+        if delta != 0.0 && self.quota.tokens_per_minute.is_some() {
+            self.adjust(0.0, delta);
         }
     }
 
@@ -130,6 +136,19 @@ impl Limiter {
     }
 }
 
+/// A reservation whose wait is under way: dropped before it ends (a cancelled wait), it
+/// gives its place back.
+struct Place<'a> {
+    limiter: &'a Limiter,
+    tokens: f64,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.limiter.adjust(-1.0, -self.tokens);
+    }
+}
+
 /// The estimate of a request's input tokens (what it reserves before it goes).
 pub fn request_tokens(
     messages: &[aws_sdk_bedrockruntime::types::Message],
@@ -146,5 +165,43 @@ pub fn request_tokens(
 pub async fn admit(limiter: Option<&std::sync::Arc<Limiter>>, tokens: u64) {
     if let Some(l) = limiter {
         l.acquire(tokens).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_ten_seconds() -> Limiter {
+        let quota = Quota {
+            requests_per_minute: Some(6.0),
+            tokens_per_minute: Some(600.0),
+            burst: 0.0,
+        };
+        Limiter::new(quota, None)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_wait_gives_its_place_back() {
+        let l = every_ten_seconds();
+        l.acquire(0).await; // goes at once; the next place is 10 s on
+        let cut = tokio::time::timeout(Duration::from_millis(10), l.acquire(50)).await;
+        assert!(cut.is_err(), "the second request had to wait");
+        let g = *l.local();
+        let now = l.now();
+        // one request's place (10 s) is taken, not two; the 50 tokens went back too
+        assert!((g.tat_requests - now - 10.0).abs() < 0.1, "{g:?} at {now}");
+        assert!(g.tat_tokens <= now + 0.1, "{g:?} at {now}");
+        assert_eq!(l.stats.waits.load(Ordering::Relaxed), 1);
+        assert_eq!(l.stats.waited_us.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn usage_corrects_the_estimate() {
+        let l = every_ten_seconds();
+        l.acquire(500).await; // 50 s of tokens reserved
+        l.settle(500, 100); // 10 s used
+        let g = *l.local();
+        assert!((g.tat_tokens - l.now() - 10.0).abs() < 0.1, "{g:?}");
     }
 }

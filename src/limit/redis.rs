@@ -44,11 +44,15 @@ redis.call('EXPIRE', KEYS[1], 3600)
 return num(go - now)
 "#;
 
-/// ARGV: tpm, the tokens to add (negative: to give back).
+/// ARGV: rpm, tpm ('' for none), then the requests and tokens to add (negative: to give
+/// back).
 const SETTLE: &str = r#"
-local tt = tonumber(redis.call('HGET', KEYS[1], 'tt'))
-if tt then
-  redis.call('HSET', KEYS[1], 'tt', num(tt + tonumber(ARGV[2]) * 60 / tonumber(ARGV[1])))
+local h = redis.call('HMGET', KEYS[1], 'tr', 'tt')
+if ARGV[1] ~= '' and h[1] then
+  redis.call('HSET', KEYS[1], 'tr', num(tonumber(h[1]) + tonumber(ARGV[3]) * 60 / tonumber(ARGV[1])))
+end
+if ARGV[2] ~= '' and h[2] then
+  redis.call('HSET', KEYS[1], 'tt', num(tonumber(h[2]) + tonumber(ARGV[4]) * 60 / tonumber(ARGV[2])))
 end
 return '1'
 "#;
@@ -63,6 +67,7 @@ redis.call('EXPIRE', KEYS[1], 3600)
 return num(low)
 "#;
 
+#[derive(Clone)]
 pub struct Shared {
     key: String,
     conn: ConnectionManager,
@@ -125,13 +130,14 @@ impl Shared {
         self.run(&self.reserve, args).await
     }
 
-    pub async fn settle(&self, q: &Quota, delta: f64) -> Result<(), String> {
-        let Some(tpm) = q.tokens_per_minute else {
-            return Ok(());
-        };
-        self.run(&self.settle, vec![tpm.to_string(), delta.to_string()])
-            .await
-            .map(|_| ())
+    pub async fn settle(&self, q: &Quota, requests: f64, tokens: f64) -> Result<(), String> {
+        let args = vec![
+            opt(q.requests_per_minute),
+            opt(q.tokens_per_minute),
+            requests.to_string(),
+            tokens.to_string(),
+        ];
+        self.run(&self.settle, args).await.map(|_| ())
     }
 
     pub async fn throttled(&self) -> Result<f64, String> {

@@ -12,7 +12,6 @@ use super::record::{Head, StoredUsage, FORMAT};
 use super::{codec, now, Failure, Record, Shared, Write};
 use crate::reply::Tokens;
 use crate::runtime;
-use crate::turn::machine::Base;
 
 /// What a conversation knows of its stored record.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +38,14 @@ impl Stamp {
 /// The state a write records.
 pub struct Snapshot<'a> {
     pub model_id: &'a str,
-    pub history: &'a Base,
-    pub usage: Tokens,
     pub stamp: &'a Stamp,
+}
+
+/// A write's outcome: the new version and the update time it recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub version: u64,
+    pub updated: f64,
 }
 
 pub struct Link {
@@ -67,12 +71,7 @@ impl Link {
             .iter()
             .map(codec::encode)
             .collect::<Result<Vec<_>, String>>()
-            .map_err(|what| {
-                Failure::down(
-                    format!("the turn holds {what}"),
-                    "This content block cannot be stored yet; please report it.",
-                )
-            })?;
+            .map_err(|what| Failure::Unstorable(format!("the turn holds {what}")))?;
         let head = Head {
             format: FORMAT.to_owned(),
             model_id: before.model_id.to_owned(),
@@ -85,6 +84,7 @@ impl Link {
             summary: summary.map(str::to_owned),
             usage: StoredUsage::from(usage),
             messages: from + added.len(),
+            write: uuid::Uuid::new_v4().to_string(),
         };
         Ok(Write {
             id: self.id.clone(),
@@ -99,9 +99,37 @@ impl Link {
     }
 
     /// Writes, waiting with the GIL released. Not interruptible: once sent, a write's
-    /// outcome is what the caller hears (the store's timeout bounds it).
-    pub fn save(&self, py: Python<'_>, write: Write) -> PyResult<Result<u64, Failure>> {
-        runtime::finish(py, self.store.save(write))
+    /// outcome is what the caller hears (the store's timeout bounds it). A write whose
+    /// answer was lost (a timeout, a dropped connection) may still have landed: the head is
+    /// read back, and a head carrying this write's id means it did.
+    pub fn save(&self, py: Python<'_>, write: Write) -> PyResult<Result<Written, Failure>> {
+        let (id, base, updated) = (write.id.clone(), write.base, write.updated);
+        let marker = super::record::head_of(&write.head)
+            .map(|h| h.write)
+            .unwrap_or_default();
+        let store = self.store.clone();
+        runtime::finish(py, async move {
+            let written = |version| Written { version, updated };
+            match store.save(write).await {
+                Ok(version) => Ok(written(version)),
+                Err(Failure::Down { cause, check }) => match store.head(&id).await {
+                    Ok(Some((version, head)))
+                        if version == base + 1
+                            && super::record::head_of(&head).is_ok_and(|h| h.write == marker) =>
+                    {
+                        Ok(written(version))
+                    }
+                    _ => Err(Failure::Down { cause, check }),
+                },
+                Err(other) => Err(other),
+            }
+        })
+    }
+
+    /// Loads the store's version, waiting to the end (after a conflict, the caller hears
+    /// the conflict, not an interrupt).
+    pub fn reload(&self, py: Python<'_>) -> PyResult<Result<Option<Record>, Failure>> {
+        runtime::finish(py, self.store.load(&self.id))
     }
 
     pub fn load(&self, py: Python<'_>) -> PyResult<Result<Option<Record>, Failure>> {
@@ -113,29 +141,16 @@ impl Link {
     }
 
     /// Keeps the names of the conversation's new tools (written with its next turn).
-    pub fn set_tools(&self, names: Vec<String>, choice: Option<Value>) {
+    pub fn set_tools(&self, names: Vec<String>, choice: Option<Value>, max_rounds: u32) {
         let mut settings = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         if let Value::Object(m) = &mut *settings {
             m.insert("tools".into(), names.into());
             m.insert("tool_choice".into(), choice.unwrap_or(Value::Null));
+            m.insert("max_tool_rounds".into(), max_rounds.into());
         }
     }
 
     pub fn name(&self) -> String {
         self.store.describe()
     }
-}
-
-/// A loaded record as history and stamp.
-pub fn taken(record: Record) -> (Base, Stamp, Tokens, String) {
-    let mut base = Base::from(record.messages);
-    base.start = record.head.start;
-    base.summary = record.head.summary.map(Arc::from);
-    let stamp = Stamp {
-        version: record.version,
-        created: record.created,
-        updated: record.updated,
-        metadata: Arc::new(record.metadata),
-    };
-    (base, stamp, record.head.usage.into(), record.head.model_id)
 }

@@ -26,6 +26,8 @@ pub enum Failure {
     Corrupt(String),
     /// The write was based on `ours`, the store holds `theirs` (None: deleted meanwhile).
     Conflict { ours: u64, theirs: Option<u64> },
+    /// The turn holds something this version cannot write (retrying will not help).
+    Unstorable(String),
 }
 
 impl Failure {
@@ -51,12 +53,19 @@ impl Failure {
             )
             .with_hint("The record is corrupt or was not written by fastconverse; nothing of it was loaded."),
             Failure::Conflict { ours, theirs } => {
-                let theirs = theirs.map_or("none (it was deleted)".to_owned(), |v| v.to_string());
-                ErrorInfo::new(
+                let shown = theirs.map_or("none (it was deleted)".to_owned(), |v| v.to_string());
+                let mut info = ErrorInfo::new(
                     "ConversationConflictError",
-                    format!("conversation {id:?} changed in the store while this turn ran (this turn was based on version {ours}, the store has {theirs})"),
-                )
+                    format!("conversation {id:?} changed in the store meanwhile (this conversation was at version {ours}, the store has {shown})"),
+                );
+                info.versions = Some((*ours, *theirs));
+                info
             }
+            Failure::Unstorable(what) => ErrorInfo::new(
+                "StoreError",
+                format!("{store}: conversation {id:?} cannot be written: {what}"),
+            )
+            .with_hint("This content cannot be stored by this version; please report it."),
         }
     }
 }
@@ -82,6 +91,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Outcome<Vec<Listing>>;
     /// Removes a conversation; whether there was one.
     fn delete(&self, id: &str) -> Outcome<bool>;
+    /// The version and head the store holds (None when there is none).
+    fn head(&self, id: &str) -> Outcome<Option<(u64, String)>>;
     /// Where it is, for messages (never credentials).
     fn describe(&self) -> String;
 }

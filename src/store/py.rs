@@ -14,6 +14,8 @@ use super::{Failure, Record, Shared};
 use crate::runtime;
 use crate::wire::document::{document_to_py, json_to_document, py_to_document};
 
+const TEN_YEARS: f64 = 315_360_000.0;
+
 /// Where conversations are kept. Built by `SQLiteStore(...)` or `RedisStore(...)`.
 #[pyclass(name = "Store", module = "fastconverse._core", subclass, frozen)]
 pub struct PyStore {
@@ -126,6 +128,12 @@ impl PySqliteStore {
             return Err(PyValueError::new_err("path: must not be empty"));
         }
         let t = self::timeout(timeout)?;
+        if t.as_millis() > i32::MAX as u128 {
+            return Err(PyValueError::new_err(format!(
+                "timeout: at most {} seconds, got {timeout}",
+                i32::MAX / 1000
+            )));
+        }
         let opened = py.detach(|| SqliteStore::open(&path, t));
         let store =
             opened.map_err(|f| f.info(&format!("SQLiteStore({path:?})"), "").into_pyerr(py))?;
@@ -159,10 +167,11 @@ impl PyRedisStore {
     ) -> PyResult<PyClassInitializer<Self>> {
         let ttl = match ttl {
             None => None,
-            Some(t) if t.is_finite() && t >= 1.0 => Some(t.ceil() as u64),
+            // (Redis takes a ttl of up to about 292 years; ten are plenty)
+            Some(t) if t.is_finite() && (1.0..=TEN_YEARS).contains(&t) => Some(t.ceil() as u64),
             Some(t) => {
                 return Err(PyValueError::new_err(format!(
-                    "ttl: expected seconds (at least 1) or None, got {t}"
+                    "ttl: expected seconds (1 to {TEN_YEARS}) or None, got {t}"
                 )))
             }
         };

@@ -55,6 +55,10 @@ pub struct Head {
     pub usage: StoredUsage,
     /// How many messages there are (checked on load).
     pub messages: usize,
+    /// The id of the write that left this head (to tell whether a write whose answer was
+    /// lost landed).
+    #[serde(default)]
+    pub write: String,
 }
 
 /// One atomic write: the new head, and the messages from `from` on (those already stored

@@ -210,6 +210,7 @@ impl Store for RedisStore {
                 None => ("+inf".to_owned(), None),
             };
             let mut out = Vec::new();
+            let mut expired: Vec<String> = Vec::new();
             let mut offset = 0isize;
             const CHUNK: isize = 100;
             while out.len() < max {
@@ -234,16 +235,24 @@ impl Store for RedisStore {
                     if after.as_ref().is_some_and(|(t, a)| score == *t && id >= *a) {
                         continue;
                     }
-                    // A conversation whose keys expired (ttl) is left out of the listing.
+                    // A conversation whose keys expired (ttl) leaves the index here.
                     let (Some(version), Some(created), Some(updated), Some(head), Some(meta)) = row
                     else {
+                        if row.0.is_none() {
+                            expired.push(id);
+                        }
                         continue;
                     };
-                    let metadata = metadata_of(&meta)?;
+                    // Note: a record that is not ours is left out (loading it says why).
+                    let Ok(metadata) = metadata_of(&meta) else {
+                        continue;
+                    };
                     if !matches(&metadata, &wanted) {
                         continue;
                     }
-                    let head = head_of(&head)?;
+                    let Ok(head) = head_of(&head) else {
+                        continue;
+                    };
                     out.push(Listing {
                         id,
                         version,
@@ -257,6 +266,9 @@ impl Store for RedisStore {
                         break;
                     }
                 }
+            }
+            if !expired.is_empty() {
+                let _: Result<i64, _> = conn.zrem(&index, &expired).await;
             }
             Ok(out)
         })
@@ -276,6 +288,18 @@ impl Store for RedisStore {
                 .await
                 .map_err(down)?;
             Ok(n > 0)
+        })
+    }
+
+    fn head(&self, id: &str) -> Outcome<Option<(u64, String)>> {
+        let hash = self.key("conv", id);
+        let mut conn = self.conn.clone();
+        self.timed(async move {
+            let (version, head): (Option<u64>, Option<String>) = conn
+                .hmget(&hash, &["version", "head"])
+                .await
+                .map_err(down)?;
+            Ok(version.zip(head))
         })
     }
 

@@ -204,11 +204,16 @@ fn list(
         let Some(r) = rows.next().map_err(down)? else {
             break;
         };
-        let metadata = metadata_of(&r.get::<_, String>(5).map_err(down)?)?;
+        // Note: a row that is not ours is left out of the listing (loading it says why).
+        let Ok(metadata) = metadata_of(&r.get::<_, String>(5).map_err(down)?) else {
+            continue;
+        };
         if !matches(&metadata, wanted) {
             continue;
         }
-        let head = head_of(&r.get::<_, String>(4).map_err(down)?)?;
+        let Ok(head) = head_of(&r.get::<_, String>(4).map_err(down)?) else {
+            continue;
+        };
         out.push(Listing {
             id: r.get(0).map_err(down)?,
             version: r.get::<_, i64>(1).map_err(down)? as u64,
@@ -265,6 +270,19 @@ impl Store for SqliteStore {
             .map_err(down)?;
             tx.commit().map_err(down)?;
             Ok(n > 0)
+        })
+    }
+
+    fn head(&self, id: &str) -> Outcome<Option<(u64, String)>> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT version, head FROM fastconverse_conversations WHERE id = ?1",
+                [&id],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(down)
         })
     }
 

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use super::outcome::{Change, Committed};
 use crate::conversation::{lock, reload, State};
 use crate::errors::{ErrorInfo, TurnDetail};
-use crate::store::link::{Link, Snapshot};
+use crate::store::link::{Link, Snapshot, Written};
 use crate::store::Failure;
 
 /// Writes a committed turn to the store, before the conversation takes it. On a
@@ -20,14 +20,12 @@ pub fn save(
     link: &Link,
     c: &Committed,
     rounds: u32,
-) -> Result<u64, Box<ErrorInfo>> {
+) -> Result<Written, Box<ErrorInfo>> {
     let ch = &c.change;
     let write = {
         let state = lock(state);
         let before = Snapshot {
             model_id: &state.model_id,
-            history: &state.history,
-            usage: state.usage,
             stamp: &state.stamp,
         };
         link.write(
@@ -48,12 +46,11 @@ pub fn save(
         Ok(Err(f)) => f,
         Err(err) => return Err(Box::new(ErrorInfo::new("StoreError", err.to_string()))),
     };
-    let mut info = failure.info(&link.name(), &link.id);
-    if let Failure::Conflict { ours, theirs } = failure {
-        info.versions = Some((ours, theirs));
+    let info = failure.info(&link.name(), &link.id);
+    if let Failure::Conflict { .. } = failure {
         // Note: a conversation that cannot reload keeps its history (still valid, only
         // older); the next turn's check before it starts tries again.
-        if let Ok(Ok(Some(record))) = link.load(py) {
+        if let Ok(Ok(Some(record))) = link.reload(py) {
             reload(&mut lock(state), record);
         }
     }

@@ -336,9 +336,9 @@ impl PyTurn {
         let reply = Py::new(py, PyReply(committed.reply))?;
         let mut state = lock(&self.state);
         apply(&mut state, committed.change);
-        if let Some(version) = version {
-            state.stamp.version = version;
-            state.stamp.updated = crate::store::now();
+        if let Some(written) = version {
+            state.stamp.version = written.version;
+            state.stamp.updated = written.updated;
         }
         state.last_reply = Some(reply.clone_ref(py));
         state.last_active = tick();
