@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::gcra::{Quota, BACKOFF, FLOOR, RECOVERY};
@@ -83,17 +83,8 @@ fn opt(x: Option<f64>) -> String {
 
 impl Shared {
     pub fn open(url: &str, key: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
         let timeout = Duration::from_secs(1);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let _inside = crate::runtime::get().enter();
-        let conn = client
-            .get_connection_manager_lazy(config)
-            .map_err(|e| e.to_string())?;
+        let conn = crate::store::redis::connect(url, timeout)?;
         Ok(Self {
             key: key.to_owned(),
             conn,

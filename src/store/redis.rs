@@ -69,19 +69,25 @@ fn shown(url: &str) -> String {
     }
 }
 
+/// A connection to `url`, made at its first use (so a client starts while Redis is down,
+/// and works once it is up): one multiplexed connection, reconnected in the background
+/// after a failure, each call bounded by `timeout`. Shared by the store and the rate limit.
+pub fn connect(url: &str, timeout: Duration) -> Result<ConnectionManager, String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200));
+    let _inside = crate::runtime::get().enter();
+    client
+        .get_connection_manager_lazy(config)
+        .map_err(|e| e.to_string())
+}
+
 impl RedisStore {
-    /// Connects lazily: a store that is down when the client starts works once it is up.
     pub fn open(url: &str, prefix: &str, ttl: u64, timeout: Duration) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let _inside = crate::runtime::get().enter();
-        let conn = client
-            .get_connection_manager_lazy(config)
-            .map_err(|e| e.to_string())?;
+        let conn = connect(url, timeout)?;
         Ok(Self {
             shown: shown(url),
             prefix: prefix.to_owned(),
