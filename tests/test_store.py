@@ -410,3 +410,21 @@ def test_reopening_needs_every_stored_tool_and_keeps_the_loop_settings(
     fake_bedrock.enqueue_tool_use("second", {"x": 1})
     with pytest.raises(RuntimeError, match="broken"):
         again.send("go")  # raise_tool_errors=True was kept
+
+
+def test_a_read_only_database_refuses_the_turn_and_loses_nothing(
+    fake_bedrock: FakeBedrock, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.db"
+    conv = fc_client(fake_bedrock, store=str(path)).create_conversation(conversation_id="ro")
+    conv.send("kept")
+    # (file permissions do not stop root, whom CI may run as: SQLite's read-only mode does)
+    read_only = fc_client(fake_bedrock, store=SQLiteStore(f"file:{path}?mode=ro"))
+    held = read_only.get_conversation("ro")
+    with pytest.raises(StoreError, match="readonly database") as caught:
+        held.send("refused")
+    assert caught.value.reply.text == "You said: refused"
+    assert texts(held.messages) == ["kept", "You said: kept"] and held.version == 2
+    assert conv.send("still fine").text == "You said: still fine"  # the file is intact
+    again = fc_client(fake_bedrock, store=str(path)).get_conversation("ro")
+    assert texts(again.messages) == ["kept", "You said: kept", "still fine", "You said: still fine"]
