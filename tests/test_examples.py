@@ -276,3 +276,20 @@ def test_long_conversation_script(tmp_path: Path) -> None:
         assert f"24 turns, {summaries} summaries, 0 retries" in lines
         assert ("summary: yes" in lines) == bool(summaries)
         assert any(re.fullmatch(r"cost at the example prices: \$0\.0\d{3}", line) for line in lines)
+
+
+def test_lasting_conversations_script(tmp_path: Path) -> None:
+    out = run_example("lasting_conversations.py", tmp_path)
+    lines = out.splitlines()
+    conv_id = lines[0].rsplit(" ", 1)[1]
+    assert lines[0] == f"worker 1 started conversation {conv_id}"
+    assert lines[2] == f"worker 2 found {conv_id} (2 messages, version 2)"
+    assert lines[3] == "worker 2: You said: It was due last Tuesday."
+    assert lines[5].startswith(
+        "worker 3: conflict (its turn was based on version 3, the store has 4)"
+    )
+    assert lines[6] == "worker 3: You said: Can you refund the shipping?"
+    assert lines[7] == (
+        "kept: 8 messages, version 5, 168 tokens, metadata {'customer': 'c-1042', 'channel': 'web'}"
+    )
+    assert (tmp_path / "conversations.db").exists()  # the store outlives the script

@@ -428,3 +428,31 @@ def test_a_read_only_database_refuses_the_turn_and_loses_nothing(
     assert conv.send("still fine").text == "You said: still fine"  # the file is intact
     again = fc_client(fake_bedrock, store=str(path)).get_conversation("ro")
     assert texts(again.messages) == ["kept", "You said: kept", "still fine", "You said: still fine"]
+
+
+def test_metadata_can_be_replaced_and_is_found_by_it(
+    fake_bedrock: FakeBedrock, store_at: MakeStore
+) -> None:
+    client = fc_client(fake_bedrock, store=store_at())
+    conv = client.create_conversation(metadata={"user": "u1", "tier": "free"})
+    conv.metadata = {"user": "u1", "tier": "pro"}
+    other = fc_client(fake_bedrock, store=store_at())
+    assert [c.id for c in other.list_conversations(metadata={"tier": "pro"})] == [conv.id]
+    assert other.list_conversations(metadata={"tier": "free"}) == []
+    kept = other.get_conversation(conv.id).metadata
+    assert kept == {"user": "u1", "tier": "pro"} and list(kept) == ["user", "tier"]
+    with pytest.raises(TypeError, match="metadata: expected a dict"):
+        conv.metadata = ["not", "a", "dict"]  # type: ignore[assignment]
+    assert conv.metadata == {"user": "u1", "tier": "pro"} and conv.version == 2
+
+
+def test_metadata_without_a_store(fake_bedrock: FakeBedrock) -> None:
+    client = fc_client(fake_bedrock)
+    conv = client.create_conversation(metadata={"team": "a"})
+    client.create_conversation(metadata={"team": "b"})
+    conv.metadata = {"team": "b", "x": 1}
+    assert [c.metadata for c in client.list_conversations(metadata={"team": "b"})] == [
+        {"team": "b"},
+        {"team": "b", "x": 1},
+    ]
+    assert conv.version == 0 and conv.updated_at >= conv.created_at > 0

@@ -131,6 +131,8 @@ class ConversationCore:
         """These tools for this and later turns."""
     def sync(self) -> None:
         """Takes in the store's newer version now, unless a turn is under way."""
+    def set_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Replaces the metadata; in a store, written at once."""
     @property
     def id(self) -> str: ...
     @property

@@ -284,8 +284,14 @@ class Conversation:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """The JSON dict given as ``create_conversation(metadata=...)``."""
+        """The JSON dict given as ``create_conversation(metadata=...)`` (a copy). Assign a
+        new dict to replace it; in a store it is written at once (``list_conversations(
+        metadata=...)`` finds it)."""
         return dict(self._core.stamp[3])
+
+    @metadata.setter
+    def metadata(self, value: Mapping[str, Any]) -> None:
+        self._core.set_metadata(value)
 
     @property
     def version(self) -> int:

@@ -281,6 +281,25 @@ impl PyConversationCore {
         lock(&self.state).model_id.clone()
     }
 
+    /// Replaces the metadata (a dict of JSON values); in a store, written at once.
+    fn set_metadata(&self, py: Python<'_>, metadata: &Bound<'_, PyAny>) -> PyResult<()> {
+        let metadata = Arc::new(crate::store::py::json_object(Some(metadata), "metadata")?);
+        let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
+        if self.link.is_none() {
+            lock(&self.state).stamp.metadata = metadata;
+            return Ok(());
+        }
+        self.refresh(py)?;
+        let before = std::mem::replace(&mut lock(&self.state).stamp.metadata, metadata);
+        let len = lock(&self.state).history.messages.len();
+        let written = self.write_as(py, None, len);
+        if written.is_err() {
+            lock(&self.state).stamp.metadata = before;
+        }
+        drop(guard);
+        written
+    }
+
     #[setter]
     fn set_model_id(&self, py: Python<'_>, value: Option<String>) -> PyResult<()> {
         let model = match value {

@@ -12,7 +12,7 @@ use super::redis::RedisStore;
 use super::sqlite::SqliteStore;
 use super::{Failure, Record, Shared};
 use crate::runtime;
-use crate::wire::document::{document_to_py, json_to_document, py_to_document};
+use crate::wire::document::py_to_document;
 
 const TEN_YEARS: f64 = 315_360_000.0;
 
@@ -41,14 +41,17 @@ pub fn json_object(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Map<S
             obj.get_type().name()?
         )));
     }
-    match crate::wire::document::document_to_json(&py_to_document(obj, name)?) {
-        Value::Object(m) => Ok(m),
-        _ => Err(PyTypeError::new_err(format!("{name}: expected a dict"))),
+    // Checked as a Converse document (the error names where), read in the dict's order.
+    py_to_document(obj, name)?;
+    match pythonize::depythonize::<Value>(obj) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(PyTypeError::new_err(format!("{name}: expected a dict"))),
+        Err(e) => Err(PyTypeError::new_err(format!("{name}: {e}"))),
     }
 }
 
 pub fn json_to_py<'py>(py: Python<'py>, v: Value) -> PyResult<Bound<'py, PyAny>> {
-    document_to_py(py, &json_to_document(v))
+    Ok(pythonize::pythonize(py, &v)?)
 }
 
 #[pymethods]
