@@ -9,13 +9,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import AKID, SECRET, fc_client
-from fastconverse import SlidingWindow, SQLiteStore, Store, tool
+from fastconverse import RedisStore, SlidingWindow, SQLiteStore, Store, tool
 from fastconverse.errors import ConversationConflictError, StoreError
 from fastconverse.testing import FakeBedrock
 from redis_server import RedisServer
@@ -456,3 +457,41 @@ def test_metadata_without_a_store(fake_bedrock: FakeBedrock) -> None:
         {"team": "b", "x": 1},
     ]
     assert conv.version == 0 and conv.updated_at >= conv.created_at > 0
+
+
+def test_a_write_reported_failed_that_lands_later_is_undone(
+    fake_bedrock: FakeBedrock, tmp_path: Path
+) -> None:
+    server = RedisServer(tmp_path)
+    try:
+        client = fc_client(fake_bedrock, store=RedisStore(server.url, timeout=0.2))
+        conv = client.create_conversation(conversation_id="late")
+        conv.send("kept")
+        stream = conv.stream("reported failed")
+        # Redis holds every write for 1.5 s: the commit's write times out unanswered, and
+        # lands when the pause ends.
+        redis_cli(server, "CLIENT", "PAUSE", "1500", "WRITE")
+        with pytest.raises(StoreError) as caught:
+            stream.until_done()
+        assert caught.value.reply.text == "You said: reported failed"
+        assert texts(conv.messages) == ["kept", "You said: kept"]
+        for _ in range(600):  # (the paused write lands once the pause ends)
+            if redis_cli(server, "HGET", "fastconverse:conv:late", "version") == "3":
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the paused write never landed: the test proves nothing")
+        # The next turn finds the write that was reported failed, and undoes it first.
+        assert conv.send("next").text == "You said: next"
+        kept = fc_client(fake_bedrock, store=RedisStore(server.url)).get_conversation("late")
+        assert texts(kept.messages) == ["kept", "You said: kept", "next", "You said: next"]
+        assert kept.version == 5  # created, kept, the late write, its undoing, next
+    finally:
+        server.stop()
+
+
+def redis_cli(server: RedisServer, *args: str) -> str:
+    out = subprocess.run(
+        ["redis-cli", "-p", str(server.port), *args], capture_output=True, text=True
+    )
+    return out.stdout.strip()

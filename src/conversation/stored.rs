@@ -7,8 +7,8 @@ use pyo3::prelude::*;
 
 use super::{lock, PyConversationCore, State};
 use crate::reply::Tokens;
-use crate::store::link::{Snapshot, Stamp};
-use crate::store::{Failure, Record};
+use crate::store::link::{Doubt, Snapshot, Stamp};
+use crate::store::{Failure, Record, Write};
 use crate::turn::machine::Base;
 
 /// A loaded record as history, stamp, usage and model.
@@ -21,6 +21,7 @@ pub fn taken(record: Record) -> (Base, Stamp, Tokens, String) {
         created: record.created,
         updated: record.updated,
         metadata: Arc::new(record.metadata),
+        doubt: None,
     };
     (base, stamp, record.head.usage.into(), record.head.model_id)
 }
@@ -44,16 +45,42 @@ impl PyConversationCore {
             return Ok(());
         };
         let fail = |f: Failure| f.info(&link.name(), &self.id).into_pyerr(py);
-        let ours = lock(&self.state).stamp.version;
+        let (ours, doubt) = {
+            let state = lock(&self.state);
+            (state.stamp.version, state.stamp.doubt.clone())
+        };
         match link.version(py)?.map_err(fail)? {
             Some(v) if v == ours => Ok(()),
-            Some(_) => match link.load(py)?.map_err(fail)? {
-                Some(record) => {
-                    reload(&mut lock(&self.state), record);
-                    Ok(())
+            Some(v)
+                if doubt
+                    .as_ref()
+                    .is_some_and(|d| d.version == v && link.landed(py, d)) =>
+            {
+                // A write reported as failed landed after all: undo it (write the history
+                // as this conversation holds it, on top of it).
+                let len = lock(&self.state).history.messages.len();
+                match self.write_on(py, None, len, v) {
+                    Ok(()) => Ok(()),
+                    Err(_) => self.take_in(py),
                 }
-                None => Err(fail(Failure::Conflict { ours, theirs: None })),
-            },
+            }
+            Some(_) => self.take_in(py),
+            None => Err(fail(Failure::Conflict { ours, theirs: None })),
+        }
+    }
+
+    /// Takes in the store's version, whatever it is.
+    fn take_in(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        let fail = |f: Failure| f.info(&link.name(), &self.id).into_pyerr(py);
+        let ours = lock(&self.state).stamp.version;
+        match link.load(py)?.map_err(fail)? {
+            Some(record) => {
+                reload(&mut lock(&self.state), record);
+                Ok(())
+            }
             None => Err(fail(Failure::Conflict { ours, theirs: None })),
         }
     }
@@ -63,6 +90,18 @@ impl PyConversationCore {
     /// or a model switch (no message). The conversation takes it once the store has; on a
     /// conflict it takes in the store's version instead.
     pub fn write_as(&self, py: Python<'_>, history: Option<Base>, from: usize) -> PyResult<()> {
+        let base = lock(&self.state).stamp.version;
+        self.write_on(py, history, from, base)
+    }
+
+    /// `write_as`, on top of version `base`.
+    fn write_on(
+        &self,
+        py: Python<'_>,
+        history: Option<Base>,
+        from: usize,
+        base: u64,
+    ) -> PyResult<()> {
         let Some(link) = &self.link else {
             if let Some(history) = history {
                 lock(&self.state).history = history;
@@ -85,11 +124,15 @@ impl PyConversationCore {
                 state.usage,
                 from,
             )
+            .map(|w| Write { base, ..w })
         };
         let fail = |f: Failure| f.info(&link.name(), &self.id).into_pyerr(py);
-        let outcome = match write {
-            Ok(w) => link.save(py, w)?,
-            Err(f) => Err(f),
+        let (outcome, doubt) = match write {
+            Ok(w) => {
+                let doubt = Doubt::of(&w);
+                (link.save(py, w)?, Some(doubt))
+            }
+            Err(f) => (Err(f), None),
         };
         match outcome {
             Ok(written) => {
@@ -99,7 +142,12 @@ impl PyConversationCore {
                 }
                 state.stamp.version = written.version;
                 state.stamp.updated = written.updated;
+                state.stamp.doubt = None;
                 Ok(())
+            }
+            Err(f @ Failure::Down { .. }) => {
+                lock(&self.state).stamp.doubt = doubt;
+                Err(fail(f))
             }
             Err(f @ Failure::Conflict { .. }) => {
                 if let Ok(Ok(Some(record))) = link.reload(py) {

@@ -21,6 +21,24 @@ pub struct Stamp {
     pub created: f64,
     pub updated: f64,
     pub metadata: Arc<Map<String, Value>>,
+    /// A write reported as failed whose answer was lost: it may still land.
+    pub doubt: Option<Doubt>,
+}
+
+/// A write whose outcome is unknown: its id, and the version it would have made.
+#[derive(Debug, Clone)]
+pub struct Doubt {
+    pub marker: String,
+    pub version: u64,
+}
+
+impl Doubt {
+    pub fn of(write: &Write) -> Self {
+        Self {
+            marker: write.marker.clone(),
+            version: write.base + 1,
+        }
+    }
 }
 
 impl Stamp {
@@ -31,6 +49,7 @@ impl Stamp {
             created: t,
             updated: t,
             metadata: Arc::new(metadata),
+            doubt: None,
         }
     }
 }
@@ -86,6 +105,7 @@ impl Link {
             messages: from + added.len(),
             write: uuid::Uuid::new_v4().to_string(),
         };
+        let marker = head.write.clone();
         Ok(Write {
             id: self.id.clone(),
             base: before.stamp.version,
@@ -95,6 +115,7 @@ impl Link {
             metadata: serde_json::to_string(&*before.stamp.metadata).expect("JSON data"),
             from,
             added,
+            marker,
         })
     }
 
@@ -134,6 +155,17 @@ impl Link {
 
     pub fn load(&self, py: Python<'_>) -> PyResult<Result<Option<Record>, Failure>> {
         runtime::wait(py, self.store.load(&self.id))
+    }
+
+    /// Whether the head the store holds was left by the doubted write.
+    pub fn landed(&self, py: Python<'_>, doubt: &Doubt) -> bool {
+        match runtime::wait(py, self.store.head(&self.id)) {
+            Ok(Ok(Some((version, head)))) => {
+                version == doubt.version
+                    && super::record::head_of(&head).is_ok_and(|h| h.write == doubt.marker)
+            }
+            _ => false,
+        }
     }
 
     pub fn version(&self, py: Python<'_>) -> PyResult<Result<Option<u64>, Failure>> {

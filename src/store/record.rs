@@ -74,6 +74,8 @@ pub struct Write {
     pub metadata: String,
     pub from: usize,
     pub added: Vec<String>,
+    /// The id the head carries (`Head::write`).
+    pub marker: String,
 }
 
 /// A conversation as loaded, checked whole.

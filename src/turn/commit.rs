@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use super::outcome::{Change, Committed};
 use crate::conversation::{lock, reload, State};
 use crate::errors::{ErrorInfo, TurnDetail};
-use crate::store::link::{Link, Snapshot, Written};
+use crate::store::link::{Doubt, Link, Snapshot, Written};
 use crate::store::Failure;
 
 /// Writes a committed turn to the store, before the conversation takes it. On a
@@ -37,15 +37,26 @@ pub fn save(
             state.history.messages.len(),
         )
     };
-    let outcome = match write {
-        Ok(w) => link.save(py, w),
-        Err(f) => Ok(Err(f)),
+    let (outcome, doubt) = match write {
+        Ok(w) => {
+            let doubt = Doubt::of(&w);
+            (link.save(py, w), Some(doubt))
+        }
+        Err(f) => (Ok(Err(f)), None),
     };
     let failure = match outcome {
-        Ok(Ok(version)) => return Ok(version),
+        Ok(Ok(written)) => {
+            lock(state).stamp.doubt = None;
+            return Ok(written);
+        }
         Ok(Err(f)) => f,
         Err(err) => return Err(Box::new(ErrorInfo::new("StoreError", err.to_string()))),
     };
+    if let (Failure::Down { .. }, Some(doubt)) = (&failure, doubt) {
+        // The write may still land (its answer was lost): the next check before a turn
+        // undoes it, so that a turn reported as failed is kept nowhere.
+        lock(state).stamp.doubt = Some(doubt);
+    }
     let info = failure.info(&link.name(), &link.id);
     if let Failure::Conflict { .. } = failure {
         // Note: a conversation that cannot reload keeps its history (still valid, only
