@@ -444,6 +444,8 @@ def test_metadata_can_be_replaced_and_is_found_by_it(
     assert kept == {"user": "u1", "tier": "pro"} and list(kept) == ["user", "tier"]
     with pytest.raises(TypeError, match="metadata: expected a dict"):
         conv.metadata = ["not", "a", "dict"]  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="an empty dict clears it"):
+        conv.metadata = None  # type: ignore[assignment]
     assert conv.metadata == {"user": "u1", "tier": "pro"} and conv.version == 2
 
 

@@ -6,7 +6,7 @@ mod start;
 mod stored;
 
 pub use start::PyStart;
-pub use stored::{reload, taken};
+pub use stored::{reload, taken, undo_landed};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -108,6 +108,27 @@ impl PyConversationCore {
             })),
             busy: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Makes a change (`change` returns how to take it back) and writes it to the store
+    /// at once. A write the store refuses takes the change back, unless the conversation
+    /// took in the store's version meanwhile (a conflict): that version stands.
+    fn switched(
+        &self,
+        py: Python<'_>,
+        change: impl FnOnce(&mut State) -> Box<dyn FnOnce(&mut State)>,
+    ) -> PyResult<()> {
+        let (undo, version, len) = {
+            let mut state = lock(&self.state);
+            let undo = change(&mut state);
+            (undo, state.stamp.version, state.history.messages.len())
+        };
+        self.write_as(py, None, len).inspect_err(|_| {
+            let mut state = lock(&self.state);
+            if state.stamp.version == version {
+                undo(&mut state);
+            }
+        })
     }
 
     /// The settings turns begin with now.
@@ -283,21 +304,22 @@ impl PyConversationCore {
 
     /// Replaces the metadata (a dict of JSON values); in a store, written at once.
     fn set_metadata(&self, py: Python<'_>, metadata: &Bound<'_, PyAny>) -> PyResult<()> {
+        if metadata.is_none() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "metadata: expected a dict of JSON values (an empty dict clears it), got None",
+            ));
+        }
         let metadata = Arc::new(crate::store::py::json_object(Some(metadata), "metadata")?);
-        let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
+        let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         if self.link.is_none() {
             lock(&self.state).stamp.metadata = metadata;
             return Ok(());
         }
         self.refresh(py)?;
-        let before = std::mem::replace(&mut lock(&self.state).stamp.metadata, metadata);
-        let len = lock(&self.state).history.messages.len();
-        let written = self.write_as(py, None, len);
-        if written.is_err() {
-            lock(&self.state).stamp.metadata = before;
-        }
-        drop(guard);
-        written
+        self.switched(py, |state| {
+            let before = std::mem::replace(&mut state.stamp.metadata, metadata);
+            Box::new(move |state: &mut State| state.stamp.metadata = before)
+        })
     }
 
     #[setter]
@@ -318,10 +340,9 @@ impl PyConversationCore {
             return Ok(());
         }
         self.refresh(py)?;
-        let before = std::mem::replace(&mut lock(&self.state).model_id, model);
-        let len = lock(&self.state).history.messages.len();
-        self.write_as(py, None, len).inspect_err(|_| {
-            lock(&self.state).model_id = before;
+        self.switched(py, |state| {
+            let before = std::mem::replace(&mut state.model_id, model);
+            Box::new(move |state: &mut State| state.model_id = before)
         })
     }
 

@@ -21,22 +21,21 @@ pub struct Stamp {
     pub created: f64,
     pub updated: f64,
     pub metadata: Arc<Map<String, Value>>,
-    /// A write reported as failed whose answer was lost: it may still land.
-    pub doubt: Option<Doubt>,
+    /// Writes reported as failed whose answers were lost: they may still land. All are
+    /// based on `version` (a success or a reload clears them).
+    pub doubts: Vec<Doubt>,
 }
 
-/// A write whose outcome is unknown: its id, and the version it would have made.
+/// A write whose outcome is unknown, by the id its head carries.
 #[derive(Debug, Clone)]
 pub struct Doubt {
     pub marker: String,
-    pub version: u64,
 }
 
 impl Doubt {
     pub fn of(write: &Write) -> Self {
         Self {
             marker: write.marker.clone(),
-            version: write.base + 1,
         }
     }
 }
@@ -49,7 +48,7 @@ impl Stamp {
             created: t,
             updated: t,
             metadata: Arc::new(metadata),
-            doubt: None,
+            doubts: Vec::new(),
         }
     }
 }
@@ -157,15 +156,9 @@ impl Link {
         runtime::wait(py, self.store.load(&self.id))
     }
 
-    /// Whether the head the store holds was left by the doubted write.
-    pub fn landed(&self, py: Python<'_>, doubt: &Doubt) -> bool {
-        match runtime::wait(py, self.store.head(&self.id)) {
-            Ok(Ok(Some((version, head)))) => {
-                version == doubt.version
-                    && super::record::head_of(&head).is_ok_and(|h| h.write == doubt.marker)
-            }
-            _ => false,
-        }
+    /// The version and head the store holds.
+    pub fn head(&self, py: Python<'_>) -> PyResult<Result<Option<(u64, String)>, Failure>> {
+        runtime::wait(py, self.store.head(&self.id))
     }
 
     pub fn version(&self, py: Python<'_>) -> PyResult<Result<Option<u64>, Failure>> {

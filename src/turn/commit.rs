@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 
 use super::outcome::{Change, Committed};
-use crate::conversation::{lock, reload, State};
+use crate::conversation::{lock, reload, undo_landed, State};
 use crate::errors::{ErrorInfo, TurnDetail};
 use crate::store::link::{Doubt, Link, Snapshot, Written};
 use crate::store::Failure;
@@ -46,7 +46,7 @@ pub fn save(
     };
     let failure = match outcome {
         Ok(Ok(written)) => {
-            lock(state).stamp.doubt = None;
+            lock(state).stamp.doubts.clear();
             return Ok(written);
         }
         Ok(Err(f)) => f,
@@ -55,14 +55,17 @@ pub fn save(
     if let (Failure::Down { .. }, Some(doubt)) = (&failure, doubt) {
         // The write may still land (its answer was lost): the next check before a turn
         // undoes it, so that a turn reported as failed is kept nowhere.
-        lock(state).stamp.doubt = Some(doubt);
+        lock(state).stamp.doubts.push(doubt);
     }
     let info = failure.info(&link.name(), &link.id);
     if let Failure::Conflict { .. } = failure {
-        // Note: a conversation that cannot reload keeps its history (still valid, only
-        // older); the next turn's check before it starts tries again.
-        if let Ok(Ok(Some(record))) = link.reload(py) {
-            reload(&mut lock(state), record);
+        // A write of its own reported as failed may be what this one conflicts with: that
+        // one is undone; any other is taken in. Note: a conversation that cannot reload
+        // keeps its history (still valid, only older); the next turn's check tries again.
+        if !undo_landed(py, state, link).unwrap_or(false) {
+            if let Ok(Ok(Some(record))) = link.reload(py) {
+                reload(&mut lock(state), record);
+            }
         }
     }
     Err(Box::new(info.with_detail(TurnDetail {
