@@ -2,6 +2,7 @@
 //! shared snapshot (`Arc`): a turn builds on it without copying it, and a commit appends
 //! in place. The public class is `fastconverse.Conversation`, which drives the turns.
 
+mod changes;
 mod start;
 mod stored;
 
@@ -12,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_sdk_bedrockruntime::types as t;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -108,27 +108,6 @@ impl PyConversationCore {
             })),
             busy: Arc::new(AtomicU64::new(0)),
         }
-    }
-
-    /// Makes a change (`change` returns how to take it back) and writes it to the store
-    /// at once. A write the store refuses takes the change back, unless the conversation
-    /// took in the store's version meanwhile (a conflict): that version stands.
-    fn switched(
-        &self,
-        py: Python<'_>,
-        change: impl FnOnce(&mut State) -> Box<dyn FnOnce(&mut State)>,
-    ) -> PyResult<()> {
-        let (undo, version, len) = {
-            let mut state = lock(&self.state);
-            let undo = change(&mut state);
-            (undo, state.stamp.version, state.history.messages.len())
-        };
-        self.write_as(py, None, len).inspect_err(|_| {
-            let mut state = lock(&self.state);
-            if state.stamp.version == version {
-                undo(&mut state);
-            }
-        })
     }
 
     /// The settings turns begin with now.
@@ -256,30 +235,7 @@ impl PyConversationCore {
         max_tool_rounds: u32,
         tool_choice: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
-        let mut setup = Setup::clone(&self.setup());
-        crate::settings::add_tools(
-            &mut setup,
-            Some(tools),
-            callable,
-            max_tool_rounds,
-            tool_choice,
-        )?;
-        setup.fixed_tokens = crate::context::usage::fixed_tokens(&setup);
-        if let Some(link) = &self.link {
-            let names = setup.tools.iter().flatten().filter_map(|t| match t {
-                t::Tool::ToolSpec(spec) => Some(spec.name().to_owned()),
-                _ => None,
-            });
-            let choice = tool_choice
-                .filter(|c| !c.is_none())
-                .map(|c| crate::wire::document::py_to_document(c, "tool_choice"))
-                .transpose()?
-                .map(|d| crate::wire::document::document_to_json(&d));
-            link.set_tools(names.collect(), choice, max_tool_rounds);
-        }
-        *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
-        Ok(())
+        self.give_tools(py, tools, callable, max_tool_rounds, tool_choice)
     }
 
     /// Takes in the store's newer version now, unless a turn is under way (which does so
@@ -304,46 +260,12 @@ impl PyConversationCore {
 
     /// Replaces the metadata (a dict of JSON values); in a store, written at once.
     fn set_metadata(&self, py: Python<'_>, metadata: &Bound<'_, PyAny>) -> PyResult<()> {
-        if metadata.is_none() {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "metadata: expected a dict of JSON values (an empty dict clears it), got None",
-            ));
-        }
-        let metadata = Arc::new(crate::store::py::json_object(Some(metadata), "metadata")?);
-        let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
-        if self.link.is_none() {
-            lock(&self.state).stamp.metadata = metadata;
-            return Ok(());
-        }
-        self.refresh(py)?;
-        self.switched(py, |state| {
-            let before = std::mem::replace(&mut state.stamp.metadata, metadata);
-            Box::new(move |state: &mut State| state.stamp.metadata = before)
-        })
+        self.replace_metadata(py, metadata)
     }
 
     #[setter]
     fn set_model_id(&self, py: Python<'_>, value: Option<String>) -> PyResult<()> {
-        let model = match value {
-            Some(v) if !v.trim().is_empty() => v,
-            _ => {
-                return Err(PyValueError::new_err(
-                    "model_id: expected a non-empty model id or inference profile",
-                ))
-            }
-        };
-        // In a store, the switch is written at once (a turn under way writes it with its
-        // commit); a switch the store refuses is not made.
-        let guard = TurnGuard::acquire(&self.busy, &self.id).ok();
-        if self.link.is_none() || guard.is_none() {
-            lock(&self.state).model_id = model;
-            return Ok(());
-        }
-        self.refresh(py)?;
-        self.switched(py, |state| {
-            let before = std::mem::replace(&mut state.model_id, model);
-            Box::new(move |state: &mut State| state.model_id = before)
-        })
+        self.switch_model(py, value)
     }
 
     #[getter]
@@ -523,15 +445,7 @@ impl PyConversationCore {
 
     /// Forgets the history (and the last reply); usage keeps counting.
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
-        let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
-        self.refresh(py)?;
-        // The store first: a reset it refuses leaves the conversation as it was.
-        self.write_as(py, Some(Base::default()), 0)?;
-        let mut state = lock(&self.state);
-        state.context = None;
-        state.last_reply = None;
-        state.last_active = tick();
-        Ok(())
+        self.forget(py)
     }
 
     /// The tool uses of the last reply that wait for results, as `toolUse` dicts.
