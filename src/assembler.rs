@@ -186,6 +186,7 @@ impl Assembler {
             model_id: model_id.to_owned(),
             fields: self.fields,
             turn: None,
+            output: None,
         })
     }
 }

@@ -153,6 +153,8 @@ pub struct ReplyData {
     /// The messages the whole turn added (set at commit): the user's, tool uses, tool
     /// results and the answer.
     pub turn: Option<std::sync::Arc<Vec<t::Message>>>,
+    /// A structured output's validated value (set by the Python driver after the turn).
+    pub output: Option<std::sync::Arc<Py<PyAny>>>,
 }
 
 impl ReplyData {
@@ -242,6 +244,20 @@ impl PyReply {
             }
         }
         text
+    }
+
+    /// The validated value of a structured output (`send(..., output=Model)`); else None.
+    #[getter]
+    fn output(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.0.output.as_ref().map(|o| o.clone_ref(py))
+    }
+
+    /// This reply carrying `output` (Reply is frozen: the structured-output driver makes a
+    /// new one once the value is validated).
+    fn _with_output(&self, output: Py<PyAny>) -> Self {
+        let mut data = self.0.clone();
+        data.output = Some(std::sync::Arc::new(output));
+        PyReply(data)
     }
 
     #[getter]

@@ -71,6 +71,7 @@ pub fn converse(
             model_id: model,
             fields: out.additional_model_response_fields,
             turn: None,
+            output: None,
         })
     }
 }

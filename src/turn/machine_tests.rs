@@ -31,6 +31,7 @@ fn reply(content: Vec<t::ContentBlock>, tokens: i64) -> ReplyData {
         model_id: "m".into(),
         fields: None,
         turn: None,
+        output: None,
     }
 }
 
