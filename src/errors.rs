@@ -50,6 +50,8 @@ pub struct ErrorInfo {
     pub detail: Option<Box<TurnDetail>>,
     /// A conflict's versions: the one the turn was based on, the one the store has.
     pub versions: Option<(u64, Option<u64>)>,
+    /// The HTTP exchange behind a service error (boto3's `HTTPHeaders`, `RetryAttempts`).
+    pub exchange: Option<Box<crate::exchange::Seen>>,
 }
 
 impl ErrorInfo {
@@ -65,6 +67,7 @@ impl ErrorInfo {
             hint: hint_for(class),
             detail: None,
             versions: None,
+            exchange: None,
         }
     }
 
@@ -131,6 +134,23 @@ impl ErrorInfo {
         self
     }
 
+    /// Adds what the request's exchange showed (attempts; headers unless the error had some).
+    pub fn with_exchange(mut self, seen: crate::exchange::Seen) -> Self {
+        if self.status.is_some() {
+            let headers = self.exchange.take().map(|e| e.headers).unwrap_or_default();
+            let headers = if headers.is_empty() {
+                seen.headers
+            } else {
+                headers
+            };
+            self.exchange = Some(Box::new(crate::exchange::Seen {
+                headers,
+                attempts: seen.attempts,
+            }));
+        }
+        self
+    }
+
     pub fn with_model(mut self, model_id: Option<&str>) -> Self {
         self.model_id = model_id.map(str::to_owned);
         self
@@ -187,6 +207,10 @@ fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
     kwargs.set_item("retryable", info.retryable)?;
     kwargs.set_item("model_id", info.model_id.as_deref())?;
     kwargs.set_item("hint", info.hint)?;
+    if let Some(seen) = &info.exchange {
+        kwargs.set_item("http_headers", response::headers(py, &seen.headers)?)?;
+        kwargs.set_item("retry_attempts", seen.retries())?;
+    }
     if let Some(detail) = &info.detail {
         kwargs.set_item("rounds", detail.rounds)?;
         kwargs.set_item("messages", response::message_list(py, &detail.messages)?)?;
@@ -250,6 +274,15 @@ where
             let mut info = ErrorInfo::service(code, e.message().unwrap_or(""))
                 .with_status(service.raw().status().as_u16());
             info.request_id = e.meta().extra("aws_request_id").map(str::to_owned);
+            info.exchange = Some(Box::new(crate::exchange::Seen {
+                headers: service
+                    .raw()
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+                    .collect(),
+                attempts: 1,
+            }));
             info
         }
         SdkError::TimeoutError(_) => {

@@ -9,6 +9,7 @@ pub mod context;
 pub mod conversation;
 pub mod errors;
 pub mod events;
+pub mod exchange;
 pub mod fake;
 pub mod history;
 pub mod limit;

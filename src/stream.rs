@@ -66,6 +66,8 @@ pub fn stream_error<R: std::fmt::Debug>(err: &SdkError<ConverseStreamOutputError
 pub struct Started {
     pub receiver: Receiver,
     pub request_id: Option<String>,
+    /// The response's headers and the attempts it took (boto3's `ResponseMetadata`).
+    pub seen: crate::exchange::Seen,
 }
 
 pub type StartFuture = Pin<Box<dyn Future<Output = Result<Started, ErrorInfo>> + Send>>;
@@ -136,6 +138,7 @@ async fn pump(
         let Started {
             mut receiver,
             request_id,
+            ..
         } = match started {
             Ok(s) => s,
             Err(info) => {

@@ -30,6 +30,18 @@ def tool_results(*ids: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+BAD_NAME = (
+    "The document file name can only contain alphanumeric characters, whitespace characters, "
+    "hyphens, parentheses, and square brackets. The name can't contain more than one "
+    "consecutive whitespace character. Check that the file name conforms to these restrictions "
+    "and retry your request."
+)
+
+
+def doc(name: str) -> dict[str, Any]:
+    return {"format": "txt", "name": name, "source": {"bytes": base64.b64encode(b"hi").decode()}}
+
+
 def rejected(raw: Raw, body: dict[str, Any], model: str = "m") -> str:
     status, headers, payload = raw.converse(body, model=model)
     assert status == 400, payload
@@ -195,8 +207,63 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
                 }
             ]
         },
-        "The request contains 6 documents, but at most 5 documents are allowed per request. "
-        "Remove some documents and try again.",
+        "You can't include more than 5 documents in a request.",
+    ),
+    (
+        "documents counted in tool results too",
+        {
+            "messages": [
+                user("go"),
+                tool_use("a"),
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "toolResult": {
+                                "toolUseId": "a",
+                                "content": [{"document": doc(f"r{i}")} for i in range(3)],
+                            }
+                        },
+                        *({"document": doc(f"u{i}")} for i in range(3)),
+                    ],
+                },
+            ],
+            "toolConfig": TOOLS,
+        },
+        "You can't include more than 5 documents in a request.",
+    ),
+    *(
+        (
+            f"document name {name!r}",
+            {"messages": [{"role": "user", "content": [{"document": doc(name)}]}]},
+            BAD_NAME,
+        )
+        for name in ["report.pdf", "two  spaces", "tab\there", "r\u00e9sum\u00e9", "", "x" * 201]
+    ),
+    (
+        "a document name used twice in the request",
+        {
+            "messages": [
+                {"role": "user", "content": [{"document": doc("Report (1)")}]},
+                assistant("ok"),
+                {"role": "user", "content": [{"document": doc("Report (1)")}]},
+            ]
+        },
+        "Messages can't contain duplicate document names. Rename the document and retry your "
+        "request.",
+    ),
+    (
+        "an unknown image format",
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"image": {"format": "bmp", "source": {"bytes": "AAAA"}}}],
+                }
+            ]
+        },
+        "Value 'bmp' at 'messages.0.content.0.image.format' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [png, jpeg, gif, webp]",
     ),
     (
         "a document over 4.5 MB",
@@ -246,6 +313,13 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(("body", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule_answers_with_the_service_text(raw: Raw, body: dict[str, Any], message: str) -> None:
     assert rejected(raw, body) == message
+
+
+def test_valid_document_names_pass(raw: Raw) -> None:
+    names = ["Q3 report", "notes-v2 (final) [draft]", "snake_case_is_accepted", "x" * 200]
+    body = {"messages": [{"role": "user", "content": [{"document": doc(n)} for n in names]}]}
+    status, _, payload = raw.converse(body, model="m")
+    assert status == 200, payload
 
 
 def test_valid_tool_round_trip_passes(raw: Raw) -> None:

@@ -650,6 +650,7 @@ class FakeBedrock:
         disconnect_after_events: int | None = None,
         first_byte_delay: float = 0.0,
         delta_delay: float = 0.0,
+        trace: Mapping[str, Any] | None = None,
     ) -> None: ...
     def enqueue_error(
         self,

@@ -58,7 +58,11 @@ class ConverseError(Exception):
         retryable: bool = False,
         model_id: str | None = None,
         hint: str | None = None,
+        http_headers: dict[str, str] | None = None,
+        retry_attempts: int | None = None,
     ) -> None:
+        self.http_headers = http_headers if http_headers is not None else {}
+        self.retry_attempts = retry_attempts
         self.code = code
         self.message = message
         self.status_code = status_code

@@ -41,9 +41,10 @@ limit`` wording.
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastconverse import _core
 
@@ -67,11 +68,22 @@ if TYPE_CHECKING:
         disconnect_after_events: int | None
         first_byte_delay: float
         delta_delay: float
+        trace: Mapping[str, Any] | None
 
 
 __all__ = ["FakeBedrock", "RecordedRequest"]
 
 RecordedRequest = _core.RecordedRequest
+
+
+def _wire_block(block: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Redacted reasoning given as bytes travels as base64 text, as on the wire."""
+    reasoning = block.get("reasoningContent") if isinstance(block, Mapping) else None
+    if isinstance(reasoning, Mapping):
+        data = reasoning.get("redactedContent")
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return {"reasoningContent": {"redactedContent": base64.b64encode(data).decode()}}
+    return block
 
 
 class FakeBedrock(_core.FakeBedrock):
@@ -110,7 +122,53 @@ class FakeBedrock(_core.FakeBedrock):
             the metadata event; Converse: drops it without answering).
         first_byte_delay: Seconds to wait before answering.
         delta_delay: Seconds to wait before each content delta after the first.
+        trace: The response's ``trace`` (e.g. a guardrail assessment), sent only when the
+            request enables ``guardrailConfig["trace"]``, as Bedrock does.
+
+    Reasoning content (``reasoningContent`` blocks, or ``reasoning=`` of ``enqueue_text``)
+    must come back unchanged: a signed block whose text changed, or redacted content that
+    FakeBedrock never sent, is refused as Anthropic's models refuse it. The default model
+    reasons first (in a signed block) when ``additionalModelRequestFields`` enables
+    ``thinking``, and answers a forced ``toolChoice`` with a tool use whose input fits the
+    tool's schema.
     """
+
+    def enqueue_turn(
+        self, content: Sequence[Mapping[str, Any]], **options: Unpack[TurnOptions]
+    ) -> None:
+        """Queue one scripted turn: boto3-shaped ``text``, ``toolUse`` and
+        ``reasoningContent`` blocks (``redactedContent`` as bytes)."""
+        super().enqueue_turn([_wire_block(block) for block in content], **options)
+
+    def enqueue_guardrail_intervention(
+        self,
+        message: str = "Sorry, the model cannot answer this question.",
+        *,
+        blocked: Literal["input", "output"] = "input",
+        guardrail_id: str = "fake-guardrail",
+        topic: str = "Forbidden topic",
+        **options: Unpack[TurnOptions],
+    ) -> None:
+        """Queue a turn a guardrail stopped: the guardrail's ``message`` with stop reason
+        ``guardrail_intervened``, and a trace (a denied topic found in the ``input`` or in
+        the model's ``output``) that requests enabling ``trace`` receive."""
+        found = {
+            "topicPolicy": {
+                "topics": [{"name": topic, "type": "DENY", "action": "BLOCKED", "detected": True}]
+            }
+        }
+        if blocked == "input":
+            trace: dict[str, Any] = {"inputAssessment": {guardrail_id: found}}
+        elif blocked == "output":
+            trace = {
+                "modelOutput": ["(the model's answer, withheld)"],
+                "outputAssessments": {guardrail_id: [found]},
+            }
+        else:
+            raise ValueError(f"blocked: expected 'input' or 'output', got {blocked!r}")
+        options.setdefault("trace", {"guardrail": trace})
+        options.setdefault("stop_reason", "guardrail_intervened")
+        self.enqueue_turn([{"text": message}], **options)
 
     def enqueue_text(
         self,

@@ -72,7 +72,7 @@ fn stream_result<'py>(
     let d = PyDict::new(py);
     d.set_item(
         "ResponseMetadata",
-        response::response_metadata(py, started.request_id.as_deref())?,
+        response::response_metadata(py, started.request_id.as_deref(), &started.seen)?,
     )?;
     d.set_item(
         "stream",
@@ -221,8 +221,8 @@ impl PyConverseClient {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (_, fut) = self.converse_future(kwargs)?;
-        let out = runtime::wait(py, fut)?.map_err(|e| e.into_pyerr(py))?;
-        response::converse_output(py, &out, out.request_id())
+        let (out, seen) = runtime::wait(py, fut)?.map_err(|e| e.into_pyerr(py))?;
+        response::converse_output(py, &out, out.request_id(), &seen)
     }
 
     /// `converse` as an awaitable, on the caller's event loop.
@@ -232,10 +232,12 @@ impl PyConverseClient {
         Ok(Bridge::spawn(async move {
             let out = fut.await;
             Box::new(move |py: Python<'_>| -> PyResult<Py<PyAny>> {
-                let out = out.map_err(|e| e.into_pyerr(py))?;
-                Ok(response::converse_output(py, &out, out.request_id())?
-                    .into_any()
-                    .unbind())
+                let (out, seen) = out.map_err(|e| e.into_pyerr(py))?;
+                Ok(
+                    response::converse_output(py, &out, out.request_id(), &seen)?
+                        .into_any()
+                        .unbind(),
+                )
             }) as Finisher
         }))
     }
@@ -293,12 +295,21 @@ impl PyConverseClient {
             .count_tokens()
             .model_id(model.clone())
             .input(sdk_input);
-        let out = runtime::wait(py, async move { fluent.send().await })?
-            .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)).into_pyerr(py))?;
+        let exchange = crate::exchange::Exchange::default();
+        let watch = exchange.clone();
+        let out = runtime::wait(py, async move {
+            fluent.customize().interceptor(watch).send().await
+        })?
+        .map_err(|e| {
+            errors::from_sdk(&e)
+                .with_model(Some(&model))
+                .with_exchange(exchange.seen())
+                .into_pyerr(py)
+        })?;
         let d = PyDict::new(py);
         d.set_item(
             "ResponseMetadata",
-            response::response_metadata(py, out.request_id())?,
+            response::response_metadata(py, out.request_id(), &exchange.seen())?,
         )?;
         d.set_item("inputTokens", out.input_tokens())?;
         Ok(d)

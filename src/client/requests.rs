@@ -30,6 +30,12 @@ macro_rules! with_common {
     };
 }
 
+/// A Converse answer and what its HTTP exchange showed.
+pub(super) type Answered = (
+    aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
+    crate::exchange::Seen,
+);
+
 impl PyConverseClient {
     /// The client's limiter, and what a request reserves from it.
     fn admission(&self, req: &ConverseRequest) -> PyResult<(Option<Arc<Limiter>>, u64)> {
@@ -62,13 +68,7 @@ impl PyConverseClient {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(
         String,
-        impl std::future::Future<
-                Output = Result<
-                    aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
-                    ErrorInfo,
-                >,
-            > + Send
-            + 'static,
+        impl std::future::Future<Output = Result<Answered, ErrorInfo>> + Send + 'static,
     )> {
         let req = ConverseRequest::from_kwargs(kwargs)?;
         let model = self.model_for(&req)?;
@@ -99,14 +99,21 @@ impl PyConverseClient {
         let model_for_error = model.clone();
         let fut = async move {
             limit::admit(limiter.as_ref(), tokens).await;
+            let exchange = crate::exchange::Exchange::default();
             let out = fluent
+                .customize()
+                .interceptor(exchange.clone())
                 .send()
                 .await
-                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model_for_error)))?;
+                .map_err(|e| {
+                    errors::from_sdk(&e)
+                        .with_model(Some(&model_for_error))
+                        .with_exchange(exchange.seen())
+                })?;
             if let (Some(l), Some(u)) = (&limiter, out.usage()) {
                 l.settle(tokens, (u.input_tokens() + u.output_tokens()).max(0) as u64);
             }
-            Ok(out)
+            Ok((out, exchange.seen()))
         };
         Ok((model, fut))
     }
@@ -139,15 +146,23 @@ impl PyConverseClient {
         );
         Ok(async move {
             limit::admit(limiter.as_ref(), tokens).await;
+            let exchange = crate::exchange::Exchange::default();
             let out = fluent
+                .customize()
+                .interceptor(exchange.clone())
                 .send()
                 .await
-                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
+                .map_err(|e| {
+                    errors::from_sdk(&e)
+                        .with_model(Some(&model))
+                        .with_exchange(exchange.seen())
+                })?;
             let request_id = out.request_id().map(str::to_owned);
             Ok((
                 Started {
                     receiver: out.stream,
                     request_id,
+                    seen: exchange.seen(),
                 },
                 model,
             ))

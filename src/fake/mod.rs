@@ -9,6 +9,7 @@ pub mod frame;
 pub mod model;
 pub mod py;
 pub mod quota;
+pub mod reasoning;
 pub mod script;
 pub mod server;
 pub mod state;

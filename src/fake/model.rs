@@ -1,8 +1,11 @@
 //! FakeBedrock's default model: what it answers when no turn is scripted. It is
 //! deterministic — it repeats the last user message — and honours `maxTokens` and
 //! `stopSequences` like a real model, so clients can test those paths without a script.
+//! A forced `toolChoice` (`any` or a named tool) makes it call a tool, as Bedrock's models
+//! always do, with an input built from the tool's schema; with thinking enabled it reasons
+//! first, in a signed block that must come back unchanged.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::script::{Block, Turn};
 
@@ -44,8 +47,103 @@ pub fn default_reply(body: &Value) -> String {
     }
 }
 
+/// The tool a forced `toolChoice` names (`any`: the first tool), with its input schema.
+fn forced_tool(body: &Value) -> Option<(String, Value)> {
+    let config = &body["toolConfig"];
+    let choice = &config["toolChoice"];
+    let specs = config["tools"]
+        .as_array()?
+        .iter()
+        .filter_map(|t| t.get("toolSpec"));
+    let mut specs = specs.map(|s| (s["name"].as_str().unwrap_or(""), s));
+    let (name, spec) = if choice.get("any").is_some() {
+        specs.next()?
+    } else {
+        let wanted = choice["tool"]["name"].as_str()?;
+        specs.find(|(name, _)| *name == wanted)?
+    };
+    Some((name.to_owned(), spec["inputSchema"]["json"].clone()))
+}
+
+/// A value that fits a JSON schema's common keywords (type, properties, required, enum,
+/// const, items, anyOf, minItems, minimum), as a model filling in a tool's input would.
+pub fn sample(schema: &Value, said: &str) -> Value {
+    if let Some(v) = schema.get("const") {
+        return v.clone();
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    if let Some(first) = schema["anyOf"]
+        .as_array()
+        .or(schema["oneOf"].as_array())
+        .and_then(|a| a.first())
+    {
+        return sample(first, said);
+    }
+    let kind = match &schema["type"] {
+        Value::Array(kinds) => kinds
+            .iter()
+            .find(|k| *k != "null")
+            .cloned()
+            .unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    match kind
+        .as_str()
+        .unwrap_or(if schema.get("properties").is_some() {
+            "object"
+        } else {
+            "string"
+        }) {
+        "object" => {
+            let mut out = serde_json::Map::new();
+            let props = schema["properties"].as_object();
+            for (key, prop) in props.into_iter().flatten() {
+                out.insert(key.clone(), sample(prop, said));
+            }
+            Value::Object(out)
+        }
+        "array" => {
+            let n = schema["minItems"].as_u64().unwrap_or(1).max(1);
+            Value::Array((0..n).map(|_| sample(&schema["items"], said)).collect())
+        }
+        "integer" => json!(schema["minimum"].as_i64().unwrap_or(1).max(
+            schema["exclusiveMinimum"]
+                .as_i64()
+                .map_or(i64::MIN, |m| m + 1)
+        )),
+        "number" => json!(schema["minimum"].as_f64().unwrap_or(1.0)),
+        "boolean" => json!(true),
+        "null" => Value::Null,
+        _ => json!(said),
+    }
+}
+
 /// The default model's whole turn for a request, cut by `stopSequences` and `maxTokens`.
 pub fn default_turn(body: &Value) -> Turn {
+    let mut turn = answer(body);
+    if super::reasoning::thinking_enabled(body) {
+        let text = "Let me think about what the user asked.".to_owned();
+        let signature = Some(super::reasoning::sign(&text));
+        turn.blocks.insert(0, Block::Reasoning { text, signature });
+    }
+    turn
+}
+
+fn answer(body: &Value) -> Turn {
+    if let Some((name, schema)) = forced_tool(body) {
+        let said = default_reply(body);
+        return Turn {
+            blocks: vec![Block::ToolUse {
+                id: super::py::new_tool_use_id(),
+                name,
+                input: sample(&schema, &said),
+            }],
+            stop_reason: Some("tool_use".into()),
+            ..Turn::default()
+        };
+    }
     let mut text = default_reply(body);
     let mut stop_reason = "end_turn";
     let config = &body["inferenceConfig"];
@@ -96,7 +194,6 @@ pub fn default_turn(body: &Value) -> Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn turn(config: Value) -> (Vec<Block>, String) {
         let body = json!({

@@ -43,7 +43,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 static TOOL_USE_IDS: AtomicU64 = AtomicU64::new(0);
 
 /// A tool-use id in the service's style (`tooluse_` and 22 letters and digits).
-fn new_tool_use_id() -> String {
+pub fn new_tool_use_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let n = TOOL_USE_IDS.fetch_add(1, Ordering::Relaxed);
     let mut id = String::from("tooluse_");
@@ -102,6 +102,29 @@ fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
                         name: name.to_owned(),
                         input: value.get("input").cloned().unwrap_or(Value::Object(Default::default())),
                     })
+                }
+                "reasoningContent" if value.get("redactedContent").is_some() => {
+                    match &value["redactedContent"] {
+                        Value::String(b64) => Ok(Block::Redacted(b64.clone())),
+                        Value::Array(items) => {
+                            use base64::Engine;
+                            let bytes: Option<Vec<u8>> = items
+                                .iter()
+                                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                                .collect();
+                            let bytes = bytes.ok_or_else(|| {
+                                value_error(format!(
+                                    "content[{i}]['reasoningContent']['redactedContent'] must be bytes"
+                                ))
+                            })?;
+                            Ok(Block::Redacted(
+                                base64::engine::general_purpose::STANDARD.encode(bytes),
+                            ))
+                        }
+                        _ => Err(value_error(format!(
+                            "content[{i}]['reasoningContent']['redactedContent'] must be bytes"
+                        ))),
+                    }
                 }
                 "reasoningContent" => {
                     let reasoning = &value["reasoningText"];
@@ -242,7 +265,7 @@ impl PyFakeBedrock {
     }
 
     /// Queues one assistant turn given as boto3-shaped content blocks.
-    #[pyo3(signature = (content, *, model_id = None, chunks = None, stop_reason = None, usage = None, latency_ms = None, stream_error = None, stream_error_message = None, after_events = 0, disconnect_after_events = None, first_byte_delay = 0.0, delta_delay = 0.0))]
+    #[pyo3(signature = (content, *, model_id = None, chunks = None, stop_reason = None, usage = None, latency_ms = None, stream_error = None, stream_error_message = None, after_events = 0, disconnect_after_events = None, first_byte_delay = 0.0, delta_delay = 0.0, trace = None))]
     #[allow(clippy::too_many_arguments)]
     fn enqueue_turn(
         &self,
@@ -258,7 +281,19 @@ impl PyFakeBedrock {
         disconnect_after_events: Option<usize>,
         first_byte_delay: f64,
         delta_delay: f64,
+        trace: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let trace: Option<Value> = match trace.filter(|t| !t.is_none()) {
+            Some(t) => Some(
+                depythonize(t).map_err(|e| value_error(format!("trace must be a dict: {e}")))?,
+            ),
+            None => None,
+        };
+        if trace.as_ref().is_some_and(|t| !t.is_object()) {
+            return Err(value_error(
+                "trace must be a dict, e.g. {\"guardrail\": {...}}",
+            ));
+        }
         let content: Value = depythonize(content)
             .map_err(|e| value_error(format!("content must be a list of dicts: {e}")))?;
         let blocks = parse_blocks(&content)?;
@@ -322,6 +357,7 @@ impl PyFakeBedrock {
             disconnect_after_events,
             first_byte_delay: seconds("first_byte_delay", first_byte_delay)?,
             delta_delay: seconds("delta_delay", delta_delay)?,
+            trace,
         };
         self.server.state().enqueue(turn, model_id);
         Ok(())

@@ -23,6 +23,8 @@ pub enum Block {
         text: String,
         signature: Option<String>,
     },
+    /// Reasoning the provider encrypted, as base64 (Bedrock's `redactedContent`).
+    Redacted(String),
 }
 
 impl Block {
@@ -40,6 +42,7 @@ impl Block {
                 }
                 json!({ "reasoningContent": { "reasoningText": reasoning } })
             }
+            Block::Redacted(b64) => json!({ "reasoningContent": { "redactedContent": b64 } }),
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct Turn {
     pub disconnect_after_events: Option<usize>,
     pub first_byte_delay: Duration,
     pub delta_delay: Duration,
+    /// A guardrail trace, sent only when the request enabled `guardrailConfig.trace`.
+    pub trace: Option<Value>,
 }
 
 impl Turn {
@@ -155,12 +160,16 @@ impl Turn {
 
     /// The body of a Converse response for this turn.
     pub fn converse_response(&self, prompt: Usage) -> Value {
-        json!({
+        let mut body = json!({
             "output": { "message": { "role": "assistant", "content": self.content_json() } },
             "stopReason": self.stop_reason(),
             "usage": self.usage(prompt).to_json(),
             "metrics": { "latencyMs": self.latency_ms() },
-        })
+        });
+        if let Some(trace) = &self.trace {
+            body["trace"] = trace.clone();
+        }
+        body
     }
 }
 
@@ -290,6 +299,7 @@ impl EventCursor {
             Block::Text(text) | Block::Reasoning { text, .. } => {
                 cut_points(text, self.turn.chunking)
             }
+            Block::Redacted(_) => vec![0, 1],
             Block::ToolUse { input, .. } => {
                 self.input_json = serde_json::to_string(input).expect("JSON always serializes");
                 // Note: tool input streams in equal pieces; "words" of JSON would be odd.
@@ -335,6 +345,9 @@ impl EventCursor {
                     Block::Text(text) => json!({ "text": &text[start..end] }),
                     Block::Reasoning { text, .. } => {
                         json!({ "reasoningContent": { "text": &text[start..end] } })
+                    }
+                    Block::Redacted(b64) => {
+                        json!({ "reasoningContent": { "redactedContent": b64 } })
                     }
                     Block::ToolUse { .. } => {
                         json!({ "toolUse": { "input": &self.input_json[start..end] } })
@@ -389,10 +402,13 @@ impl EventCursor {
                 self.phase = Phase::Metadata;
             }
             Phase::Metadata => {
-                let event = json!({
+                let mut event = json!({
                     "usage": self.usage.to_json(),
                     "metrics": { "latencyMs": self.turn.latency_ms() },
                 });
+                if let Some(trace) = &self.turn.trace {
+                    event["trace"] = trace.clone();
+                }
                 self.emit(out, "metadata", event);
                 self.phase = Phase::Done;
             }

@@ -72,6 +72,9 @@ pub struct State {
     request_counter: AtomicU64,
     request_id_seed: u64,
     quotas: Quotas,
+    /// Reasoning the fake has sent, by signature (or `redacted:` + data): a request may
+    /// only send it back unchanged, as with Anthropic's signed thinking blocks.
+    reasoning: Mutex<std::collections::HashMap<String, String>>,
 }
 
 pub fn validation(message: impl Into<String>) -> HttpError {
@@ -97,6 +100,7 @@ impl State {
             cached_prefixes: Mutex::default(),
             request_counter: AtomicU64::new(0),
             request_id_seed: seed,
+            reasoning: Mutex::default(),
         }
     }
 
@@ -225,7 +229,11 @@ impl State {
                 return (Outcome::Error(err.clone()), turn.first_byte_delay);
             }
         }
-        if let Err(message) = validate::validate_converse(body) {
+        let checked = validate::validate_converse(body).and_then(|()| {
+            let issued = self.reasoning.lock().unwrap();
+            super::reasoning::check_round_trip(body, &issued)
+        });
+        if let Err(message) = checked {
             // The request never reached the model: its scripted answer stays queued.
             self.unpop_turn(scripted);
             return (Outcome::Error(validation(message)), Duration::ZERO);
@@ -251,10 +259,17 @@ impl State {
             self.unpop_turn(scripted);
             return (Outcome::Error(e), Duration::ZERO);
         }
-        let turn = match scripted {
+        let mut turn = match scripted {
             Some((turn, _)) => turn,
             None => default_turn(body),
         };
+        let traced = body["guardrailConfig"]["trace"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("enabled"));
+        if !traced {
+            turn.trace = None;
+        }
+        super::reasoning::remember(&turn, &mut self.reasoning.lock().unwrap());
         let prompt = self.prompt_usage(model_id, body);
         let delay = turn.first_byte_delay;
         let outcome = if stream {

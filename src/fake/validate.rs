@@ -157,7 +157,7 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
         return Err("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.".into());
     }
 
-    let (mut images, mut documents) = (0usize, 0usize);
+    let mut media = Media::default();
     let mut uses_tools = false;
     for (n, message) in messages.iter().enumerate() {
         let content = message["content"].as_array();
@@ -193,50 +193,97 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
                         "The text field in the ContentBlock object at {path} is blank. Add text to the text field, and try again."
                     ));
                 }
-                "image" => {
-                    images += 1;
-                    check_size(
-                        &block["image"],
-                        &format!("{path}.image"),
-                        MAX_IMAGE_BYTES,
-                        "3.75 MB",
-                    )?;
-                }
-                "document" => {
-                    documents += 1;
-                    check_size(
-                        &block["document"],
-                        &format!("{path}.document"),
-                        MAX_DOCUMENT_BYTES,
-                        "4.5 MB",
-                    )?;
-                }
+                "image" | "document" => media.add(keys[0], &block[keys[0]], &path)?,
                 "toolUse" | "toolResult" => {
                     uses_tools = true;
                     if keys[0] == "toolResult" {
-                        validate_tool_result(&block["toolResult"], &path)?;
+                        validate_tool_result(&block["toolResult"], &path, &mut media)?;
                     }
                 }
                 _ => {}
             }
         }
     }
-    if images > MAX_IMAGES {
-        return Err(format!(
-            // Note: ours: no source gives the service's wording of this check.
-            "The request contains {images} images, but at most {MAX_IMAGES} images are allowed per request. Remove some images and try again."
-        ));
-    }
-    if documents > MAX_DOCUMENTS {
-        return Err(format!(
-            // Note: ours: no source gives the service's wording of this check.
-            "The request contains {documents} documents, but at most {MAX_DOCUMENTS} documents are allowed per request. Remove some documents and try again."
-        ));
-    }
+    media.check_counts()?;
     if uses_tools && !has_tool_config {
         return Err("The toolConfig field must be defined when using toolUse and toolResult content blocks.".into());
     }
     validate_tool_pairing(messages)
+}
+
+/// The images and documents of one request, counted and named across all its messages.
+#[derive(Default)]
+struct Media {
+    images: usize,
+    documents: usize,
+    names: std::collections::HashSet<String>,
+}
+
+const IMAGE_FORMATS: &[&str] = &["png", "jpeg", "gif", "webp"];
+const DOCUMENT_FORMATS: &[&str] = &[
+    "pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md",
+];
+
+impl Media {
+    fn add(&mut self, kind: &str, block: &Value, path: &str) -> Check {
+        let at = format!("{path}.{kind}");
+        let (formats, max, shown) = if kind == "image" {
+            self.images += 1;
+            (IMAGE_FORMATS, MAX_IMAGE_BYTES, "3.75 MB")
+        } else {
+            self.documents += 1;
+            (DOCUMENT_FORMATS, MAX_DOCUMENT_BYTES, "4.5 MB")
+        };
+        if let Some(format) = block.get("format").and_then(Value::as_str) {
+            if !formats.contains(&format) {
+                return Err(format!(
+                    // Note: ours: the text of Bedrock's enum check is not documented.
+                    "Value '{format}' at '{at}.format' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    formats.join(", ")
+                ));
+            }
+        }
+        check_size(block, &at, max, shown)?;
+        if kind == "document" {
+            let name = block["name"].as_str().unwrap_or("");
+            if !valid_document_name(name) {
+                return Err("The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file name conforms to these restrictions and retry your request.".into());
+            }
+            if !self.names.insert(name.to_owned()) {
+                return Err("Messages can't contain duplicate document names. Rename the document and retry your request.".into());
+            }
+        }
+        Ok(())
+    }
+
+    fn check_counts(&self) -> Check {
+        if self.images > MAX_IMAGES {
+            return Err(format!(
+                // Note: ours: no source gives the service's wording of this check.
+                "The request contains {} images, but at most {MAX_IMAGES} images are allowed per request. Remove some images and try again.",
+                self.images
+            ));
+        }
+        if self.documents > MAX_DOCUMENTS {
+            return Err(format!(
+                "You can't include more than {MAX_DOCUMENTS} documents in a request."
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Bedrock's rule for `document.name` (API_runtime_DocumentBlock): 1 to 200 characters,
+/// alphanumeric, single ASCII spaces, hyphens, parentheses and square brackets. Underscores
+/// are not in the documented set but the service accepts them (observed, vercel/ai#20366);
+/// tabs, non-ASCII spaces and accented letters are refused (observed,
+/// aws-samples/generative-ai-use-cases#1671, vercel/ai#20365).
+pub fn valid_document_name(name: &str) -> bool {
+    (1..=200).contains(&name.chars().count())
+        && !name.contains("  ")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " -()[]_".contains(c))
 }
 
 fn check_size(media: &Value, path: &str, max: usize, shown: &str) -> Check {
@@ -251,7 +298,7 @@ fn check_size(media: &Value, path: &str, max: usize, shown: &str) -> Check {
     Ok(())
 }
 
-fn validate_tool_result(result: &Value, path: &str) -> Check {
+fn validate_tool_result(result: &Value, path: &str, media: &mut Media) -> Check {
     let content = result["content"].as_array();
     if result["status"] == "error" && content.is_none_or(|c| c.is_empty()) {
         return Err(format!(
@@ -259,6 +306,11 @@ fn validate_tool_result(result: &Value, path: &str) -> Check {
         ));
     }
     for (k, item) in content.into_iter().flatten().enumerate() {
+        for kind in ["image", "document"] {
+            if let Some(block) = item.get(kind) {
+                media.add(kind, block, &format!("{path}.toolResult.content.{k}"))?;
+            }
+        }
         if let Some(json) = item.get("json") {
             if !json.is_object() {
                 return Err(format!(

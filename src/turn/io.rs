@@ -48,10 +48,17 @@ pub fn converse(
     let limiter = backend.limiter.clone();
     async move {
         limit::admit(limiter.as_ref(), tokens).await;
+        let exchange = crate::exchange::Exchange::default();
         let out = fluent
+            .customize()
+            .interceptor(exchange.clone())
             .send()
             .await
-            .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
+            .map_err(|e| {
+                errors::from_sdk(&e)
+                    .with_model(Some(&model))
+                    .with_exchange(exchange.seen())
+            })?;
         let request_id = out.request_id().map(str::to_owned);
         let message = match out.output {
             Some(t::ConverseOutput::Message(m)) => m,
@@ -92,14 +99,22 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> P
         Box::pin(async move {
             // Each attempt waits its turn (a restarted stream is a new request).
             limit::admit(limiter.as_ref(), tokens).await;
+            let exchange = crate::exchange::Exchange::default();
             let out = fluent
+                .customize()
+                .interceptor(exchange.clone())
                 .send()
                 .await
-                .map_err(|e| errors::from_sdk(&e).with_model(Some(&model)))?;
+                .map_err(|e| {
+                    errors::from_sdk(&e)
+                        .with_model(Some(&model))
+                        .with_exchange(exchange.seen())
+                })?;
             let request_id = out.request_id().map(str::to_owned);
             Ok(Started {
                 receiver: out.stream,
                 request_id,
+                seen: exchange.seen(),
             })
         })
     });

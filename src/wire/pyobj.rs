@@ -153,10 +153,9 @@ impl<'py> Obj<'py> {
             }
         }
         if let Ok(s) = v.cast::<PyString>() {
-            use base64::Engine;
-            return base64::engine::general_purpose::STANDARD
-                .decode(s.to_cow()?.as_bytes())
-                .map_err(|e| value_error(&self.at(key), format!("a str must be base64: {e}")));
+            // Note: boto3 sends a str given for a blob as its UTF-8 bytes (it base64-encodes
+            // them on the wire itself), so code ported from boto3 means the text, not base64.
+            return Ok(s.to_cow()?.as_bytes().to_vec());
         }
         Err(value_error(
             &self.at(key),

@@ -210,10 +210,26 @@ pub fn metrics(py: Python<'_>, latency_ms: Option<i64>) -> PyResult<Dict<'_>> {
     Ok(d)
 }
 
-/// `ResponseMetadata` with boto3's `RequestId` and `HTTPStatusCode`.
-pub fn response_metadata<'py>(py: Python<'py>, request_id: Option<&str>) -> PyResult<Dict<'py>> {
+/// `ResponseMetadata` as boto3 gives it: `RequestId`, `HTTPStatusCode`, `HTTPHeaders`
+/// (names in lower case) and `RetryAttempts`.
+pub fn response_metadata<'py>(
+    py: Python<'py>,
+    request_id: Option<&str>,
+    seen: &crate::exchange::Seen,
+) -> PyResult<Dict<'py>> {
     let d = dict1(py, intern!(py, "RequestId"), request_id.unwrap_or(""))?;
     d.set_item(intern!(py, "HTTPStatusCode"), 200)?;
+    d.set_item(intern!(py, "HTTPHeaders"), headers(py, &seen.headers)?)?;
+    d.set_item(intern!(py, "RetryAttempts"), seen.retries())?;
+    Ok(d)
+}
+
+/// Response headers as boto3's `HTTPHeaders` dict.
+pub fn headers<'py>(py: Python<'py>, headers: &[(String, String)]) -> PyResult<Dict<'py>> {
+    let d = PyDict::new(py);
+    for (k, v) in headers {
+        d.set_item(k, v)?;
+    }
     Ok(d)
 }
 
@@ -222,11 +238,12 @@ pub fn converse_output<'py>(
     py: Python<'py>,
     out: &aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
     request_id: Option<&str>,
+    seen: &crate::exchange::Seen,
 ) -> PyResult<Dict<'py>> {
     let d = dict1(
         py,
         intern!(py, "ResponseMetadata"),
-        response_metadata(py, request_id)?,
+        response_metadata(py, request_id, seen)?,
     )?;
     if let Some(t::ConverseOutput::Message(m)) = out.output() {
         d.set_item(
