@@ -32,6 +32,7 @@ pub struct Assembler {
     fields: Option<Document>,
     usage: Option<Tokens>,
     latency_ms: Option<i64>,
+    trace: Option<serde_json::Value>,
 }
 
 impl Assembler {
@@ -104,6 +105,9 @@ impl Assembler {
             E::Metadata(e) => {
                 self.usage = Some(Tokens::from_sdk(e.usage()));
                 self.latency_ms = e.metrics().map(|m| m.latency_ms());
+                self.trace = e
+                    .trace()
+                    .and_then(|t| crate::wire::trace::trace(t.guardrail(), t.prompt_router()));
             }
             _ => {}
         }
@@ -187,6 +191,7 @@ impl Assembler {
             fields: self.fields,
             turn: None,
             output: None,
+            trace: self.trace.map(std::sync::Arc::new),
         })
     }
 }

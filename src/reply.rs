@@ -155,6 +155,8 @@ pub struct ReplyData {
     pub turn: Option<std::sync::Arc<Vec<t::Message>>>,
     /// A structured output's validated value (set by the Python driver after the turn).
     pub output: Option<std::sync::Arc<Py<PyAny>>>,
+    /// The response's `trace` (guardrail assessments), boto3-shaped JSON.
+    pub trace: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl ReplyData {
@@ -252,6 +254,17 @@ impl PyReply {
         self.0.output.as_ref().map(|o| o.clone_ref(py))
     }
 
+    /// The response's `trace` as boto3 gives it (`{"guardrail": {...}}` when the guardrail
+    /// configuration enables `trace`); else None.
+    #[getter]
+    fn trace<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.0
+            .trace
+            .as_deref()
+            .map(|t| crate::wire::response::json_to_py(py, t))
+            .transpose()
+    }
+
     /// This reply carrying `output` (Reply is frozen: the structured-output driver makes a
     /// new one once the value is validated).
     fn _with_output(&self, output: Py<PyAny>) -> Self {
@@ -315,6 +328,9 @@ impl PyReply {
         d.set_item("metrics", self.metrics(py)?)?;
         if let Some(fields) = self.additional_model_response_fields(py)? {
             d.set_item("additionalModelResponseFields", fields)?;
+        }
+        if let Some(trace) = self.trace(py)? {
+            d.set_item("trace", trace)?;
         }
         Ok(d)
     }

@@ -79,6 +79,11 @@ pub fn converse(
             fields: out.additional_model_response_fields,
             turn: None,
             output: None,
+            trace: out
+                .trace
+                .as_ref()
+                .and_then(|t| crate::wire::trace::trace(t.guardrail(), t.prompt_router()))
+                .map(std::sync::Arc::new),
         })
     }
 }

@@ -32,6 +32,7 @@ fn reply(content: Vec<t::ContentBlock>, tokens: i64) -> ReplyData {
         fields: None,
         turn: None,
         output: None,
+        trace: None,
     }
 }
 

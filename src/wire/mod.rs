@@ -8,3 +8,4 @@ pub mod error_codes;
 pub mod pyobj;
 pub mod request;
 pub mod response;
+pub mod trace;

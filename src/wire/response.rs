@@ -267,6 +267,12 @@ pub fn converse_output<'py>(
             document_to_py(py, fields)?,
         )?;
     }
+    if let Some(trace) = out
+        .trace()
+        .and_then(|t| super::trace::trace(t.guardrail(), t.prompt_router()))
+    {
+        d.set_item(intern!(py, "trace"), json_to_py(py, &trace)?)?;
+    }
     if let Some(perf) = out.performance_config() {
         d.set_item(
             "performanceConfig",
@@ -274,6 +280,11 @@ pub fn converse_output<'py>(
         )?;
     }
     Ok(d)
+}
+
+/// JSON (a trace) -> plain Python data.
+pub fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    pythonize::pythonize(py, value).map_err(PyErr::from)
 }
 
 /// One ConverseStream event as boto3 yields it.
@@ -365,6 +376,12 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                     intern!(py, "metrics"),
                     dict1(py, intern!(py, "latencyMs"), m.latency_ms())?,
                 )?;
+            }
+            if let Some(trace) = e
+                .trace()
+                .and_then(|t| super::trace::trace(t.guardrail(), t.prompt_router()))
+            {
+                d.set_item(intern!(py, "trace"), json_to_py(py, &trace)?)?;
             }
             dict1(py, intern!(py, "metadata"), d)
         }
