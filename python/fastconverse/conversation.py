@@ -9,6 +9,7 @@ turn that fails, is cancelled or is interrupted leaves the history as it was.
 
 from __future__ import annotations
 
+import os
 from collections.abc import (
     Callable,
     Coroutine,
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from fastconverse import _core
 from fastconverse._persist import ConversationInfo
+from fastconverse._user_content import user_content
 from fastconverse.stream import ReplyStream, _blocks
 
 if TYPE_CHECKING:
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Conversation", "ReplyStream"]
 
-UserInput = Union[str, Sequence[Mapping[str, Any]], Mapping[str, Any]]
+# A list may mix text, content block dicts (``image()``, ``document()``...), paths and PIL
+# images; a lone path or PIL image is a message of one block.
+UserInput = Union[str, Sequence[Any], Mapping[str, Any], "os.PathLike[str]"]
 ToolChoice = Union[str, Mapping[str, Any], None]
 
 
@@ -56,7 +60,10 @@ class Conversation:
         ``inference_config`` and ``additional_model_request_fields`` apply to this turn
         only, each key over the conversation's own."""
         turn = self._core.begin(
-            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+            self._content(message),
+            self._choice(tool_choice),
+            inference_config,
+            additional_model_request_fields,
         )
         return self._drive(turn)
 
@@ -72,7 +79,10 @@ class Conversation:
         cancelled turn never commits. Bad input is refused at once, before any await."""
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
         start = self._core.prepare(
-            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+            self._content(message),
+            self._choice(tool_choice),
+            inference_config,
+            additional_model_request_fields,
         )
         return self._drive_async(start.begin)
 
@@ -87,7 +97,10 @@ class Conversation:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
         for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
         turn = self._core.begin(
-            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+            self._content(message),
+            self._choice(tool_choice),
+            inference_config,
+            additional_model_request_fields,
         )
         return ReplyStream(turn, self._tools)
 
@@ -135,6 +148,14 @@ class Conversation:
                 else:
                     # Note: no await after the last request's reply: a cancel lands there.
                     return turn.commit()
+
+    def _content(self, message: UserInput) -> Any:
+        """A list of text, blocks, paths and images as content blocks, checked against the
+        request's limits with the history it goes with. Text and message dicts go to the
+        native layer untouched: their checks are there, and cost nothing in Python."""
+        if type(message) is str or (type(message) is dict and "role" in message):
+            return message
+        return user_content(message, lambda: self._core.messages)
 
     def _box(self) -> ToolBox:
         if self._tools is None:  # the machine asks for tools only of conversations with tools
