@@ -199,7 +199,7 @@ def read_source(source: Any, kind: Kind | None) -> tuple[bytes, str | None]:
 
 def bytes_block(kind: Kind, data: bytes, path: str | None, format: str | None) -> ContentBlock:
     """A block of ``kind`` holding ``data``, its format checked or detected, its size checked."""
-    where = repr(path) if path else f"the {len(data)} bytes"
+    where = repr(path) if path else f"the source ({len(data)} bytes)"
     if not data:
         raise ValueError(f"source: {where} is empty; Bedrock rejects an empty {kind}")
     fmt = _format(kind, data, path, format, where)
@@ -275,9 +275,8 @@ def _format(kind: Kind, data: bytes, path: str | None, given: str | None, where:
     found = detect(data)
     named = format_from_name(path, kind) if path else None
     if found is not None and found[0] != kind:
-        a = "an" if found[0] == "image" else "a"
         raise ValueError(
-            f"source: {where} is {a} {found[0]} ({found[1]}), not a {kind}; "
+            f"source: {where} is {_a(found[0])} ({found[1]}), not {_a(kind)}; "
             f"use fastconverse.{found[0]}(...)"
         )
     if found is not None and found[1] == "html" and named in ("txt", "md", "csv"):
@@ -340,6 +339,10 @@ def _s3_block(
 def document_name(path: str | None) -> str:
     """The name of a document from ``path`` (its file name without the extension), valid."""
     return valid_document_name(_stem(path) if path else "document")
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind == "image" else f"a {kind}"
 
 
 def _stem(path: str) -> str:
