@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import boto3_client, fc_client
-from content_files import MP4, PDF, picture, sent_bytes, sent_content
+from content_files import MP4, PDF, document_names, picture, sent_bytes, sent_content
 from fastconverse import ConverseClient, ToolResult, document, guard_content, image, tool, video
 from fastconverse.testing import FakeBedrock
 from PIL import Image
@@ -85,6 +85,40 @@ def test_tool_returns_pil_image_and_document_streamed(
     assert Image.open(io.BytesIO(sent_bytes(shot[0]))).size == (4, 2)
     assert doc[0]["document"]["name"] == "Q3 report"
     assert base64.b64decode(doc[0]["document"]["source"]["bytes"]) == PDF
+
+
+def test_documents_from_tools_get_names_unique_in_the_request(
+    client: ConverseClient, fake_bedrock: FakeBedrock
+) -> None:
+    conv = client.create_conversation(tools=[report])
+    conv.send(["Last year's", document(PDF, name="Q3 report")])
+    twice = [("report", {"quarter": "Q3"}, "r1"), ("report", {"quarter": "Q3"}, "r2")]
+    fake_bedrock.enqueue_tool_uses(twice)
+    fake_bedrock.enqueue_text("Same numbers.")
+    conv.send("Compare with this year's, twice")
+    assert document_names(fake_bedrock) == ["Q3 report", "Q3 report (2)", "Q3 report (3)"]
+    fake_bedrock.enqueue_tool_uses(twice)
+    fake_bedrock.enqueue_text("Same again.")
+    events = list(conv.stream("Once more, streamed"))
+    names = document_names(fake_bedrock)
+    assert names[-2:] == ["Q3 report (4)", "Q3 report (5)"] and len(set(names)) == 5
+    # the event tells what the tool returned; the history what was sent
+    assert [e.content[0]["document"]["name"] for e in events if isinstance(e, ToolResult)] == [
+        "Q3 report",
+        "Q3 report",
+    ]
+    assert conv.messages[-2]["content"][1]["toolResult"]["content"][0]["document"]["name"] == (
+        "Q3 report (5)"
+    )
+    # the caller's results too, against every name the request carries
+    spec = {"toolSpec": {"name": "fetch", "inputSchema": {"json": {"type": "object"}}}}
+    conv = client.create_conversation(tools=[spec])
+    conv.send(["Keep this", document(PDF, name="notes")])
+    fake_bedrock.reset()
+    fake_bedrock.enqueue_tool_use("fetch", {}, tool_use_id="f1")
+    conv.send("Fetch the notes")
+    conv.send_tool_results({"f1": document(PDF, name="notes")})
+    assert document_names(fake_bedrock) == ["notes", "notes (2)"]
 
 
 def test_tool_result_given_by_the_caller_may_be_an_image(

@@ -25,7 +25,7 @@ from fastconverse.content import (
     valid_document_name,
 )
 
-__all__ = ["history_media", "user_content"]
+__all__ = ["check_request_media", "history_media", "unique_result_names", "user_content"]
 
 Block = dict[str, Any]
 _MEDIA: tuple[Kind, ...] = ("image", "document", "video")
@@ -133,13 +133,35 @@ def check_request_media(
                 f"{noun} per request"
             )
     taken = {name.casefold() for name in old_names}
-    for i, block in enumerate(blocks):
-        doc = block.get("document")
-        if isinstance(doc, Mapping) and isinstance(doc.get("name"), str):
-            name = _unique(valid_document_name(doc["name"]), taken)
-            taken.add(name.casefold())
-            if name != doc["name"]:
-                blocks[i] = {"document": {**doc, "name": name}}
+    blocks[:] = [_renamed(block, taken) for block in blocks]
+
+
+def unique_result_names(
+    blocks: list[Block], history: Callable[[], list[dict[str, Any]]]
+) -> list[Block]:
+    """Tool results' documents named valid and unique against ``history`` (the messages the
+    next request carries) and one another: two tools that both return ``document(...,
+    name="report")``, or one called twice, must not get the request refused."""
+    if not any(kind == "document" for kind, _ in _media(blocks)):
+        return blocks
+    taken = {name.casefold() for name in history_media(history())[1]}
+    return [_renamed(block, taken) for block in blocks]
+
+
+def _renamed(block: Block, taken: set[str]) -> Block:
+    """``block`` with its document's name (or its tool result's) valid and not in ``taken``,
+    which it joins; a copy when renamed, never the caller's dict changed."""
+    doc = block.get("document")
+    if isinstance(doc, Mapping) and isinstance(doc.get("name"), str):
+        name = _unique(valid_document_name(doc["name"]), taken)
+        taken.add(name.casefold())
+        return block if name == doc["name"] else {**block, "document": {**doc, "name": name}}
+    result = block.get("toolResult")
+    if isinstance(result, Mapping) and isinstance(result.get("content"), list):
+        content = [_renamed(b, taken) if isinstance(b, dict) else b for b in result["content"]]
+        if any(a is not b for a, b in zip(content, result["content"])):
+            return {**block, "toolResult": {**result, "content": content}}
+    return block
 
 
 def history_media(messages: list[dict[str, Any]]) -> tuple[int, list[str]]:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 from fastconverse import _core
 from fastconverse._persist import ConversationInfo
-from fastconverse._user_content import user_content
-from fastconverse.stream import ReplyStream, _blocks
+from fastconverse._user_content import unique_result_names, user_content
+from fastconverse.stream import ReplyStream, _blocks, _with_turn
 
 if TYPE_CHECKING:
     from fastconverse._tools import ToolBox, ToolStats
@@ -102,7 +102,7 @@ class Conversation:
             inference_config,
             additional_model_request_fields,
         )
-        return ReplyStream(turn, self._tools)
+        return ReplyStream(turn, self._tools, self._history)
 
     def send_tool_results(
         self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
@@ -129,7 +129,7 @@ class Conversation:
                     outcomes: list[Any] = [None] * len(calls)
                     for i, outcome in self._box().run(calls):
                         outcomes[i] = outcome
-                    turn.add_results(_blocks(outcomes))
+                    turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
                 else:
                     return turn.commit()
 
@@ -144,7 +144,7 @@ class Conversation:
                     outcomes: list[Any] = [None] * len(calls)
                     async for i, outcome in self._box().run_async(calls):
                         outcomes[i] = outcome
-                    turn.add_results(_blocks(outcomes))
+                    turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
                 else:
                     # Note: no await after the last request's reply: a cancel lands there.
                     return turn.commit()
@@ -155,7 +155,10 @@ class Conversation:
         native layer untouched: their checks are there, and cost nothing in Python."""
         if type(message) is str or (type(message) is dict and "role" in message):
             return message
-        return user_content(message, lambda: self._core.messages)
+        return user_content(message, self._history)
+
+    def _history(self) -> list[dict[str, Any]]:
+        return self._core.messages
 
     def _box(self) -> ToolBox:
         if self._tools is None:  # the machine asks for tools only of conversations with tools
@@ -186,6 +189,8 @@ class Conversation:
         from fastconverse._tools import given_result
 
         given = {key: given_result(key, value) for key, value in results.items()}
+        named = unique_result_names(list(given.values()), self._history)
+        given = dict(zip(given, named))
         choice = self._choice(tool_choice)
         return lambda: self._core.begin_results(given, choice)
 
