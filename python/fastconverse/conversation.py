@@ -60,7 +60,7 @@ class Conversation:
         ``inference_config`` and ``additional_model_request_fields`` apply to this turn
         only, each key over the conversation's own."""
         turn = self._core.begin(
-            self._content(message),
+            message if type(message) is str else self._content(message),
             self._choice(tool_choice),
             inference_config,
             additional_model_request_fields,
@@ -79,7 +79,7 @@ class Conversation:
         cancelled turn never commits. Bad input is refused at once, before any await."""
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
         start = self._core.prepare(
-            self._content(message),
+            message if type(message) is str else self._content(message),
             self._choice(tool_choice),
             inference_config,
             additional_model_request_fields,
@@ -97,7 +97,7 @@ class Conversation:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
         for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
         turn = self._core.begin(
-            self._content(message),
+            message if type(message) is str else self._content(message),
             self._choice(tool_choice),
             inference_config,
             additional_model_request_fields,
@@ -153,7 +153,7 @@ class Conversation:
         """A list of text, blocks, paths and images as content blocks, checked against the
         request's limits with the history it goes with. Text and message dicts go to the
         native layer untouched: their checks are there, and cost nothing in Python."""
-        if type(message) is str or (type(message) is dict and "role" in message):
+        if type(message) is dict and "role" in message:
             return message
         return user_content(message, self._history)
 
