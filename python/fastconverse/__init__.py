@@ -18,6 +18,7 @@ from fastconverse._core import (
 )
 from fastconverse._persist import ConversationInfo
 from fastconverse.client import ConverseClient
+from fastconverse.content import document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
     ContentBlockStop,
@@ -77,10 +78,14 @@ __all__ = [
     "ToolUseStart",
     "Usage",
     "__version__",
+    "document",
     "errors",
     "estimate_tokens",
     "events",
+    "guard_content",
+    "image",
     "tool",
+    "video",
 ]
 
 

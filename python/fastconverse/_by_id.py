@@ -1,15 +1,17 @@
 """The reference tutorial's conversation-id API on ``ConverseClient``: ``send_message``,
-``send_message_streaming``, ``get_conversation_details``. Each takes a conversation id (or
-the ``Conversation``), so that a web worker can continue any conversation it is given: with
-a store, one it does not hold is loaded first."""
+``send_message_streaming``, ``send_message_with_image``, ``get_conversation_details``. Each
+takes a conversation id (or the ``Conversation``), so that a web worker can continue any
+conversation it is given: with a store, one it does not hold is loaded first."""
 
 from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from fastconverse.content import image
 from fastconverse.events import TextDelta
 
 if TYPE_CHECKING:
@@ -76,6 +78,32 @@ class ConversationsById:
             message, inference_config=inference, additional_model_request_fields=fields
         )
         return reply.text
+
+    def send_message_with_image(
+        self,
+        conversation_id: str | Conversation,
+        message: str,
+        image_path: str | os.PathLike[str],
+        additional_model_params: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Sends ``message`` with the image at ``image_path`` (png, jpeg, gif or webp, at most
+        3.75 MB) and returns the reply's text; ``additional_model_params`` as in
+        ``send_message``."""
+        return self.send_message(
+            conversation_id, [message, image(image_path)], additional_model_params
+        )
+
+    async def send_message_with_image_async(
+        self,
+        conversation_id: str | Conversation,
+        message: str,
+        image_path: str | os.PathLike[str],
+        additional_model_params: Mapping[str, Any] | None = None,
+    ) -> str:
+        """``send_message_with_image`` as a coroutine."""
+        return await self.send_message_async(
+            conversation_id, [message, image(image_path)], additional_model_params
+        )
 
     def send_message_streaming(
         self,

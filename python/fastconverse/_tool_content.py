@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic_core import to_jsonable_python
+
+from fastconverse.content import bytes_block, pil_image_bytes
 
 JsonDict = dict[str, Any]
 
@@ -28,9 +29,12 @@ def result_content(value: Any) -> list[JsonDict]:
     - other objects pydantic serialises to a string (datetime, UUID, Path, ...): text;
     - ``bytes`` of a PNG, JPEG, GIF or WEBP image: an image block; of a PDF: a document
       block named "document"; other bytes raise ``ValueError``;
-    - a PIL image (when Pillow is installed): a PNG image block;
-    - a content block dict (``{"text"|"json"|"image"|"document"|"video": ...}``)
-      or a list of them: passed through unchanged.
+    - a PIL image (when Pillow is installed): an image block, in the image's own format
+      when Bedrock takes it, else PNG;
+    - a content block dict (``{"text"|"json"|"image"|"document"|"video": ...}``, such as
+      ``image(...)`` and ``document(...)`` give) or a list of them: passed through unchanged;
+    - a list (or tuple) holding images or documents among other values: a block per item,
+      each as above (``["The chart:", image("chart.png")]``), blank text left out.
 
     Values JSON cannot hold (inside containers) become their ``str()``.
     """
@@ -40,6 +44,8 @@ def result_content(value: Any) -> list[JsonDict]:
         return [dict(value)]
     if isinstance(value, list) and value and all(_is_content_block(b) for b in value):
         return [dict(b) for b in value]
+    if isinstance(value, (list, tuple)) and any(_is_media(b) for b in value):
+        return _mixed(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return [_bytes_block(bytes(value))]
     image = _pil_image_block(value)
@@ -89,10 +95,28 @@ def _bytes_block(data: bytes) -> JsonDict:
 
 
 def _pil_image_block(value: Any) -> JsonDict | None:
-    # Only when the caller already imported Pillow: no import cost, and no dependency.
-    pil = sys.modules.get("PIL.Image")
-    if pil is None or not isinstance(value, pil.Image):
+    encoded = pil_image_bytes(value)
+    if encoded is None:
         return None
-    buffer = io.BytesIO()
-    value.save(buffer, format="PNG")
-    return {"image": {"format": "png", "source": {"bytes": buffer.getvalue()}}}
+    data, fmt = encoded
+    return bytes_block("image", data, None, fmt)
+
+
+def _is_media(value: Any) -> bool:
+    """An image, document or video block, or a PIL image (only imported if already loaded)."""
+    if isinstance(value, Mapping):
+        return _is_content_block(value) and next(iter(value)) in ("image", "document", "video")
+    pil = sys.modules.get("PIL.Image")
+    return pil is not None and isinstance(value, pil.Image)
+
+
+def _mixed(values: list[Any] | tuple[Any, ...]) -> list[JsonDict]:
+    blocks: list[JsonDict] = []
+    for i, value in enumerate(values):
+        if isinstance(value, str) and not value.strip():
+            continue  # Bedrock rejects blank text; beside an image it says nothing anyway
+        try:
+            blocks.extend(result_content(value))
+        except ValueError as exc:
+            raise ValueError(f"item {i} of the list: {exc}") from None
+    return blocks

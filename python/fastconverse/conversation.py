@@ -9,6 +9,7 @@ turn that fails, is cancelled or is interrupted leaves the history as it was.
 
 from __future__ import annotations
 
+import os
 from collections.abc import (
     Callable,
     Coroutine,
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 from fastconverse import _core
 from fastconverse._persist import ConversationInfo
-from fastconverse.stream import ReplyStream, _blocks
+from fastconverse._user_content import unique_result_names, user_content
+from fastconverse.stream import ReplyStream, _blocks, _with_turn
 
 if TYPE_CHECKING:
     from fastconverse._tools import ToolBox, ToolStats
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Conversation", "ReplyStream"]
 
-UserInput = Union[str, Sequence[Mapping[str, Any]], Mapping[str, Any]]
+# A list may mix text, content block dicts (``image()``, ``document()``...), paths and PIL
+# images; a lone path or PIL image is a message of one block.
+UserInput = Union[str, Sequence[Any], Mapping[str, Any], "os.PathLike[str]"]
 ToolChoice = Union[str, Mapping[str, Any], None]
 
 
@@ -56,7 +60,10 @@ class Conversation:
         ``inference_config`` and ``additional_model_request_fields`` apply to this turn
         only, each key over the conversation's own."""
         turn = self._core.begin(
-            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+            message if type(message) is str else self._content(message),
+            self._choice(tool_choice),
+            inference_config,
+            additional_model_request_fields,
         )
         return self._drive(turn)
 
@@ -72,7 +79,10 @@ class Conversation:
         cancelled turn never commits. Bad input is refused at once, before any await."""
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
         start = self._core.prepare(
-            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+            message if type(message) is str else self._content(message),
+            self._choice(tool_choice),
+            inference_config,
+            additional_model_request_fields,
         )
         return self._drive_async(start.begin)
 
@@ -87,9 +97,12 @@ class Conversation:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
         for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
         turn = self._core.begin(
-            message, self._choice(tool_choice), inference_config, additional_model_request_fields
+            message if type(message) is str else self._content(message),
+            self._choice(tool_choice),
+            inference_config,
+            additional_model_request_fields,
         )
-        return ReplyStream(turn, self._tools)
+        return ReplyStream(turn, self._tools, self._history)
 
     def send_tool_results(
         self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
@@ -116,7 +129,7 @@ class Conversation:
                     outcomes: list[Any] = [None] * len(calls)
                     for i, outcome in self._box().run(calls):
                         outcomes[i] = outcome
-                    turn.add_results(_blocks(outcomes))
+                    turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
                 else:
                     return turn.commit()
 
@@ -131,10 +144,21 @@ class Conversation:
                     outcomes: list[Any] = [None] * len(calls)
                     async for i, outcome in self._box().run_async(calls):
                         outcomes[i] = outcome
-                    turn.add_results(_blocks(outcomes))
+                    turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
                 else:
                     # Note: no await after the last request's reply: a cancel lands there.
                     return turn.commit()
+
+    def _content(self, message: UserInput) -> Any:
+        """A list of text, blocks, paths and images as content blocks, checked against the
+        request's limits with the history it goes with. Text and message dicts go to the
+        native layer untouched: their checks are there, and cost nothing in Python."""
+        if type(message) is dict and "role" in message:
+            return message
+        return user_content(message, self._history)
+
+    def _history(self) -> list[dict[str, Any]]:
+        return self._core.messages
 
     def _box(self) -> ToolBox:
         if self._tools is None:  # the machine asks for tools only of conversations with tools
@@ -165,6 +189,8 @@ class Conversation:
         from fastconverse._tools import given_result
 
         given = {key: given_result(key, value) for key, value in results.items()}
+        named = unique_result_names(list(given.values()), self._history)
+        given = dict(zip(given, named))
         choice = self._choice(tool_choice)
         return lambda: self._core.begin_results(given, choice)
 

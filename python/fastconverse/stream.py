@@ -7,11 +7,12 @@ failed ends the turn with the history as it was.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fastconverse import _core
+from fastconverse._user_content import unique_result_names
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -26,11 +27,17 @@ class _Run:
     """What a ``ReplyStream`` and its generators share. The generators must not hold the
     stream: dropping an unfinished stream then drops them, which ends the turn at once."""
 
-    __slots__ = ("closed", "current", "reply", "tools", "turn")
+    __slots__ = ("closed", "current", "history", "reply", "tools", "turn")
 
-    def __init__(self, turn: _core._Turn, tools: ToolBox | None) -> None:
+    def __init__(
+        self,
+        turn: _core._Turn,
+        tools: ToolBox | None,
+        history: Callable[[], list[dict[str, Any]]],
+    ) -> None:
         self.turn = turn
         self.tools = tools
+        self.history = history
         self.current: _core._RequestStream | None = None
         self.reply: _core.Reply | None = None
         self.closed = False
@@ -62,7 +69,7 @@ def _events(run: _Run) -> Generator[Event, None, None]:
                         outcomes[i] = outcome
                         yield outcome.event
                     if not run.closed:
-                        turn.add_results(_blocks(outcomes))
+                        turn.add_results(_blocks(outcomes, run.history))
                 else:
                     _commit(run)
                     return
@@ -91,7 +98,7 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                         outcomes[i] = outcome
                         yield outcome.event
                     if not run.closed:
-                        turn.add_results(_blocks(outcomes))
+                        turn.add_results(_blocks(outcomes, run.history))
                 else:
                     _commit(run)
                     return
@@ -129,8 +136,15 @@ class ReplyStream:
 
     __slots__ = ("_async", "_run", "_sync")
 
-    def __init__(self, turn: _core._Turn, tools: ToolBox | None) -> None:
-        self._run = _Run(turn, tools)
+    def __init__(
+        self,
+        turn: _core._Turn,
+        tools: ToolBox | None,
+        history: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
+        """``history``: the messages a request of the turn carries besides the turn's own
+        (for unique document names in tool results); none when not given."""
+        self._run = _Run(turn, tools, _with_turn(history, turn))
         self._sync: Generator[Event, None, None] | None = None
         self._async: AsyncGenerator[Event, None] | None = None
 
@@ -222,6 +236,19 @@ class ReplyStream:
         return f"ReplyStream(model_id={self._run.turn.model_id!r}, done={self.done})"
 
 
-def _blocks(outcomes: Sequence[Any]) -> list[dict[str, Any]]:
-    """The toolResult blocks of a round, in tool-use order."""
-    return [o.event.to_dict() for o in outcomes if o is not None]
+def _with_turn(
+    history: Callable[[], list[dict[str, Any]]] | None, turn: _core._Turn
+) -> Callable[[], list[dict[str, Any]]]:
+    """The messages of the turn's next request: ``history`` and what the turn added."""
+    if history is None:
+        return lambda: turn.messages
+    return lambda: history() + turn.messages
+
+
+def _blocks(
+    outcomes: Sequence[Any], history: Callable[[], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The toolResult blocks of a round, in tool-use order, their documents' names unique in
+    the request (``history``: its other messages). Note: a ``ToolResult`` event already
+    yielded keeps the name the tool gave."""
+    return unique_result_names([o.event.to_dict() for o in outcomes if o is not None], history)
