@@ -25,9 +25,9 @@ def picture(fmt: str = "PNG", size: tuple[int, int] = (8, 6), color: str = "red"
 
 
 def big_png(megabytes: float) -> bytes:
-    """A PNG-shaped blob of about ``megabytes`` MiB (whole: it ends with IEND)."""
+    """A PNG-shaped blob of about ``megabytes`` MB (whole: it ends with IEND)."""
     head = picture()[: -len(PNG_END)]
-    return head + b"\x00" * int(megabytes * 1024 * 1024) + PNG_END
+    return head + b"\x00" * int(megabytes * 1_000_000) + PNG_END
 
 
 def office(kind: str) -> bytes:

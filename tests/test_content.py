@@ -216,7 +216,7 @@ def test_document_formats_from_bytes_and_extension(tmp_path: Path) -> None:
         document(PDF, format="docx")
     with pytest.raises(ValueError, match=r"is an image \(png\), not a document"):
         document(picture())
-    too_big = b"%PDF-1.4\n" + b" " * (5 * 1024 * 1024)
+    too_big = b"%PDF-1.4\n" + b" " * 4_999_991
     with pytest.raises(ValueError, match=r"is 5 MB; Bedrock accepts at most 4\.5 MB per document"):
         document(too_big)
 
@@ -294,7 +294,7 @@ def test_video_formats_and_limit(
     assert video(tmp_path / "phone.3gp")["video"]["format"] == "three_gp"
     assert video(b"\x00" * 8, format="3gp")["video"]["format"] == "three_gp"
     with pytest.raises(ValueError, match=r"at most 18\.75 MB per video .*video\(s3_uri=\.\.\.\)"):
-        video(MP4 + b"\x00" * (19 * 1024 * 1024))
+        video(MP4 + b"\x00" * 19_000_000)
     conv = client.create_conversation()
     conv.send(["Watch", tmp_path / "clip.mpg", video(MP4)])
     content = sent_content(fake_bedrock)

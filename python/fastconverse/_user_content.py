@@ -198,8 +198,8 @@ def _size(body: Mapping[str, Any]) -> int | None:
         return len(data)
     if isinstance(data, memoryview):
         return data.nbytes
-    if isinstance(data, str):  # base64 (the native layer decodes it)
-        return len(data) * 3 // 4
+    if isinstance(data, str):  # sent as its UTF-8 bytes, as boto3 sends a str blob
+        return len(data.encode())
     return None  # an S3 location: Bedrock reads it, up to its own larger limits
 
 

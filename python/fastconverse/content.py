@@ -46,16 +46,17 @@ __all__ = [
 ContentBlock = dict[str, Any]
 Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview]
 
-_MIB = 1024 * 1024
-# Bedrock's limits, from the Converse API reference (ImageBlock, DocumentBlock). Note: "MB"
-# there is binary: 3.75 MB is what 5 MiB of base64 holds (the models' own 5 MiB limit).
+_MIB = 1_000_000
+# Bedrock's limits, from the Converse API reference (ImageBlock, DocumentBlock). Note: the
+# reference does not say whether its "MB" is decimal or binary; we read it as decimal (the
+# stricter reading, and FakeBedrock's), so nothing checked here is refused for its size.
 IMAGE_MAX_BYTES = int(3.75 * _MIB)
 DOCUMENT_MAX_BYTES = int(4.5 * _MIB)
 MAX_IMAGES = 20  # per request
 MAX_DOCUMENTS = 5  # per request
 # VideoSource (Converse API reference): "You can upload a smaller video as a base64-encoded
 # string as long as the encoded file is less than 25MB" (S3 sources may be up to 1 GB);
-# 25 MiB of base64 holds 3/4 of it in bytes.
+# 25 MB of base64 holds 3/4 of it in bytes.
 VIDEO_MAX_BYTES = 25 * _MIB * 3 // 4
 
 _MAX_BYTES: dict[Kind, int] = {
