@@ -15,6 +15,7 @@ from fastconverse import _core, _persist
 from fastconverse._by_id import ConversationsById
 from fastconverse._persist import ConversationInfo
 from fastconverse.conversation import Conversation
+from fastconverse.errors import ConverseError, _during
 
 if TYPE_CHECKING:
     from fastconverse._tools import ToolBox
@@ -106,13 +107,48 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         self._registry()  # (an initialised client)
         return self._store
 
+    # Note: the boto3-shaped calls name their operation on the errors they raise, as
+    # botocore's ClientError.operation_name (the native errors do not say it yet).
+
+    def converse(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse``: same keyword arguments, same returned dict."""
+        try:
+            return super().converse(**kwargs)
+        except ConverseError as error:
+            _during(error, "Converse")
+            raise
+
+    def converse_stream(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse_stream``; ``["stream"]`` is an ``EventStream``."""
+        try:
+            return super().converse_stream(**kwargs)
+        except ConverseError as error:
+            _during(error, "ConverseStream")
+            raise
+
+    def count_tokens(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``count_tokens``."""
+        try:
+            return super().count_tokens(**kwargs)
+        except ConverseError as error:
+            _during(error, "CountTokens")
+            raise
+
     async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse`` as a coroutine; the HTTP request runs without holding the GIL."""
-        return await super().converse_async(**kwargs)
+        try:
+            return await super().converse_async(**kwargs)
+        except ConverseError as error:
+            _during(error, "Converse")
+            raise
 
     async def converse_stream_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
-        return await super().converse_stream_async(**kwargs)
+        try:
+            return await super().converse_stream_async(**kwargs)
+        except ConverseError as error:
+            _during(error, "ConverseStream")
+            raise
 
     def create_conversation(
         self,

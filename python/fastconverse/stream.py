@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fastconverse import _core
+from fastconverse.errors import ConverseError, _during
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -66,6 +67,9 @@ def _events(run: _Run) -> Generator[Event, None, None]:
                 else:
                     _commit(run)
                     return
+    except ConverseError as error:
+        _during(error, "ConverseStream")  # (botocore's operation_name)
+        raise
     finally:
         run.close()
 
@@ -95,6 +99,9 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                 else:
                     _commit(run)
                     return
+    except ConverseError as error:
+        _during(error, "ConverseStream")  # (botocore's operation_name)
+        raise
     finally:
         run.close()
 
