@@ -277,3 +277,19 @@ def test_botocore_imported_first_makes_the_classes_client_errors(
         """,
     )
     assert out.split() == ["True", "False"]
+
+
+@pytest.mark.parametrize("code", ERROR_CODES)
+def test_client_exceptions_by_boto3s_names(fake_bedrock: FakeBedrock, code: str) -> None:
+    bedrock = boto3_client(fake_bedrock)
+    client = fc_client(fake_bedrock, max_attempts=1)
+    for target in (bedrock, client):
+        fake_bedrock.enqueue_error(code)
+        with pytest.raises(getattr(target.exceptions, code)):
+            target.converse(modelId="m", messages=[user("hi")])
+        fake_bedrock.enqueue_error(code)
+        with pytest.raises(target.exceptions.ClientError):
+            target.converse(modelId="m", messages=[user("hi")])
+    assert not issubclass(
+        client.exceptions.ValidationException, client.exceptions.ThrottlingException
+    )

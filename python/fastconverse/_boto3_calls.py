@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastconverse import _core
+from fastconverse import _core, errors
 from fastconverse.errors import ConverseError, _during
 
 __all__ = ["Boto3Calls"]
@@ -53,3 +53,29 @@ class Boto3Calls(_core.ConverseClient):
         except ConverseError as error:
             _during(error, "ConverseStream")
             raise
+
+    @property
+    def exceptions(self) -> Exceptions:
+        """boto3's ``client.exceptions``: ``except client.exceptions.ThrottlingException``
+        catches our ``ThrottlingError`` (each modeled code names our class for it)."""
+        return _EXCEPTIONS
+
+
+class Exceptions:
+    """The modeled errors of Bedrock Runtime by boto3's names, as our classes."""
+
+    ClientError = errors.ServiceError
+    AccessDeniedException = errors.AccessDeniedError
+    InternalServerException = errors.InternalServerError
+    ModelErrorException = errors.ModelError
+    ModelNotReadyException = errors.ModelNotReadyError
+    ModelStreamErrorException = errors.ModelStreamError
+    ModelTimeoutException = errors.ModelTimeoutError
+    ResourceNotFoundException = errors.ResourceNotFoundError
+    ServiceQuotaExceededException = errors.ServiceQuotaExceededError
+    ServiceUnavailableException = errors.ServiceUnavailableError
+    ThrottlingException = errors.ThrottlingError
+    ValidationException = errors.ValidationError
+
+
+_EXCEPTIONS = Exceptions()
