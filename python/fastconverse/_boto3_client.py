@@ -8,9 +8,7 @@ service name is never taken for a model id.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import re
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -50,7 +48,8 @@ _SERVICES = frozenset(
         "textract",
     }
 )
-_SERVICE_LIKE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+# What a service name is made of (no regex: compiling one at import costs more than this).
+_SERVICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
 def is_service_name(value: str) -> bool:
@@ -58,8 +57,10 @@ def is_service_name(value: str) -> bool:
     colons or slashes; bare words are checked against the services botocore knows)."""
     if value in _SERVICES:
         return True
-    if not _SERVICE_LIKE.fullmatch(value):
+    if not (value and _SERVICE_CHARS.issuperset(value)) or "--" in value or value[0] == "-":
         return False
+    import importlib.util  # (here: most programs never need it)
+
     try:  # (finds botocore without importing it)
         spec = importlib.util.find_spec("botocore")
     except (ImportError, ValueError):

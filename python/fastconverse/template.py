@@ -15,13 +15,10 @@ must not send a prompt with a hole in it.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["Template"]
-
-_FORMATTER = string.Formatter()
 
 
 class Template:
@@ -36,8 +33,10 @@ class Template:
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
             raise TypeError(f"Template text: expected a str, got {type(text).__name__}")
+        import string  # (here: it imports re, and most programs use no template)
+
         try:
-            parsed = list(_FORMATTER.parse(text))
+            parsed = list(string.Formatter().parse(text))
         except ValueError as exc:  # a lone "{" or "}"
             raise ValueError(
                 f"Template {_short(text)}: {exc} (write {{{{ and }}}} for literal braces)"
