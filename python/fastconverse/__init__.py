@@ -3,7 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 from fastconverse import _aio as _aio  # registers the exit hook first
-from fastconverse import errors, events
+from fastconverse import _boto3_client, errors, events
 from fastconverse._core import (
     ConversationMetrics,
     RateLimit,
@@ -40,6 +40,12 @@ from fastconverse.memory import (
     TokenBudget,
     estimate_tokens,
 )
+from fastconverse.template import Template
+
+# Note: after every submodule import (importing a submodule rebinds its name here): the
+# name `client` is boto3's factory, `fastconverse.client("bedrock-runtime", ...)`, not the
+# module of that name (which `from fastconverse.client import ...` still finds).
+client = _boto3_client.client
 
 if TYPE_CHECKING:
     from fastconverse._tools import ToolStats
@@ -66,6 +72,7 @@ __all__ = [
     "SlidingWindow",
     "Store",
     "Summarizing",
+    "Template",
     "TextDelta",
     "Timings",
     "TokenBudget",
@@ -78,6 +85,7 @@ __all__ = [
     "ToolUseStart",
     "Usage",
     "__version__",
+    "client",
     "document",
     "errors",
     "estimate_tokens",

@@ -223,23 +223,15 @@ def _listed(tools: Any) -> Sequence[Any]:
 
 
 def _tool(value: Any, handler: Callable[[str, dict[str, Any]], Any] | None, arg: str) -> Any:
-    """A tool of ``send_message_with_tools``: the tutorial's function dicts become toolSpec
-    dicts, and with a handler, a spec becomes a tool the loop calls."""
+    """A tool of ``send_message_with_tools``: with a handler, a spec (a toolSpec or the
+    tutorial's function dict, which ``Tool`` reads) becomes a tool the loop calls."""
     from fastconverse.tools import Tool
 
-    if isinstance(value, Mapping) and value.get("type") == "function":
-        fn = value.get("function")
-        if not (isinstance(fn, Mapping) and isinstance(fn.get("name"), str)):
-            raise ValueError(f"{arg}: a function tool needs 'function': {{'name': ...}}")
-        spec: dict[str, Any] = {
-            "name": fn["name"],
-            "inputSchema": {"json": fn.get("parameters") or {"type": "object"}},
-        }
-        if fn.get("description"):
-            spec["description"] = fn["description"]
-        value = spec
     if isinstance(value, Mapping) and handler is not None:
-        name = Tool(value).name
+        try:
+            name = Tool(value).name
+        except ValueError as exc:
+            raise ValueError(f"{arg}: {exc}") from None
         if inspect.iscoroutinefunction(handler):
 
             async def call_async(**kwargs: Any) -> Any:

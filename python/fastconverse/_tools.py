@@ -361,11 +361,15 @@ def _as_tool(value: Any, arg: str) -> Tool[..., Any]:
     if isinstance(value, Tool):
         return value
     if isinstance(value, Mapping):
-        return Tool(value)
+        try:
+            return Tool(value)
+        except ValueError as exc:
+            raise ValueError(f"{arg}: {exc}") from None
     if callable(value):
         return Tool.from_function(value)
     raise TypeError(
-        f"{arg}: expected a @tool function, a Tool, a plain function or a toolSpec dict, "
+        f"{arg}: expected a @tool function, a Tool, a plain function, a toolSpec dict or "
+        f"a {{'type': 'function', 'function': {{...}}}} dict, "
         f"got {type(value).__name__}"
     )
 

@@ -12,9 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from fastconverse import _core, _persist
+from fastconverse._boto3_calls import Boto3Calls
+from fastconverse._boto3_client import check_service, is_service_name
 from fastconverse._by_id import ConversationsById
 from fastconverse._persist import ConversationInfo
 from fastconverse.conversation import Conversation
+from fastconverse.template import Template, render_system_prompt
 
 if TYPE_CHECKING:
     from fastconverse._tools import ToolBox
@@ -28,8 +31,12 @@ __all__ = ["ConverseClient"]
 _REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+")
 
 
-class ConverseClient(ConversationsById, _core.ConverseClient):
+class ConverseClient(ConversationsById, Boto3Calls):
     """A client of Bedrock Runtime's Converse API.
+
+    ``ConverseClient("bedrock-runtime", region_name=...)`` and ``service_name=`` work as in
+    ``boto3.client`` (see also ``fastconverse.client``); a service name is never taken for a
+    model id, and any service but Bedrock Runtime is refused.
 
     Args:
         model_id: Default model of calls without ``modelId`` (and of new conversations).
@@ -53,6 +60,7 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         rate_limit: A ``RateLimit`` (your Bedrock quota: requests and tokens per minute)
             that every request of this client waits for; clients given the same one share
             it, and with ``redis_url=`` so do processes and machines.
+        service_name: ``"bedrock-runtime"`` (boto3's first argument), the only one accepted.
     """
 
     def __init__(
@@ -71,7 +79,16 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         max_conversations: int = 1000,
         store: str | os.PathLike[str] | _core.Store | None = None,
         rate_limit: _core.RateLimit | None = None,
+        service_name: str | None = None,
     ) -> None:
+        if service_name is not None:
+            check_service(service_name)
+        if isinstance(model_id, str) and is_service_name(model_id):
+            check_service(model_id, "model_id")  # (an AWS service, never a model)
+            model_id = None
+            # boto3's positional order follows: (service_name, region_name)
+            if profile_name is not None and region_name is None and _REGION.fullmatch(profile_name):
+                region_name, profile_name = profile_name, None
         if profile_name is not None and region_name is None and _REGION.fullmatch(profile_name):
             raise ValueError(
                 f"profile_name: {profile_name!r} looks like an AWS region; the positional order "
@@ -106,18 +123,11 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         self._registry()  # (an initialised client)
         return self._store
 
-    async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
-        """``converse`` as a coroutine; the HTTP request runs without holding the GIL."""
-        return await super().converse_async(**kwargs)
-
-    async def converse_stream_async(self, **kwargs: Any) -> dict[str, Any]:
-        """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
-        return await super().converse_stream_async(**kwargs)
-
     def create_conversation(
         self,
-        system_prompt: str | Sequence[Mapping[str, Any]] | None = None,
+        system_prompt: str | Template | Sequence[Mapping[str, Any]] | None = None,
         *,
+        prompt_variables: Mapping[str, Any] | None = None,
         conversation_id: str | None = None,
         model_id: str | None = None,
         inference_config: Mapping[str, Any] | None = None,
@@ -136,7 +146,8 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
         With ``tools`` (``@tool`` functions, ``Tool`` objects, plain typed functions or
-        boto3 toolSpec dicts), ``send``, ``send_async`` and ``stream`` call the tools the
+        boto3 toolSpec dicts or OpenAI-style ``{"type": "function", "function": {...}}``
+        dicts), ``send``, ``send_async`` and ``stream`` call the tools the
         model asks for and send their results back until it answers; see the README.
 
         ``memory`` keeps the history inside the context window (``SlidingWindow``,
@@ -144,11 +155,15 @@ class ConverseClient(ConversationsById, _core.ConverseClient):
         cache points: ``"system"``, ``"tools"``, ``"history"``, several joined by ``"+"``
         or ``"all"``.
 
+        A ``Template`` system prompt is filled in from ``prompt_variables`` now (a missing
+        or unused variable is a ``ValueError``); the text is what is sent and kept.
+
         ``metadata`` is a dict of JSON values kept with the conversation (a user id, tags):
         ``list_conversations(metadata=...)`` finds conversations by it. With a store, the
         conversation is written there at once, and each turn when it commits.
         """
         self._registry()  # (an initialised client)
+        system_prompt = render_system_prompt(system_prompt, prompt_variables)
         toolbox = None
         if tools is not None:
             from fastconverse._tools import ToolBox

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Union
 from fastconverse import _core
 from fastconverse._persist import ConversationInfo
 from fastconverse._user_content import unique_result_names, user_content
+from fastconverse.errors import ConverseError, _during
 from fastconverse.stream import ReplyStream, _blocks, _with_turn
 
 if TYPE_CHECKING:
@@ -120,34 +121,42 @@ class Conversation:
         return self._drive_async(begin)
 
     def _drive(self, turn: _core._Turn) -> _core.Reply:
-        with turn:  # ends the turn however this ends; counts a failure in the metrics
-            while True:
-                action, calls = turn.next()
-                if action == "request" or action == "summary":
-                    turn.request()
-                elif action == "tools":
-                    outcomes: list[Any] = [None] * len(calls)
-                    for i, outcome in self._box().run(calls):
-                        outcomes[i] = outcome
-                    turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
-                else:
-                    return turn.commit()
+        try:
+            with turn:  # ends the turn however this ends; counts a failure in the metrics
+                while True:
+                    action, calls = turn.next()
+                    if action == "request" or action == "summary":
+                        turn.request()
+                    elif action == "tools":
+                        outcomes: list[Any] = [None] * len(calls)
+                        for i, outcome in self._box().run(calls):
+                            outcomes[i] = outcome
+                        turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
+                    else:
+                        return turn.commit()
+        except ConverseError as error:
+            _during(error, "Converse")  # (botocore's operation_name)
+            raise
 
     async def _drive_async(self, begin: Callable[[], _core._Turn]) -> _core.Reply:
-        turn = begin()
-        with turn:
-            while True:
-                action, calls = turn.next()
-                if action == "request" or action == "summary":
-                    await turn.request_async()
-                elif action == "tools":
-                    outcomes: list[Any] = [None] * len(calls)
-                    async for i, outcome in self._box().run_async(calls):
-                        outcomes[i] = outcome
-                    turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
-                else:
-                    # Note: no await after the last request's reply: a cancel lands there.
-                    return turn.commit()
+        try:
+            turn = begin()
+            with turn:
+                while True:
+                    action, calls = turn.next()
+                    if action == "request" or action == "summary":
+                        await turn.request_async()
+                    elif action == "tools":
+                        outcomes: list[Any] = [None] * len(calls)
+                        async for i, outcome in self._box().run_async(calls):
+                            outcomes[i] = outcome
+                        turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
+                    else:
+                        # Note: no await after the last request's reply: a cancel lands there.
+                        return turn.commit()
+        except ConverseError as error:
+            _during(error, "Converse")
+            raise
 
     def _content(self, message: UserInput) -> Any:
         """A list of text, blocks, paths and images as content blocks, checked against the
@@ -247,11 +256,19 @@ class Conversation:
     def count_tokens(self) -> _core.TokenCount:
         """The next request's prompt size from Bedrock's CountTokens; where the model cannot
         count, the estimate, with ``exact=False`` and a ``note`` saying why."""
-        return self._core.count_tokens()
+        try:
+            return self._core.count_tokens()
+        except ConverseError as error:
+            _during(error, "CountTokens")
+            raise
 
     async def count_tokens_async(self) -> _core.TokenCount:
         """``count_tokens`` as a coroutine."""
-        return await self._core.count_tokens_async()
+        try:
+            return await self._core.count_tokens_async()
+        except ConverseError as error:
+            _during(error, "CountTokens")
+            raise
 
     @property
     def usage(self) -> _core.Usage:

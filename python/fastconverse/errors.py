@@ -1,13 +1,21 @@
 """Exceptions raised by fastconverse.
 
-Every error from the service is a ``ConverseError`` carrying ``code``, ``message``,
-``status_code``, ``request_id``, ``retryable`` and ``model_id``; its subclass says which
-modeled error it is. ``str(error)`` says what happened and what to do about it.
+Every error from the service is a ``ServiceError`` (a ``ConverseError``) carrying ``code``,
+``message``, ``status_code``, ``request_id``, ``retryable`` and ``model_id``; its subclass
+says which modeled error it is. ``str(error)`` says what happened and what to do about it.
+
+Code written for boto3 keeps working: every ``ConverseError`` has botocore's ``response``
+dict (``error.response["Error"]["Code"]``) and ``operation_name``, and when botocore is in
+use, service errors are ``botocore.exceptions.ClientError`` (errors inside a stream:
+``EventStreamError``), so ``except ClientError`` catches them. See ``_botocore.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
+
+from fastconverse import _botocore
 
 __all__ = [
     "AccessDeniedError",
@@ -25,6 +33,7 @@ __all__ = [
     "ModelTimeoutError",
     "PendingToolCallsError",
     "ResourceNotFoundError",
+    "ServiceError",
     "ServiceQuotaExceededError",
     "ServiceUnavailableError",
     "StoreError",
@@ -47,6 +56,21 @@ class ConverseError(Exception):
     request_id: str | None
     retryable: bool
     model_id: str | None
+    operation_name: str | None
+    """The API operation that failed (``Converse``, ``ConverseStream``, ``CountTokens``), as
+    botocore's ``ClientError.operation_name``; None for errors outside any request."""
+    response: dict[str, Any]
+    """botocore's error response: ``{"Error": {"Code", "Message"}, "ResponseMetadata":
+    {"RequestId", "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}}``."""
+
+    def __new__(cls, message: str = "", *args: Any, **kwargs: Any) -> Any:
+        # The class botocore's handlers expect: an error inside a stream is an
+        # EventStreamError when botocore is in use (see _botocore.py).
+        code = kwargs.get("code")
+        if cls is ConverseError and code is not None:
+            cls = ServiceError  # (the native side names unmodeled service codes so)
+        kind = _botocore.in_use_for(cls, code, kwargs.get("status_code"))
+        return super().__new__(kind, message, *args)
 
     def __init__(
         self,
@@ -58,11 +82,10 @@ class ConverseError(Exception):
         retryable: bool = False,
         model_id: str | None = None,
         hint: str | None = None,
-        http_headers: dict[str, str] | None = None,
+        operation_name: str | None = None,
+        http_headers: Mapping[str, str] | None = None,
         retry_attempts: int | None = None,
     ) -> None:
-        self.http_headers = http_headers if http_headers is not None else {}
-        self.retry_attempts = retry_attempts
         self.code = code
         self.message = message
         self.status_code = status_code
@@ -70,7 +93,31 @@ class ConverseError(Exception):
         self.retryable = retryable
         self.model_id = model_id
         self.hint = hint
-        super().__init__(message)
+        # (an error inside a stream can only come from ConverseStream)
+        self.operation_name = operation_name or ("ConverseStream" if self.in_stream else None)
+        self.response = _botocore.error_response(
+            self.code or type(self).__name__,
+            message,
+            status_code=status_code,
+            request_id=request_id,
+            in_stream=self.in_stream,
+            http_headers=http_headers,
+            retry_attempts=retry_attempts,
+        )
+        # Note: not super().__init__: with botocore in use, the next class in the MRO is
+        # ClientError, whose __init__ takes (error_response, operation_name).
+        Exception.__init__(self, message)
+
+    @property
+    def in_stream(self) -> bool:
+        """Whether the service sent this error inside a stream that had begun (HTTP 200)."""
+        return self.code is not None and self.status_code == 200
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # (ClientError's __reduce__ would rebuild a bare ClientError; keep our class, whose
+        # in-stream variant is chosen again by __new__)
+        public = _botocore.public_class(type(self))
+        return (_rebuild, (public, self.args, self.code, self.status_code), self.__dict__)
 
     def __str__(self) -> str:
         parts = [f"{self.code}: {self.message}" if self.code else self.message]
@@ -88,7 +135,26 @@ class ConverseError(Exception):
         return " ".join(parts)
 
 
-class ValidationError(ConverseError):
+def _rebuild(
+    cls: type[ConverseError], args: tuple[Any, ...], code: str | None, status_code: int | None
+) -> ConverseError:
+    """An error without running ``__init__`` (pickle then restores its ``__dict__``)."""
+    kind = _botocore.in_use_for(cls, code, status_code)
+    return cast(ConverseError, Exception.__new__(kind, *args))
+
+
+def _during(error: ConverseError, operation_name: str) -> None:
+    """Names the operation an error came from, unless the native side already did."""
+    if error.operation_name is None:
+        error.operation_name = operation_name
+
+
+class ServiceError(ConverseError):
+    """An error the service answered with (it has a ``code``): botocore's ``ClientError``
+    when botocore is in use. Raised as itself for codes fastconverse does not model."""
+
+
+class ValidationError(ServiceError):
     """The request was invalid (HTTP 400 ValidationException)."""
 
 
@@ -96,43 +162,43 @@ class ContextWindowExceededError(ValidationError):
     """The prompt (plus maxTokens) does not fit the model's context window."""
 
 
-class ServiceQuotaExceededError(ConverseError):
+class ServiceQuotaExceededError(ServiceError):
     """A service quota of the account was exceeded."""
 
 
-class AccessDeniedError(ConverseError):
+class AccessDeniedError(ServiceError):
     """No access to the model or the operation (also bad or unknown credentials)."""
 
 
-class ResourceNotFoundError(ConverseError):
+class ResourceNotFoundError(ServiceError):
     """The model, inference profile or other resource does not exist."""
 
 
-class ModelTimeoutError(ConverseError):
+class ModelTimeoutError(ServiceError):
     """The model took too long to answer."""
 
 
-class ModelNotReadyError(ConverseError):
+class ModelNotReadyError(ServiceError):
     """The model is not ready to serve yet; retrying helps."""
 
 
-class ModelError(ConverseError):
+class ModelError(ServiceError):
     """The model failed while processing the request."""
 
 
-class ModelStreamError(ConverseError):
+class ModelStreamError(ServiceError):
     """The model failed while streaming its reply."""
 
 
-class ThrottlingError(ConverseError):
+class ThrottlingError(ServiceError):
     """Too many requests or tokens: slow down, or ask for higher quotas."""
 
 
-class InternalServerError(ConverseError):
+class InternalServerError(ServiceError):
     """The service failed; retrying helps."""
 
 
-class ServiceUnavailableError(ConverseError):
+class ServiceUnavailableError(ServiceError):
     """The service is unavailable; retrying later helps."""
 
 
@@ -220,3 +286,6 @@ class UnknownToolError(ConverseError, LookupError):
 class ToolTimeoutError(ConverseError, TimeoutError):
     """A tool call took longer than its timeout (raised only with ``raise_tool_errors=True``;
     otherwise the model gets an error result)."""
+
+
+_botocore.adopt(ServiceError)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastconverse import _core
 from fastconverse._user_content import unique_result_names
+from fastconverse.errors import ConverseError, _during
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -73,6 +74,9 @@ def _events(run: _Run) -> Generator[Event, None, None]:
                 else:
                     _commit(run)
                     return
+    except ConverseError as error:
+        _during(error, "ConverseStream")  # (botocore's operation_name)
+        raise
     finally:
         run.close()
 
@@ -102,6 +106,9 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                 else:
                     _commit(run)
                     return
+    except ConverseError as error:
+        _during(error, "ConverseStream")  # (botocore's operation_name)
+        raise
     finally:
         run.close()
 

@@ -77,9 +77,10 @@ class Tool(Generic[P, R]):
 
     Build one with ``@tool`` from a typed function, or with ``Tool(spec, fn)`` from a boto3
     ``toolSpec`` dict (``{"name", "description", "inputSchema": {"json": ...}}``, with or
-    without the ``{"toolSpec": ...}`` wrapper). ``fn`` may be omitted for a tool that the
-    caller answers itself. A tool stays callable like its function: ``tool(*args)`` calls
-    ``fn`` directly, without validation.
+    without the ``{"toolSpec": ...}`` wrapper) or an OpenAI-style function dict
+    (``{"type": "function", "function": {"name", "description", "parameters"}}``).
+    ``fn`` may be omitted for a tool that the caller answers itself. A tool stays callable
+    like its function: ``tool(*args)`` calls ``fn`` directly, without validation.
     """
 
     name: str
@@ -285,6 +286,8 @@ def _parse_spec(spec: Mapping[str, Any]) -> tuple[str, str | None, JsonDict, Jso
     """Name, description, input schema and other keys (e.g. ``strict``) of a toolSpec."""
     if not isinstance(spec, Mapping):
         raise TypeError(f"Tool spec must be a toolSpec dict, got {type(spec).__name__}")
+    if spec.get("type") == "function":
+        spec = _from_function_dict(spec)
     if "toolSpec" in spec:
         spec = spec["toolSpec"]
     name = spec.get("name")
@@ -303,6 +306,30 @@ def _parse_spec(spec: Mapping[str, Any]) -> tuple[str, str | None, JsonDict, Jso
         )
     extra = {k: v for k, v in spec.items() if k not in ("name", "description", "inputSchema")}
     return name, description, dict(schema), extra
+
+
+def _from_function_dict(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An OpenAI-style ``{"type": "function", "function": {"name", "description",
+    "parameters", "strict"}}`` tool (as the reference tutorial writes them) as a toolSpec."""
+    fn = spec.get("function")
+    if not (isinstance(fn, Mapping) and isinstance(fn.get("name"), str)):
+        raise ValueError(
+            f"a function tool needs 'function': {{'name': ..., 'parameters': ...}}, got {fn!r}"
+        )
+    unknown = (set(spec) - {"type", "function"}) | (
+        set(fn) - {"name", "description", "parameters", "strict"}
+    )
+    if unknown:
+        raise ValueError(f"function tool {fn['name']!r}: unknown keys {sorted(unknown)}")
+    converted: JsonDict = {
+        "name": fn["name"],
+        "inputSchema": {"json": fn.get("parameters") or {"type": "object"}},
+    }
+    if fn.get("description"):
+        converted["description"] = fn["description"]
+    if "strict" in fn:
+        converted["strict"] = fn["strict"]
+    return converted
 
 
 def _check_name(name: str) -> None:

@@ -1,0 +1,240 @@
+"""boto3's client line: ``fastconverse.client("bedrock-runtime", region_name=...)``.
+
+Code written for boto3 ports by changing ``boto3.client(...)`` into
+``fastconverse.client(...)``: the same arguments, a ``botocore.config.Config`` mapped onto
+the client's settings where it maps, and a clear error for what cannot be honoured. A
+service name is never taken for a model id.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastconverse import _core
+    from fastconverse.client import ConverseClient
+
+__all__ = ["SERVICE_NAME", "client"]
+
+SERVICE_NAME = "bedrock-runtime"
+API_VERSION = "2023-09-30"
+
+# Services a Bedrock user may name by mistake; any other service botocore knows of is found
+# in botocore's data directory when botocore is installed.
+_SERVICES = frozenset(
+    {
+        "bedrock",
+        "bedrock-agent",
+        "bedrock-agent-runtime",
+        "bedrock-agentcore",
+        "bedrock-agentcore-control",
+        "bedrock-data-automation",
+        "bedrock-data-automation-runtime",
+        "bedrock-runtime",
+        "comprehend",
+        "dynamodb",
+        "kendra",
+        "lambda",
+        "s3",
+        "sagemaker",
+        "sagemaker-runtime",
+        "secretsmanager",
+        "sqs",
+        "ssm",
+        "sts",
+        "textract",
+    }
+)
+# What a service name is made of (no regex: compiling one at import costs more than this).
+_SERVICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def is_service_name(value: str) -> bool:
+    """Whether ``value`` names an AWS service rather than a model (model ids have dots,
+    colons or slashes; bare words are checked against the services botocore knows)."""
+    if value in _SERVICES:
+        return True
+    if not (value and _SERVICE_CHARS.issuperset(value)) or "--" in value or value[0] == "-":
+        return False
+    import importlib.util  # (here: most programs never need it)
+
+    try:  # (finds botocore without importing it)
+        spec = importlib.util.find_spec("botocore")
+    except (ImportError, ValueError):
+        return False
+    locations = spec.submodule_search_locations if spec is not None else None
+    return bool(locations) and any(
+        os.path.isdir(os.path.join(str(place), "data", value)) for place in locations or ()
+    )
+
+
+def check_service(service_name: object, arg: str = "service_name") -> None:
+    """Refuses any service but Bedrock Runtime."""
+    if not isinstance(service_name, str):
+        raise TypeError(f"{arg}: expected {SERVICE_NAME!r}, got {type(service_name).__name__}")
+    if service_name != SERVICE_NAME:
+        what = "an AWS service, not a model id" if arg == "model_id" else "another AWS service"
+        raise ValueError(
+            f"{arg}: {service_name!r} is {what}; fastconverse only speaks "
+            f"{SERVICE_NAME!r} (Converse, ConverseStream, CountTokens). Use "
+            f"boto3.client({service_name!r}) for that service"
+        )
+
+
+def client(
+    service_name: str,
+    region_name: str | None = None,
+    api_version: str | None = None,
+    use_ssl: bool | None = True,
+    verify: bool | str | None = None,
+    endpoint_url: str | None = None,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
+    config: Any = None,
+    aws_account_id: str | None = None,
+    *,
+    model_id: str | None = None,
+    profile_name: str | None = None,
+    max_conversations: int = 1000,
+    store: str | os.PathLike[str] | _core.Store | None = None,
+    rate_limit: _core.RateLimit | None = None,
+) -> ConverseClient:
+    """A ``ConverseClient``, made as ``boto3.client`` makes a client (same arguments).
+
+    ``service_name`` must be ``"bedrock-runtime"``. From ``config`` (a
+    ``botocore.config.Config``): ``region_name``, ``connect_timeout``, ``read_timeout`` and
+    ``retries`` (``max_attempts`` counts retries as in botocore, ``total_max_attempts`` all
+    attempts; ``mode`` standard or legacy; adaptive retries as standard, with a warning:
+    its client-side rate limiting is ``RateLimit``'s job here). User-agent settings,
+    ``max_pool_connections`` and ``parameter_validation`` are accepted and have no effect
+    (input is always validated); proxies, client certificates, FIPS or dual-stack endpoints,
+    ``tcp_keepalive``, other signature versions, ``verify`` other than True and
+    ``use_ssl=False`` without ``endpoint_url`` are refused with a ``ValueError``.
+    The keyword-only arguments are ``ConverseClient``'s own.
+    """
+    from fastconverse.client import ConverseClient
+
+    check_service(service_name)
+    if api_version is not None and api_version != API_VERSION:
+        raise ValueError(
+            f"api_version: Bedrock Runtime has one API version, {API_VERSION!r}; "
+            f"got {api_version!r}"
+        )
+    if use_ssl is False and endpoint_url is None:
+        raise ValueError(
+            "use_ssl: Bedrock Runtime's endpoints are HTTPS only; for a plain-HTTP endpoint "
+            "(a proxy, FakeBedrock) pass endpoint_url='http://...'"
+        )
+    if verify not in (None, True):
+        raise ValueError(
+            f"verify: fastconverse always verifies TLS certificates against the system's "
+            f"trust store; verify={verify!r} cannot be honoured"
+        )
+    settings = _settings(config) if config is not None else {}
+    return ConverseClient(
+        model_id,
+        profile_name,
+        region_name if region_name is not None else settings.pop("region_name", None),
+        endpoint_url=endpoint_url,
+        aws_access_key_id=aws_access_key_id,
+        aws_secret_access_key=aws_secret_access_key,
+        aws_session_token=aws_session_token,
+        max_conversations=max_conversations,
+        store=store,
+        rate_limit=rate_limit,
+        **{k: v for k, v in settings.items() if k != "region_name"},
+    )
+
+
+# Config options with no effect on Bedrock Runtime calls, or none that matters to a result.
+_NO_EFFECT = frozenset(
+    {
+        "user_agent",
+        "user_agent_extra",
+        "user_agent_appid",
+        "parameter_validation",
+        "max_pool_connections",
+        "s3",
+        "s3_disable_express_session_auth",
+        "endpoint_discovery_enabled",
+        "inject_host_prefix",
+        "request_min_compression_size_bytes",
+        "disable_request_compression",
+        "request_checksum_calculation",
+        "response_checksum_validation",
+        "account_id_endpoint_mode",
+        "client_context_params",
+    }
+)
+
+
+def _settings(config: Any) -> dict[str, Any]:
+    """``ConverseClient`` settings from a ``botocore.config.Config``."""
+    given = getattr(config, "_user_provided_options", None)
+    defaults = getattr(type(config), "OPTION_DEFAULTS", None)
+    if not isinstance(given, Mapping):
+        if not isinstance(defaults, Mapping):
+            raise TypeError(
+                f"config: expected a botocore.config.Config, got {type(config).__name__}"
+            )
+        given = {
+            name: getattr(config, name, default)
+            for name, default in defaults.items()
+            if getattr(config, name, default) != default
+        }
+    settings: dict[str, Any] = {}
+    refused = []
+    for name, value in given.items():
+        if name in ("region_name", "connect_timeout", "read_timeout"):
+            if value is not None:
+                settings[name] = value
+        elif name == "retries":
+            settings.update(_retries(value))
+        elif name == "signature_version":
+            if value not in (None, "v4"):
+                refused.append(f"signature_version={value!r} (fastconverse signs with SigV4)")
+        elif name == "defaults_mode":
+            if value not in (None, "legacy"):
+                refused.append(f"defaults_mode={value!r} (set the timeouts and retries)")
+        elif name not in _NO_EFFECT and value not in (None, False, {}):
+            refused.append(f"{name}={value!r}")
+    if refused:
+        raise ValueError(
+            f"config: fastconverse cannot honour {', '.join(refused)}; it maps region_name, "
+            f"connect_timeout, read_timeout and retries"
+        )
+    return settings
+
+
+def _retries(retries: Any) -> dict[str, Any]:
+    if not isinstance(retries, Mapping):
+        raise TypeError(f"config.retries: expected a dict, got {type(retries).__name__}")
+    unknown = set(retries) - {"max_attempts", "total_max_attempts", "mode"}
+    if unknown:
+        raise ValueError(f"config.retries: unknown keys {sorted(unknown)}")
+    mode = retries.get("mode")
+    if mode not in (None, "standard", "legacy", "adaptive"):
+        raise ValueError(
+            f"config.retries: mode must be 'standard', 'legacy' or 'adaptive', got {mode!r}"
+        )
+    if mode == "adaptive":
+        warnings.warn(
+            "config.retries: 'adaptive' retries run as 'standard' ones; for client-side rate "
+            "limiting give the client a fastconverse.RateLimit",
+            stacklevel=4,
+        )
+    if "total_max_attempts" in retries:
+        return {"max_attempts": retries["total_max_attempts"]}
+    if "max_attempts" in retries:  # botocore counts retries here, not attempts
+        retry_count = retries["max_attempts"]
+        if isinstance(retry_count, bool) or not isinstance(retry_count, int) or retry_count < 0:
+            raise ValueError(
+                f"config.retries: max_attempts (retries after the first attempt) must be an "
+                f"int >= 0, got {retry_count!r}"
+            )
+        return {"max_attempts": retry_count + 1}
+    return {}
