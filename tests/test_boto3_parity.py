@@ -293,3 +293,23 @@ def test_client_exceptions_by_boto3s_names(fake_bedrock: FakeBedrock, code: str)
     assert not issubclass(
         client.exceptions.ValidationException, client.exceptions.ThrottlingException
     )
+
+
+def test_an_error_after_retries_has_boto3s_headers_and_retry_attempts(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    ours = fc_client(fake_bedrock, max_attempts=3)
+    theirs = boto3_client(fake_bedrock, retries={"mode": "standard", "total_max_attempts": 3})
+    seen = []
+    for call in (ours.converse, theirs.converse):
+        for _ in range(3):
+            fake_bedrock.enqueue_error("ServiceUnavailableException")
+        with pytest.raises(ClientError) as e:
+            call(modelId="m", messages=[user("hi")])
+        seen.append(e.value.response["ResponseMetadata"])
+    mine, boto = seen
+    assert mine["RetryAttempts"] == boto["RetryAttempts"] == 2
+    assert mine["HTTPStatusCode"] == boto["HTTPStatusCode"] == 503
+    assert mine["HTTPHeaders"]["x-amzn-requestid"] == mine["RequestId"]
+    assert mine["HTTPHeaders"]["x-amzn-errortype"] == boto["HTTPHeaders"]["x-amzn-errortype"]
+    assert set(boto["HTTPHeaders"]) <= set(mine["HTTPHeaders"])
