@@ -70,6 +70,46 @@ pub fn setup_from(
     Ok(setup)
 }
 
+/// `guardrail_config=`: boto3's `guardrailConfig` dict (None: no guardrail).
+pub fn guardrail_from(
+    config: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<crate::turn::setup::Guardrail>> {
+    let Some(config) = config.filter(|c| !c.is_none()) else {
+        return Ok(None);
+    };
+    let g = Obj::new(config, "guardrail_config")?;
+    g.only(&[
+        "guardrailIdentifier",
+        "guardrailVersion",
+        "trace",
+        "streamProcessingMode",
+    ])?;
+    let trace = g.str("trace")?;
+    if let Some(t) = trace.as_deref() {
+        if !["enabled", "disabled", "enabled_full"].contains(&t) {
+            return Err(value_error(
+                &g.at("trace"),
+                format!("expected 'enabled', 'enabled_full' or 'disabled', got {t:?}"),
+            ));
+        }
+    }
+    let mode = g.str("streamProcessingMode")?;
+    if let Some(m) = mode.as_deref() {
+        if !["sync", "async"].contains(&m) {
+            return Err(value_error(
+                &g.at("streamProcessingMode"),
+                format!("expected 'sync' or 'async', got {m:?}"),
+            ));
+        }
+    }
+    Ok(Some(crate::turn::setup::Guardrail {
+        id: g.req_str("guardrailIdentifier")?,
+        version: g.req_str("guardrailVersion")?,
+        trace,
+        stream_mode: mode,
+    }))
+}
+
 /// The tools of every request: specs converted once (each request clones the SDK values),
 /// which of them the loop calls, and the conversation's `toolChoice`.
 pub fn add_tools(

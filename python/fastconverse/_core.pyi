@@ -88,6 +88,7 @@ class ConverseClient:
         settings: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         stored: _Stored | None = None,
+        guardrail_config: Mapping[str, Any] | None = None,
     ) -> ConversationCore:
         """A conversation's native core; ``fastconverse.ConverseClient`` wraps it. With a
         ``store``, a new conversation is written at once (``settings``: JSON of what to
@@ -475,6 +476,10 @@ class Reply:
     @property
     def output(self) -> Any:
         """The validated value of ``send(..., output=Model)``; else None."""
+    @property
+    def trace(self) -> dict[str, Any] | None:
+        """The response's ``trace`` (``{"guardrail": {...}}``) when the guardrail
+        configuration enables ``trace``; else None."""
     def _with_output(self, output: Any) -> Reply: ...
     @property
     def stop_reason(self) -> str: ...

@@ -52,6 +52,7 @@ def settings_json(
     raise_tool_errors: bool,
     memory: Any,
     cache: Any,
+    guardrail_config: Any = None,
 ) -> str:
     """The settings to keep, as JSON text (a setting that is not JSON is named)."""
     settings = {
@@ -66,6 +67,7 @@ def settings_json(
         "raise_tool_errors": raise_tool_errors,
         "memory": _memory_json(memory),
         "cache": cache if cache is None or isinstance(cache, str) else list(cache),
+        "guardrail_config": guardrail_config,
     }
     for name, value in settings.items():
         try:
@@ -90,6 +92,7 @@ def reopened(
         "additional_model_request_fields": stored.get("additional_model_request_fields"),
         "max_tool_rounds": stored.get("max_tool_rounds", 16),
         "cache": stored.get("cache"),
+        "guardrail_config": stored.get("guardrail_config"),
     }
     if names and tools is None:
         raise ValueError(

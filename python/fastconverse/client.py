@@ -61,6 +61,8 @@ class ConverseClient(ConversationsById, Boto3Calls):
             that every request of this client waits for; clients given the same one share
             it, and with ``redis_url=`` so do processes and machines.
         service_name: ``"bedrock-runtime"`` (boto3's first argument), the only one accepted.
+        guardrail_config: boto3's ``guardrailConfig`` for the conversations this client
+            creates (each may give its own).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         store: str | os.PathLike[str] | _core.Store | None = None,
         rate_limit: _core.RateLimit | None = None,
         service_name: str | None = None,
+        guardrail_config: Mapping[str, Any] | None = None,
     ) -> None:
         if service_name is not None:
             check_service(service_name)
@@ -111,6 +114,8 @@ class ConverseClient(ConversationsById, Boto3Calls):
             rate_limit=rate_limit,
         )
         self._store = _core._store_from(store)
+        # (checked with each conversation's settings: a bad one names guardrail_config)
+        self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
         self._registry_lock = threading.Lock()
 
@@ -142,6 +147,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         memory: Memory = None,
         cache: str | Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        guardrail_config: Mapping[str, Any] | None = None,
     ) -> Conversation:
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
@@ -155,6 +161,12 @@ class ConverseClient(ConversationsById, Boto3Calls):
         cache points: ``"system"``, ``"tools"``, ``"history"``, several joined by ``"+"``
         or ``"all"``.
 
+        ``guardrail_config`` (boto3's ``guardrailConfig``: ``guardrailIdentifier``,
+        ``guardrailVersion``, ``trace``) checks every request of the conversation; a turn
+        the guardrail stopped has ``stop_reason == "guardrail_intervened"`` and the trace on
+        ``reply.trace``, and a user message it blocked is kept as a placeholder, so that the
+        next turns are not blocked by it again. Default: the client's.
+
         A ``Template`` system prompt is filled in from ``prompt_variables`` now (a missing
         or unused variable is a ``ValueError``); the text is what is sent and kept.
 
@@ -164,6 +176,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         """
         self._registry()  # (an initialised client)
         system_prompt = render_system_prompt(system_prompt, prompt_variables)
+        guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         toolbox = None
         if tools is not None:
             from fastconverse._tools import ToolBox
@@ -205,6 +218,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
                     ("memory", memory, None),
                     ("cache", cache, None),
                     ("metadata", metadata, None),
+                    ("guardrail_config", guardrail_config, None),
                 )
                 if value is not default and value != default and name not in code
             ]
@@ -240,10 +254,12 @@ class ConverseClient(ConversationsById, Boto3Calls):
                 max_tool_rounds,
                 memory,
                 cache,
+                guardrail,
             )
             if store is not None
             else None,
             metadata=metadata,
+            guardrail_config=guardrail,
         )
         return self._keep(Conversation(core, toolbox))
 
@@ -256,6 +272,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         max_tool_rounds: int,
         memory: Any,
         cache: Any,
+        guardrail: Any,
     ) -> str:
         return _persist.settings_json(
             system_prompt=system_prompt
@@ -271,6 +288,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
             raise_tool_errors=toolbox.raise_tool_errors if toolbox is not None else False,
             memory=memory,
             cache=cache,
+            guardrail_config=guardrail,
         )
 
     def _keep(self, conv: Conversation) -> Conversation:
@@ -315,6 +333,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
             store=self._store,
             settings=json.dumps(settings),
             stored=stored,
+            guardrail_config=kwargs.get("guardrail_config"),
         )
         return self._keep(Conversation(core, toolbox))
 

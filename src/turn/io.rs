@@ -44,7 +44,8 @@ pub fn converse(
     tokens: u64,
 ) -> impl Future<Output = Result<ReplyData, ErrorInfo>> + Send + 'static {
     let model = parts.model_id.clone();
-    let fluent = with_parts!(backend.sdk.converse(), parts);
+    let guardrail = parts.guardrail.as_ref().map(|g| g.converse());
+    let fluent = with_parts!(backend.sdk.converse(), parts).set_guardrail_config(guardrail);
     let limiter = backend.limiter.clone();
     async move {
         limit::admit(limiter.as_ref(), tokens).await;
@@ -98,7 +99,8 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> P
     let restart: Restart = Box::new(move || {
         // Note: the SDK takes its input by value: one copy of the history per attempt.
         let parts = RequestParts::clone(&parts);
-        let fluent = with_parts!(sdk.converse_stream(), parts);
+        let guardrail = parts.guardrail.as_ref().map(|g| g.stream());
+        let fluent = with_parts!(sdk.converse_stream(), parts).set_guardrail_config(guardrail);
         let model = restart_model.clone();
         let limiter = limiter.clone();
         Box::pin(async move {

@@ -17,6 +17,9 @@ use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::for_history;
 use crate::reply::{ReplyData, Tokens};
 
+/// What the history keeps of a user message a guardrail blocked.
+pub const REDACTED_INPUT: &str = "[This message was blocked by a guardrail and is not kept.]";
+
 #[derive(Debug)]
 enum Phase {
     /// The next request is to be made.
@@ -231,6 +234,7 @@ impl Machine {
             tool_config,
             fields: self.setup.fields.clone(),
             cache_history,
+            guardrail: self.setup.guardrail.clone(),
         }
     }
 
@@ -250,6 +254,9 @@ impl Machine {
         let calls = tool_uses(&reply.message);
         let answer = for_history(&reply.message);
         if calls.is_empty() {
+            if reply.stop_reason == "guardrail_intervened" {
+                self.redact_blocked_input(reply.trace.as_deref());
+            }
             match answer {
                 Some(message) => self.added.push(message),
                 None if self.rounds > 0 => {
@@ -302,6 +309,31 @@ impl Machine {
         self.last = Some(reply);
         self.phase = Phase::Tools { calls, given };
         Ok(())
+    }
+
+    /// A guardrail that blocked the user's message would block every later request that
+    /// sends it again: the history keeps a placeholder instead (the guardrail's answer
+    /// stays). Only a turn's own user text is replaced: tool results must keep answering
+    /// their tool uses. Without a trace, the input is taken as blocked.
+    fn redact_blocked_input(&mut self, trace: Option<&serde_json::Value>) {
+        if trace.is_some_and(|t| !crate::wire::trace::input_blocked(t)) {
+            return;
+        }
+        let [user] = self.added.as_mut_slice() else {
+            return;
+        };
+        if user
+            .content()
+            .iter()
+            .any(|b| matches!(b, t::ContentBlock::ToolResult(_)))
+        {
+            return;
+        }
+        *user = t::Message::builder()
+            .role(t::ConversationRole::User)
+            .content(t::ContentBlock::Text(REDACTED_INPUT.into()))
+            .build()
+            .expect("role and content are set");
     }
 
     /// Takes in `toolResult` blocks for calls of the current round (in any order).

@@ -83,6 +83,8 @@ impl Machine {
         let older = &self.base.messages[self.base.start..cut];
         let message = summary::request_message(self.base.summary.as_deref(), older);
         RequestParts {
+            // (a summary is ours, not the user's: no guardrail judges it)
+            guardrail: None,
             model_id: settings
                 .model_id
                 .clone()

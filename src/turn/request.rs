@@ -25,6 +25,7 @@ pub struct RequestParts {
     pub fields: Option<Document>,
     /// How many cache points the history gets (0 to 2).
     pub cache_history: usize,
+    pub guardrail: Option<super::setup::Guardrail>,
 }
 
 impl RequestParts {

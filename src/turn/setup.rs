@@ -37,6 +37,40 @@ pub struct Setup {
     pub cache: Cache,
     /// The estimate of the system prompt and tools (sent with every request).
     pub fixed_tokens: u64,
+    /// The guardrail every request is checked by.
+    pub guardrail: Option<Guardrail>,
+}
+
+/// A `guardrailConfig`: the same for Converse and ConverseStream, built per request kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guardrail {
+    pub id: String,
+    pub version: String,
+    pub trace: Option<String>,
+    pub stream_mode: Option<String>,
+}
+
+impl Guardrail {
+    pub fn converse(&self) -> t::GuardrailConfiguration {
+        t::GuardrailConfiguration::builder()
+            .guardrail_identifier(&self.id)
+            .guardrail_version(&self.version)
+            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
+            .build()
+    }
+
+    pub fn stream(&self) -> t::GuardrailStreamConfiguration {
+        t::GuardrailStreamConfiguration::builder()
+            .guardrail_identifier(&self.id)
+            .guardrail_version(&self.version)
+            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
+            .set_stream_processing_mode(
+                self.stream_mode
+                    .as_deref()
+                    .map(t::GuardrailStreamProcessingMode::from),
+            )
+            .build()
+    }
 }
 
 /// The history a turn builds on: the whole transcript (shared, not copied), the estimate of
