@@ -155,19 +155,72 @@ pub fn add_memory(
     Ok(select)
 }
 
+/// What a single turn may set for itself (each None: the conversation's).
+#[derive(Default)]
+pub struct TurnSettings<'a, 'py> {
+    pub inference_config: Option<&'a Bound<'py, PyAny>>,
+    pub fields: Option<&'a Bound<'py, PyAny>>,
+    pub model_id: Option<&'a str>,
+    pub response_paths: Option<&'a Bound<'py, PyAny>>,
+    /// A structured output's `{"toolSpec": {...}}`.
+    pub output_tool: Option<&'a Bound<'py, PyAny>>,
+}
+
 /// A turn's own inference settings and model fields, over the conversation's: each key
 /// given replaces the conversation's (None: the conversation's settings, shared).
-pub fn for_turn(
-    setup: &Arc<Setup>,
-    inference_config: Option<&Bound<'_, PyAny>>,
-    fields: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Arc<Setup>> {
-    let inference_config = inference_config.filter(|c| !c.is_none());
-    let fields = fields.filter(|f| !f.is_none());
-    if inference_config.is_none() && fields.is_none() {
+pub fn for_turn(setup: &Arc<Setup>, turn: &TurnSettings<'_, '_>) -> PyResult<Arc<Setup>> {
+    let pick = |o: Option<&Bound<'_, PyAny>>| o.is_some_and(|v| !v.is_none());
+    let inference_config = turn.inference_config.filter(|c| !c.is_none());
+    let fields = turn.fields.filter(|f| !f.is_none());
+    if inference_config.is_none()
+        && fields.is_none()
+        && turn.model_id.is_none()
+        && !pick(turn.response_paths)
+        && !pick(turn.output_tool)
+    {
         return Ok(setup.clone());
     }
     let mut own = Setup::clone(setup);
+    if let Some(model) = turn.model_id {
+        if model.trim().is_empty() {
+            return Err(value_error("model_id", "must not be empty"));
+        }
+        own.model = Some(model.to_owned());
+    }
+    if let Some(paths) = turn.response_paths.filter(|p| !p.is_none()) {
+        own.response_paths = Some(
+            as_list(paths, "additional_model_response_field_paths")?
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    crate::wire::pyobj::as_str(
+                        p,
+                        &format!("additional_model_response_field_paths[{i}]"),
+                    )
+                })
+                .collect::<PyResult<_>>()?,
+        );
+    }
+    if let Some(spec) = turn.output_tool.filter(|o| !o.is_none()) {
+        let list = pyo3::types::PyList::new(spec.py(), [spec])?;
+        let tool = request::tools(list.as_any(), "output")?.remove(0);
+        let t::Tool::ToolSpec(tool_spec) = &tool else {
+            return Err(value_error("output", "expected a toolSpec"));
+        };
+        let name = tool_spec.name().to_owned();
+        if own.callable.contains(&name) || own.for_caller.contains(&name) {
+            return Err(value_error(
+                "output",
+                format!("the conversation has a tool named {name:?} already"),
+            ));
+        }
+        own.tools.get_or_insert_with(Vec::new).push(tool);
+        own.callable.insert(name.clone());
+        own.output_tool = Some(name);
+        // (the output's call and one corrected call are rounds of their own)
+        own.max_rounds = own.max_rounds.max(2);
+        own.fixed_tokens = crate::context::usage::fixed_tokens(&own);
+    }
     if let Some(c) = inference_config {
         let given = request::inference_config(&Obj::new(c, "inference_config")?)?;
         let base = setup

@@ -107,6 +107,10 @@ class ConversationCore:
         tool_choice: Mapping[str, Any] | None = None,
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
+        *,
+        model_id: str | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        output: Mapping[str, Any] | None = None,
     ) -> _Start:
         """Checks a turn's input now; the turn begins with ``_Start.begin()``."""
     def begin(
@@ -115,6 +119,10 @@ class ConversationCore:
         tool_choice: Mapping[str, Any] | None = None,
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
+        *,
+        model_id: str | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        output: Mapping[str, Any] | None = None,
     ) -> _Turn:
         """Begins a turn that sends ``message`` (marks the conversation busy); with a store,
         first takes in a newer stored version."""
@@ -399,6 +407,8 @@ class _Turn:
     def request_async(self) -> Bridge: ...
     def stream(self) -> _RequestStream: ...
     def add_results(self, content: Sequence[Mapping[str, Any]]) -> None: ...
+    def finish_output(self, text: str) -> None:
+        """Ends the turn with its structured output's JSON (the output tool's call)."""
     def commit(self) -> Reply: ...
     def close(self) -> None: ...
     @property

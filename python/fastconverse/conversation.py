@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from fastconverse import _core
 from fastconverse._persist import ConversationInfo
+from fastconverse._structured import Output
 from fastconverse._user_content import unique_result_names, user_content
 from fastconverse.errors import ConverseError, _during
 from fastconverse.stream import ReplyStream, _blocks, _with_turn
@@ -55,18 +56,31 @@ class Conversation:
         tool_choice: ToolChoice = None,
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
+        model_id: str | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        output: Any = None,
     ) -> _core.Reply:
         """Sends one user turn and waits for the whole reply (GIL released, Ctrl-C aware).
         With tools, the model's tool uses are answered by calling them until it replies.
-        ``inference_config`` and ``additional_model_request_fields`` apply to this turn
-        only, each key over the conversation's own."""
+        ``inference_config``, ``additional_model_request_fields`` (each key over the
+        conversation's own), ``model_id`` and ``additional_model_response_field_paths``
+        apply to this turn only.
+
+        ``output`` (a pydantic model, dataclass or TypedDict class) asks for a value of
+        that type: it is on ``reply.output``, validated, and ``reply.text`` is its JSON. A
+        value that does not validate is sent back once with the errors; then
+        ``errors.StructuredOutputError`` (the turn is not kept)."""
+        wanted = Output(output) if output is not None else None
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
             self._choice(tool_choice),
             inference_config,
             additional_model_request_fields,
+            model_id=model_id,
+            additional_model_response_field_paths=additional_model_response_field_paths,
+            output=wanted.spec if wanted is not None else None,
         )
-        return self._drive(turn)
+        return self._drive(turn, wanted)
 
     def send_async(
         self,
@@ -75,17 +89,24 @@ class Conversation:
         tool_choice: ToolChoice = None,
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
+        model_id: str | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
+        output: Any = None,
     ) -> Coroutine[Any, Any, _core.Reply]:
         """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
         cancelled turn never commits. Bad input is refused at once, before any await."""
+        wanted = Output(output) if output is not None else None
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
         start = self._core.prepare(
             message if type(message) is str else self._content(message),
             self._choice(tool_choice),
             inference_config,
             additional_model_request_fields,
+            model_id=model_id,
+            additional_model_response_field_paths=additional_model_response_field_paths,
+            output=wanted.spec if wanted is not None else None,
         )
-        return self._drive_async(start.begin)
+        return self._drive_async(start.begin, wanted)
 
     def stream(
         self,
@@ -94,6 +115,8 @@ class Conversation:
         tool_choice: ToolChoice = None,
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
+        model_id: str | None = None,
+        additional_model_response_field_paths: Sequence[str] | None = None,
     ) -> ReplyStream:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
         for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
@@ -102,6 +125,8 @@ class Conversation:
             self._choice(tool_choice),
             inference_config,
             additional_model_request_fields,
+            model_id=model_id,
+            additional_model_response_field_paths=additional_model_response_field_paths,
         )
         return ReplyStream(turn, self._tools, self._history)
 
@@ -120,13 +145,19 @@ class Conversation:
         begin = self._results_starter(results, tool_choice)
         return self._drive_async(begin)
 
-    def _drive(self, turn: _core._Turn) -> _core.Reply:
+    def _drive(self, turn: _core._Turn, wanted: Output | None = None) -> _core.Reply:
+        tries = 0
         try:
             with turn:  # ends the turn however this ends; counts a failure in the metrics
                 while True:
                     action, calls = turn.next()
                     if action == "request" or action == "summary":
                         turn.request()
+                    elif wanted is not None and action == "tools":
+                        reply = _take_output(turn, wanted, calls, tries)
+                        if reply is not None:
+                            return reply
+                        tries += 1
                     elif action == "tools":
                         outcomes: list[Any] = [None] * len(calls)
                         for i, outcome in self._box().run(calls):
@@ -138,7 +169,10 @@ class Conversation:
             _during(error, "Converse")  # (botocore's operation_name)
             raise
 
-    async def _drive_async(self, begin: Callable[[], _core._Turn]) -> _core.Reply:
+    async def _drive_async(
+        self, begin: Callable[[], _core._Turn], wanted: Output | None = None
+    ) -> _core.Reply:
+        tries = 0
         try:
             turn = begin()
             with turn:
@@ -146,6 +180,11 @@ class Conversation:
                     action, calls = turn.next()
                     if action == "request" or action == "summary":
                         await turn.request_async()
+                    elif wanted is not None and action == "tools":
+                        reply = _take_output(turn, wanted, calls, tries)
+                        if reply is not None:
+                            return reply
+                        tries += 1
                     elif action == "tools":
                         outcomes: list[Any] = [None] * len(calls)
                         async for i, outcome in self._box().run_async(calls):
@@ -378,3 +417,17 @@ class Conversation:
         return (
             f"Conversation(id={self.id!r}, model_id={self.model_id!r}, messages={len(self._core)})"
         )
+
+
+def _take_output(
+    turn: _core._Turn, wanted: Output, calls: list[dict[str, Any]], tries: int
+) -> _core.Reply | None:
+    """The structured output's call: a valid one ends the turn (returns its reply, with the
+    value); an invalid one is answered with its errors (None: the model tries again)."""
+    checked = wanted.check(calls, tries)
+    if isinstance(checked, tuple):
+        value, text = checked
+        turn.finish_output(text)
+        return turn.commit()._with_output(value)
+    turn.add_results(checked)
+    return None

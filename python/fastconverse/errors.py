@@ -38,6 +38,7 @@ __all__ = [
     "ServiceUnavailableError",
     "StoreError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "ThrottlingError",
     "ToolLoopLimitError",
     "ToolTimeoutError",
@@ -266,6 +267,18 @@ class ConversationConflictError(TurnError):
         super().__init__(message, **kwargs)
         self.ours = ours
         self.theirs = theirs
+
+
+class StructuredOutputError(ConverseError):
+    """``send(..., output=Model)``: the model's output did not validate, even after the
+    validation errors were fed back to it once. The turn was abandoned (nothing was added
+    to the conversation). ``raw`` is the model's last output as JSON text, ``errors``
+    pydantic's list of what was wrong with it."""
+
+    def __init__(self, message: str, *, raw: str = "", errors: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.raw = raw
+        self.errors = list(errors) if errors is not None else []
 
 
 class ToolLoopLimitError(TurnError):

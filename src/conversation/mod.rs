@@ -22,7 +22,7 @@ use crate::errors::ErrorInfo;
 use crate::history::{self, unanswered};
 use crate::reply::{PyReply, PyUsage, Tokens};
 use crate::runtime::{self, Bridge, Finisher};
-use crate::settings::{for_turn, parse_choice};
+use crate::settings::{for_turn, parse_choice, TurnSettings};
 use crate::store::link::{Link, Stamp};
 use crate::turn::io::Backend;
 use crate::turn::machine::{Base, Machine, Setup};
@@ -154,27 +154,35 @@ impl PyConversationCore {
 #[pymethods]
 impl PyConversationCore {
     /// Checks a turn's input now; the turn begins with `_Start.begin()`.
-    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None))]
+    #[allow(clippy::too_many_arguments)]
     fn prepare(
         slf: Py<Self>,
         message: &Bound<'_, PyAny>,
         tool_choice: Option<&Bound<'_, PyAny>>,
         inference_config: Option<&Bound<'_, PyAny>>,
         additional_model_request_fields: Option<&Bound<'_, PyAny>>,
+        model_id: Option<&str>,
+        additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
+        output: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyStart> {
         let user = history::user_message(message)?;
         let choice = parse_choice(tool_choice)?;
-        let setup = for_turn(
-            &slf.get().setup(),
+        let turn = TurnSettings {
             inference_config,
-            additional_model_request_fields,
-        )?;
+            fields: additional_model_request_fields,
+            model_id,
+            response_paths: additional_model_response_field_paths,
+            output_tool: output,
+        };
+        let setup = for_turn(&slf.get().setup(), &turn)?;
         Ok(PyStart::new(slf, (user, choice, setup)))
     }
 
     /// Begins a turn that sends `message`: marks the conversation busy and takes the
     /// history it builds on.
-    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None))]
+    #[allow(clippy::too_many_arguments)]
     fn begin(
         &self,
         py: Python<'_>,
@@ -182,14 +190,20 @@ impl PyConversationCore {
         tool_choice: Option<&Bound<'_, PyAny>>,
         inference_config: Option<&Bound<'_, PyAny>>,
         additional_model_request_fields: Option<&Bound<'_, PyAny>>,
+        model_id: Option<&str>,
+        additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
+        output: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTurn> {
         let user = history::user_message(message)?;
         let choice = parse_choice(tool_choice)?;
-        let setup = for_turn(
-            &self.setup(),
+        let turn = TurnSettings {
             inference_config,
-            additional_model_request_fields,
-        )?;
+            fields: additional_model_request_fields,
+            model_id,
+            response_paths: additional_model_response_field_paths,
+            output_tool: output,
+        };
+        let setup = for_turn(&self.setup(), &turn)?;
         self.begin_checked(py, user, choice, setup)
     }
 

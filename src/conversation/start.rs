@@ -81,13 +81,11 @@ impl PyConversationCore {
         if !open.is_empty() && !answers {
             return Err(Self::pending_error(&open).into_pyerr(py));
         }
-        let machine = Machine::new(
-            setup,
-            state.history.clone(),
-            state.model_id.clone(),
-            user,
-            choice,
-        );
+        let model_id = setup
+            .model
+            .clone()
+            .unwrap_or_else(|| state.model_id.clone());
+        let machine = Machine::new(setup, state.history.clone(), model_id, user, choice);
         drop(state);
         Ok(self.turn(py, guard, machine))
     }

@@ -34,6 +34,7 @@ macro_rules! with_parts {
             .set_inference_config(parts.inference)
             .set_additional_model_request_fields(parts.fields)
             .set_tool_config(parts.tool_config)
+            .set_additional_model_response_field_paths(parts.response_paths)
     }};
 }
 

@@ -184,9 +184,16 @@ impl Machine {
     fn parts(&self) -> RequestParts {
         // Note: a choice that forces a tool call ("any" or a tool) applies to the turn's
         // first request only; forced on every request, the model could never answer.
-        let choice = match &self.choice {
-            Some(t::ToolChoice::Auto(_)) => self.choice.clone(),
-            Some(_) if self.rounds == 0 => self.choice.clone(),
+        let choice = match (&self.setup.output_tool, &self.choice) {
+            // (a structured output is asked for on every request until it comes)
+            (Some(name), _) => Some(t::ToolChoice::Tool(
+                t::SpecificToolChoice::builder()
+                    .name(name)
+                    .build()
+                    .expect("name is set"),
+            )),
+            (None, Some(t::ToolChoice::Auto(_))) => self.choice.clone(),
+            (None, Some(_)) if self.rounds == 0 => self.choice.clone(),
             _ => None,
         };
         let tool_config = self.setup.tools.as_ref().map(|tools| {
@@ -235,6 +242,7 @@ impl Machine {
             fields: self.setup.fields.clone(),
             cache_history,
             guardrail: self.setup.guardrail.clone(),
+            response_paths: self.setup.response_paths.clone(),
         }
     }
 
@@ -334,6 +342,34 @@ impl Machine {
             .content(t::ContentBlock::Text(REDACTED_INPUT.into()))
             .build()
             .expect("role and content are set");
+    }
+
+    /// Ends the turn with a structured output: the call of the output tool (validated by
+    /// the caller) becomes the answer, as `text` (its JSON). The history keeps the user's
+    /// message and that answer only: the tool uses of attempts that failed validation (and
+    /// their error results) would make every later request need the output tool.
+    pub fn finish_output(&mut self, text: String) -> Result<(), String> {
+        let Some(name) = &self.setup.output_tool else {
+            return Err("this turn asks for no structured output".into());
+        };
+        let Phase::Tools { calls, .. } = &self.phase else {
+            return Err("no tool call waits".into());
+        };
+        if calls.iter().any(|c| c.name() != name) {
+            return Err(format!("the calls are not all of {name:?}"));
+        }
+        let answer = t::Message::builder()
+            .role(t::ConversationRole::Assistant)
+            .content(t::ContentBlock::Text(text))
+            .build()
+            .expect("role and content are set");
+        self.added.truncate(1);
+        self.added.push(answer.clone());
+        if let Some(last) = &mut self.last {
+            last.message = answer;
+        }
+        self.phase = Phase::Finished;
+        Ok(())
     }
 
     /// Takes in `toolResult` blocks for calls of the current round (in any order).

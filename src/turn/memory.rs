@@ -85,6 +85,7 @@ impl Machine {
         RequestParts {
             // (a summary is ours, not the user's: no guardrail judges it)
             guardrail: None,
+            response_paths: None,
             model_id: settings
                 .model_id
                 .clone()

@@ -300,6 +300,18 @@ impl PyTurn {
         })
     }
 
+    /// Ends the turn with its structured output's JSON `text` (see `Machine::finish_output`).
+    fn finish_output(&self, text: String) -> PyResult<()> {
+        let mut inner = self.inner();
+        if inner.machine.is_ended() {
+            return Err(ended());
+        }
+        inner
+            .machine
+            .finish_output(text)
+            .map_err(pyo3::exceptions::PyRuntimeError::new_err)
+    }
+
     /// Appends the turn's messages to the history, in one step, and returns its reply.
     fn commit(&self, py: Python<'_>) -> PyResult<Py<PyReply>> {
         // A Ctrl-C that came before the commit wins: after it, nothing stands between the

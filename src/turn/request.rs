@@ -26,6 +26,7 @@ pub struct RequestParts {
     /// How many cache points the history gets (0 to 2).
     pub cache_history: usize,
     pub guardrail: Option<super::setup::Guardrail>,
+    pub response_paths: Option<Vec<String>>,
 }
 
 impl RequestParts {

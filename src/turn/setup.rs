@@ -39,6 +39,13 @@ pub struct Setup {
     pub fixed_tokens: u64,
     /// The guardrail every request is checked by.
     pub guardrail: Option<Guardrail>,
+    /// A turn's own model (`send(..., model_id=...)`), instead of the conversation's.
+    pub model: Option<String>,
+    /// `additionalModelResponseFieldPaths` of every request.
+    pub response_paths: Option<Vec<String>>,
+    /// A structured output's tool: forced on every request of the turn, and its call,
+    /// once valid, becomes the turn's answer (`Machine::finish_output`).
+    pub output_tool: Option<String>,
 }
 
 /// A `guardrailConfig`: the same for Converse and ConverseStream, built per request kind.
