@@ -26,6 +26,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("_drain", wrap_pyfunction!(runtime::drain, m)?)?;
     m.add_function(wrap_pyfunction!(wire::request::check_block, m)?)?;
+    m.add_function(wrap_pyfunction!(client::invoke::_invoke_model, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        client::invoke::_invoke_model_with_response_stream,
+        m
+    )?)?;
+    m.add_class::<client::invoke::PyChunkStream>()?;
     client::register(m)?;
     conversation::register(m)?;
     events::register(m)?;

@@ -54,6 +54,32 @@ class Boto3Calls(_core.ConverseClient):
             _during(error, "ConverseStream")
             raise
 
+    def invoke_model(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``invoke_model``: the model's own body format (FakeBedrock speaks
+        Anthropic's); ``["body"].read()`` gives the answer's bytes."""
+        from fastconverse._invoke import StreamingBody
+
+        try:
+            out = _core._invoke_model(self, **kwargs)
+        except ConverseError as error:
+            _during(error, "InvokeModel")
+            raise
+        out["body"] = StreamingBody(out["body"])
+        return out
+
+    def invoke_model_with_response_stream(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``invoke_model_with_response_stream``: ``["body"]`` yields
+        ``{"chunk": {"bytes": ...}}`` (``for`` or ``async for``)."""
+        from fastconverse._invoke import STREAM_OPERATION, ChunkEvents
+
+        try:
+            out = _core._invoke_model_with_response_stream(self, **kwargs)
+        except ConverseError as error:
+            _during(error, STREAM_OPERATION)
+            raise
+        out["body"] = ChunkEvents(out["body"])
+        return out
+
     @property
     def exceptions(self) -> Exceptions:
         """boto3's ``client.exceptions``: ``except client.exceptions.ThrottlingException``

@@ -687,3 +687,20 @@ class FakeBedrock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+# --- client/invoke.rs ----------------------------------------------------------------------
+
+def _invoke_model(client: ConverseClient, **kwargs: Any) -> dict[str, Any]:
+    """boto3's ``invoke_model``; ``body`` is the answer's bytes."""
+
+def _invoke_model_with_response_stream(client: ConverseClient, **kwargs: Any) -> dict[str, Any]:
+    """boto3's ``invoke_model_with_response_stream``; ``body`` is a ``ChunkStream``."""
+
+class ChunkStream:
+    """The chunks of an InvokeModelWithResponseStream answer."""
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> dict[str, Any]: ...
+    def __aiter__(self) -> Self: ...
+    def __anext__(self) -> Awaitable[dict[str, Any]]: ...
+    def close(self) -> None: ...

@@ -9,6 +9,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+pub mod invoke;
 mod requests;
 
 use crate::config::{self, Settings};

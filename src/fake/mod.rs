@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod frame;
+pub mod invoke;
 pub mod model;
 pub mod py;
 pub mod quota;

@@ -1,6 +1,7 @@
 //! Scripted turns: what FakeBedrock answers, and how one answer becomes a Converse response
 //! body or a sequence of ConverseStream event frames.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
@@ -254,6 +255,8 @@ pub struct EventCursor {
     input_json: String,
     delta: usize,
     pub events_written: usize,
+    /// InvokeModelWithResponseStream: the model's own events, each sent in a `chunk`.
+    chunks: Option<VecDeque<Value>>,
 }
 
 impl EventCursor {
@@ -268,7 +271,15 @@ impl EventCursor {
             input_json: String::new(),
             delta: 0,
             events_written: 0,
+            chunks: None,
         }
+    }
+
+    /// A cursor that sends `events` as InvokeModelWithResponseStream's `chunk` events.
+    pub fn chunks(turn: Turn, prompt: Usage, events: VecDeque<Value>) -> Self {
+        let mut cursor = Self::new(turn, prompt);
+        cursor.chunks = Some(events);
+        cursor
     }
 
     pub fn turn(&self) -> &Turn {
@@ -314,6 +325,17 @@ impl EventCursor {
 
     /// Writes the next event frame into `out`; does nothing once the stream is complete.
     pub fn write_next(&mut self, out: &mut BytesMut) {
+        if let Some(events) = &mut self.chunks {
+            if let Some(event) = events.pop_front() {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD.encode(event.to_string());
+                self.emit(out, "chunk", json!({ "bytes": bytes }));
+            }
+            if self.chunks.as_ref().is_none_or(VecDeque::is_empty) {
+                self.phase = Phase::Done;
+            }
+            return;
+        }
         let index = self.block;
         match self.phase {
             Phase::MessageStart => {

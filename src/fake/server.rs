@@ -216,6 +216,8 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, io::E
         "Converse" => state.converse(&model_id, &json, false),
         "ConverseStream" => state.converse(&model_id, &json, true),
         "CountTokens" => (state.count_tokens(&model_id, &json), Duration::ZERO),
+        "InvokeModel" => state.invoke(&model_id, &json, false, &request_id),
+        "InvokeModelWithResponseStream" => state.invoke(&model_id, &json, true, &request_id),
         _ => (Outcome::Error(unknown_operation()), Duration::ZERO),
     };
     if !delay.is_zero() {
@@ -235,7 +237,7 @@ fn unknown_operation() -> HttpError {
         code: "UnknownOperationException".into(),
         status: 404,
         message:
-            "FakeBedrock serves POST /model/{modelId}/converse, /converse-stream and /count-tokens."
+            "FakeBedrock serves POST /model/{modelId}/converse, /converse-stream, /count-tokens, /invoke and /invoke-with-response-stream."
                 .into(),
         extra: Default::default(),
     }

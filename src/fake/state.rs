@@ -220,13 +220,76 @@ impl State {
 
     /// Answers Converse (`stream == false`) or ConverseStream.
     pub fn converse(&self, model_id: &str, body: &Value, stream: bool) -> (Outcome, Duration) {
+        let (turn, prompt) = match self.turn_for(model_id, body) {
+            Ok(found) => found,
+            Err(refused) => return refused,
+        };
+        let delay = turn.first_byte_delay;
+        let outcome = if stream {
+            Outcome::Stream(Box::new(EventCursor::new(turn, prompt)))
+        } else {
+            Self::whole(&turn).unwrap_or_else(|| Outcome::Json(turn.converse_response(prompt)))
+        };
+        (outcome, delay)
+    }
+
+    /// Answers InvokeModel (`stream == false`) or InvokeModelWithResponseStream, for
+    /// Anthropic Messages bodies.
+    pub fn invoke(
+        &self,
+        model_id: &str,
+        body: &Value,
+        stream: bool,
+        request_id: &str,
+    ) -> (Outcome, Duration) {
+        let converse = match super::invoke::as_converse(body) {
+            Ok(c) => c,
+            Err(message) => return (Outcome::Error(validation(message)), Duration::ZERO),
+        };
+        let (turn, prompt) = match self.turn_for(model_id, &converse) {
+            Ok(found) => found,
+            Err(refused) => return refused,
+        };
+        let delay = turn.first_byte_delay;
+        let usage = turn.usage(prompt);
+        let outcome = if stream {
+            let events = super::invoke::events(&turn, usage, model_id, request_id);
+            Outcome::Stream(Box::new(EventCursor::chunks(turn, prompt, events)))
+        } else {
+            Self::whole(&turn).unwrap_or_else(|| {
+                Outcome::Json(super::invoke::response(&turn, usage, model_id, request_id))
+            })
+        };
+        (outcome, delay)
+    }
+
+    /// A whole (not streamed) answer's scripted failure: a turn scripted to fail
+    /// mid-stream fails the same way without a stream.
+    fn whole(turn: &Turn) -> Option<Outcome> {
+        if let Some(err) = &turn.stream_error {
+            let known = crate::wire::error_codes::lookup(err.code).expect("stream codes are known");
+            Some(Outcome::Error(HttpError {
+                code: err.code.into(),
+                status: known.status,
+                message: err.message.clone(),
+                extra: Default::default(),
+            }))
+        } else if turn.disconnect_after_events.is_some() {
+            Some(Outcome::Disconnect)
+        } else {
+            None
+        }
+    }
+
+    /// The turn that answers a (Converse-shaped) request, or the refusal.
+    fn turn_for(&self, model_id: &str, body: &Value) -> Result<(Turn, Usage), (Outcome, Duration)> {
         if let Err(e) = self.check_model(model_id) {
-            return (Outcome::Error(e), Duration::ZERO);
+            return Err((Outcome::Error(e), Duration::ZERO));
         }
         let scripted = self.pop_turn(model_id);
         if let Some((turn, _)) = &scripted {
             if let Some(err) = &turn.http_error {
-                return (Outcome::Error(err.clone()), turn.first_byte_delay);
+                return Err((Outcome::Error(err.clone()), turn.first_byte_delay));
             }
         }
         let checked = validate::validate_converse(body).and_then(|()| {
@@ -236,7 +299,7 @@ impl State {
         if let Err(message) = checked {
             // The request never reached the model: its scripted answer stays queued.
             self.unpop_turn(scripted);
-            return (Outcome::Error(validation(message)), Duration::ZERO);
+            return Err((Outcome::Error(validation(message)), Duration::ZERO));
         }
         if let Some(window) = self.context_window(model_id) {
             let input = tokens::input_tokens(body);
@@ -252,12 +315,12 @@ impl State {
             };
             if let Some(message) = message {
                 self.unpop_turn(scripted);
-                return (Outcome::Error(validation(message)), Duration::ZERO);
+                return Err((Outcome::Error(validation(message)), Duration::ZERO));
             }
         }
         if let Err(e) = self.quotas.admit(model_id, tokens::input_tokens(body)) {
             self.unpop_turn(scripted);
-            return (Outcome::Error(e), Duration::ZERO);
+            return Err((Outcome::Error(e), Duration::ZERO));
         }
         let mut turn = match scripted {
             Some((turn, _)) => turn,
@@ -271,24 +334,7 @@ impl State {
         }
         super::reasoning::remember(&turn, &mut self.reasoning.lock().unwrap());
         let prompt = self.prompt_usage(model_id, body);
-        let delay = turn.first_byte_delay;
-        let outcome = if stream {
-            Outcome::Stream(Box::new(EventCursor::new(turn, prompt)))
-        } else if let Some(err) = &turn.stream_error {
-            // A turn scripted to fail mid-stream fails the same way without a stream.
-            let known = crate::wire::error_codes::lookup(err.code).expect("stream codes are known");
-            Outcome::Error(HttpError {
-                code: err.code.into(),
-                status: known.status,
-                message: err.message.clone(),
-                extra: Default::default(),
-            })
-        } else if turn.disconnect_after_events.is_some() {
-            Outcome::Disconnect
-        } else {
-            Outcome::Json(turn.converse_response(prompt))
-        };
-        (outcome, delay)
+        Ok((turn, prompt))
     }
 
     /// Answers CountTokens.

@@ -1,0 +1,85 @@
+"""InvokeModel's answers in boto3's shapes: ``body`` a readable ``StreamingBody``, and the
+stream's ``body`` an iterable (and async-iterable) of ``{"chunk": {"bytes": ...}}``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from fastconverse import _core
+from fastconverse.errors import ConverseError
+
+__all__ = ["ChunkEvents", "StreamingBody"]
+
+STREAM_OPERATION = "InvokeModelWithResponseStream"
+
+
+class StreamingBody:
+    """The answer's bytes, read like botocore's ``StreamingBody`` (``read``,
+    ``iter_lines``, ``iter_chunks``; the bytes are already here, nothing blocks)."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, data: bytes) -> None:
+        self._raw = io.BytesIO(data)
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self._raw.read(amt)
+
+    def readlines(self) -> list[bytes]:
+        return self._raw.readlines()
+
+    def iter_chunks(self, chunk_size: int = 1024) -> Iterator[bytes]:
+        while chunk := self._raw.read(chunk_size):
+            yield chunk
+
+    def iter_lines(self, chunk_size: int = 1024, keepends: bool = False) -> Iterator[bytes]:
+        for line in self._raw.read().splitlines(keepends):
+            yield line
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_chunks()
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __repr__(self) -> str:
+        return f"StreamingBody({len(self._raw.getbuffer())} bytes)"
+
+
+class ChunkEvents:
+    """``response["body"]`` of ``invoke_model_with_response_stream``: ``for`` or
+    ``async for`` yields ``{"chunk": {"bytes": b"..."}}``; an error in the stream is raised
+    as boto3 raises it (``EventStreamError`` when botocore is in use)."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _core.ChunkStream) -> None:
+        self._native = native
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._native
+        except ConverseError as error:
+            error.operation_name = STREAM_OPERATION
+            raise
+        finally:
+            self._native.close()
+
+    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for event in self._native:
+                yield event
+        except ConverseError as error:
+            error.operation_name = STREAM_OPERATION
+            raise
+        finally:
+            self._native.close()
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._events()
+
+    def close(self) -> None:
+        """Stops reading and closes the connection."""
+        self._native.close()
