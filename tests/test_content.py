@@ -401,3 +401,37 @@ def test_importing_fastconverse_does_not_import_pil() -> None:
     code = "import sys, fastconverse; fastconverse.image; print('PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_phone_photos_are_told_apart_from_video_and_trailers_are_kept() -> None:
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    with pytest.raises(ValueError, match="is a HEIC image, which Bedrock does not take"):
+        image(heic)
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "JPEG")
+    motion = buf.getvalue() + b"\x00\x00\x00\x18ftypmp42" + b"v" * 64  # a "motion photo"
+    assert image(motion)["image"]["format"] == "jpeg"
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(buf, "PNG")
+    assert image(buf.getvalue() + b"trailer")["image"]["format"] == "png"
+
+
+def test_a_given_document_name_loses_its_extension() -> None:
+    assert document(b"%PDF-1.4\n%%EOF", name="Q3 report.pdf")["document"]["name"] == "Q3 report"
+    assert document(b"%PDF-1.4\n%%EOF", name="v1.2 notes")["document"]["name"] == "v1 2 notes"
+
+
+def test_message_dicts_with_media_are_checked_before_any_request(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    conv = fc_client(fake_bedrock).create_conversation()
+    pdf = b"%PDF-1.4\n%%EOF"
+    twice = [{"text": "x"}, document(pdf, name="a"), document(pdf, name="a")]
+    conv.send({"role": "user", "content": twice})
+    sent = fake_bedrock.requests[0].body["messages"][0]["content"]
+    assert [b["document"]["name"] for b in sent[1:]] == ["a", "a (2)"]
+    six = [{"text": "x"}, *(document(pdf, name=f"d{i}") for i in range(6))]
+    with pytest.raises(ValueError, match="message.content: "):
+        conv.send({"role": "user", "content": six})
+    assert len(fake_bedrock.requests) == 1
+    assert twice[2]["document"]["name"] == "a"  # the caller's dict is not changed

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import boto3_client, fc_client, user
 from fastconverse import tool
+from fastconverse.errors import ValidationError
 from fastconverse.testing import FakeBedrock
 
 MODEL = "m"
@@ -153,8 +154,17 @@ def test_a_thinking_tool_loop_through_our_api_keeps_reasoning_exactly(
     conv = fc_client(fake_bedrock).create_conversation(
         tools=[lookup], additional_model_request_fields=THINKING
     )
-    reply = conv.send("define ephemeral", tool_choice="lookup")
-    assert reply.reasoning == "Let me think about what the user asked."
+    # (a forced tool choice is refused while thinking, as by Anthropic's models)
+    with pytest.raises(ValidationError, match="Thinking may not be enabled when tool_choice"):
+        conv.send("define ephemeral", tool_choice="lookup")
+    fake_bedrock.enqueue_turn(
+        [
+            {"reasoningContent": {"reasoningText": {"text": "Look it up.", "signature": "s1"}}},
+            {"toolUse": {"name": "lookup", "input": {"word": "ephemeral"}}},
+        ]
+    )
+    reply = conv.send("define ephemeral")
+    assert reply.reasoning == "Let me think about what the user asked."  # (its answer)
     again = conv.send("and transient?")  # the history's signed blocks are accepted
     assert again.text == "You said: and transient?"
     first_answer = conv.messages[1]["content"]
@@ -232,3 +242,39 @@ def test_a_str_blob_is_sent_as_its_utf8_bytes_as_boto3_does(
     ours, theirs = (r.body["messages"][0]["content"][1] for r in fake_bedrock.requests)
     assert ours == theirs
     assert base64.b64decode(ours["document"]["source"]["bytes"]) == "héllo".encode()
+
+
+def test_the_default_model_fills_nested_and_formatted_schemas(bedrock: Any) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "when": {"type": "string", "format": "date"},
+            "id": {"type": "string", "format": "uuid"},
+            "delta": {"type": "integer", "maximum": -3},
+            "code": {"type": "string", "minLength": 40},
+            "home": {"$ref": "#/$defs/Address"},
+            "maybe": {"anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 2}]},
+        },
+        "$defs": {"Address": {"type": "object", "properties": {"zip": {"type": "integer"}}}},
+    }
+    out = bedrock.converse(
+        modelId=MODEL,
+        messages=[user("go")],
+        toolConfig={
+            "tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": schema}}}],
+            "toolChoice": {"any": {}},
+        },
+    )
+    inp = out["output"]["message"]["content"][0]["toolUse"]["input"]
+    assert inp["when"] == "2024-01-01" and len(inp["id"]) == 36
+    assert inp["delta"] <= -3 and len(inp["code"]) >= 40
+    assert isinstance(inp["home"]["zip"], int) and inp["maybe"] > 2
+
+
+def test_a_forced_tool_that_is_not_declared_is_refused(bedrock: Any) -> None:
+    with pytest.raises(ClientError, match="The tool nope named in toolConfig.toolChoice"):
+        bedrock.converse(
+            modelId=MODEL,
+            messages=[user("go")],
+            toolConfig={"tools": TOOLS, "toolChoice": {"tool": {"name": "nope"}}},
+        )

@@ -136,3 +136,65 @@ def test_a_turn_may_use_its_own_model_and_response_fields(fake_bedrock: FakeBedr
         conv.send("x", model_id=" ")
     with pytest.raises(ValueError, match=r"additional_model_response_field_paths\[0\]"):
         conv.send("x", additional_model_response_field_paths=[3])  # type: ignore[list-item]
+
+
+def test_a_text_answer_after_a_failed_attempt_fails_the_turn_and_keeps_nothing(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    conv = fc_client(fake_bedrock).create_conversation()
+    fake_bedrock.enqueue_tool_use("Weather", {"city": "Oslo", "celsius": 500})
+    fake_bedrock.enqueue_text("I cannot do that.")
+    with pytest.raises(errors.StructuredOutputError, match="without calling Weather") as e:
+        conv.send("Weather?", output=Weather)
+    assert e.value.reply.text == "I cannot do that."
+    assert conv.messages == []
+    assert conv.send("thanks").text == "You said: thanks"
+
+
+def test_a_guardrail_stopping_an_output_turn_fails_it(fake_bedrock: FakeBedrock) -> None:
+    conv = fc_client(fake_bedrock).create_conversation(
+        guardrail_config={"guardrailIdentifier": "g", "guardrailVersion": "1"}
+    )
+    fake_bedrock.enqueue_guardrail_intervention("Blocked.")
+    with pytest.raises(errors.StructuredOutputError) as e:
+        conv.send("Weather?", output=Weather)
+    assert e.value.reply.stop_reason == "guardrail_intervened"
+    assert conv.messages == []
+
+
+def test_the_output_is_found_among_other_calls(fake_bedrock: FakeBedrock) -> None:
+    @tool
+    def lookup(city: str) -> str:
+        """Looks a city up."""
+        return "found"
+
+    conv = fc_client(fake_bedrock).create_conversation(tools=[lookup])
+    good = {"city": "Oslo", "celsius": 3}
+    fake_bedrock.enqueue_tool_uses([("lookup", {"city": "Oslo"}), ("Weather", good)])
+    reply = conv.send("Weather?", output=Weather)
+    assert reply.output == Weather(**good)
+    assert reply.stop_reason == "end_turn"
+    assert json.loads(reply.text) == good
+    assert list(json.loads(reply.text)) == ["city", "celsius"]  # the type's field order
+
+
+def test_feedback_to_the_model_names_the_field_without_links(fake_bedrock: FakeBedrock) -> None:
+    fake_bedrock.enqueue_tool_use("Weather", {"city": "Oslo", "celsius": 500})
+    fc_client(fake_bedrock).create_conversation().send("Weather?", output=Weather)
+    result = fake_bedrock.requests[1].body["messages"][-1]["content"][0]["toolResult"]
+    text = result["content"][0]["text"]
+    assert text.startswith("Invalid input for Weather: celsius: Input should be less than")
+    assert "http" not in text
+
+
+def test_structured_output_while_thinking_is_refused_before_any_request(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    conv = fc_client(fake_bedrock).create_conversation(additional_model_request_fields=thinking)
+    with pytest.raises(ValueError, match="output: a structured output makes the model call"):
+        conv.send("x", output=Weather)
+    off = {"thinking": {"type": "disabled"}}
+    reply = conv.send("Weather?", output=Weather, additional_model_request_fields=off)
+    assert isinstance(reply.output, Weather)
+    assert fake_bedrock.requests[0].body["additionalModelRequestFields"] == off

@@ -102,6 +102,7 @@ def client(
     max_conversations: int = 1000,
     store: str | os.PathLike[str] | _core.Store | None = None,
     rate_limit: _core.RateLimit | None = None,
+    guardrail_config: Mapping[str, Any] | None = None,
 ) -> ConverseClient:
     """A ``ConverseClient``, made as ``boto3.client`` makes a client (same arguments).
 
@@ -146,6 +147,7 @@ def client(
         max_conversations=max_conversations,
         store=store,
         rate_limit=rate_limit,
+        guardrail_config=guardrail_config,
         **{k: v for k, v in settings.items() if k != "region_name"},
     )
 

@@ -35,8 +35,7 @@ class StreamingBody:
             yield chunk
 
     def iter_lines(self, chunk_size: int = 1024, keepends: bool = False) -> Iterator[bytes]:
-        for line in self._raw.read().splitlines(keepends):
-            yield line
+        yield from self._raw.read().splitlines(keepends)
 
     def __iter__(self) -> Iterator[bytes]:
         return self.iter_chunks()

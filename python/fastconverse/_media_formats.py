@@ -93,6 +93,11 @@ def detect(data: bytes) -> tuple[Kind, str] | None:
         return ("document", office) if office else None
     if head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand in _STILL_BRANDS:
+            # HEIC/AVIF photos (phones' default) share MP4's box format: not a video.
+            return "image", brand.decode("ascii").strip()
+        if brand in (b"M4A ", b"M4B ", b"M4P "):
+            return None  # audio in an MP4 box
         if brand == b"qt  ":
             return "video", "mov"
         if brand.startswith(b"3g"):
@@ -132,6 +137,10 @@ def _zip_format(data: bytes) -> str | None:
     return None
 
 
+# ISO-BMFF brands of still images (HEIF/HEIC, AVIF), which Bedrock does not take.
+_STILL_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
 def check_whole_image(data: bytes, fmt: str) -> str | None:
     """Why the image is cut short, or None when it ends as its format says it must.
 
@@ -139,11 +148,14 @@ def check_whole_image(data: bytes, fmt: str) -> str | None:
     half a picture), and a cut download or upload is the usual cause: worth saying here."""
     if fmt == "png":
         # Every PNG ends with the IEND chunk: length 0, type, CRC.
-        if not data.endswith(b"\x00\x00\x00\x00IEND\xaeB`\x82"):
+        # Note: present, not last: tools may append data after IEND, and decoders (and
+        # Bedrock) take such files.
+        if b"\x00\x00\x00\x00IEND\xaeB`\x82" not in data:
             return "a PNG without its IEND chunk (the file is cut short)"
     elif fmt == "jpeg":
-        # Note: trailing NUL or whitespace padding after the end marker is forgiven.
-        if not data.rstrip(b"\x00 \t\r\n").endswith(b"\xff\xd9"):
+        # Note: present, not last: phones append a trailer or a whole video after the end
+        # marker ("motion photos"), and decoders (and Bedrock) take such files.
+        if b"\xff\xd9" not in data[2:]:
             return "a JPEG without its end marker FF D9 (the file is cut short)"
     elif fmt == "gif":
         if not data.rstrip(b"\x00").endswith(b";"):

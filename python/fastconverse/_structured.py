@@ -21,6 +21,28 @@ __all__ = ["Output"]
 ATTEMPTS = 2  # the first call, and one after its errors were fed back
 
 
+def wanted(output_type: Any, conversation_fields: Any, turn_fields: Any) -> Output | None:
+    """The turn's structured output, if any. Models refuse a forced tool call while they
+    think (Anthropic: "Thinking may not be enabled when tool_choice forces tool use"): say
+    so before the request."""
+    if output_type is None:
+        return None
+    out = Output(output_type)
+    fields: dict[str, Any] = {}
+    for given in (conversation_fields, turn_fields):
+        if isinstance(given, dict):
+            fields.update(given)
+    for key in ("thinking", "reasoningConfig", "reasoning_config"):
+        setting = fields.get(key)
+        if isinstance(setting, dict) and setting.get("type") == "enabled":
+            raise ValueError(
+                f"output: a structured output makes the model call a tool, which models "
+                f"refuse while {key} is enabled; pass additional_model_request_fields="
+                f"{{{key!r}: {{'type': 'disabled'}}}} for this turn"
+            )
+    return out
+
+
 class Output:
     """A type to produce, its tool spec and its validator (pydantic's ``TypeAdapter``)."""
 
@@ -32,12 +54,12 @@ class Output:
                 "output: expected a pydantic model, a dataclass or a TypedDict class, got "
                 f"{output_type!r}"
             )
-        from pydantic import PydanticSchemaGenerationError, TypeAdapter
+        from pydantic import PydanticUserError, TypeAdapter
 
         try:
             self.adapter: Any = TypeAdapter(output_type)
             schema = self.adapter.json_schema()
-        except (PydanticSchemaGenerationError, TypeError) as e:
+        except (PydanticUserError, TypeError) as e:
             raise TypeError(
                 f"output: {output_type!r} has no JSON schema (expected a pydantic model, a "
                 f"dataclass or a TypedDict): {e}"
@@ -62,40 +84,51 @@ class Output:
         }
 
     def check(self, calls: list[dict[str, Any]], attempt: int) -> tuple[Any, str] | list[Any]:
-        """``(value, json_text)`` when the call validates; else the ``toolResult`` blocks
-        that tell the model what was wrong (or ``StructuredOutputError`` on the last try)."""
+        """``(value, json_text)`` when the output's call validates; else the ``toolResult``
+        blocks that tell the model what was wrong (``StructuredOutputError`` on the last
+        try). Other tools called beside it are answered with an error: the turn wants the
+        output only."""
         from pydantic import ValidationError
 
-        call = calls[0]
-        raw = call.get("input")
-        try:
-            value = self.adapter.validate_python(raw)
-        except ValidationError as e:
-            errors = e.errors(include_url=False)
-            if attempt + 1 >= ATTEMPTS:
-                raise StructuredOutputError(
-                    f"the model's {self.name} did not validate after {ATTEMPTS} attempts: "
-                    f"{e.error_count()} error(s), first: {_first(errors)}",
-                    raw=json.dumps(raw),
-                    errors=errors,
-                ) from None
-            text = f"Invalid input for {self.name}: {e}. Call {self.name} again, corrected."
-            return [
-                {
-                    "toolResult": {
-                        "toolUseId": c["toolUseId"],
-                        "content": [{"text": text}],
-                        "status": "error",
-                    }
+        ours = [c for c in calls if c.get("name") == self.name]
+        problem = f"Call {self.name} (only) to answer."
+        raw: Any = None
+        errors: list[Any] = []
+        if ours:
+            raw = ours[0].get("input")
+            try:
+                value = self.adapter.validate_python(raw)
+            except ValidationError as e:
+                errors = list(e.errors(include_url=False))
+                problem = (
+                    f"Invalid input for {self.name}: "
+                    + "; ".join(_described(err) for err in errors)
+                    + f". Call {self.name} again, corrected."
+                )
+            else:
+                # (the value's own JSON: fields in the type's order, whatever order the
+                # service's answer had them in)
+                return value, self.adapter.dump_json(value).decode()
+        if attempt + 1 >= ATTEMPTS:
+            first = _described(errors[0]) if errors else f"no call of {self.name}"
+            raise StructuredOutputError(
+                f"the model's {self.name} did not validate after {ATTEMPTS} attempts: "
+                f"{len(errors)} error(s), first: {first}",
+                raw=json.dumps(raw),
+                errors=errors,
+            )
+        return [
+            {
+                "toolResult": {
+                    "toolUseId": c["toolUseId"],
+                    "content": [{"text": problem}],
+                    "status": "error",
                 }
-                for c in calls
-            ]
-        return value, json.dumps(raw, ensure_ascii=False)
+            }
+            for c in calls
+        ]
 
 
-def _first(errors: list[Any]) -> str:
-    if not errors:
-        return "(none)"
-    e = errors[0]
-    where = ".".join(str(p) for p in e.get("loc", ())) or "(root)"
-    return f"{where}: {e.get('msg')}"
+def _described(error: Any) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ())) or "(root)"
+    return f"{where}: {error.get('msg')}"

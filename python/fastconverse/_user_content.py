@@ -38,7 +38,7 @@ def user_content(message: Any, history: Callable[[], list[dict[str, Any]]]) -> A
     or documents."""
     if isinstance(message, Mapping):
         if "role" in message:
-            return message
+            return _message_dict(message, history)
         items: Iterable[Any] = [message]
     elif isinstance(message, (list, tuple)):
         items = message
@@ -49,6 +49,23 @@ def user_content(message: Any, history: Callable[[], list[dict[str, Any]]]) -> A
     blocks = [_block(item, f"message[{i}]") for i, item in enumerate(items)]
     check_request_media(blocks, history, "message")
     return blocks
+
+
+def has_media(message: Mapping[str, Any]) -> bool:
+    """Whether a boto3 message dict carries images, documents or video (then it is
+    checked like a list; otherwise it goes to the native layer as it is)."""
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(b, Mapping) and not b.keys().isdisjoint(_MEDIA) for b in content
+    )
+
+
+def _message_dict(message: Mapping[str, Any], history: Callable[[], list[dict[str, Any]]]) -> Any:
+    if not has_media(message):
+        return message
+    blocks = [dict(b) if isinstance(b, Mapping) else b for b in message["content"]]
+    check_request_media(blocks, history, "message.content")
+    return {**message, "content": blocks}
 
 
 def _block(item: Any, arg: str) -> Block:

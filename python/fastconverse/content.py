@@ -121,7 +121,7 @@ def document(
     if name is not None:
         if not isinstance(name, str):
             raise TypeError(f"name: expected a str, got {type(name).__name__}")
-        body["name"] = valid_document_name(name)
+        body["name"] = valid_document_name(_without_extension(name))
     else:
         body["name"] = document_name(origin)
     if context is not None:
@@ -275,6 +275,12 @@ def _check_size(kind: Kind, data: bytes | int, where: str) -> None:
 def _format(kind: Kind, data: bytes, path: str | None, given: str | None, where: str) -> str:
     found = detect(data)
     named = format_from_name(path, kind) if path else None
+    if found is not None and found[0] == "image" and found[1] not in FORMATS["image"]:
+        raise ValueError(
+            f"source: {where} is a {found[1].upper()} image, which Bedrock does not take "
+            f"(it takes {', '.join(FORMATS['image'])}); convert it, e.g. with PIL: "
+            "Image.open(path).convert('RGB') passed to fastconverse.image(...)"
+        )
     if found is not None and found[0] != kind:
         raise ValueError(
             f"source: {where} is {_a(found[0])} ({found[1]}), not {_a(kind)}; "
@@ -335,6 +341,13 @@ def _s3_block(
             )
         fmt = named
     return {kind: {"format": fmt, "source": {"s3Location": location}}}
+
+
+def _without_extension(name: str) -> str:
+    """``name`` without a document format's extension ("Q3 report.pdf" -> "Q3 report"):
+    the format travels in its own field, and a dot is not allowed in a name."""
+    stem, dot, ext = name.rpartition(".")
+    return stem if dot and stem and ext.lower() in FORMATS["document"] else name
 
 
 def document_name(path: str | None) -> str:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Union
 from fastconverse import _core
 from fastconverse._persist import ConversationInfo
 from fastconverse._structured import Output
-from fastconverse._user_content import unique_result_names, user_content
+from fastconverse._structured import wanted as _wanted
+from fastconverse._user_content import has_media, unique_result_names, user_content
 from fastconverse.errors import ConverseError, _during
 from fastconverse.stream import ReplyStream, _blocks, _with_turn
 
@@ -70,7 +71,9 @@ class Conversation:
         that type: it is on ``reply.output``, validated, and ``reply.text`` is its JSON. A
         value that does not validate is sent back once with the errors; then
         ``errors.StructuredOutputError`` (the turn is not kept)."""
-        wanted = Output(output) if output is not None else None
+        wanted = _wanted(
+            output, self.additional_model_request_fields, additional_model_request_fields
+        )
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
             self._choice(tool_choice),
@@ -95,7 +98,9 @@ class Conversation:
     ) -> Coroutine[Any, Any, _core.Reply]:
         """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
         cancelled turn never commits. Bad input is refused at once, before any await."""
-        wanted = Output(output) if output is not None else None
+        wanted = _wanted(
+            output, self.additional_model_request_fields, additional_model_request_fields
+        )
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
         start = self._core.prepare(
             message if type(message) is str else self._content(message),
@@ -201,7 +206,7 @@ class Conversation:
         """A list of text, blocks, paths and images as content blocks, checked against the
         request's limits with the history it goes with. Text and message dicts go to the
         native layer untouched: their checks are there, and cost nothing in Python."""
-        if type(message) is dict and "role" in message:
+        if type(message) is dict and "role" in message and not has_media(message):
             return message
         return user_content(message, self._history)
 

@@ -269,11 +269,12 @@ class ConversationConflictError(TurnError):
         self.theirs = theirs
 
 
-class StructuredOutputError(ConverseError):
+class StructuredOutputError(TurnError):
     """``send(..., output=Model)``: the model's output did not validate, even after the
-    validation errors were fed back to it once. The turn was abandoned (nothing was added
-    to the conversation). ``raw`` is the model's last output as JSON text, ``errors``
-    pydantic's list of what was wrong with it."""
+    validation errors were fed back to it once, or the model answered without it (text, or
+    a guardrail's answer: see ``reply``). The turn was abandoned (nothing was added to the
+    conversation). ``raw`` is the model's last output as JSON text, ``errors`` pydantic's
+    list of what was wrong with it."""
 
     def __init__(self, message: str, *, raw: str = "", errors: Any = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

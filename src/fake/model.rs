@@ -65,21 +65,30 @@ fn forced_tool(body: &Value) -> Option<(String, Value)> {
     Some((name.to_owned(), spec["inputSchema"]["json"].clone()))
 }
 
-/// A value that fits a JSON schema's common keywords (type, properties, required, enum,
-/// const, items, anyOf, minItems, minimum), as a model filling in a tool's input would.
-pub fn sample(schema: &Value, said: &str) -> Value {
+/// A value that fits a JSON schema's common keywords (type, properties, enum, const, items,
+/// anyOf/oneOf/allOf, `$ref` into `$defs`, minItems, minimum/maximum, minLength, format),
+/// as a model filling in a tool's input would. `root` holds the `$defs`.
+pub fn sample(schema: &Value, root: &Value, said: &str) -> Value {
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.rsplit('/').next().unwrap_or("");
+        let defs = root.get("$defs").or_else(|| root.get("definitions"));
+        return match defs.and_then(|d| d.get(name)) {
+            Some(def) => sample(def, root, said),
+            None => Value::Null,
+        };
+    }
     if let Some(v) = schema.get("const") {
         return v.clone();
     }
     if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
         return first.clone();
     }
-    if let Some(first) = schema["anyOf"]
-        .as_array()
-        .or(schema["oneOf"].as_array())
-        .and_then(|a| a.first())
-    {
-        return sample(first, said);
+    let union = ["anyOf", "oneOf", "allOf"]
+        .iter()
+        .find_map(|k| schema[*k].as_array())
+        .and_then(|a| a.iter().find(|s| s["type"] != "null").or(a.first()));
+    if let Some(first) = union {
+        return sample(first, root, said);
     }
     let kind = match &schema["type"] {
         Value::Array(kinds) => kinds
@@ -89,34 +98,75 @@ pub fn sample(schema: &Value, said: &str) -> Value {
             .unwrap_or(Value::Null),
         other => other.clone(),
     };
-    match kind
-        .as_str()
-        .unwrap_or(if schema.get("properties").is_some() {
-            "object"
-        } else {
-            "string"
-        }) {
+    let default = if schema.get("properties").is_some() {
+        "object"
+    } else {
+        "string"
+    };
+    match kind.as_str().unwrap_or(default) {
         "object" => {
             let mut out = serde_json::Map::new();
             let props = schema["properties"].as_object();
             for (key, prop) in props.into_iter().flatten() {
-                out.insert(key.clone(), sample(prop, said));
+                out.insert(key.clone(), sample(prop, root, said));
             }
             Value::Object(out)
         }
         "array" => {
             let n = schema["minItems"].as_u64().unwrap_or(1).max(1);
-            Value::Array((0..n).map(|_| sample(&schema["items"], said)).collect())
+            Value::Array(
+                (0..n)
+                    .map(|_| sample(&schema["items"], root, said))
+                    .collect(),
+            )
         }
-        "integer" => json!(schema["minimum"].as_i64().unwrap_or(1).max(
-            schema["exclusiveMinimum"]
+        "integer" => {
+            let low = schema["minimum"]
                 .as_i64()
-                .map_or(i64::MIN, |m| m + 1)
-        )),
-        "number" => json!(schema["minimum"].as_f64().unwrap_or(1.0)),
+                .or(schema["exclusiveMinimum"].as_i64().map(|m| m + 1));
+            let high = schema["maximum"]
+                .as_i64()
+                .or(schema["exclusiveMaximum"].as_i64().map(|m| m - 1));
+            json!(match (low, high) {
+                (Some(l), _) => l,
+                (None, Some(h)) => h.min(1),
+                (None, None) => 1,
+            })
+        }
+        "number" => {
+            let low = schema["minimum"]
+                .as_f64()
+                .or(schema["exclusiveMinimum"].as_f64().map(|m| m + 0.5));
+            let high = schema["maximum"]
+                .as_f64()
+                .or(schema["exclusiveMaximum"].as_f64().map(|m| m - 0.5));
+            json!(match (low, high) {
+                (Some(l), _) => l,
+                (None, Some(h)) => h.min(1.0),
+                (None, None) => 1.0,
+            })
+        }
         "boolean" => json!(true),
         "null" => Value::Null,
-        _ => json!(said),
+        _ => match schema["format"].as_str() {
+            Some("date") => json!("2024-01-01"),
+            Some("date-time") => json!("2024-01-01T00:00:00Z"),
+            Some("time") => json!("12:00:00"),
+            Some("uuid") => json!("00000000-0000-4000-8000-000000000000"),
+            Some("email") => json!("someone@example.com"),
+            Some("uri") => json!("https://example.com/"),
+            _ => {
+                let min = schema["minLength"].as_u64().unwrap_or(0) as usize;
+                let mut text = said.to_owned();
+                while text.chars().count() < min {
+                    text.push('.');
+                }
+                if let Some(max) = schema["maxLength"].as_u64() {
+                    text = text.chars().take(max as usize).collect();
+                }
+                json!(text)
+            }
+        },
     }
 }
 
@@ -138,7 +188,7 @@ fn answer(body: &Value) -> Turn {
             blocks: vec![Block::ToolUse {
                 id: super::py::new_tool_use_id(),
                 name,
-                input: sample(&schema, &said),
+                input: sample(&schema, &schema, &said),
             }],
             stop_reason: Some("tool_use".into()),
             ..Turn::default()

@@ -26,6 +26,16 @@ pub fn thinking_enabled(body: &Value) -> bool {
         || fields["reasoning_config"]["type"] == "enabled"
 }
 
+/// Anthropic's models refuse extended thinking together with a forced tool call (the text
+/// Bedrock returns for them, as reported publicly, e.g. can1357/oh-my-pi#341).
+pub fn check_forced_tool(body: &Value) -> Result<(), String> {
+    let choice = &body["toolConfig"]["toolChoice"];
+    if thinking_enabled(body) && (choice.get("any").is_some() || choice.get("tool").is_some()) {
+        return Err("The model returned the following errors: Thinking may not be enabled when tool_choice forces tool use.".into());
+    }
+    Ok(())
+}
+
 /// Notes the reasoning a turn sends, so that it is recognised when it comes back.
 pub fn remember(turn: &Turn, issued: &mut HashMap<String, String>) {
     for block in &turn.blocks {

@@ -292,10 +292,12 @@ impl State {
                 return Err((Outcome::Error(err.clone()), turn.first_byte_delay));
             }
         }
-        let checked = validate::validate_converse(body).and_then(|()| {
-            let issued = self.reasoning.lock().unwrap();
-            super::reasoning::check_round_trip(body, &issued)
-        });
+        let checked = validate::validate_converse(body)
+            .and_then(|()| super::reasoning::check_forced_tool(body))
+            .and_then(|()| {
+                let issued = self.reasoning.lock().unwrap();
+                super::reasoning::check_round_trip(body, &issued)
+            });
         if let Err(message) = checked {
             // The request never reached the model: its scripted answer stays queued.
             self.unpop_turn(scripted);

@@ -109,6 +109,15 @@ fn validate_tool_config(config: Option<&Value>) -> Check {
         // Note: ours: no source gives the service's wording of this check.
         return Err("The value at toolConfig.tools must contain at least one tool.".into());
     }
+    if let Some(wanted) = config["toolChoice"]["tool"]["name"].as_str() {
+        let named = |t: &Value| t["toolSpec"]["name"].as_str() == Some(wanted);
+        if !tools.into_iter().flatten().any(named) {
+            return Err(format!(
+                // Note: ours: no source gives the service's wording of this check.
+                "The tool {wanted} named in toolConfig.toolChoice is not in toolConfig.tools."
+            ));
+        }
+    }
     for (i, tool) in tools.into_iter().flatten().enumerate() {
         if let Some(spec) = tool.get("toolSpec") {
             let name = spec["name"].as_str().unwrap_or("");

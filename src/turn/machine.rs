@@ -17,9 +17,6 @@ use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::for_history;
 use crate::reply::{ReplyData, Tokens};
 
-/// What the history keeps of a user message a guardrail blocked.
-pub const REDACTED_INPUT: &str = "[This message was blocked by a guardrail and is not kept.]";
-
 #[derive(Debug)]
 enum Phase {
     /// The next request is to be made.
@@ -261,6 +258,9 @@ impl Machine {
             Some((u.input + u.cache_read.unwrap_or(0) + u.cache_write.unwrap_or(0)).max(0) as u64);
         let calls = tool_uses(&reply.message);
         let answer = for_history(&reply.message);
+        if calls.is_empty() && self.setup.output_tool.is_some() {
+            return Err(Box::new(self.missing_output(reply)));
+        }
         if calls.is_empty() {
             if reply.stop_reason == "guardrail_intervened" {
                 self.redact_blocked_input(reply.trace.as_deref());
@@ -316,59 +316,6 @@ impl Machine {
         let given = vec![None; calls.len()];
         self.last = Some(reply);
         self.phase = Phase::Tools { calls, given };
-        Ok(())
-    }
-
-    /// A guardrail that blocked the user's message would block every later request that
-    /// sends it again: the history keeps a placeholder instead (the guardrail's answer
-    /// stays). Only a turn's own user text is replaced: tool results must keep answering
-    /// their tool uses. Without a trace, the input is taken as blocked.
-    fn redact_blocked_input(&mut self, trace: Option<&serde_json::Value>) {
-        if trace.is_some_and(|t| !crate::wire::trace::input_blocked(t)) {
-            return;
-        }
-        let [user] = self.added.as_mut_slice() else {
-            return;
-        };
-        if user
-            .content()
-            .iter()
-            .any(|b| matches!(b, t::ContentBlock::ToolResult(_)))
-        {
-            return;
-        }
-        *user = t::Message::builder()
-            .role(t::ConversationRole::User)
-            .content(t::ContentBlock::Text(REDACTED_INPUT.into()))
-            .build()
-            .expect("role and content are set");
-    }
-
-    /// Ends the turn with a structured output: the call of the output tool (validated by
-    /// the caller) becomes the answer, as `text` (its JSON). The history keeps the user's
-    /// message and that answer only: the tool uses of attempts that failed validation (and
-    /// their error results) would make every later request need the output tool.
-    pub fn finish_output(&mut self, text: String) -> Result<(), String> {
-        let Some(name) = &self.setup.output_tool else {
-            return Err("this turn asks for no structured output".into());
-        };
-        let Phase::Tools { calls, .. } = &self.phase else {
-            return Err("no tool call waits".into());
-        };
-        if calls.iter().any(|c| c.name() != name) {
-            return Err(format!("the calls are not all of {name:?}"));
-        }
-        let answer = t::Message::builder()
-            .role(t::ConversationRole::Assistant)
-            .content(t::ContentBlock::Text(text))
-            .build()
-            .expect("role and content are set");
-        self.added.truncate(1);
-        self.added.push(answer.clone());
-        if let Some(last) = &mut self.last {
-            last.message = answer;
-        }
-        self.phase = Phase::Finished;
         Ok(())
     }
 
@@ -498,6 +445,10 @@ impl Machine {
         })
     }
 }
+
+#[path = "machine_output.rs"]
+mod output;
+pub use output::REDACTED_INPUT;
 
 #[cfg(test)]
 #[path = "machine_tests.rs"]
