@@ -431,7 +431,7 @@ def test_message_dicts_with_media_are_checked_before_any_request(
     sent = fake_bedrock.requests[0].body["messages"][0]["content"]
     assert [b["document"]["name"] for b in sent[1:]] == ["a", "a (2)"]
     six = [{"text": "x"}, *(document(pdf, name=f"d{i}") for i in range(6))]
-    with pytest.raises(ValueError, match="message.content: "):
+    with pytest.raises(ValueError, match=r"message\.content: "):
         conv.send({"role": "user", "content": six})
     assert len(fake_bedrock.requests) == 1
     assert twice[2]["document"]["name"] == "a"  # the caller's dict is not changed

@@ -272,7 +272,7 @@ def test_the_default_model_fills_nested_and_formatted_schemas(bedrock: Any) -> N
 
 
 def test_a_forced_tool_that_is_not_declared_is_refused(bedrock: Any) -> None:
-    with pytest.raises(ClientError, match="The tool nope named in toolConfig.toolChoice"):
+    with pytest.raises(ClientError, match=r"The tool nope named in toolConfig\.toolChoice"):
         bedrock.converse(
             modelId=MODEL,
             messages=[user("go")],
