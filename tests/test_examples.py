@@ -18,6 +18,7 @@ from nbclient import NotebookClient
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NOTEBOOK = EXAMPLES / "conversation.ipynb"
+RICH_NOTEBOOK = EXAMPLES / "rich_content.ipynb"
 
 USAGE = re.compile(r"Usage\(input_tokens=(\d+), output_tokens=(\d+), total_tokens=(\d+)\)")
 
@@ -33,8 +34,9 @@ def usage_in(text: str) -> tuple[int, int, int]:
     return fresh, out, total
 
 
-def test_notebook_is_stored_clean() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+@pytest.mark.parametrize("notebook", [NOTEBOOK, RICH_NOTEBOOK], ids=lambda p: p.stem)
+def test_notebook_is_stored_clean(notebook: Path) -> None:
+    nb = nbformat.read(notebook, as_version=4)
     nbformat.validate(nb)
     assert nb.nbformat == 4
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
@@ -64,8 +66,11 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
-def test_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+def run_notebook(path: Path, kernel_env: Path) -> dict[str, Any]:
+    """Runs the notebook in a Jupyter kernel; checks that every cell ran without an error or
+    anything on stderr, in this environment, with this fastconverse, inside a running event
+    loop (as in Jupyter). Returns the executed code cells by id."""
+    nb = nbformat.read(path, as_version=4)
     # One extra cell, not stored in the notebook: which environment and fastconverse the
     # kernel used, and whether its cells run inside a running event loop (as in Jupyter).
     nb.cells.append(
@@ -89,12 +94,16 @@ def test_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:
         assert not errors, (cell.source, errors)
         stderr = [o for o in cell.outputs if o.get("name") == "stderr"]
         assert not stderr, (cell.source, stderr)
-    cells = {cell.id: cell for cell in nb.cells}
 
     prefix, module, loop = stdout_of(nb.cells[-1]).splitlines()
     assert Path(prefix).resolve() == Path(sys.prefix).resolve()
     assert Path(module).resolve() == Path(fastconverse.__file__).resolve()
     assert loop == "loop running: True"
+    return {cell.id: cell for cell in nb.cells if cell.cell_type == "code"}
+
+
+def test_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:
+    cells = run_notebook(NOTEBOOK, kernel_env)
 
     first = stdout_of(cells["first-turn"])
     assert first.startswith("Lisbon: mild weather in April, great food, and easy day trips.\n")
@@ -124,6 +133,62 @@ def test_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:
     total_in, total_out, total = usage_in(switched[2])
     assert total == total_in + total_out
     assert total_in > first_in + stream_in  # six turns, each resending the history
+
+    assert stdout_of(cells["cleanup"]) == "closed: True\n"
+
+
+def test_rich_content_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:
+    cells = run_notebook(RICH_NOTEBOOK, kernel_env)
+
+    # The image reached FakeBedrock as a PNG of the size the notebook drew.
+    image = stdout_of(cells["image"]).splitlines()
+    assert image[0] == "A yellow sun in a clear blue sky."
+    received = re.fullmatch(
+        r"FakeBedrock received: format png, (\d+) bytes \(we sent (\d+)\)", image[1]
+    )
+    assert received, image[1]
+    assert received[1] == received[2] and int(received[1]) > 0
+
+    # The document's name was made valid before it was sent (and FakeBedrock, which checks
+    # names as Bedrock does, accepted it).
+    document = stdout_of(cells["document"])
+    assert document.startswith("name: 'Q3 report pdf' format: pdf\nRevenue grew 12% in Q3")
+    assert '"name": "Q3 report pdf"' in document
+
+    guardrail = stdout_of(cells["guardrail"])
+    assert guardrail.startswith("I can't help with that.\nstop reason: guardrail_intervened\n")
+    trace = json.loads(guardrail.split("\n", 2)[2])
+    assert (
+        trace["guardrail"]["inputAssessment"]["gr-1"]["topicPolicy"]["topics"][0]["action"]
+        == "BLOCKED"
+    )
+    history = stdout_of(cells["guardrail-history"])
+    assert "[This message was blocked by a guardrail and is not kept.]" in history
+    assert "hide money" not in history
+    assert history.endswith(
+        "A savings account pays interest on money you keep in it. | stop reason: end_turn\n"
+    )
+    assert '"guardContent": {' in stdout_of(cells["guard-content"])
+
+    structured = stdout_of(cells["structured"]).splitlines()
+    assert structured[0].startswith("Weather(city=")
+    assert structured[1] == "forced: {'tool': {'name': 'Weather'}}"
+    fixed = stdout_of(cells["structured-fix"]).splitlines()
+    assert fixed[0] == "requests: 2"
+    assert fixed[1].startswith("fed back: error - Invalid input for Weather")
+    kept = fixed[2].removeprefix("kept in the history: ")
+    assert json.loads(kept) == {"city": "Oslo", "temperature_c": -3, "conditions": "snow"}
+    # The final structured output: the corrected value, validated into the model.
+    assert fixed[3] == "Weather(city='Oslo', temperature_c=-3.0, conditions='snow')"
+    failed = stdout_of(cells["structured-error"]).splitlines()
+    assert failed[0].startswith("StructuredOutputError: the model's Weather did not validate")
+    assert json.loads(failed[1].removeprefix("raw: ")) == {"city": "Paris", "temperature_c": "warm"}
+    assert failed[2] == "messages unchanged: True"
+
+    reasoning = stdout_of(cells["reasoning"])
+    assert reasoning.startswith("reasoning: Let me add them up: 19 + 23 = 42.\nanswer: 42\n")
+    assert '"signature": "sig-1"' in reasoning
+    assert reasoning.endswith("sent back unchanged: True\n")
 
     assert stdout_of(cells["cleanup"]) == "closed: True\n"
 
