@@ -152,8 +152,8 @@ def test_rich_content_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> Non
     # The document's name was made valid before it was sent (and FakeBedrock, which checks
     # names as Bedrock does, accepted it).
     document = stdout_of(cells["document"])
-    assert document.startswith("name: 'Q3 report pdf' format: pdf\nRevenue grew 12% in Q3")
-    assert '"name": "Q3 report pdf"' in document
+    assert document.startswith("name: 'Q3 report' format: pdf\nRevenue grew 12% in Q3")
+    assert '"name": "Q3 report"' in document
 
     guardrail = stdout_of(cells["guardrail"])
     assert guardrail.startswith("I can't help with that.\nstop reason: guardrail_intervened\n")
