@@ -77,37 +77,10 @@ pub fn guardrail_from(
     let Some(config) = config.filter(|c| !c.is_none()) else {
         return Ok(None);
     };
-    let g = Obj::new(config, "guardrail_config")?;
-    g.only(&[
-        "guardrailIdentifier",
-        "guardrailVersion",
-        "trace",
-        "streamProcessingMode",
-    ])?;
-    let trace = g.str("trace")?;
-    if let Some(t) = trace.as_deref() {
-        if !["enabled", "disabled", "enabled_full"].contains(&t) {
-            return Err(value_error(
-                &g.at("trace"),
-                format!("expected 'enabled', 'enabled_full' or 'disabled', got {t:?}"),
-            ));
-        }
-    }
-    let mode = g.str("streamProcessingMode")?;
-    if let Some(m) = mode.as_deref() {
-        if !["sync", "async"].contains(&m) {
-            return Err(value_error(
-                &g.at("streamProcessingMode"),
-                format!("expected 'sync' or 'async', got {m:?}"),
-            ));
-        }
-    }
-    Ok(Some(crate::turn::setup::Guardrail {
-        id: g.req_str("guardrailIdentifier")?,
-        version: g.req_str("guardrailVersion")?,
-        trace,
-        stream_mode: mode,
-    }))
+    Ok(Some(request::guardrail(&Obj::new(
+        config,
+        "guardrail_config",
+    )?)?))
 }
 
 /// The tools of every request: specs converted once (each request clones the SDK values),

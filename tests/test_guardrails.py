@@ -163,3 +163,18 @@ def test_a_stored_conversation_keeps_its_guardrail(
     again = fc_client(fake_bedrock, store=SQLiteStore(path)).get_conversation(conv.id)
     again.send("two")
     assert fake_bedrock.requests[-1].body["guardrailConfig"] == GUARD
+
+
+def test_the_boto3_layer_checks_guardrail_config_the_same_way(fake_bedrock: FakeBedrock) -> None:
+    client = fc_client(fake_bedrock)
+    with pytest.raises(ValueError, match="guardrailConfig.trace: expected 'enabled'"):
+        client.converse(messages=[user("hi")], guardrailConfig={**GUARD, "trace": "yes"})
+    with pytest.raises(ValueError, match="streamProcessingMode: only converse_stream takes it"):
+        client.converse(
+            messages=[user("hi")], guardrailConfig={**GUARD, "streamProcessingMode": "sync"}
+        )
+    fake_bedrock.enqueue_guardrail_intervention("No.", guardrail_id="gr-123")
+    out = client.converse(messages=[user("hi")], guardrailConfig=GUARD)
+    assert out["stopReason"] == "guardrail_intervened"
+    assert "inputAssessment" in out["trace"]["guardrail"]
+    assert fake_bedrock.requests[-1].body["guardrailConfig"] == GUARD

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use aws_sdk_bedrockruntime::operation::RequestId;
-use aws_sdk_bedrockruntime::types as t;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -73,21 +72,16 @@ impl PyConverseClient {
         let req = ConverseRequest::from_kwargs(kwargs)?;
         let model = self.model_for(&req)?;
         let (limiter, tokens) = self.admission(&req)?;
-        let mut guardrail = None;
-        if let Some((id, version, trace, mode)) = req.guardrail {
-            if mode.is_some() {
-                return Err(PyValueError::new_err(
-                    "guardrailConfig.streamProcessingMode: only converse_stream takes it",
-                ));
-            }
-            guardrail = Some(
-                t::GuardrailConfiguration::builder()
-                    .guardrail_identifier(id)
-                    .guardrail_version(version)
-                    .set_trace(trace.map(|s| t::GuardrailTrace::from(s.as_str())))
-                    .build(),
-            );
+        if req
+            .guardrail
+            .as_ref()
+            .is_some_and(|g| g.stream_mode.is_some())
+        {
+            return Err(PyValueError::new_err(
+                "guardrailConfig.streamProcessingMode: only converse_stream takes it",
+            ));
         }
+        let guardrail = req.guardrail.as_ref().map(|g| g.converse());
         let fluent = with_common!(
             self.ready()?
                 .sdk
@@ -126,16 +120,7 @@ impl PyConverseClient {
         let req = ConverseRequest::from_kwargs(kwargs)?;
         let model = self.model_for(&req)?;
         let (limiter, tokens) = self.admission(&req)?;
-        let guardrail = req.guardrail.clone().map(|(id, version, trace, mode)| {
-            t::GuardrailStreamConfiguration::builder()
-                .guardrail_identifier(id)
-                .guardrail_version(version)
-                .set_trace(trace.map(|s| t::GuardrailTrace::from(s.as_str())))
-                .set_stream_processing_mode(
-                    mode.map(|m| t::GuardrailStreamProcessingMode::from(m.as_str())),
-                )
-                .build()
-        });
+        let guardrail = req.guardrail.as_ref().map(|g| g.stream());
         let fluent = with_common!(
             self.ready()?
                 .sdk

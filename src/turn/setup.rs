@@ -10,6 +10,7 @@ use super::request::Hook;
 use crate::context::cache::Cache;
 use crate::context::estimate::message_tokens;
 use crate::context::policy::Memory;
+pub use crate::wire::request::Guardrail;
 
 /// A conversation's settings, fixed at creation and shared by its turns (a turn with
 /// settings of its own gets a changed copy).
@@ -46,38 +47,6 @@ pub struct Setup {
     /// A structured output's tool: forced on every request of the turn, and its call,
     /// once valid, becomes the turn's answer (`Machine::finish_output`).
     pub output_tool: Option<String>,
-}
-
-/// A `guardrailConfig`: the same for Converse and ConverseStream, built per request kind.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Guardrail {
-    pub id: String,
-    pub version: String,
-    pub trace: Option<String>,
-    pub stream_mode: Option<String>,
-}
-
-impl Guardrail {
-    pub fn converse(&self) -> t::GuardrailConfiguration {
-        t::GuardrailConfiguration::builder()
-            .guardrail_identifier(&self.id)
-            .guardrail_version(&self.version)
-            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
-            .build()
-    }
-
-    pub fn stream(&self) -> t::GuardrailStreamConfiguration {
-        t::GuardrailStreamConfiguration::builder()
-            .guardrail_identifier(&self.id)
-            .guardrail_version(&self.version)
-            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
-            .set_stream_processing_mode(
-                self.stream_mode
-                    .as_deref()
-                    .map(t::GuardrailStreamProcessingMode::from),
-            )
-            .build()
-    }
 }
 
 /// The history a turn builds on: the whole transcript (shared, not copied), the estimate of

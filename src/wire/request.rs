@@ -23,7 +23,7 @@ pub struct ConverseRequest {
     pub system: Option<Vec<t::SystemContentBlock>>,
     pub inference_config: Option<t::InferenceConfiguration>,
     pub tool_config: Option<t::ToolConfiguration>,
-    pub guardrail: Option<(String, String, Option<String>, Option<String>)>,
+    pub guardrail: Option<Guardrail>,
     pub additional_model_request_fields: Option<aws_smithy_types::Document>,
     pub additional_model_response_field_paths: Option<Vec<String>>,
     pub request_metadata: Option<HashMap<String, String>>,
@@ -78,18 +78,7 @@ impl ConverseRequest {
             req.tool_config = Some(tool_config(&config)?);
         }
         if let Some(g) = args.obj("guardrailConfig")? {
-            g.only(&[
-                "guardrailIdentifier",
-                "guardrailVersion",
-                "trace",
-                "streamProcessingMode",
-            ])?;
-            req.guardrail = Some((
-                g.req_str("guardrailIdentifier")?,
-                g.req_str("guardrailVersion")?,
-                g.str("trace")?,
-                g.str("streamProcessingMode")?,
-            ));
+            req.guardrail = Some(guardrail(&g)?);
         }
         if let Some(fields) = args.get("additionalModelRequestFields")? {
             req.additional_model_request_fields =
@@ -136,6 +125,72 @@ impl ConverseRequest {
         }
         Ok(req)
     }
+}
+
+/// A `guardrailConfig`: the same for Converse and ConverseStream, built per request kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guardrail {
+    pub id: String,
+    pub version: String,
+    pub trace: Option<String>,
+    pub stream_mode: Option<String>,
+}
+
+impl Guardrail {
+    pub fn converse(&self) -> t::GuardrailConfiguration {
+        t::GuardrailConfiguration::builder()
+            .guardrail_identifier(&self.id)
+            .guardrail_version(&self.version)
+            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
+            .build()
+    }
+
+    pub fn stream(&self) -> t::GuardrailStreamConfiguration {
+        t::GuardrailStreamConfiguration::builder()
+            .guardrail_identifier(&self.id)
+            .guardrail_version(&self.version)
+            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
+            .set_stream_processing_mode(
+                self.stream_mode
+                    .as_deref()
+                    .map(t::GuardrailStreamProcessingMode::from),
+            )
+            .build()
+    }
+}
+
+/// boto3's `guardrailConfig` dict, checked.
+pub fn guardrail(g: &Obj<'_>) -> PyResult<Guardrail> {
+    g.only(&[
+        "guardrailIdentifier",
+        "guardrailVersion",
+        "trace",
+        "streamProcessingMode",
+    ])?;
+    let trace = g.str("trace")?;
+    if let Some(t) = trace.as_deref() {
+        if !["enabled", "disabled", "enabled_full"].contains(&t) {
+            return Err(value_error(
+                &g.at("trace"),
+                format!("expected 'enabled', 'enabled_full' or 'disabled', got {t:?}"),
+            ));
+        }
+    }
+    let mode = g.str("streamProcessingMode")?;
+    if let Some(m) = mode.as_deref() {
+        if !["sync", "async"].contains(&m) {
+            return Err(value_error(
+                &g.at("streamProcessingMode"),
+                format!("expected 'sync' or 'async', got {m:?}"),
+            ));
+        }
+    }
+    Ok(Guardrail {
+        id: g.req_str("guardrailIdentifier")?,
+        version: g.req_str("guardrailVersion")?,
+        trace,
+        stream_mode: mode,
+    })
 }
 
 pub fn message(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<t::Message> {
