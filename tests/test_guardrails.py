@@ -167,7 +167,7 @@ def test_a_stored_conversation_keeps_its_guardrail(
 
 def test_the_boto3_layer_checks_guardrail_config_the_same_way(fake_bedrock: FakeBedrock) -> None:
     client = fc_client(fake_bedrock)
-    with pytest.raises(ValueError, match="guardrailConfig.trace: expected 'enabled'"):
+    with pytest.raises(ValueError, match=r"guardrailConfig\.trace: expected 'enabled'"):
         client.converse(messages=[user("hi")], guardrailConfig={**GUARD, "trace": "yes"})
     with pytest.raises(ValueError, match="streamProcessingMode: only converse_stream takes it"):
         client.converse(
