@@ -20,7 +20,6 @@ use tokio::task::AbortHandle;
 
 use super::PyConverseClient;
 use crate::errors::{self, ErrorInfo};
-use crate::exchange::Exchange;
 use crate::runtime;
 use crate::wire::pyobj::{value_error, Obj};
 use crate::wire::response;
@@ -107,15 +106,6 @@ macro_rules! with_args {
     }};
 }
 
-fn with_exchange<E>(e: &SdkError<E, errors::HttpResponse>, model: &str, ex: &Exchange) -> ErrorInfo
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    errors::from_sdk(e)
-        .with_model(Some(model))
-        .with_exchange(ex.seen())
-}
-
 /// boto3's `invoke_model`: the result's `body` is the answer's bytes (the Python client
 /// wraps them in a readable body, as boto3's `StreamingBody`).
 #[pyfunction]
@@ -128,16 +118,13 @@ pub fn _invoke_model<'py>(
     let a = args(&client, kwargs)?;
     let model = a.model.clone();
     let fluent = with_args!(client.ready()?.sdk.invoke_model(), a);
-    let exchange = Exchange::default();
-    let watch = exchange.clone();
-    let out = runtime::wait(py, async move {
-        fluent.customize().interceptor(watch).send().await
-    })?
-    .map_err(|e| with_exchange(&e, &model, &exchange).into_pyerr(py))?;
+    let watched = model.clone();
+    let (out, seen) = runtime::wait(py, async move { crate::send_watched!(fluent, &watched) })?;
+    let out = out.map_err(|e| e.into_pyerr(py))?;
     let d = PyDict::new(py);
     d.set_item(
         "ResponseMetadata",
-        response::response_metadata(py, out.request_id(), &exchange.seen())?,
+        response::response_metadata(py, out.request_id(), &seen)?,
     )?;
     d.set_item("body", PyBytes::new(py, out.body.as_ref()))?;
     d.set_item("contentType", &out.content_type)?;
@@ -160,16 +147,13 @@ pub fn _invoke_model_with_response_stream<'py>(
     let ready = client.ready()?;
     let idle = ready.read_timeout;
     let fluent = with_args!(ready.sdk.invoke_model_with_response_stream(), a);
-    let exchange = Exchange::default();
-    let watch = exchange.clone();
-    let out = runtime::wait(py, async move {
-        fluent.customize().interceptor(watch).send().await
-    })?
-    .map_err(|e| with_exchange(&e, &model, &exchange).into_pyerr(py))?;
+    let watched = model.clone();
+    let (out, seen) = runtime::wait(py, async move { crate::send_watched!(fluent, &watched) })?;
+    let out = out.map_err(|e| e.into_pyerr(py))?;
     let d = PyDict::new(py);
     d.set_item(
         "ResponseMetadata",
-        response::response_metadata(py, out.request_id(), &exchange.seen())?,
+        response::response_metadata(py, out.request_id(), &seen)?,
     )?;
     d.set_item("contentType", &out.content_type)?;
     let stream = PyChunkStream::spawn(out.body, idle, model);

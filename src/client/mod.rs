@@ -15,7 +15,7 @@ mod requests;
 use crate::config::{self, Settings};
 use crate::conversation::taken;
 use crate::conversation::{PyConversationCore, Start};
-use crate::errors::{self, ErrorInfo};
+use crate::errors::ErrorInfo;
 use crate::limit::{py::PyRateLimit, Limiter};
 use crate::runtime::{self, Bridge, Finisher};
 use crate::store::link::{Link, Stamp};
@@ -296,21 +296,12 @@ impl PyConverseClient {
             .count_tokens()
             .model_id(model.clone())
             .input(sdk_input);
-        let exchange = crate::exchange::Exchange::default();
-        let watch = exchange.clone();
-        let out = runtime::wait(py, async move {
-            fluent.customize().interceptor(watch).send().await
-        })?
-        .map_err(|e| {
-            errors::from_sdk(&e)
-                .with_model(Some(&model))
-                .with_exchange(exchange.seen())
-                .into_pyerr(py)
-        })?;
+        let (out, seen) = runtime::wait(py, async move { crate::send_watched!(fluent, &model) })?;
+        let out = out.map_err(|e| e.into_pyerr(py))?;
         let d = PyDict::new(py);
         d.set_item(
             "ResponseMetadata",
-            response::response_metadata(py, out.request_id(), &exchange.seen())?,
+            response::response_metadata(py, out.request_id(), &seen)?,
         )?;
         d.set_item("inputTokens", out.input_tokens())?;
         Ok(d)

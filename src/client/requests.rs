@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::{PyConverseClient, StreamStart};
-use crate::errors::{self, ErrorInfo};
+use crate::errors::ErrorInfo;
 use crate::limit::{self, Limiter};
 use crate::stream::Started;
 use crate::wire::request::ConverseRequest;
@@ -93,21 +93,12 @@ impl PyConverseClient {
         let model_for_error = model.clone();
         let fut = async move {
             limit::admit(limiter.as_ref(), tokens).await;
-            let exchange = crate::exchange::Exchange::default();
-            let out = fluent
-                .customize()
-                .interceptor(exchange.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    errors::from_sdk(&e)
-                        .with_model(Some(&model_for_error))
-                        .with_exchange(exchange.seen())
-                })?;
+            let (out, seen) = crate::send_watched!(fluent, &model_for_error);
+            let out = out?;
             if let (Some(l), Some(u)) = (&limiter, out.usage()) {
                 l.settle(tokens, (u.input_tokens() + u.output_tokens()).max(0) as u64);
             }
-            Ok((out, exchange.seen()))
+            Ok((out, seen))
         };
         Ok((model, fut))
     }
@@ -131,23 +122,14 @@ impl PyConverseClient {
         );
         Ok(async move {
             limit::admit(limiter.as_ref(), tokens).await;
-            let exchange = crate::exchange::Exchange::default();
-            let out = fluent
-                .customize()
-                .interceptor(exchange.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    errors::from_sdk(&e)
-                        .with_model(Some(&model))
-                        .with_exchange(exchange.seen())
-                })?;
+            let (out, seen) = crate::send_watched!(fluent, &model);
+            let out = out?;
             let request_id = out.request_id().map(str::to_owned);
             Ok((
                 Started {
                     receiver: out.stream,
                     request_id,
-                    seen: exchange.seen(),
+                    seen,
                 },
                 model,
             ))

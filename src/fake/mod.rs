@@ -12,6 +12,7 @@ pub mod py;
 pub mod quota;
 pub mod reasoning;
 pub mod script;
+pub mod scripted;
 pub mod server;
 pub mod state;
 pub mod tokens;

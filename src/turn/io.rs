@@ -9,7 +9,7 @@ use aws_sdk_bedrockruntime::operation::RequestId;
 use aws_sdk_bedrockruntime::types as t;
 
 use super::machine::RequestParts;
-use crate::errors::{self, ErrorInfo};
+use crate::errors::ErrorInfo;
 use crate::limit::{self, Limiter};
 use crate::reply::{ReplyData, Tokens};
 use crate::stream::{Pump, PumpOptions, Restart, Started};
@@ -50,17 +50,7 @@ pub fn converse(
     let limiter = backend.limiter.clone();
     async move {
         limit::admit(limiter.as_ref(), tokens).await;
-        let exchange = crate::exchange::Exchange::default();
-        let out = fluent
-            .customize()
-            .interceptor(exchange.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                errors::from_sdk(&e)
-                    .with_model(Some(&model))
-                    .with_exchange(exchange.seen())
-            })?;
+        let out = crate::send_watched!(fluent, &model).0?;
         let request_id = out.request_id().map(str::to_owned);
         let message = match out.output {
             Some(t::ConverseOutput::Message(m)) => m,
@@ -107,22 +97,13 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> P
         Box::pin(async move {
             // Each attempt waits its turn (a restarted stream is a new request).
             limit::admit(limiter.as_ref(), tokens).await;
-            let exchange = crate::exchange::Exchange::default();
-            let out = fluent
-                .customize()
-                .interceptor(exchange.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    errors::from_sdk(&e)
-                        .with_model(Some(&model))
-                        .with_exchange(exchange.seen())
-                })?;
+            let (out, seen) = crate::send_watched!(fluent, &model);
+            let out = out?;
             let request_id = out.request_id().map(str::to_owned);
             Ok(Started {
                 receiver: out.stream,
                 request_id,
-                seen: exchange.seen(),
+                seen,
             })
         })
     });

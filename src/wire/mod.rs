@@ -5,6 +5,7 @@
 pub mod count_tokens;
 pub mod document;
 pub mod error_codes;
+pub mod guardrail;
 pub mod pyobj;
 pub mod request;
 pub mod response;

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::document::py_to_document;
+pub use super::guardrail::{guardrail, Guardrail};
 use super::pyobj::{as_list, as_str, value_error, Obj};
 
 fn built<T, E: std::fmt::Display>(r: Result<T, E>, path: &str) -> PyResult<T> {
@@ -125,72 +126,6 @@ impl ConverseRequest {
         }
         Ok(req)
     }
-}
-
-/// A `guardrailConfig`: the same for Converse and ConverseStream, built per request kind.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Guardrail {
-    pub id: String,
-    pub version: String,
-    pub trace: Option<String>,
-    pub stream_mode: Option<String>,
-}
-
-impl Guardrail {
-    pub fn converse(&self) -> t::GuardrailConfiguration {
-        t::GuardrailConfiguration::builder()
-            .guardrail_identifier(&self.id)
-            .guardrail_version(&self.version)
-            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
-            .build()
-    }
-
-    pub fn stream(&self) -> t::GuardrailStreamConfiguration {
-        t::GuardrailStreamConfiguration::builder()
-            .guardrail_identifier(&self.id)
-            .guardrail_version(&self.version)
-            .set_trace(self.trace.as_deref().map(t::GuardrailTrace::from))
-            .set_stream_processing_mode(
-                self.stream_mode
-                    .as_deref()
-                    .map(t::GuardrailStreamProcessingMode::from),
-            )
-            .build()
-    }
-}
-
-/// boto3's `guardrailConfig` dict, checked.
-pub fn guardrail(g: &Obj<'_>) -> PyResult<Guardrail> {
-    g.only(&[
-        "guardrailIdentifier",
-        "guardrailVersion",
-        "trace",
-        "streamProcessingMode",
-    ])?;
-    let trace = g.str("trace")?;
-    if let Some(t) = trace.as_deref() {
-        if !["enabled", "disabled", "enabled_full"].contains(&t) {
-            return Err(value_error(
-                &g.at("trace"),
-                format!("expected 'enabled', 'enabled_full' or 'disabled', got {t:?}"),
-            ));
-        }
-    }
-    let mode = g.str("streamProcessingMode")?;
-    if let Some(m) = mode.as_deref() {
-        if !["sync", "async"].contains(&m) {
-            return Err(value_error(
-                &g.at("streamProcessingMode"),
-                format!("expected 'sync' or 'async', got {m:?}"),
-            ));
-        }
-    }
-    Ok(Guardrail {
-        id: g.req_str("guardrailIdentifier")?,
-        version: g.req_str("guardrailVersion")?,
-        trace,
-        stream_mode: mode,
-    })
 }
 
 pub fn message(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<t::Message> {

@@ -1,0 +1,92 @@
+//! Scripted content blocks, given in the boto3 shape (`text`, `toolUse`, `reasoningContent`
+//! with signed text or redacted data), parsed into the blocks FakeBedrock answers with.
+
+use pyo3::prelude::*;
+use serde_json::Value;
+
+use super::py::{new_tool_use_id, value_error};
+use super::script::Block;
+
+/// Parses scripted content blocks given in the boto3 shape.
+pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
+    let Some(items) = content.as_array() else {
+        return Err(value_error(
+            "content must be a list of content block dicts, e.g. [{\"text\": \"Hi\"}]",
+        ));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let map = item.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
+                value_error(format!(
+                    "content[{i}] must be a dict with exactly one key (text, toolUse or reasoningContent), got {item}"
+                ))
+            })?;
+            let (key, value) = map.iter().next().expect("one entry");
+            match key.as_str() {
+                "text" => match value.as_str() {
+                    Some(text) => Ok(Block::Text(text.to_owned())),
+                    None => Err(value_error(format!("content[{i}]['text'] must be a str"))),
+                },
+                "toolUse" => {
+                    let name = value["name"].as_str().ok_or_else(|| {
+                        value_error(format!("content[{i}]['toolUse']['name'] must be a str"))
+                    })?;
+                    let id = match &value["toolUseId"] {
+                        Value::Null => new_tool_use_id(),
+                        Value::String(id) => id.clone(),
+                        other => {
+                            return Err(value_error(format!(
+                                "content[{i}]['toolUse']['toolUseId'] must be a str, got {other}"
+                            )))
+                        }
+                    };
+                    Ok(Block::ToolUse {
+                        id,
+                        name: name.to_owned(),
+                        input: value.get("input").cloned().unwrap_or(Value::Object(Default::default())),
+                    })
+                }
+                "reasoningContent" if value.get("redactedContent").is_some() => {
+                    match &value["redactedContent"] {
+                        Value::String(b64) => Ok(Block::Redacted(b64.clone())),
+                        Value::Array(items) => {
+                            use base64::Engine;
+                            let bytes: Option<Vec<u8>> = items
+                                .iter()
+                                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                                .collect();
+                            let bytes = bytes.ok_or_else(|| {
+                                value_error(format!(
+                                    "content[{i}]['reasoningContent']['redactedContent'] must be bytes"
+                                ))
+                            })?;
+                            Ok(Block::Redacted(
+                                base64::engine::general_purpose::STANDARD.encode(bytes),
+                            ))
+                        }
+                        _ => Err(value_error(format!(
+                            "content[{i}]['reasoningContent']['redactedContent'] must be bytes"
+                        ))),
+                    }
+                }
+                "reasoningContent" => {
+                    let reasoning = &value["reasoningText"];
+                    let text = reasoning["text"].as_str().ok_or_else(|| {
+                        value_error(format!(
+                            "content[{i}]['reasoningContent']['reasoningText']['text'] must be a str"
+                        ))
+                    })?;
+                    Ok(Block::Reasoning {
+                        text: text.to_owned(),
+                        signature: reasoning["signature"].as_str().map(str::to_owned),
+                    })
+                }
+                other => Err(value_error(format!(
+                    "content[{i}] has key {other:?}; scripted turns support text, toolUse and reasoningContent"
+                ))),
+            }
+        })
+        .collect()
+}
