@@ -266,6 +266,19 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "Member must satisfy enum value set: [png, jpeg, gif, webp]",
     ),
     (
+        "an unknown video format",
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"video": {"format": "avi", "source": {"bytes": "AAAA"}}}],
+                }
+            ]
+        },
+        "Value 'avi' at 'messages.0.content.0.video.format' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [mkv, mov, mp4, webm, flv, mpeg, mpg, wmv, three_gp]",
+    ),
+    (
         "a document over 4.5 MB",
         {
             "messages": [

@@ -202,7 +202,7 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
                         "The text field in the ContentBlock object at {path} is blank. Add text to the text field, and try again."
                     ));
                 }
-                "image" | "document" => media.add(keys[0], &block[keys[0]], &path)?,
+                "image" | "document" | "video" => media.add(keys[0], &block[keys[0]], &path)?,
                 "toolUse" | "toolResult" => {
                     uses_tools = true;
                     if keys[0] == "toolResult" {
@@ -229,6 +229,11 @@ struct Media {
 }
 
 const IMAGE_FORMATS: &[&str] = &["png", "jpeg", "gif", "webp"];
+const VIDEO_FORMATS: &[&str] = &[
+    "mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp",
+];
+/// VideoSource: bytes "as long as the encoded file is less than 25MB" (base64).
+pub const MAX_VIDEO_BYTES: usize = 18_750_000;
 const DOCUMENT_FORMATS: &[&str] = &[
     "pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md",
 ];
@@ -239,6 +244,8 @@ impl Media {
         let (formats, max, shown) = if kind == "image" {
             self.images += 1;
             (IMAGE_FORMATS, MAX_IMAGE_BYTES, "3.75 MB")
+        } else if kind == "video" {
+            (VIDEO_FORMATS, MAX_VIDEO_BYTES, "25 MB as base64")
         } else {
             self.documents += 1;
             (DOCUMENT_FORMATS, MAX_DOCUMENT_BYTES, "4.5 MB")
@@ -315,7 +322,7 @@ fn validate_tool_result(result: &Value, path: &str, media: &mut Media) -> Check 
         ));
     }
     for (k, item) in content.into_iter().flatten().enumerate() {
-        for kind in ["image", "document"] {
+        for kind in ["image", "document", "video"] {
             if let Some(block) = item.get(kind) {
                 media.add(kind, block, &format!("{path}.toolResult.content.{k}"))?;
             }
