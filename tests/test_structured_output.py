@@ -198,3 +198,23 @@ def test_structured_output_while_thinking_is_refused_before_any_request(
     reply = conv.send("Weather?", output=Weather, additional_model_request_fields=off)
     assert isinstance(reply.output, Weather)
     assert fake_bedrock.requests[0].body["additionalModelRequestFields"] == off
+
+
+def test_cancelling_while_the_correction_is_under_way_keeps_nothing(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    conv = fc_client(fake_bedrock).create_conversation()
+    fake_bedrock.enqueue_tool_use("Weather", {"city": "Oslo", "celsius": 500})
+    fake_bedrock.enqueue_tool_use("Weather", {"city": "Oslo", "celsius": 4}, first_byte_delay=30)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(conv.send_async("Weather?", output=Weather))
+        while len(fake_bedrock.requests) < 2:  # the correction request went out
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert conv.messages == [] and not conv.busy
+    assert conv.send("after").text == "You said: after"
