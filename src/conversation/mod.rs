@@ -151,6 +151,21 @@ impl PyConversationCore {
     }
 }
 
+impl PyConversationCore {
+    /// A turn's input checked: the user message, its tool choice, and its settings (the
+    /// conversation's, with what the turn gives over them). `send` and `send_async` share it.
+    fn input(
+        &self,
+        message: &Bound<'_, PyAny>,
+        tool_choice: Option<&Bound<'_, PyAny>>,
+        turn: &TurnSettings<'_, '_>,
+    ) -> PyResult<start::Input> {
+        let user = history::user_message(message)?;
+        let choice = parse_choice(tool_choice)?;
+        Ok((user, choice, for_turn(&self.setup(), turn)?))
+    }
+}
+
 #[pymethods]
 impl PyConversationCore {
     /// Checks a turn's input now; the turn begins with `_Start.begin()`.
@@ -166,8 +181,6 @@ impl PyConversationCore {
         additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
         output: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyStart> {
-        let user = history::user_message(message)?;
-        let choice = parse_choice(tool_choice)?;
         let turn = TurnSettings {
             inference_config,
             fields: additional_model_request_fields,
@@ -175,8 +188,8 @@ impl PyConversationCore {
             response_paths: additional_model_response_field_paths,
             output_tool: output,
         };
-        let setup = for_turn(&slf.get().setup(), &turn)?;
-        Ok(PyStart::new(slf, (user, choice, setup)))
+        let input = slf.get().input(message, tool_choice, &turn)?;
+        Ok(PyStart::new(slf, input))
     }
 
     /// Begins a turn that sends `message`: marks the conversation busy and takes the
@@ -194,8 +207,6 @@ impl PyConversationCore {
         additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
         output: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTurn> {
-        let user = history::user_message(message)?;
-        let choice = parse_choice(tool_choice)?;
         let turn = TurnSettings {
             inference_config,
             fields: additional_model_request_fields,
@@ -203,7 +214,7 @@ impl PyConversationCore {
             response_paths: additional_model_response_field_paths,
             output_tool: output,
         };
-        let setup = for_turn(&self.setup(), &turn)?;
+        let (user, choice, setup) = self.input(message, tool_choice, &turn)?;
         self.begin_checked(py, user, choice, setup)
     }
 
