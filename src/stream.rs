@@ -3,6 +3,7 @@
 //! arrived without any thread hand-off, and waits (blocking or awaiting) only when the
 //! channel is empty. `EventStream` is the boto3-shaped reader over it.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,19 +114,34 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_secs_f64(base.min(5.0) * (0.5 + fastrand::f64() * 0.5))
 }
 
-/// Events decoded ahead of the reader: enough to keep the reader fed in batches, few enough
-/// that thousands of streams stay small in memory.
-const CHANNEL: usize = 256;
+/// Events handed over in one wake-up at most: all that were decoded from the bytes already
+/// received, so that neither side wakes the other once per event.
+const BATCH: usize = 128;
+/// Batches decoded ahead of the reader: with `BATCH`, at most 256 events wait in the channel,
+/// enough to keep the reader fed, few enough that thousands of streams stay small in memory.
+const CHANNEL: usize = 2;
+
+/// What `receiver.recv()` gave: an event, the end (`Ok(None)`), an error, or the idle timeout.
+type Next = Result<
+    Result<
+        Option<ConverseStreamOutput>,
+        SdkError<ConverseStreamOutputError, aws_smithy_types::event_stream::RawMessage>,
+    >,
+    tokio::time::error::Elapsed,
+>;
 
 async fn pump(
-    tx: mpsc::Sender<Item>,
+    tx: mpsc::Sender<Vec<Item>>,
     mut first: Option<Started>,
     mut restart: Option<Restart>,
     opts: PumpOptions,
 ) {
+    use futures_util::FutureExt;
+
     let mut attempt = 0;
     let mut saw_start = false;
     let mut saw_content = false;
+    let mut batch: Vec<Item> = Vec::new();
     loop {
         attempt += 1;
         let started = match first.take() {
@@ -142,17 +158,33 @@ async fn pump(
         } = match started {
             Ok(s) => s,
             Err(info) => {
-                let _ = tx.send(Item::Failed(info)).await;
+                batch.push(Item::Failed(info));
+                let _ = tx.send(batch).await;
                 return;
             }
         };
         let failure = loop {
-            let next = tokio::select! {
-                // Note: the next event first; `closed()` is only looked at while waiting.
-                biased;
-                next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
-                // The reader went away: stop reading, which closes the connection.
-                _ = tx.closed() => return,
+            let next: Next = if batch.is_empty() {
+                tokio::select! {
+                    // Note: the next event first; `closed()` is only looked at while waiting.
+                    biased;
+                    next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
+                    // The reader went away: stop reading, which closes the connection.
+                    _ = tx.closed() => return,
+                }
+            } else {
+                // Note: `recv()` only awaits the body's next chunk, so dropping it unfinished
+                // loses nothing; it is ready at once while whole frames are buffered.
+                match receiver.recv().now_or_never() {
+                    Some(next) => Ok(next),
+                    None => {
+                        // Nothing more has arrived: hand over what was read.
+                        if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                }
             };
             match next {
                 Ok(Ok(Some(event))) => {
@@ -163,12 +195,14 @@ async fn pump(
                     } else {
                         saw_start = true;
                     }
-                    if tx.send(Item::Event(event)).await.is_err() {
+                    batch.push(Item::Event(event));
+                    if batch.len() >= BATCH && tx.send(std::mem::take(&mut batch)).await.is_err() {
                         return;
                     }
                 }
                 Ok(Ok(None)) => {
-                    let _ = tx.send(Item::End { request_id }).await;
+                    batch.push(Item::End { request_id });
+                    let _ = tx.send(batch).await;
                     return;
                 }
                 Ok(Err(err)) => break stream_error(&err),
@@ -181,17 +215,23 @@ async fn pump(
         failure.request_id = failure.request_id.or(request_id);
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
         {
-            let _ = tx.send(Item::Failed(failure)).await;
+            batch.push(Item::Failed(failure));
+            let _ = tx.send(batch).await;
             return;
         }
         drop(receiver);
+        if !batch.is_empty() && tx.send(std::mem::take(&mut batch)).await.is_err() {
+            return;
+        }
         tokio::time::sleep(backoff(attempt)).await;
     }
 }
 
 /// The reading end of a pump. Dropping it stops the pump and closes the connection.
 pub struct Pump {
-    rx: Mutex<mpsc::Receiver<Item>>,
+    rx: Mutex<mpsc::Receiver<Vec<Item>>>,
+    /// The rest of the last batch taken from the channel, in order.
+    ready: std::sync::Mutex<VecDeque<Item>>,
     task: AbortHandle,
     done: AtomicBool,
 }
@@ -204,9 +244,30 @@ impl Pump {
             .abort_handle();
         Self {
             rx: Mutex::new(rx),
+            ready: std::sync::Mutex::new(VecDeque::new()),
             task,
             done: AtomicBool::new(false),
         }
+    }
+
+    fn ready(&self) -> std::sync::MutexGuard<'_, VecDeque<Item>> {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the first item of a batch and keeps the rest for the next reads.
+    fn take_batch(&self, batch: Option<Vec<Item>>) -> Item {
+        let Some(batch) = batch else {
+            return self.settle(None);
+        };
+        let mut ready = self.ready();
+        if ready.is_empty() {
+            *ready = VecDeque::from(batch);
+        } else {
+            ready.extend(batch);
+        }
+        let item = ready.pop_front();
+        drop(ready);
+        self.settle(item)
     }
 
     fn settle(&self, item: Option<Item>) -> Item {
@@ -225,11 +286,14 @@ impl Pump {
         if self.done.load(Ordering::Acquire) {
             return Some(Item::End { request_id: None });
         }
+        if let Some(item) = self.ready().pop_front() {
+            return Some(self.settle(Some(item)));
+        }
         let mut rx = self.rx.try_lock().ok()?;
         match rx.try_recv() {
-            Ok(item) => Some(self.settle(Some(item))),
+            Ok(batch) => Some(self.take_batch(Some(batch))),
             Err(mpsc::error::TryRecvError::Empty) => None,
-            Err(mpsc::error::TryRecvError::Disconnected) => Some(self.settle(None)),
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(self.take_batch(None)),
         }
     }
 
@@ -242,8 +306,11 @@ impl Pump {
         if self.done.load(Ordering::Acquire) {
             return Item::End { request_id: None };
         }
-        let item = rx.recv().await;
-        self.settle(item)
+        if let Some(item) = self.ready().pop_front() {
+            return self.settle(Some(item));
+        }
+        let batch = rx.recv().await;
+        self.take_batch(batch)
     }
 
     /// Stops reading and closes the connection.

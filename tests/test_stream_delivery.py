@@ -1,0 +1,104 @@
+"""Events reach the reader as they arrive, in order, whatever the reader.
+
+The reading task hands events over in batches: all that the bytes already received hold, in
+one wake-up. A batch must never wait for more events to fill it: these tests hold the rest of
+the reply back on the server (an hour between deltas) and read the first delta in every reader
+kind; an implementation that waited would hang here until the suite's timeout fails it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import pytest
+from conftest import fc_client
+from fastconverse import ConverseClient, MessageStart, TextDelta
+from fastconverse.testing import FakeBedrock
+
+HOUR = 3600.0
+
+
+@pytest.fixture
+def client(fake_bedrock: FakeBedrock) -> ConverseClient:
+    return fc_client(fake_bedrock)
+
+
+def test_typed_sync_reader_gets_the_first_delta_while_the_rest_is_held(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    fake_bedrock.enqueue_text("first second third", delta_delay=HOUR)
+    conv = client.create_conversation()
+    stream = conv.stream("go")
+    assert isinstance(next(stream), MessageStart)
+    first = next(stream)
+    assert isinstance(first, TextDelta) and first.text == "first "
+    stream.close()
+    assert conv.messages == [] and not conv.busy
+
+
+def test_typed_async_reader_gets_the_first_delta_while_the_rest_is_held(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    fake_bedrock.enqueue_text("first second third", delta_delay=HOUR)
+    conv = client.create_conversation()
+
+    async def main() -> list[Any]:
+        stream = conv.stream("go")
+        got = [await stream.__anext__(), await stream.__anext__()]
+        stream.close()
+        return got
+
+    start, first = asyncio.run(main())
+    assert isinstance(start, MessageStart)
+    assert isinstance(first, TextDelta) and first.text == "first "
+    assert conv.messages == [] and not conv.busy
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_boto3_shaped_reader_gets_the_first_delta_while_the_rest_is_held(
+    fake_bedrock: FakeBedrock, client: ConverseClient, use_async: bool
+) -> None:
+    fake_bedrock.enqueue_text("first second third", delta_delay=HOUR)
+    request: dict[str, Any] = {
+        "modelId": "m",
+        "messages": [{"role": "user", "content": [{"text": "go"}]}],
+    }
+    if use_async:
+
+        async def main() -> list[dict[str, Any]]:
+            stream = (await client.converse_stream_async(**request))["stream"]
+            got = [await stream.__anext__(), await stream.__anext__()]
+            stream.close()
+            return got
+
+        got = asyncio.run(main())
+    else:
+        stream = client.converse_stream(**request)["stream"]
+        got = [next(stream), next(stream)]
+        stream.close()
+    assert got[0] == {"messageStart": {"role": "assistant"}}
+    assert got[1] == {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "first "}}}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_long_replies_arrive_whole_and_in_order_across_batches(
+    fake_bedrock: FakeBedrock, client: ConverseClient, seed: int
+) -> None:
+    # Replies longer than a batch, read by a reader that sometimes lags behind the network
+    # (so batches queue up) and sometimes waits for it: every delta, once, in order.
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(rng.randrange(300, 1500))]
+    fake_bedrock.enqueue_text(" ".join(words), delta_delay=rng.choice([0.0, 0.0001]))
+    conv = client.create_conversation()
+    texts = []
+    for event in conv.stream("go"):
+        if isinstance(event, TextDelta):
+            texts.append(event.text)
+            if rng.random() < 0.01:
+                # A slow reader: the pump runs ahead and fills its batches meanwhile.
+                sum(range(20_000))
+    assert "".join(texts) == " ".join(words)
+    assert [t.strip() for t in texts] == words
+    assert conv.messages[-1]["content"] == [{"text": " ".join(words)}]
