@@ -71,6 +71,7 @@ pub async fn sdk_client(
     settings: Settings,
 ) -> Result<(aws_sdk_bedrockruntime::Client, String), ErrorInfo> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::http_client::http_client())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()

@@ -12,6 +12,7 @@ pub mod events;
 pub mod exchange;
 pub mod fake;
 pub mod history;
+pub mod http_client;
 pub mod limit;
 pub mod reply;
 pub mod runtime;

@@ -83,3 +83,31 @@ def test_guardrails_and_prompt_variables_reach_the_request(make_fake: Any) -> No
     stream_guardrail = {**guardrail, "streamProcessingMode": "async"}
     list(client.converse_stream(messages=[user("hi")], guardrailConfig=stream_guardrail)["stream"])
     assert fake.requests[-1].body["guardrailConfig"] == stream_guardrail
+
+
+def test_an_https_endpoint_speaks_tls_from_the_first_request(make_fake: Any) -> None:
+    # The root certificates load at the first request, not at client creation: the first
+    # request to an https:// endpoint must still go through TLS (here it meets a plain-HTTP
+    # server, so the handshake fails with a clear error), and the same client then works
+    # against a plain-HTTP endpoint given per client.
+    from fastconverse import ConverseClient
+    from fastconverse.errors import EndpointError
+
+    fake = make_fake()
+    tls = ConverseClient(
+        "m",
+        endpoint_url=fake.url.replace("http://", "https://"),
+        region_name="us-east-1",
+        aws_access_key_id=AKID,
+        aws_secret_access_key=SECRET,
+        max_attempts=1,
+    )
+    conv = tls.create_conversation()
+    try:
+        conv.send("hi")
+    except EndpointError as exc:
+        assert "TLS" in str(exc), str(exc)
+    else:
+        raise AssertionError("a TLS request to a plain-HTTP server succeeded")
+    assert conv.messages == []
+    assert fc_client(fake).create_conversation().send("hi").text == "You said: hi"

@@ -5,7 +5,6 @@ conversation it is given: with a store, one it does not hold is loaded first."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -225,6 +224,8 @@ def _listed(tools: Any) -> Sequence[Any]:
 def _tool(value: Any, handler: Callable[[str, dict[str, Any]], Any] | None, arg: str) -> Any:
     """A tool of ``send_message_with_tools``: with a handler, a spec (a toolSpec or the
     tutorial's function dict, which ``Tool`` reads) becomes a tool the loop calls."""
+    import inspect  # here, not at the top: it costs a third of the package's import time
+
     from fastconverse.tools import Tool
 
     if isinstance(value, Mapping) and handler is not None:

@@ -1,0 +1,61 @@
+//! The HTTP client under the SDK: the SDK's own default (hyper 1, rustls with aws-lc, proxies
+//! from the environment), except that the platform's root certificates load at the first
+//! request instead of when a client is created. The default client loads them in
+//! `validate_base_client_config`, on purpose, at creation: reading and parsing every file of
+//! the system's certificate store is most of the cost of a first `ConverseClient(...)`, which
+//! notebooks and short scripts pay even when they never send a request (or, with FakeBedrock,
+//! never use TLS).
+
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// The SDK's default client, minus the eager certificate load.
+#[derive(Debug)]
+struct CertificatesAtFirstUse(SharedHttpClient);
+
+impl HttpClient for CertificatesAtFirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder,
+        _: &ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        // Note: the inner client's version builds a connector here only to load the roots.
+        Ok(())
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+/// A new client (each `ConverseClient` has its own connection pool, as with the default).
+pub fn http_client() -> SharedHttpClient {
+    let inner = Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.set_proxy_config(Some(ProxyConfig::from_env()));
+        builder.build()
+    });
+    CertificatesAtFirstUse(inner).into_shared()
+}
