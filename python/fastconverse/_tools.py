@@ -149,11 +149,18 @@ class ToolBox:
         queue = collections.deque(enumerate(calls))
         ready: collections.deque[tuple[int, _Outcome]] = collections.deque()
         running: dict[concurrent.futures.Future[_Outcome], tuple[int, Call, float | None]] = {}
+        # One call at a time, from a thread without a running event loop: a sync function
+        # without a timeout runs right here, sparing the hand-off to the pool and back (most
+        # of a tool round trip's own cost). Inside a running loop (a notebook), it still runs
+        # in the pool, where it may start an event loop of its own.
+        inline = (
+            len(calls) == 1 or self.max_tool_concurrency == 1
+        ) and asyncio._get_running_loop() is None
         try:
             while queue or running or ready:
                 while queue and len(running) < self.max_tool_concurrency:
                     i, call = queue.popleft()
-                    started = self._start(call)
+                    started = self._start(call, inline)
                     if isinstance(started, _Outcome):
                         ready.append((i, started))
                     else:
@@ -181,7 +188,7 @@ class ToolBox:
                 future.cancel()
 
     def _start(
-        self, call: Call
+        self, call: Call, inline: bool
     ) -> _Outcome | tuple[concurrent.futures.Future[_Outcome], float | None]:
         prepared = self._prepare(call)
         if isinstance(prepared, _Outcome):
@@ -191,6 +198,8 @@ class ToolBox:
         if tool.is_async:
             coro = self._invoke_async(call, tool, args, kwargs, timeout)
             return asyncio.run_coroutine_threadsafe(coro, _private_loop()), None
+        if inline and timeout is None:
+            return contextvars.copy_context().run(self._invoke_sync, call, tool, fn, args, kwargs)
         job = functools.partial(
             contextvars.copy_context().run, self._invoke_sync, call, tool, fn, args, kwargs
         )
