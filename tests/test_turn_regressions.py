@@ -104,6 +104,26 @@ def test_eviction_spares_the_new_conversation_and_those_in_a_turn(
     assert [c.id for c in client.list_conversations()] == ["c"]
 
 
+def test_many_turns_at_once_outgrow_max_conversations_then_shrink_back(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    # Conversations in a turn are never forgotten; with many turns under way the registry
+    # grows past the limit, and once they end it shrinks back within a tenth more creations.
+    client = fc_client(fake_bedrock, max_conversations=10)
+    streams = [
+        client.create_conversation(conversation_id=f"busy{i}").stream("hi") for i in range(40)
+    ]
+    assert len(client.list_conversations(max_results=100)) == 40
+    for stream in streams:
+        stream.close()
+    sizes = []
+    for i in range(5):
+        client.create_conversation(conversation_id=f"new{i}")
+        sizes.append(len(client.list_conversations(max_results=100)))
+    assert sizes[-1] == 10, sizes
+    assert {c.id for c in client.list_conversations()} >= {"new4"}
+
+
 def test_anext_of_a_fresh_stream_reads_its_first_event(
     fake_bedrock: FakeBedrock, client: ConverseClient
 ) -> None:

@@ -118,6 +118,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
         self._registry_lock = threading.Lock()
+        self._evict_from = 0  # the registry size at which eviction looks again
 
     @property
     def store(self) -> _core.Store | None:
@@ -349,8 +350,9 @@ class ConverseClient(ConversationsById, Boto3Calls):
     def _evict(self, keep: Conversation) -> None:
         """Forgets the least recently active conversations beyond ``max_conversations``,
         never ``keep`` (the new one) nor one in a turn (the count may then stay above)."""
-        extra = len(self._conversations) - self.max_conversations
-        if extra <= 0:
+        size = len(self._conversations)
+        extra = size - self.max_conversations
+        if extra <= 0 or size < self._evict_from:
             return
         by_age = sorted(self._conversations.values(), key=lambda c: c._core.last_active)
         for conv in by_age:
@@ -359,6 +361,10 @@ class ConverseClient(ConversationsById, Boto3Calls):
             if conv is not keep and not conv.busy:
                 del self._conversations[conv.id]
                 extra -= 1
+        # Conversations in a turn stay: with thousands of turns under way at once, look
+        # again only once the registry has grown by a tenth, not at every creation (a sort
+        # of the whole registry each time made creating the 10,000th conversation cost ms).
+        self._evict_from = len(self._conversations) + len(self._conversations) // 10 if extra else 0
 
     def get_conversation(
         self,
