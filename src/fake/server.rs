@@ -36,6 +36,22 @@ pub struct FakeServer {
     stopped: Mutex<Option<mpsc::Receiver<()>>>,
 }
 
+/// A listening socket on `addr` with a deep accept queue: thousands of clients may connect
+/// at once (bench/many_streams.py), and the standard library's `bind` queues only 128.
+fn listen(addr: SocketAddr, runtime: &tokio::runtime::Handle) -> io::Result<TcpListener> {
+    let _guard = runtime.enter();
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // Note: as the standard library does on Unix, so that a restarted server can bind again.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 impl FakeServer {
     /// Binds `host:port` (port 0: a free one) and serves on `runtime`'s threads.
     pub fn start(
@@ -44,16 +60,25 @@ impl FakeServer {
         port: u16,
         runtime: &tokio::runtime::Handle,
     ) -> io::Result<Self> {
-        let listener = std::net::TcpListener::bind((host, port))?;
-        listener.set_nonblocking(true)?;
+        use std::net::ToSocketAddrs;
+        let mut last = None;
+        let mut bound = None;
+        for addr in (host, port).to_socket_addrs()? {
+            match listen(addr, runtime) {
+                Ok(listener) => {
+                    bound = Some(listener);
+                    break;
+                }
+                Err(err) => last = Some(err),
+            }
+        }
+        let listener = bound.ok_or_else(|| {
+            last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))
+        })?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State::new(config));
         let (shutdown, stop) = watch::channel(false);
         let (done, stopped) = mpsc::channel();
-        let listener = {
-            let _guard = runtime.enter();
-            TcpListener::from_std(listener)?
-        };
         runtime.spawn(accept_loop(listener, state.clone(), stop, done));
         Ok(Self {
             state,
