@@ -469,6 +469,39 @@ def test_sync_send_runs_coroutine_tools_even_inside_a_running_loop(
     assert conv.messages[2]["content"][0]["toolResult"]["content"] == [{"text": "12:00 in Tokyo"}]
 
 
+def test_a_sync_tool_may_run_its_own_event_loop_inside_and_outside_a_running_loop(
+    fake_bedrock: FakeBedrock, client: Any
+) -> None:
+    # Outside a loop a lone sync call runs on the caller's thread; inside one (a notebook
+    # cell) it runs in the pool: either way asyncio.run() inside the tool works.
+    import contextvars
+
+    mark: contextvars.ContextVar[str] = contextvars.ContextVar("mark", default="caller's")
+
+    @tool
+    def nested() -> str:
+        """Runs a coroutine to its end."""
+        mark.set("the tool's")
+
+        async def inner() -> str:
+            return "inner done"
+
+        return asyncio.run(inner())
+
+    conv = client.create_conversation(tools=[nested])
+
+    async def cell() -> Any:
+        return conv.send("in a cell")
+
+    for send in (lambda: conv.send("plain"), lambda: asyncio.run(cell())):
+        fake_bedrock.enqueue_tool_use("nested", {})
+        fake_bedrock.enqueue_text("ok")
+        assert send().text == "ok"
+        assert conv.messages[-2]["content"][0]["toolResult"]["content"] == [{"text": "inner done"}]
+        assert conv.tool_metrics["nested"].errors == 0
+        assert mark.get() == "caller's"  # the tool's context changes stay its own
+
+
 def test_cancelling_send_async_during_a_tool_keeps_the_history(
     fake_bedrock: FakeBedrock, client: Any
 ) -> None:
