@@ -6,9 +6,6 @@
 //! notebooks and short scripts pay even when they never send a request (or, with FakeBedrock,
 //! never use TLS).
 
-use aws_smithy_http_client::proxy::ProxyConfig;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
@@ -45,17 +42,20 @@ impl HttpClient for CertificatesAtFirstUse {
     }
 }
 
-/// A new client (each `ConverseClient` has its own connection pool, as with the default).
+/// A new client (each `ConverseClient` has its own connection pool, as with the default):
+/// the very client the SDK would pick for the latest behavior version, wrapped.
 pub fn http_client() -> SharedHttpClient {
-    let inner = Builder::new().build_with_connector_fn(|settings, components| {
-        let mut builder =
-            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
-        }
-        builder.set_proxy_config(Some(ProxyConfig::from_env()));
-        builder.build()
-    });
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+    use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
+
+    let inner = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
+        aws_config::BehaviorVersion::latest(),
+    )
+    .and_then(|plugin| {
+        plugin
+            .runtime_components(&RuntimeComponentsBuilder::new("fastconverse"))
+            .http_client()
+    })
+    .expect("the SDK is built with its default HTTPS client");
     CertificatesAtFirstUse(inner).into_shared()
 }
