@@ -71,7 +71,6 @@ pub async fn sdk_client(
     settings: Settings,
 ) -> Result<(aws_sdk_bedrockruntime::Client, String), ErrorInfo> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::http_client::http_client())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()
@@ -79,6 +78,9 @@ pub async fn sdk_client(
                 .read_timeout(settings.read_timeout)
                 .build(),
         );
+    if let Some(client) = crate::http_client::http_client() {
+        loader = loader.http_client(client);
+    }
     if let Some(region) = settings.region {
         loader = loader.region(Region::new(region));
     }

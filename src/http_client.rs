@@ -43,19 +43,17 @@ impl HttpClient for CertificatesAtFirstUse {
 }
 
 /// A new client (each `ConverseClient` has its own connection pool, as with the default):
-/// the very client the SDK would pick for the latest behavior version, wrapped.
-pub fn http_client() -> SharedHttpClient {
+/// the very client the SDK would pick for the latest behavior version, wrapped. `None` if
+/// the SDK has no default client in this build: the SDK's own choice then stands.
+pub fn http_client() -> Option<SharedHttpClient> {
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
     use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 
-    let inner = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
+    let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
         aws_config::BehaviorVersion::latest(),
-    )
-    .and_then(|plugin| {
-        plugin
-            .runtime_components(&RuntimeComponentsBuilder::new("fastconverse"))
-            .http_client()
-    })
-    .expect("the SDK is built with its default HTTPS client");
-    CertificatesAtFirstUse(inner).into_shared()
+    )?;
+    let inner = plugin
+        .runtime_components(&RuntimeComponentsBuilder::new("fastconverse"))
+        .http_client()?;
+    Some(CertificatesAtFirstUse(inner).into_shared())
 }
