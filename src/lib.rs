@@ -20,6 +20,7 @@ pub mod settings;
 pub mod store;
 pub mod stream;
 pub mod turn;
+pub mod wake;
 pub mod wire;
 
 #[pymodule]

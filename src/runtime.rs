@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ use pyo3::types::PyTuple;
 use pyo3::{PyTraverseError, PyVisit};
 use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
+
+use crate::wake::{self, EXITING, WAKING};
 
 /// The process-wide runtime (pyo3-async-runtimes' own, so that FakeBedrock and the client
 /// share its threads).
@@ -59,15 +61,10 @@ where
 /// Tasks whose results an awaitable waits for, so that interpreter exit can abort them.
 static TASKS: Mutex<Option<HashMap<u64, AbortHandle>>> = Mutex::new(None);
 static TASK_IDS: AtomicU64 = AtomicU64::new(0);
-/// Wake-ups of an event loop under way (`call_soon_threadsafe` releases the GIL inside).
-static WAKING: AtomicUsize = AtomicUsize::new(0);
 
 fn tasks() -> std::sync::MutexGuard<'static, Option<HashMap<u64, AbortHandle>>> {
     TASKS.lock().unwrap_or_else(|e| e.into_inner())
 }
-
-/// Set at interpreter exit: from then on no task calls into Python.
-static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Unregisters its task when the task ends, whichever way (an abort drops it too).
 struct Untrack(u64);
@@ -149,8 +146,6 @@ enum State {
     Done,
 }
 
-static WAKE: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
-
 /// The one awaitable of the native module. It starts its work when first awaited (so
 /// methods returning it can be called outside a loop), waits on a future of the awaiting
 /// task's loop, and on resumption runs the finisher in that task: a cancelled task is
@@ -191,21 +186,14 @@ impl Bridge {
                 "the interpreter is exiting: fastconverse starts no new async calls (a sync call still works)",
             ));
         }
-        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
-        let future = event_loop.call_method0("create_future")?;
+        let event_loop = wake::running_loop(py)?;
+        let waker = wake::for_loop(py, &event_loop)?;
+        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
         // Note: marked before any work starts, so that a failure here leaves nothing running.
-        future.setattr("_asyncio_future_blocking", true)?;
+        future.setattr(pyo3::intern!(py, "_asyncio_future_blocking"), true)?;
         let fut = start(py)?;
-        let wake = WAKE
-            .get_or_try_init(py, || {
-                py.import("fastconverse._aio")?
-                    .getattr("wake")
-                    .map(Bound::unbind)
-            })?
-            .clone_ref(py);
         let slot: Arc<Mutex<Option<Finisher>>> = Arc::new(Mutex::new(None));
-        let (task_slot, loop_ref, future_ref) =
-            (slot.clone(), event_loop.unbind(), future.clone().unbind());
+        let (task_slot, future_ref) = (slot.clone(), future.clone().unbind());
         let id = TASK_IDS.fetch_add(1, Ordering::Relaxed);
         // Note: registered under the lock the task's end takes, so it cannot end unseen.
         let mut registry = tasks();
@@ -213,16 +201,7 @@ impl Bridge {
             let _untrack = Untrack(id);
             let finish = caught(fut).await;
             *task_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(finish);
-            WAKING.fetch_add(1, Ordering::SeqCst);
-            if !EXITING.load(Ordering::SeqCst) {
-                Python::attach(|py| {
-                    // Fails only when the loop is closed: then nobody waits for the result.
-                    let _ = loop_ref
-                        .bind(py)
-                        .call_method1("call_soon_threadsafe", (wake, future_ref));
-                });
-            }
-            WAKING.fetch_sub(1, Ordering::SeqCst);
+            waker.wake(future_ref);
         });
         let abort = handle.abort_handle();
         registry

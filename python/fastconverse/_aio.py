@@ -1,20 +1,9 @@
-"""Glue between the native core and asyncio: waking a waiting task, and ending what is still
-under way at interpreter exit."""
+"""Glue between the native core and asyncio: ending what is still under way at interpreter
+exit."""
 
 from __future__ import annotations
 
 import atexit
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import asyncio
-
-
-def wake(future: asyncio.Future[Any]) -> None:
-    """Wakes the task awaiting a native call: its result is ready (unless it was cancelled
-    meanwhile). The task itself then takes the result in, in its own context."""
-    if not future.done():
-        future.set_result(None)
 
 
 def _drain() -> None:
