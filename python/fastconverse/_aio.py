@@ -4,10 +4,11 @@ under way at interpreter exit."""
 from __future__ import annotations
 
 import atexit
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
     import asyncio
+    from typing import Any
 
 
 def wake(future: asyncio.Future[Any]) -> None:

@@ -9,11 +9,12 @@ service name is never taken for a model id.
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
+    from typing import Any
+
     from fastconverse import _core
     from fastconverse.client import ConverseClient
 
@@ -224,6 +225,8 @@ def _retries(retries: Any) -> dict[str, Any]:
             f"config.retries: mode must be 'standard', 'legacy' or 'adaptive', got {mode!r}"
         )
     if mode == "adaptive":
+        import warnings  # (here: the rest of the package never warns)
+
         warnings.warn(
             "config.retries: 'adaptive' retries run as 'standard' ones; for client-side rate "
             "limiting give the client a fastconverse.RateLimit",
