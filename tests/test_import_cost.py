@@ -63,9 +63,10 @@ EVENT_TYPES = (
 )
 
 
-def modules_after(code: str) -> list[str]:
+def modules_after(code: str, *, site: bool = False) -> list[str]:
     """``sys.modules`` after ``code`` ran in a fresh interpreter that imports nothing of its
-    own (``-I -S``: no site, no environment) and finds this test run's fastconverse."""
+    own (``-I -S``: no environment, no site unless ``site``: then the installed packages are
+    found too) and finds this test run's fastconverse first."""
     package_dir = os.path.dirname(os.path.dirname(fastconverse.__file__))
     child = (
         f"import sys\nsys.path.insert(0, {package_dir!r})\n{code}\n"
@@ -74,7 +75,10 @@ def modules_after(code: str) -> list[str]:
         "print(*sorted(sys.modules))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", child], capture_output=True, text=True, timeout=120
+        [sys.executable, "-I", *([] if site else ["-S"]), "-c", child],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     where, modules = done.stdout.splitlines()
@@ -91,6 +95,12 @@ def test_importing_leaves_the_heavy_modules_out(module: str) -> None:
         f"`import {module}` imported {', '.join(offenders)}; import them in the functions "
         f"that use them, and type-only names under TYPE_CHECKING (see fastconverse/__init__.py)"
     )
+
+
+def test_importing_the_tools_leaves_asyncio_out() -> None:
+    # (pydantic brings typing, re and the rest; asyncio would add a sixth to its time)
+    loaded = modules_after("import fastconverse.tools", site=True)
+    assert "pydantic" in loaded and "asyncio" not in loaded
 
 
 def test_the_lazy_aliases_import_from_a_fresh_interpreter() -> None:
