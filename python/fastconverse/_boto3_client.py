@@ -53,6 +53,14 @@ _SERVICES = frozenset(
 _SERVICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
+def is_region_name(value: str) -> bool:
+    """Whether ``value`` is an AWS region name (us-east-1, us-gov-west-1, eu-central-2...),
+    as boto3 users pass second."""
+    import re  # (here, not at the top: only a profile name given without a region is checked)
+
+    return re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+", value) is not None
+
+
 def is_service_name(value: str) -> bool:
     """Whether ``value`` names an AWS service rather than a model (model ids have dots,
     colons or slashes; bare words are checked against the services botocore knows)."""

@@ -8,7 +8,7 @@ from _thread import allocate_lock  # (threading's Lock, without importing thread
 
 from fastconverse import _core, _persist
 from fastconverse._boto3_calls import Boto3Calls
-from fastconverse._boto3_client import check_service, is_service_name
+from fastconverse._boto3_client import check_service, is_region_name, is_service_name
 from fastconverse._by_id import ConversationsById
 from fastconverse._persist import ConversationInfo
 from fastconverse.conversation import Conversation
@@ -25,15 +25,6 @@ if TYPE_CHECKING:
     Memory = Union[_core.SlidingWindow, _core.TokenBudget, _core.Summarizing, MemoryPolicy, None]
 
 __all__ = ["ConverseClient"]
-
-# An AWS region name (us-east-1, us-gov-west-1, eu-central-2...), as boto3 users pass second.
-_REGION = r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+"
-
-
-def _is_region(name: str) -> bool:
-    import re  # (here, not at the top: only a profile name without a region is checked)
-
-    return re.fullmatch(_REGION, name) is not None
 
 
 class ConverseClient(ConversationsById, Boto3Calls):
@@ -95,9 +86,9 @@ class ConverseClient(ConversationsById, Boto3Calls):
             check_service(model_id, "model_id")  # (an AWS service, never a model)
             model_id = None
             # boto3's positional order follows: (service_name, region_name)
-            if profile_name is not None and region_name is None and _is_region(profile_name):
+            if profile_name is not None and region_name is None and is_region_name(profile_name):
                 region_name, profile_name = profile_name, None
-        if profile_name is not None and region_name is None and _is_region(profile_name):
+        if profile_name is not None and region_name is None and is_region_name(profile_name):
             raise ValueError(
                 f"profile_name: {profile_name!r} looks like an AWS region; the positional order "
                 f"is (model_id, profile_name, region_name): pass region_name={profile_name!r}"
