@@ -1,6 +1,6 @@
 """fastconverse: a fast, correct Python client for Amazon Bedrock's Converse API."""
 
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
 from fastconverse import _aio as _aio  # registers the exit hook first
 from fastconverse import _boto3_client, errors, events
@@ -22,7 +22,6 @@ from fastconverse.content import document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
     ContentBlockStop,
-    Event,
     MessageStart,
     MessageStop,
     Metadata,
@@ -47,8 +46,19 @@ from fastconverse.template import Template
 # module of that name (which `from fastconverse.client import ...` still finds).
 client = _boto3_client.client
 
+# Note: `import fastconverse` stays cheap (tests/test_import_cost.py): no module on its path
+# imports typing, re, json, threading, collections and the like when it is imported (they
+# were two thirds of its cost). Type-only imports sit under a local `TYPE_CHECKING = False`
+# (mypy takes any name TYPE_CHECKING as true); public type aliases are built on first use by
+# a module __getattr__; runtime isinstance checks take the ABCs from _collections_abc, which
+# the interpreter loads at start-up and collections.abc re-exports (importing collections
+# costs about 3 ms); other modules are imported in the functions that use them.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from fastconverse._tools import ToolStats
+    from fastconverse.events import Event
     from fastconverse.tools import Tool, ToolInputError, tool
 
 __all__ = [
@@ -108,4 +118,6 @@ def __getattr__(name: str) -> Any:
         from fastconverse import _tools
 
         return _tools.ToolStats
+    if name == "Event":  # (a typing.Union, built on first use: see events.py)
+        return events.Event
     raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")

@@ -3,10 +3,12 @@ raise, as botocore's ``ClientError.operation_name`` (the native errors do not sa
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastconverse import _core, errors
 from fastconverse.errors import ConverseError, _during
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Boto3Calls"]
 

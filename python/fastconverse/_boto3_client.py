@@ -9,11 +9,12 @@ service name is never taken for a model id.
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
+    from typing import Any
+
     from fastconverse import _core
     from fastconverse.client import ConverseClient
 
@@ -50,6 +51,14 @@ _SERVICES = frozenset(
 )
 # What a service name is made of (no regex: compiling one at import costs more than this).
 _SERVICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def is_region_name(value: str) -> bool:
+    """Whether ``value`` is an AWS region name (us-east-1, us-gov-west-1, eu-central-2...),
+    as boto3 users pass second."""
+    import re  # (here, not at the top: only a profile name given without a region is checked)
+
+    return re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+", value) is not None
 
 
 def is_service_name(value: str) -> bool:
@@ -224,6 +233,8 @@ def _retries(retries: Any) -> dict[str, Any]:
             f"config.retries: mode must be 'standard', 'legacy' or 'adaptive', got {mode!r}"
         )
     if mode == "adaptive":
+        import warnings  # (here: the rest of the package never warns)
+
         warnings.warn(
             "config.retries: 'adaptive' retries run as 'standard' ones; for client-side rate "
             "limiting give the client a fastconverse.RateLimit",

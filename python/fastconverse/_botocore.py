@@ -17,13 +17,16 @@ the service sent inside a stream is built as a subclass of its class and of boto
 from __future__ import annotations
 
 import sys
-import threading
-from collections.abc import Mapping
-from typing import Any, cast
+from _thread import allocate_lock  # (threading's Lock, without importing threading)
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = ["adopt", "error_response", "in_use_for", "public_class"]
 
-_lock = threading.Lock()
+_lock = allocate_lock()
 _service_base: type[BaseException] | None = None
 _event_stream_error: type[BaseException] | None = None
 # In-stream variants: public class -> variant, and back.
@@ -53,15 +56,15 @@ def _bridge() -> bool:
     if not (
         isinstance(client_error, type)
         and isinstance(stream_error, type)
-        and issubclass(stream_error, client_error)
         and issubclass(client_error, Exception)
+        and issubclass(stream_error, client_error)
     ):
         return False  # a botocore we do not understand: stay as we are
     with _lock:
         if _event_stream_error is None:
             if not issubclass(_service_base, client_error):
                 _service_base.__bases__ = (*_service_base.__bases__, client_error)
-            _event_stream_error = cast("type[BaseException]", stream_error)
+            _event_stream_error = stream_error
     return True
 
 

@@ -5,15 +5,17 @@ conversation it is given: with a store, one it does not hold is loaded first."""
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
 
 from fastconverse.content import image
 from fastconverse.events import TextDelta
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator
+    from typing import Any
+
     from fastconverse.conversation import Conversation
 
 __all__ = ["ConversationsById", "split_params"]
@@ -250,6 +252,8 @@ def _tool(value: Any, handler: Callable[[str, dict[str, Any]], Any] | None, arg:
 def _outcome(conv: Conversation, reply: Any) -> dict[str, Any]:
     """A turn as ``send_message_with_tools`` returns it; ``tool_calls`` in the tutorial's
     shape (``arguments`` as JSON text) with ``toolUse`` beside it."""
+    import json  # (here, not at the top: only tool calls need it)
+
     calls = [
         {
             "type": "function",

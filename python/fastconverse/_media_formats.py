@@ -8,7 +8,6 @@ since the model decodes the bytes by the format we name.
 from __future__ import annotations
 
 import io
-from typing import Literal
 
 __all__ = [
     "DOCUMENT_FORMATS",
@@ -21,7 +20,24 @@ __all__ = [
     "normalize_format",
 ]
 
-Kind = Literal["image", "document", "video"]
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Kind = Literal["image", "document", "video"]
+
+
+def __getattr__(name: str) -> object:
+    # Note: ``Kind`` is built on first use: a ``typing.Literal`` needs typing, which would be
+    # most of the cost of ``import fastconverse``.
+    if name == "Kind":
+        from typing import Literal
+
+        kind = Literal["image", "document", "video"]  # (as above)
+        globals()["Kind"] = kind
+        return kind
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Bedrock's ImageFormat, DocumentFormat and VideoFormat enums (API reference, Converse).
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")

@@ -8,12 +8,13 @@ with ``memory=``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from fastconverse import _core
 from fastconverse.memory import MemoryPolicy
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 __all__ = ["ConversationInfo"]
 
@@ -69,6 +70,8 @@ def settings_json(
         "cache": cache if cache is None or isinstance(cache, str) else list(cache),
         "guardrail_config": guardrail_config,
     }
+    import json  # (here: only conversations in a store need it)
+
     for name, value in settings.items():
         try:
             json.dumps(value)

@@ -10,11 +10,11 @@ valid call ends the turn: the history keeps the user's message and the value as 
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
-
 from fastconverse.errors import StructuredOutputError
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Output"]
 
@@ -54,6 +54,8 @@ class Output:
                 "output: expected a pydantic model, a dataclass or a TypedDict class, got "
                 f"{output_type!r}"
             )
+        import re
+
         from pydantic import PydanticUserError, TypeAdapter
 
         try:
@@ -110,6 +112,8 @@ class Output:
                 # service's answer had them in)
                 return value, self.adapter.dump_json(value).decode()
         if attempt + 1 >= ATTEMPTS:
+            import json
+
             first = _described(errors[0]) if errors else f"no call of {self.name}"
             raise StructuredOutputError(
                 f"the model's {self.name} did not validate after {ATTEMPTS} attempts: "

@@ -8,10 +8,9 @@ the native layer as they are, at full speed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
-from fastconverse._media_formats import Kind, detect, format_from_name
+from fastconverse._media_formats import detect, format_from_name
 from fastconverse.content import (
     _MAX_BYTES,
     MAX_DOCUMENTS,
@@ -25,9 +24,17 @@ from fastconverse.content import (
     valid_document_name,
 )
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    from fastconverse._media_formats import Kind
+
+    Block = dict[str, Any]
+
 __all__ = ["check_request_media", "history_media", "unique_result_names", "user_content"]
 
-Block = dict[str, Any]
 _MEDIA: tuple[Kind, ...] = ("image", "document", "video")
 
 

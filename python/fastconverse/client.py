@@ -3,32 +3,28 @@ conversations it keeps by id."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import threading
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from _thread import allocate_lock  # (threading's Lock, without importing threading)
 
 from fastconverse import _core, _persist
 from fastconverse._boto3_calls import Boto3Calls
-from fastconverse._boto3_client import check_service, is_service_name
+from fastconverse._boto3_client import check_service, is_region_name, is_service_name
 from fastconverse._by_id import ConversationsById
 from fastconverse._persist import ConversationInfo
 from fastconverse.conversation import Conversation
 from fastconverse.template import Template, render_system_prompt
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Union
+
     from fastconverse._tools import ToolBox
     from fastconverse.memory import MemoryPolicy
 
     Memory = Union[_core.SlidingWindow, _core.TokenBudget, _core.Summarizing, MemoryPolicy, None]
 
 __all__ = ["ConverseClient"]
-
-# An AWS region name (us-east-1, us-gov-west-1, eu-central-2...), as boto3 users pass second.
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+")
 
 
 class ConverseClient(ConversationsById, Boto3Calls):
@@ -90,9 +86,9 @@ class ConverseClient(ConversationsById, Boto3Calls):
             check_service(model_id, "model_id")  # (an AWS service, never a model)
             model_id = None
             # boto3's positional order follows: (service_name, region_name)
-            if profile_name is not None and region_name is None and _REGION.fullmatch(profile_name):
+            if profile_name is not None and region_name is None and is_region_name(profile_name):
                 region_name, profile_name = profile_name, None
-        if profile_name is not None and region_name is None and _REGION.fullmatch(profile_name):
+        if profile_name is not None and region_name is None and is_region_name(profile_name):
             raise ValueError(
                 f"profile_name: {profile_name!r} looks like an AWS region; the positional order "
                 f"is (model_id, profile_name, region_name): pass region_name={profile_name!r}"
@@ -116,8 +112,9 @@ class ConverseClient(ConversationsById, Boto3Calls):
         self._store = _core._store_from(store)
         # (checked with each conversation's settings: a bad one names guardrail_config)
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
-        self._conversations: OrderedDict[str, Conversation] = OrderedDict()
-        self._registry_lock = threading.Lock()
+        # (a dict keeps the order conversations were added in: all an OrderedDict gave here)
+        self._conversations: dict[str, Conversation] = {}
+        self._registry_lock = allocate_lock()
         self._evict_from = 0  # the registry size at which eviction looks again
 
     @property
@@ -304,6 +301,8 @@ class ConverseClient(ConversationsById, Boto3Calls):
         self, conversation_id: str, stored: _core._Stored, tools: Any, memory: Any
     ) -> Conversation:
         """A stored conversation as a ``Conversation`` of this client."""
+        import json  # (here, not at the top: only conversations in a store need it)
+
         settings = json.loads(stored.settings)
         kwargs = _persist.reopened(conversation_id, settings, tools, memory)
         toolbox = None
@@ -338,7 +337,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         )
         return self._keep(Conversation(core, toolbox))
 
-    def _registry(self) -> OrderedDict[str, Conversation]:
+    def _registry(self) -> dict[str, Conversation]:
         try:
             return self._conversations
         except AttributeError:

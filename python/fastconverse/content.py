@@ -15,21 +15,26 @@ limits here, so a request that would be refused is never sent.
 from __future__ import annotations
 
 import os
-import re
 import sys
-import unicodedata
-from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
 
 from fastconverse._media_formats import (
     FORMATS,
-    Kind,
     check_whole_image,
     detect,
     format_from_name,
     is_ole,
     normalize_format,
 )
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from typing import Any, Union
+
+    from fastconverse._media_formats import Kind
+
+    ContentBlock = dict[str, Any]
+    Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview]
 
 __all__ = [
     "DOCUMENT_MAX_BYTES",
@@ -42,9 +47,6 @@ __all__ = [
     "image",
     "video",
 ]
-
-ContentBlock = dict[str, Any]
-Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview]
 
 _MIB = 1_000_000
 # Bedrock's limits, from the Converse API reference (ImageBlock, DocumentBlock). Note: the
@@ -243,6 +245,9 @@ def valid_document_name(name: str) -> str:
     """``name`` as Bedrock accepts it: accents dropped, other characters than letters,
     digits, hyphens, parentheses and square brackets become spaces, runs of whitespace one
     space, at most 200 characters; "document" when nothing is left."""
+    import re  # (here, not at the top: most programs never name a document)
+    import unicodedata
+
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     spaced = re.sub(r"[^A-Za-z0-9\-()\[\]]+", " ", ascii_name).strip()
     return spaced[:200].rstrip() or "document"
@@ -323,6 +328,8 @@ def _s3_block(
         raise ValueError("bucket_owner: only goes with s3_uri='s3://bucket/key'")
     if source is not None:
         raise ValueError(f"{kind}: give a source or s3_uri=, not both")
+    import re  # (here, not at the top: most programs never send from S3)
+
     if not isinstance(uri, str) or not re.fullmatch(r"s3://[^/]+/.+", uri):
         raise ValueError(f"s3_uri: expected 's3://bucket/key', got {uri!r}")
     location = {"uri": uri}

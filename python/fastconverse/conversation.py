@@ -9,14 +9,7 @@ turn that fails, is cancelled or is interrupted leaves the history as it was.
 
 from __future__ import annotations
 
-import os
-from collections.abc import (
-    Callable,
-    Coroutine,
-    Mapping,
-    Sequence,
-)
-from typing import TYPE_CHECKING, Any, Union
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
 from fastconverse import _core
 from fastconverse._persist import ConversationInfo
@@ -26,16 +19,21 @@ from fastconverse._user_content import has_media, unique_result_names, user_cont
 from fastconverse.errors import ConverseError, _during
 from fastconverse.stream import ReplyStream, _blocks, _with_turn
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Coroutine, Sequence
+    from typing import Any, Union
+
     from fastconverse._tools import ToolBox, ToolStats
     from fastconverse.tools import Tool
 
-__all__ = ["Conversation", "ReplyStream"]
+    # A list may mix text, content block dicts (``image()``, ``document()``...), paths and
+    # PIL images; a lone path or PIL image is a message of one block.
+    UserInput = Union[str, Sequence[Any], Mapping[str, Any], os.PathLike[str]]
+    ToolChoice = Union[str, Mapping[str, Any], None]
 
-# A list may mix text, content block dicts (``image()``, ``document()``...), paths and PIL
-# images; a lone path or PIL image is a message of one block.
-UserInput = Union[str, Sequence[Any], Mapping[str, Any], "os.PathLike[str]"]
-ToolChoice = Union[str, Mapping[str, Any], None]
+__all__ = ["Conversation", "ReplyStream"]
 
 
 class Conversation:

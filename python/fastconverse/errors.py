@@ -12,10 +12,12 @@ use, service errors are ``botocore.exceptions.ClientError`` (errors inside a str
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
-
 from fastconverse import _botocore
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = [
     "AccessDeniedError",
@@ -140,8 +142,9 @@ def _rebuild(
     cls: type[ConverseError], args: tuple[Any, ...], code: str | None, status_code: int | None
 ) -> ConverseError:
     """An error without running ``__init__`` (pickle then restores its ``__dict__``)."""
-    kind = _botocore.in_use_for(cls, code, status_code)
-    return cast(ConverseError, Exception.__new__(kind, *args))
+    error = Exception.__new__(_botocore.in_use_for(cls, code, status_code), *args)
+    assert isinstance(error, ConverseError)  # (in_use_for gives cls or a subclass of it)
+    return error
 
 
 def _during(error: ConverseError, operation_name: str) -> None:

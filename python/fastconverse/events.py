@@ -6,8 +6,6 @@ Each has a useful ``repr`` and ``to_dict()``, which gives the event dict boto3 w
 
 from __future__ import annotations
 
-from typing import Any, Union
-
 from fastconverse._core import (
     ContentBlockStop,
     MessageStart,
@@ -18,6 +16,10 @@ from fastconverse._core import (
     ToolUseDelta,
     ToolUseStart,
 )
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ContentBlockStop",
@@ -84,14 +86,40 @@ class ToolResult:
         )
 
 
-Event = Union[
-    MessageStart,
-    TextDelta,
-    ToolUseStart,
-    ToolUseDelta,
-    ReasoningDelta,
-    ContentBlockStop,
-    MessageStop,
-    Metadata,
-    ToolResult,
-]
+if TYPE_CHECKING:
+    from typing import Union
+
+    Event = Union[
+        MessageStart,
+        TextDelta,
+        ToolUseStart,
+        ToolUseDelta,
+        ReasoningDelta,
+        ContentBlockStop,
+        MessageStop,
+        Metadata,
+        ToolResult,
+    ]
+
+
+def __getattr__(name: str) -> Any:
+    # Note: ``Event`` is built on first use, not at import: a ``typing.Union`` needs typing,
+    # which would be most of the cost of ``import fastconverse``.
+    if name == "Event":
+        from typing import Union
+
+        # (the union above, member for member)
+        event = Union[
+            MessageStart,
+            TextDelta,
+            ToolUseStart,
+            ToolUseDelta,
+            ReasoningDelta,
+            ContentBlockStop,
+            MessageStop,
+            Metadata,
+            ToolResult,
+        ]
+        globals()["Event"] = event  # (found as a plain global from now on)
+        return event
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

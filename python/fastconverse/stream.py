@@ -7,15 +7,16 @@ failed ends the turn with the history as it was.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
-
 from fastconverse import _core
 from fastconverse._user_content import unique_result_names
 from fastconverse.errors import ConverseError, _during
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
+    from types import TracebackType
+    from typing import Any
+
     from typing_extensions import Self
 
     from fastconverse._tools import ToolBox

@@ -15,8 +15,12 @@ must not send a prompt with a hole in it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = ["Template"]
 

@@ -41,14 +41,16 @@ limit`` wording.
 
 from __future__ import annotations
 
-import base64
 import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
 from fastconverse import _core
 
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Literal
+
     if sys.version_info >= (3, 11):
         from typing import TypedDict, Unpack
     else:
@@ -82,6 +84,8 @@ def _wire_block(block: Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(reasoning, Mapping):
         data = reasoning.get("redactedContent")
         if isinstance(data, (bytes, bytearray, memoryview)):
+            import base64  # (here, not at the top: it imports re)
+
             return {"reasoningContent": {"redactedContent": base64.b64encode(data).decode()}}
     return block
 

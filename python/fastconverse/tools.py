@@ -28,7 +28,6 @@ with no function, for tools the caller answers itself.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import copy
 import functools
@@ -215,6 +214,8 @@ class Tool(Generic[P, R]):
         if self.is_async:
             result: Any = fn(*args, **kwargs)
         else:
+            import asyncio  # (here: the loop running this loaded it; at import it costs 40 ms)
+
             # copy_context: the tool sees the caller's contextvars, as with asyncio.to_thread.
             call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
             result = await asyncio.get_running_loop().run_in_executor(None, call)
