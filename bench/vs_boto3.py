@@ -620,6 +620,41 @@ def import_seconds(module: str, n: int) -> list[float]:
     return [statistics.median(inner), statistics.median(whole)]
 
 
+ONE_CALL = {
+    "sys": "",
+    "boto3": (
+        "import boto3\n"
+        "c = boto3.client('bedrock-runtime', region_name={region!r}, endpoint_url={url!r}, "
+        "aws_access_key_id='k', aws_secret_access_key='s')\n"
+        "r = c.converse(modelId='m', "
+        "messages=[{{'role': 'user', 'content': [{{'text': 'hi'}}]}}])\n"
+    ),
+    "fastconverse": (
+        "import fastconverse\n"
+        "c = fastconverse.ConverseClient('m', region_name={region!r}, endpoint_url={url!r}, "
+        "aws_access_key_id='k', aws_secret_access_key='s')\n"
+        "r = c.converse(messages=[{{'role': 'user', 'content': [{{'text': 'hi'}}]}}])\n"
+    ),
+}
+
+
+def one_call_rss_mib(kind: str, url: str, n: int) -> float:
+    """Peak RSS (VmHWM) of a bare `python -c` that imports `kind`, creates one client and
+    makes one call (nothing else loaded: no harness), median of `n` fresh processes."""
+    code = ONE_CALL[kind].format(region=REGION, url=url) + (
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+    )
+    peaks = []
+    for _ in range(n):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=child_env()
+        )
+        if out.returncode != 0:
+            raise SystemExit(out.stderr)
+        peaks.append(int(out.stdout) / 1024)
+    return statistics.median(peaks)
+
+
 def scenario_startup(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     n, creations = args.import_runs, args.creations
     print(f"4. import ({n} runs), client creation ({creations}), RSS", flush=True)
@@ -631,6 +666,7 @@ def scenario_startup(args: argparse.Namespace) -> tuple[list[str], list[str]]:
         create_env = {
             k: measure(server, "create", k, *extra, env_credentials=True) for k in ("boto3", "fc")
         }
+        one_call = {k: one_call_rss_mib(k, server.url, 5) for k in ONE_CALL}
     b, f = "boto3", "fc"
     lines = [
         "### 4. Start-up and memory",
@@ -642,8 +678,10 @@ def scenario_startup(args: argparse.Namespace) -> tuple[list[str], list[str]]:
         f"import, then the median of {creations} more in that process; with explicit "
         "credentials and region, and again with the default credential chain finding them in "
         "environment variables (no profile files, instance metadata disabled). Peak RSS: "
-        "VmHWM of the measuring process (import, the clients, one call) and, when scenario 1 "
-        "ran, of its process.",
+        "VmHWM of a bare `python -c` that imports, creates one client and makes one call "
+        f"(median of 5; the bare interpreter peaks at {one_call['sys']:.1f} MiB); of the "
+        "measuring process (this harness, import, the clients, one call); and, when scenario "
+        "1 ran, of its process.",
         "",
         "| measure | fastconverse | boto3 | boto3 ÷ fastconverse |",
         "|---|---|---|---|",
@@ -690,7 +728,15 @@ def scenario_startup(args: argparse.Namespace) -> tuple[list[str], list[str]]:
         ".3f",
     )
     row(
-        f"peak RSS: import + {creations + 1} clients + one call",
+        "peak RSS: `python -c` with import, one client, one call",
+        one_call["fastconverse"],
+        one_call["boto3"],
+        "MiB",
+        1,
+        ".1f",
+    )
+    row(
+        f"peak RSS: harness + import + {creations + 1} clients + one call",
         create[f]["peak_rss_mib"],
         create[b]["peak_rss_mib"],
         "MiB",
@@ -714,8 +760,11 @@ def scenario_startup(args: argparse.Namespace) -> tuple[list[str], list[str]]:
         f"client creation (first / next): fastconverse {create[f]['first_s'] * 1000:.2f} / "
         f"{create[f]['median_s'] * 1000:.3f} ms vs boto3 {create[b]['first_s'] * 1000:.2f} / "
         f"{create[b]['median_s'] * 1000:.3f} ms",
-        f"peak RSS (import + clients + call): fastconverse {create[f]['peak_rss_mib']:.0f} MiB "
-        f"vs boto3 {create[b]['peak_rss_mib']:.0f} MiB",
+        f"peak RSS (python -c, one client, one call): fastconverse "
+        f"{one_call['fastconverse']:.1f} MiB vs boto3 {one_call['boto3']:.1f} MiB "
+        f"(bare python {one_call['sys']:.1f} MiB)",
+        f"peak RSS (harness + import + clients + call): fastconverse "
+        f"{create[f]['peak_rss_mib']:.0f} MiB vs boto3 {create[b]['peak_rss_mib']:.0f} MiB",
     ]
     return lines, summary
 
