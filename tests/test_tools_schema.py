@@ -731,6 +731,23 @@ def test_call_async_awaits_coroutine_functions() -> None:
         double.call({"n": 1})
 
 
+def test_is_async_follows_the_function_a_tool_is_given_later() -> None:
+    async def later(n: int) -> int:
+        return n
+
+    @tool
+    def now(n: int) -> int:
+        """Now."""
+        return n
+
+    assert not now.is_async and not now.is_async  # asked twice: the kept answer holds
+    now.fn = later
+    assert now.is_async
+    with pytest.raises(TypeError, match=r"tool 'now' is a coroutine function"):
+        now.call({"n": 1})
+    assert asyncio.run(now.call_async({"n": 3})) == 3
+
+
 def test_call_async_runs_sync_functions_in_the_executor_with_the_callers_context() -> None:
     request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
 

@@ -25,6 +25,8 @@ from fastconverse.tools import Tool, ToolInputError, _check_timeout, result_cont
 
 JsonDict = dict[str, Any]
 Call = Mapping[str, Any]  # a toolUse block: {"toolUseId", "name", "input"}
+# What most tools return: never awaitable, so inspect's slower check is skipped for them.
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None), bytes})
 
 
 class ToolStats:
@@ -218,7 +220,7 @@ class ToolBox:
         start = time.perf_counter()
         try:
             value = fn(*args, **kwargs)
-            if inspect.isawaitable(value):
+            if type(value) not in _PLAIN and inspect.isawaitable(value):
                 value = asyncio.run_coroutine_threadsafe(_await(value), _private_loop()).result()
         except Exception as exc:
             return self._failed(call, exc, time.perf_counter() - start)

@@ -162,7 +162,15 @@ class Tool(Generic[P, R]):
     @property
     def is_async(self) -> bool:
         """Whether calling ``fn`` gives an awaitable (``call_async`` awaits it)."""
-        return self.fn is not None and _is_coroutine_callable(self.fn)
+        fn = self.fn
+        if fn is None:
+            return False
+        # Note: asked at every call of the tool; inspect's answer is kept for this very fn.
+        known: tuple[object, bool] | None = self.__dict__.get("_is_async_of")
+        if known is None or known[0] is not fn:
+            known = (fn, _is_coroutine_callable(fn))
+            self.__dict__["_is_async_of"] = known
+        return known[1]
 
     def to_dict(self) -> JsonDict:
         """The tool as boto3's ``toolConfig["tools"][i]``: ``{"toolSpec": {...}}``."""
