@@ -132,11 +132,24 @@ where
 
 type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<BoxFuture<Finisher>> + Send>;
 
+/// What a polled awaitable does each time it is stepped: given a loop future (and the waker
+/// of its loop), the result if it is there now, or else arrange for the future to be set
+/// when it may be; given none, the result if it is there now.
+pub type Attempt = Box<
+    dyn FnMut(Python<'_>, Option<(wake::Waker, Py<PyAny>)>) -> Option<PyResult<Py<PyAny>>> + Send,
+>;
+/// Withdraws what an `Attempt` arranged (the await was cancelled or dropped).
+pub type Unwait = Box<dyn Fn() + Send>;
+
 enum State {
     /// Not awaited yet: what starts the work.
     Idle(Start),
     /// The result is already known (the fast path of stream reads).
     Value(PyResult<Py<PyAny>>),
+    /// Polled, not awaited yet: its result is taken on the awaiting thread, never before.
+    Poll(Attempt, Unwait),
+    /// Polled and waiting for its loop future to be set.
+    Polling(Attempt, Unwait, Py<PyAny>),
     /// The work runs; the loop future is what the awaiting task waits on.
     Waiting {
         slot: Arc<Mutex<Option<Finisher>>>,
@@ -169,6 +182,40 @@ impl Bridge {
     pub fn value(result: PyResult<Py<PyAny>>) -> Self {
         Self {
             state: Mutex::new(State::Value(result)),
+        }
+    }
+
+    /// An awaitable that takes its result on the awaiting thread when it is there: no task
+    /// runs for it, and a cancelled await takes nothing (see `Attempt`).
+    pub fn poll<A, U>(attempt: A, unwait: U) -> Self
+    where
+        A: FnMut(Python<'_>, Option<(wake::Waker, Py<PyAny>)>) -> Option<PyResult<Py<PyAny>>>
+            + Send
+            + 'static,
+        U: Fn() + Send + 'static,
+    {
+        Self {
+            state: Mutex::new(State::Poll(Box::new(attempt), Box::new(unwait))),
+        }
+    }
+
+    /// Asks `attempt` with a new loop future: its result, or the future to wait on.
+    fn poll_wait(
+        &self,
+        py: Python<'_>,
+        mut attempt: Attempt,
+        unwait: Unwait,
+    ) -> PyResult<Py<PyAny>> {
+        let event_loop = wake::running_loop(py)?;
+        let waker = wake::for_loop(py, &event_loop)?;
+        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+        future.setattr(pyo3::intern!(py, "_asyncio_future_blocking"), true)?;
+        match attempt(py, Some((waker, future.clone().unbind()))) {
+            Some(result) => Err(stop_iteration(result?)),
+            None => {
+                *self.state() = State::Polling(attempt, unwait, future.clone().unbind());
+                Ok(future.unbind())
+            }
         }
     }
 
@@ -221,8 +268,10 @@ impl Bridge {
 
     fn stop(&self) {
         let old = std::mem::replace(&mut *self.state(), State::Done);
-        if let State::Waiting { abort, .. } = &old {
-            abort.abort();
+        match &old {
+            State::Waiting { abort, .. } => abort.abort(),
+            State::Poll(_, unwait) | State::Polling(_, unwait, _) => unwait(),
+            _ => {}
         }
         drop(old);
     }
@@ -230,8 +279,10 @@ impl Bridge {
 
 impl Drop for Bridge {
     fn drop(&mut self) {
-        if let State::Waiting { abort, .. } = &*self.state() {
-            abort.abort();
+        match &*self.state() {
+            State::Waiting { abort, .. } => abort.abort(),
+            State::Polling(_, unwait, _) => unwait(),
+            _ => {}
         }
     }
 }
@@ -263,6 +314,12 @@ impl Bridge {
                 Ok(future)
             }
             State::Value(result) => Err(stop_iteration(result?)),
+            State::Poll(attempt, unwait) => self.poll_wait(py, attempt, unwait),
+            State::Polling(mut attempt, unwait, _) => match attempt(py, None) {
+                Some(result) => Err(stop_iteration(result?)),
+                // Woken with nothing there (another reader took it): wait again.
+                None => self.poll_wait(py, attempt, unwait),
+            },
             State::Waiting {
                 slot,
                 future,
@@ -329,7 +386,7 @@ impl Bridge {
             return Ok(());
         };
         match &*state {
-            State::Waiting { future, .. } => visit.call(future),
+            State::Waiting { future, .. } | State::Polling(_, _, future) => visit.call(future),
             State::Value(Ok(value)) => visit.call(value),
             _ => Ok(()),
         }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
@@ -19,6 +20,7 @@ use tokio::task::AbortHandle;
 
 use crate::errors::ErrorInfo;
 use crate::runtime;
+use crate::wake;
 use crate::wire::pyobj::py_repr;
 use crate::wire::response;
 
@@ -130,13 +132,43 @@ type Next = Result<
     tokio::time::error::Elapsed,
 >;
 
+/// A reader awaiting on an event loop: its loop future is set when the pump hands over a
+/// batch or ends (it then takes the batch itself, on its own thread).
+type Waiter = Arc<std::sync::Mutex<Option<(wake::Waker, Py<PyAny>)>>>;
+
+fn wake_waiter(waiter: &Waiter) {
+    let waiting = waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some((waker, future)) = waiting {
+        waker.wake(future);
+    }
+}
+
+/// Wakes the waiting reader when the pump ends, however it ends (an abort included).
+struct WakeAtEnd(Waiter);
+
+impl Drop for WakeAtEnd {
+    fn drop(&mut self) {
+        wake_waiter(&self.0);
+    }
+}
+
+/// Hands `batch` to the reader and wakes it if it awaits; false when the reader went away.
+async fn hand(tx: &mpsc::Sender<Vec<Item>>, batch: Vec<Item>, waiter: &Waiter) -> bool {
+    let sent = tx.send(batch).await.is_ok();
+    wake_waiter(waiter);
+    sent
+}
+
 async fn pump(
     tx: mpsc::Sender<Vec<Item>>,
+    waiter: Waiter,
     mut first: Option<Started>,
     mut restart: Option<Restart>,
     opts: PumpOptions,
 ) {
     use futures_util::FutureExt;
+
+    let _end = WakeAtEnd(waiter.clone());
 
     let mut attempt = 0;
     let mut saw_start = false;
@@ -159,7 +191,7 @@ async fn pump(
             Ok(s) => s,
             Err(info) => {
                 batch.push(Item::Failed(info));
-                let _ = tx.send(batch).await;
+                hand(&tx, batch, &waiter).await;
                 return;
             }
         };
@@ -179,7 +211,7 @@ async fn pump(
                     Some(next) => Ok(next),
                     None => {
                         // Nothing more has arrived: hand over what was read.
-                        if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                        if !hand(&tx, std::mem::take(&mut batch), &waiter).await {
                             return;
                         }
                         continue;
@@ -196,13 +228,14 @@ async fn pump(
                         saw_start = true;
                     }
                     batch.push(Item::Event(event));
-                    if batch.len() >= BATCH && tx.send(std::mem::take(&mut batch)).await.is_err() {
+                    if batch.len() >= BATCH && !hand(&tx, std::mem::take(&mut batch), &waiter).await
+                    {
                         return;
                     }
                 }
                 Ok(Ok(None)) => {
                     batch.push(Item::End { request_id });
-                    let _ = tx.send(batch).await;
+                    hand(&tx, batch, &waiter).await;
                     return;
                 }
                 Ok(Err(err)) => break stream_error(&err),
@@ -216,11 +249,11 @@ async fn pump(
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
         {
             batch.push(Item::Failed(failure));
-            let _ = tx.send(batch).await;
+            hand(&tx, batch, &waiter).await;
             return;
         }
         drop(receiver);
-        if !batch.is_empty() && tx.send(std::mem::take(&mut batch)).await.is_err() {
+        if !batch.is_empty() && !hand(&tx, std::mem::take(&mut batch), &waiter).await {
             return;
         }
         tokio::time::sleep(backoff(attempt)).await;
@@ -234,20 +267,42 @@ pub struct Pump {
     ready: std::sync::Mutex<VecDeque<Item>>,
     task: AbortHandle,
     done: AtomicBool,
+    /// The reader awaiting the next batch, if one does.
+    waiter: Waiter,
 }
 
 impl Pump {
     pub fn spawn(first: Option<Started>, restart: Option<Restart>, opts: PumpOptions) -> Self {
         let (tx, rx) = mpsc::channel(CHANNEL);
+        let waiter = Waiter::default();
         let task = runtime::get()
-            .spawn(pump(tx, first, restart, opts))
+            .spawn(pump(tx, waiter.clone(), first, restart, opts))
             .abort_handle();
         Self {
             rx: Mutex::new(rx),
             ready: std::sync::Mutex::new(VecDeque::new()),
             task,
             done: AtomicBool::new(false),
+            waiter,
         }
+    }
+
+    /// The next item if one already arrived; otherwise `future` is set (through `waker`)
+    /// when the next batch arrives or the pump ends, and the reader asks again then.
+    pub fn next_or_wake(&self, waker: wake::Waker, future: Py<PyAny>) -> Option<Item> {
+        // Note: the waiter is in place before looking, so a batch handed over meanwhile wakes it.
+        *self.waiter.lock().unwrap_or_else(|e| e.into_inner()) = Some((waker, future));
+        let item = self.try_next();
+        if item.is_some() {
+            self.unwait();
+        }
+        item
+    }
+
+    /// The reader no longer waits (its read was cancelled, or it got its item).
+    pub fn unwait(&self) {
+        let waiting = self.waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(waiting);
     }
 
     fn ready(&self) -> std::sync::MutexGuard<'_, VecDeque<Item>> {
@@ -392,11 +447,17 @@ impl PyEventStream {
         if let Some(item) = self.pump.try_next() {
             return runtime::Bridge::value(to_py(py, item));
         }
-        let pump = self.pump.clone();
-        runtime::Bridge::spawn(async move {
-            let item = pump.next().await;
-            Box::new(move |py: Python<'_>| to_py(py, item)) as runtime::Finisher
-        })
+        let (pump, unwaiting) = (self.pump.clone(), self.pump.clone());
+        runtime::Bridge::poll(
+            move |py, wait| {
+                let item = match wait {
+                    Some((waker, future)) => pump.next_or_wake(waker, future),
+                    None => pump.try_next(),
+                }?;
+                Some(to_py(py, item))
+            },
+            move || unwaiting.unwait(),
+        )
     }
 
     /// Stops reading and closes the connection (also done when the stream is dropped).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Any
 
 import pytest
@@ -102,3 +103,42 @@ def test_long_replies_arrive_whole_and_in_order_across_batches(
     assert "".join(texts) == " ".join(words)
     assert [t.strip() for t in texts] == words
     assert conv.messages[-1]["content"] == [{"text": " ".join(words)}]
+
+
+# --- a cancelled read takes nothing ---------------------------------------------------------
+
+
+def test_a_boto3_shaped_read_cancelled_as_its_event_arrives_loses_no_event(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    # Each read starts, then the loop is blocked while the next delta arrives (they come
+    # 50 ms apart), and the read is cancelled before it runs again: the event must wait for
+    # the next read, never be lost with the cancelled one. (A typed stream is an async
+    # generator: a cancelled read ends it, and its turn leaves the history as it was.)
+    words = [f"w{i} " for i in range(8)]
+    fake_bedrock.enqueue_text("".join(words), delta_delay=0.05)
+
+    async def main() -> tuple[list[str], int]:
+        request = {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "go"}]}]}
+        stream = (await client.converse_stream_async(**request))["stream"]
+        texts: list[str] = []
+        cancelled = 0
+        while True:
+            read = asyncio.ensure_future(stream.__anext__())
+            await asyncio.sleep(0)  # the read starts (and ends, if an event was there)
+            if not read.done():
+                time.sleep(0.08)  # the next delta arrives while the loop is blocked
+                read.cancel()
+            try:
+                event = await read
+            except asyncio.CancelledError:
+                cancelled += 1
+                continue
+            except StopAsyncIteration:
+                return texts, cancelled
+            if "contentBlockDelta" in event:
+                texts.append(event["contentBlockDelta"]["delta"]["text"])
+
+    texts, cancelled = asyncio.run(main())
+    assert cancelled >= len(words) // 2  # most deltas came while a read was being cancelled
+    assert texts == words

@@ -13,8 +13,9 @@ use super::py::PyTurn;
 use crate::assembler::Assembler;
 use crate::errors::ErrorInfo;
 use crate::events;
-use crate::runtime::{BoxFuture, Bridge, Finisher};
+use crate::runtime::Bridge;
 use crate::stream::{self, Item, Pump};
+use crate::wake;
 use crate::wire::pyobj::py_repr;
 
 struct Shared {
@@ -22,8 +23,6 @@ struct Shared {
     assembler: Mutex<Assembler>,
     /// The stream ended (read to its end, failed or closed).
     ended: AtomicBool,
-    /// An item was taken from the pump but never reached the reader.
-    broken: AtomicBool,
     /// Content reached the reader (a failure now cannot be retried unseen).
     content: AtomicBool,
     model_id: String,
@@ -33,24 +32,6 @@ struct Shared {
 enum Step {
     Yield(Py<PyAny>),
     Stop,
-}
-
-/// Marks the stream broken when dropped armed: its item was lost with a cancelled read.
-struct Delivery(Option<Arc<Shared>>);
-
-impl Delivery {
-    /// The item reached the reader.
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Delivery {
-    fn drop(&mut self) {
-        if let Some(shared) = self.0.take() {
-            shared.broken.store(true, Ordering::Release);
-        }
-    }
 }
 
 impl Shared {
@@ -83,14 +64,6 @@ impl Shared {
             Item::End { request_id } => {
                 self.ended.store(true, Ordering::Release);
                 self.pump.close();
-                if self.broken.load(Ordering::Acquire) {
-                    let info = ErrorInfo::new(
-                        "StreamInterruptedError",
-                        "the stream lost an event to a cancelled read; the turn was dropped",
-                    );
-                    self.finish(py, Err(info), false)?;
-                    return Ok(Step::Stop);
-                }
                 let assembler = std::mem::take(&mut *self.assembler());
                 let out = assembler.finish(&self.model_id, request_id).map_err(|e| *e);
                 self.finish(py, out, false)?;
@@ -136,6 +109,32 @@ impl Shared {
             }
         }
     }
+
+    /// The next item shown to the reader if one already arrived; otherwise `future` is set
+    /// (through `waker`) when more arrives.
+    fn next_shown_or_wake(
+        &self,
+        py: Python<'_>,
+        waker: &wake::Waker,
+        future: &Py<PyAny>,
+    ) -> Option<Item> {
+        loop {
+            let item = self
+                .pump
+                .next_or_wake(waker.clone(), future.clone_ref(py))?;
+            if !self.hidden(&item) {
+                return Some(item);
+            }
+        }
+    }
+
+    /// What the reader gets for one item, as the result of an `__anext__`.
+    fn to_result(&self, py: Python<'_>, item: Item) -> PyResult<Py<PyAny>> {
+        match self.step(py, item)? {
+            Step::Yield(obj) => Ok(obj),
+            Step::Stop => Err(PyStopAsyncIteration::new_err(())),
+        }
+    }
 }
 
 #[pyclass(name = "_RequestStream", module = "fastconverse._core", frozen)]
@@ -150,7 +149,6 @@ impl PyRequestStream {
                 pump: Arc::new(pump),
                 assembler: Mutex::new(Assembler::default()),
                 ended: AtomicBool::new(false),
-                broken: AtomicBool::new(false),
                 content: AtomicBool::new(false),
                 model_id,
                 turn,
@@ -184,30 +182,21 @@ impl PyRequestStream {
     }
 
     fn __anext__(&self, py: Python<'_>) -> PyResult<Bridge> {
-        let shared = self.shared.clone();
-        let to_result = |py: Python<'_>, shared: &Shared, item: Item| -> PyResult<Py<PyAny>> {
-            match shared.step(py, item)? {
-                Step::Yield(obj) => Ok(obj),
-                Step::Stop => Err(PyStopAsyncIteration::new_err(())),
-            }
-        };
-        if let Some(item) = shared.next_shown_now() {
-            return Ok(Bridge::value(to_result(py, &shared, item)));
+        if let Some(item) = self.shared.next_shown_now() {
+            return Ok(Bridge::value(self.shared.to_result(py, item)));
         }
-        let fut: BoxFuture<Finisher> = Box::pin(async move {
-            let item = loop {
-                let item = shared.pump.next().await;
-                if !shared.hidden(&item) {
-                    break item;
-                }
-            };
-            let delivery = Delivery(Some(shared.clone()));
-            Box::new(move |py: Python<'_>| {
-                delivery.disarm();
-                to_result(py, &shared, item)
-            }) as Finisher
-        });
-        Ok(Bridge::new(move |_| Ok(fut)))
+        let (shared, unwaiting) = (self.shared.clone(), self.shared.clone());
+        // Note: the item is taken on the awaiting thread, so a cancelled read loses nothing.
+        Ok(Bridge::poll(
+            move |py, wait| {
+                let item = match wait {
+                    Some((waker, future)) => shared.next_shown_or_wake(py, &waker, &future),
+                    None => shared.next_shown_now(),
+                }?;
+                Some(shared.to_result(py, item))
+            },
+            move || unwaiting.pump.unwait(),
+        ))
     }
 
     /// Stops reading and closes the connection; the turn gets no reply from it.
