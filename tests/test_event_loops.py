@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 import sys
 import threading
+import time
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -25,6 +28,9 @@ from fastconverse import ConverseClient, TextDelta
 from fastconverse.testing import FakeBedrock
 
 T = TypeVar("T")
+
+# A lost wake-up shows as a hang: fail in a minute, not at the suite's limit.
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
@@ -187,3 +193,80 @@ def test_loops_that_come_and_go_leave_no_descriptors_behind(client: ConverseClie
         assert run_strict(functools.partial(one, i)) == said(f"loop {i}")
     # A loop's own descriptors, and the socket pair that wakes it, go when a later loop starts.
     assert open_fds() <= before + 4
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc/self/fd")
+def test_loops_dropped_without_closing_leave_no_descriptors_behind(
+    client: ConverseClient,
+) -> None:
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    def one_dropped_loop(i: int) -> None:
+        loop = asyncio.new_event_loop()
+        assert loop.run_until_complete(echo(client, f"dropped {i}")) == said(f"dropped {i}")
+        # Not closed: the loop goes when nobody keeps it (its own __del__ closes it).
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # "unclosed event loop"
+        one_dropped_loop(-1)
+        gc.collect()
+        before = open_fds()
+        for i in range(40):
+            one_dropped_loop(i)
+            gc.collect()
+    assert open_fds() <= before + 4
+
+
+class SomeFuturesFail(asyncio.SelectorEventLoop):
+    """A loop whose every fourth future refuses its result (while `refusing`), as a future
+    subclass might."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made = 0
+        self.refusing = True
+
+    def create_future(self) -> asyncio.Future[Any]:
+        self.made += 1
+        if self.made % 4 or not self.refusing:
+            return super().create_future()
+        return RefusingFuture(loop=self)
+
+
+class RefusingFuture(asyncio.Future):  # type: ignore[type-arg]
+    def set_result(self, result: Any) -> None:
+        raise RuntimeError("this future refuses its result")
+
+
+def test_a_future_that_fails_to_wake_does_not_strand_the_others(client: ConverseClient) -> None:
+    # All replies arrive while the loop is blocked, so they are woken in one batch; the
+    # futures that refuse their result stay pending, and every other call completes.
+    async def main() -> tuple[list[str], int]:
+        tasks = [
+            asyncio.ensure_future(
+                client.converse_async(messages=[{"role": "user", "content": [{"text": f"{i}"}]}])
+            )
+            for i in range(24)
+        ]
+        await asyncio.sleep(0)  # every request starts
+        loop.refusing = False  # (asyncio.wait's own futures must work)
+        time.sleep(0.5)  # every reply arrives while the loop is blocked
+        done, pending = await asyncio.wait(tasks, timeout=5)
+        for task in pending:
+            task.cancel()
+        texts = sorted(t.result()["output"]["message"]["content"][0]["text"] for t in done)
+        return texts, len(pending)
+
+    loop = SomeFuturesFail()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        texts, stuck = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert stuck == 6  # one future in four refused to be woken
+    assert len(texts) == 18 and all(t.startswith("You said: ") for t in texts)
+    assert reported and all(
+        "refuses its result" in str(context.get("exception")) for context in reported
+    )
