@@ -181,7 +181,9 @@ impl PyTurn {
     ) -> PyResult<()> {
         let mut inner = self.inner();
         if inner.machine.is_ended() {
-            return Err(ended());
+            // Note: a reply that comes after `close()` (from another thread, while its stream
+            // was being read) is dropped quietly, as `close()` promises.
+            return if inner.closed { Ok(()) } else { Err(ended()) };
         }
         if let Some(limiter) = &self.backend.limiter {
             match &out {
