@@ -136,10 +136,11 @@ type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<BoxFuture<Finisher>> + Send>
 /// of its loop), the result if it is there now, or else arrange for the future to be set
 /// when it may be; given none, the result if it is there now.
 pub type Attempt = Box<
-    dyn FnMut(Python<'_>, Option<(wake::Waker, Py<PyAny>)>) -> Option<PyResult<Py<PyAny>>> + Send,
+    dyn FnMut(Python<'_>, Option<(wake::Waker, &Py<PyAny>)>) -> Option<PyResult<Py<PyAny>>> + Send,
 >;
-/// Withdraws what an `Attempt` arranged (the await was cancelled or dropped).
-pub type Unwait = Box<dyn Fn() + Send>;
+/// Withdraws what an `Attempt` arranged for this loop future (the await was cancelled or
+/// dropped, or its result was there after all).
+pub type Unwait = Box<dyn Fn(&Py<PyAny>) + Send>;
 
 enum State {
     /// Not awaited yet: what starts the work.
@@ -189,10 +190,10 @@ impl Bridge {
     /// runs for it, and a cancelled await takes nothing (see `Attempt`).
     pub fn poll<A, U>(attempt: A, unwait: U) -> Self
     where
-        A: FnMut(Python<'_>, Option<(wake::Waker, Py<PyAny>)>) -> Option<PyResult<Py<PyAny>>>
+        A: FnMut(Python<'_>, Option<(wake::Waker, &Py<PyAny>)>) -> Option<PyResult<Py<PyAny>>>
             + Send
             + 'static,
-        U: Fn() + Send + 'static,
+        U: Fn(&Py<PyAny>) + Send + 'static,
     {
         Self {
             state: Mutex::new(State::Poll(Box::new(attempt), Box::new(unwait))),
@@ -210,11 +211,12 @@ impl Bridge {
         let waker = wake::for_loop(py, &event_loop)?;
         let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
         future.setattr(pyo3::intern!(py, "_asyncio_future_blocking"), true)?;
-        match attempt(py, Some((waker, future.clone().unbind()))) {
+        let future = future.unbind();
+        match attempt(py, Some((waker, &future))) {
             Some(result) => Err(stop_iteration(result?)),
             None => {
-                *self.state() = State::Polling(attempt, unwait, future.clone().unbind());
-                Ok(future.unbind())
+                *self.state() = State::Polling(attempt, unwait, future.clone_ref(py));
+                Ok(future)
             }
         }
     }
@@ -270,7 +272,7 @@ impl Bridge {
         let old = std::mem::replace(&mut *self.state(), State::Done);
         match &old {
             State::Waiting { abort, .. } => abort.abort(),
-            State::Poll(_, unwait) | State::Polling(_, unwait, _) => unwait(),
+            State::Polling(_, unwait, future) => unwait(future),
             _ => {}
         }
         drop(old);
@@ -281,7 +283,7 @@ impl Drop for Bridge {
     fn drop(&mut self) {
         match &*self.state() {
             State::Waiting { abort, .. } => abort.abort(),
-            State::Polling(_, unwait, _) => unwait(),
+            State::Polling(_, unwait, future) => unwait(future),
             _ => {}
         }
     }

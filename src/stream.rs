@@ -132,13 +132,14 @@ type Next = Result<
     tokio::time::error::Elapsed,
 >;
 
-/// A reader awaiting on an event loop: its loop future is set when the pump hands over a
-/// batch or ends (it then takes the batch itself, on its own thread).
-type Waiter = Arc<std::sync::Mutex<Option<(wake::Waker, Py<PyAny>)>>>;
+/// Readers awaiting on an event loop: their loop futures are set when the pump hands over a
+/// batch or ends (each then takes what is there, on its own thread; one that finds nothing
+/// waits again). Usually one; two tasks may read one stream at once.
+type Waiter = Arc<std::sync::Mutex<Vec<(wake::Waker, Py<PyAny>)>>>;
 
 fn wake_waiter(waiter: &Waiter) {
-    let waiting = waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some((waker, future)) = waiting {
+    let waiting = std::mem::take(&mut *waiter.lock().unwrap_or_else(|e| e.into_inner()));
+    for (waker, future) in waiting {
         waker.wake(future);
     }
 }
@@ -267,7 +268,7 @@ pub struct Pump {
     ready: std::sync::Mutex<VecDeque<Item>>,
     task: AbortHandle,
     done: AtomicBool,
-    /// The reader awaiting the next batch, if one does.
+    /// The readers awaiting the next batch.
     waiter: Waiter,
 }
 
@@ -289,20 +290,31 @@ impl Pump {
 
     /// The next item if one already arrived; otherwise `future` is set (through `waker`)
     /// when the next batch arrives or the pump ends, and the reader asks again then.
-    pub fn next_or_wake(&self, waker: wake::Waker, future: Py<PyAny>) -> Option<Item> {
+    pub fn next_or_wake(
+        &self,
+        py: Python<'_>,
+        waker: wake::Waker,
+        future: &Py<PyAny>,
+    ) -> Option<Item> {
         // Note: the waiter is in place before looking, so a batch handed over meanwhile wakes it.
-        *self.waiter.lock().unwrap_or_else(|e| e.into_inner()) = Some((waker, future));
+        self.waiters().push((waker, future.clone_ref(py)));
         let item = self.try_next();
         if item.is_some() {
-            self.unwait();
+            self.unwait(future);
         }
         item
     }
 
-    /// The reader no longer waits (its read was cancelled, or it got its item).
-    pub fn unwait(&self) {
-        let waiting = self.waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
-        drop(waiting);
+    /// The reader of `future` no longer waits (its read was cancelled, or it got its item).
+    pub fn unwait(&self, future: &Py<PyAny>) {
+        let mut waiters = self.waiters();
+        let gone: Vec<_> = waiters.extract_if(.., |(_, f)| f.is(future)).collect();
+        drop(waiters);
+        drop(gone);
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, Vec<(wake::Waker, Py<PyAny>)>> {
+        self.waiter.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn ready(&self) -> std::sync::MutexGuard<'_, VecDeque<Item>> {
@@ -451,12 +463,12 @@ impl PyEventStream {
         runtime::Bridge::poll(
             move |py, wait| {
                 let item = match wait {
-                    Some((waker, future)) => pump.next_or_wake(waker, future),
+                    Some((waker, future)) => pump.next_or_wake(py, waker, future),
                     None => pump.try_next(),
                 }?;
                 Some(to_py(py, item))
             },
-            move || unwaiting.unwait(),
+            move |future: &Py<PyAny>| unwaiting.unwait(future),
         )
     }
 

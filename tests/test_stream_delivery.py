@@ -142,3 +142,31 @@ def test_a_boto3_shaped_read_cancelled_as_its_event_arrives_loses_no_event(
     texts, cancelled = asyncio.run(main())
     assert cancelled >= len(words) // 2  # most deltas came while a read was being cancelled
     assert texts == words
+
+
+def test_two_tasks_reading_one_boto3_shaped_stream_share_its_events(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    # Both wait at once for most deltas: each event goes to one of them, once, in order.
+    words = [f"w{i} " for i in range(10)]
+    fake_bedrock.enqueue_text("".join(words), delta_delay=0.01)
+
+    async def main() -> list[dict[str, Any]]:
+        request = {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "go"}]}]}
+        stream = (await client.converse_stream_async(**request))["stream"]
+        got: list[dict[str, Any]] = []
+
+        async def reader() -> None:
+            while True:
+                try:
+                    got.append(await stream.__anext__())
+                except StopAsyncIteration:
+                    return
+
+        await asyncio.wait_for(asyncio.gather(reader(), reader()), 60)
+        return got
+
+    got = asyncio.run(main())
+    texts = [e["contentBlockDelta"]["delta"]["text"] for e in got if "contentBlockDelta" in e]
+    assert texts == words
+    assert "messageStop" in got[-2] and "metadata" in got[-1]

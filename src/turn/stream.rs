@@ -119,9 +119,7 @@ impl Shared {
         future: &Py<PyAny>,
     ) -> Option<Item> {
         loop {
-            let item = self
-                .pump
-                .next_or_wake(waker.clone(), future.clone_ref(py))?;
+            let item = self.pump.next_or_wake(py, waker.clone(), future)?;
             if !self.hidden(&item) {
                 return Some(item);
             }
@@ -190,12 +188,12 @@ impl PyRequestStream {
         Ok(Bridge::poll(
             move |py, wait| {
                 let item = match wait {
-                    Some((waker, future)) => shared.next_shown_or_wake(py, &waker, &future),
+                    Some((waker, future)) => shared.next_shown_or_wake(py, &waker, future),
                     None => shared.next_shown_now(),
                 }?;
                 Some(shared.to_result(py, item))
             },
-            move || unwaiting.pump.unwait(),
+            move |future: &Py<PyAny>| unwaiting.pump.unwait(future),
         ))
     }
 
