@@ -24,6 +24,12 @@ enum Partial {
     },
 }
 
+fn push_text(slot: std::collections::btree_map::Entry<'_, i32, Partial>, s: &str) {
+    if let Partial::Text(text) = slot.or_insert(Partial::Text(String::new())) {
+        text.push_str(s);
+    }
+}
+
 /// Builds the finished message from the stream's events, as they pass.
 #[derive(Default)]
 pub struct Assembler {
@@ -39,6 +45,11 @@ impl Assembler {
     /// Whether any content block has begun.
     pub fn has_content(&self) -> bool {
         !self.blocks.is_empty()
+    }
+
+    /// A text delta of block `index` (what `push` does with one, without the event).
+    pub fn push_text(&mut self, index: i32, s: &str) {
+        push_text(self.blocks.entry(index), s);
     }
 
     pub fn push(&mut self, event: &t::ConverseStreamOutput) {
@@ -60,9 +71,7 @@ impl Assembler {
                 let slot = self.blocks.entry(e.content_block_index());
                 match e.delta() {
                     Some(t::ContentBlockDelta::Text(s)) => {
-                        if let Partial::Text(text) = slot.or_insert(Partial::Text(String::new())) {
-                            text.push_str(s);
-                        }
+                        push_text(slot, s);
                     }
                     Some(t::ContentBlockDelta::ToolUse(u)) => {
                         if let Partial::Tool { input, .. } = slot.or_insert(Partial::Tool {

@@ -4,7 +4,7 @@
 use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::Document;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::reply::{PyUsage, Tokens};
 use crate::wire::document::document_to_py;
@@ -44,27 +44,35 @@ impl PyMessageStart {
 /// A piece of text of content block `index`.
 #[pyclass(name = "TextDelta", module = "fastconverse._core", frozen)]
 pub struct PyTextDelta {
+    // Note: a Python `str` made once, read by the interpreter as a struct member (no getter
+    // call per `.text`); events are read in hot loops.
     #[pyo3(get)]
-    text: String,
+    text: Py<PyString>,
     #[pyo3(get)]
     index: i32,
+}
+
+/// A `TextDelta` for the reader.
+pub fn text_delta(py: Python<'_>, index: i32, text: &str) -> PyResult<Py<PyAny>> {
+    let text = PyString::new(py, text).unbind();
+    Ok(Py::new(py, PyTextDelta { text, index })?.into_any())
 }
 
 #[pymethods]
 impl PyTextDelta {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let delta = dict1(py, "text", &self.text)?;
+        let delta = dict1(py, "text", self.text.bind(py))?;
         block_event(py, "contentBlockDelta", self.index, "delta", delta)
     }
-    fn __str__(&self) -> String {
-        self.text.clone()
+    fn __str__(&self, py: Python<'_>) -> Py<PyString> {
+        self.text.clone_ref(py)
     }
-    fn __repr__(&self) -> String {
-        format!(
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
             "TextDelta(text={}, index={})",
-            py_repr(&self.text),
+            py_repr(&self.text.bind(py).to_cow()?),
             self.index
-        )
+        ))
     }
 }
 
@@ -312,9 +320,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
         E::ContentBlockDelta(e) => {
             let index = e.content_block_index;
             match e.delta {
-                Some(t::ContentBlockDelta::Text(text)) => {
-                    Py::new(py, PyTextDelta { text, index })?.into_any()
-                }
+                Some(t::ContentBlockDelta::Text(text)) => text_delta(py, index, &text)?,
                 Some(t::ContentBlockDelta::ToolUse(u)) => Py::new(
                     py,
                     PyToolUseDelta {

@@ -78,7 +78,7 @@ impl Drop for Untrack {
 }
 
 /// How often a blocked call looks for Ctrl-C.
-const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+pub(crate) const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 /// Runs `fut` on the runtime and waits for its output (GIL released, Ctrl-C aware, panics
 /// become `RuntimeError`).

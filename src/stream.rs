@@ -15,7 +15,7 @@ use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::errors::ErrorInfo;
@@ -77,11 +77,38 @@ pub type StartFuture = Pin<Box<dyn Future<Output = Result<Started, ErrorInfo>> +
 /// Sends the request (again): the SDK's own retries apply until the headers arrive.
 pub type Restart = Box<dyn FnMut() -> StartFuture + Send>;
 
-/// What the pump hands over.
+/// What the pump hands over. Kept small, as items move through a batch, the reader's queue
+/// and the conversion: the SDK's event is 288 bytes, copied at every move.
 pub enum Item {
-    Event(ConverseStreamOutput),
-    End { request_id: Option<String> },
-    Failed(ErrorInfo),
+    /// A text delta, the common event, unpacked on the pump's thread.
+    Text {
+        index: i32,
+        text: String,
+    },
+    /// Any other event.
+    Event(Box<ConverseStreamOutput>),
+    End {
+        request_id: Option<String>,
+    },
+    Failed(Box<ErrorInfo>),
+}
+
+impl Item {
+    fn from_event(event: ConverseStreamOutput) -> Self {
+        use aws_sdk_bedrockruntime::types::{ContentBlockDelta, ContentBlockDeltaEvent};
+        match event {
+            ConverseStreamOutput::ContentBlockDelta(ContentBlockDeltaEvent {
+                delta: Some(ContentBlockDelta::Text(text)),
+                content_block_index: index,
+                ..
+            }) => Self::Text { index, text },
+            other => Self::Event(Box::new(other)),
+        }
+    }
+
+    pub fn failed(info: ErrorInfo) -> Self {
+        Self::Failed(Box::new(info))
+    }
 }
 
 /// How the pump reads.
@@ -132,15 +159,26 @@ type Next = Result<
     tokio::time::error::Elapsed,
 >;
 
-/// Readers awaiting on an event loop: their loop futures are set when the pump hands over a
-/// batch or ends (each then takes what is there, on its own thread; one that finds nothing
-/// waits again). Usually one; two tasks may read one stream at once.
-type Waiter = Arc<std::sync::Mutex<Vec<(wake::Waker, Py<PyAny>)>>>;
+/// A reader waiting for the next batch.
+enum Waiting {
+    /// Awaiting on an event loop: its loop future is set.
+    Loop(wake::Waker, Py<PyAny>),
+    /// Blocked in `next_blocking`: the thread is unparked.
+    Thread(std::thread::Thread),
+}
+
+/// The readers waiting, woken when the pump hands over a batch or ends (each then takes what
+/// is there, on its own thread; one that finds nothing waits again). Usually one; two tasks
+/// or threads may read one stream at once.
+type Waiter = Arc<std::sync::Mutex<Vec<Waiting>>>;
 
 fn wake_waiter(waiter: &Waiter) {
     let waiting = std::mem::take(&mut *waiter.lock().unwrap_or_else(|e| e.into_inner()));
-    for (waker, future) in waiting {
-        waker.wake(future);
+    for w in waiting {
+        match w {
+            Waiting::Loop(waker, future) => waker.wake(future),
+            Waiting::Thread(thread) => thread.unpark(),
+        }
     }
 }
 
@@ -191,7 +229,7 @@ async fn pump(
         } = match started {
             Ok(s) => s,
             Err(info) => {
-                batch.push(Item::Failed(info));
+                batch.push(Item::failed(info));
                 hand(&tx, batch, &waiter).await;
                 return;
             }
@@ -228,7 +266,7 @@ async fn pump(
                     } else {
                         saw_start = true;
                     }
-                    batch.push(Item::Event(event));
+                    batch.push(Item::from_event(event));
                     if batch.len() >= BATCH && !hand(&tx, std::mem::take(&mut batch), &waiter).await
                     {
                         return;
@@ -249,7 +287,7 @@ async fn pump(
         failure.request_id = failure.request_id.or(request_id);
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
         {
-            batch.push(Item::Failed(failure));
+            batch.push(Item::failed(failure));
             hand(&tx, batch, &waiter).await;
             return;
         }
@@ -263,7 +301,7 @@ async fn pump(
 
 /// The reading end of a pump. Dropping it stops the pump and closes the connection.
 pub struct Pump {
-    rx: Mutex<mpsc::Receiver<Vec<Item>>>,
+    rx: std::sync::Mutex<mpsc::Receiver<Vec<Item>>>,
     /// The rest of the last batch taken from the channel, in order.
     ready: std::sync::Mutex<VecDeque<Item>>,
     task: AbortHandle,
@@ -280,7 +318,7 @@ impl Pump {
             .spawn(pump(tx, waiter.clone(), first, restart, opts))
             .abort_handle();
         Self {
-            rx: Mutex::new(rx),
+            rx: std::sync::Mutex::new(rx),
             ready: std::sync::Mutex::new(VecDeque::new()),
             task,
             done: AtomicBool::new(false),
@@ -297,7 +335,8 @@ impl Pump {
         future: &Py<PyAny>,
     ) -> Option<Item> {
         // Note: the waiter is in place before looking, so a batch handed over meanwhile wakes it.
-        self.waiters().push((waker, future.clone_ref(py)));
+        self.waiters()
+            .push(Waiting::Loop(waker, future.clone_ref(py)));
         let item = self.try_next();
         if item.is_some() {
             self.unwait(future);
@@ -308,12 +347,21 @@ impl Pump {
     /// The reader of `future` no longer waits (its read was cancelled, or it got its item).
     pub fn unwait(&self, future: &Py<PyAny>) {
         let mut waiters = self.waiters();
-        let gone: Vec<_> = waiters.extract_if(.., |(_, f)| f.is(future)).collect();
+        let gone: Vec<_> = waiters
+            .extract_if(.., |w| matches!(w, Waiting::Loop(_, f) if f.is(future)))
+            .collect();
         drop(waiters);
         drop(gone);
     }
 
-    fn waiters(&self) -> std::sync::MutexGuard<'_, Vec<(wake::Waker, Py<PyAny>)>> {
+    /// The current thread no longer waits.
+    fn unwait_thread(&self) {
+        let me = std::thread::current().id();
+        self.waiters()
+            .retain(|w| !matches!(w, Waiting::Thread(t) if t.id() == me));
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         self.waiter.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -340,9 +388,9 @@ impl Pump {
     fn settle(&self, item: Option<Item>) -> Item {
         let item = item.unwrap_or_else(|| {
             // The pump ended without a word: only after close() or an abort.
-            Item::Failed(interrupted("the stream was closed".into()))
+            Item::failed(interrupted("the stream was closed".into()))
         });
-        if !matches!(item, Item::Event(_)) {
+        if !matches!(item, Item::Event(_) | Item::Text { .. }) {
             self.done.store(true, Ordering::Release);
         }
         item
@@ -356,28 +404,13 @@ impl Pump {
         if let Some(item) = self.ready().pop_front() {
             return Some(self.settle(Some(item)));
         }
-        let mut rx = self.rx.try_lock().ok()?;
+        // Note: held only to take a batch, never across a wait.
+        let mut rx = self.rx.lock().unwrap_or_else(|e| e.into_inner());
         match rx.try_recv() {
             Ok(batch) => Some(self.take_batch(Some(batch))),
             Err(mpsc::error::TryRecvError::Empty) => None,
             Err(mpsc::error::TryRecvError::Disconnected) => Some(self.take_batch(None)),
         }
-    }
-
-    /// The next item, waiting for it. After the end or a failure: `End`.
-    pub async fn next(&self) -> Item {
-        if self.done.load(Ordering::Acquire) {
-            return Item::End { request_id: None };
-        }
-        let mut rx = self.rx.lock().await;
-        if self.done.load(Ordering::Acquire) {
-            return Item::End { request_id: None };
-        }
-        if let Some(item) = self.ready().pop_front() {
-            return self.settle(Some(item));
-        }
-        let batch = rx.recv().await;
-        self.take_batch(batch)
     }
 
     /// Stops reading and closes the connection.
@@ -397,13 +430,26 @@ impl Drop for Pump {
     }
 }
 
-/// Waits for the next item: at once when one is there, else blocking with the GIL released.
-pub fn next_blocking(py: Python<'_>, pump: &std::sync::Arc<Pump>) -> PyResult<Item> {
-    if let Some(item) = pump.try_next() {
-        return Ok(item);
+/// Waits for the next item: at once when one is there, else parked with the GIL released
+/// until the pump hands over a batch (Ctrl-C is looked at every `SIGNAL_CHECK`).
+pub fn next_blocking(py: Python<'_>, pump: &Pump) -> PyResult<Item> {
+    loop {
+        if let Some(item) = pump.try_next() {
+            return Ok(item);
+        }
+        // Note: the waiter is in place before looking again, so a batch handed over
+        // meanwhile unparks this thread (or leaves it a token: `park` then returns at once).
+        pump.waiters().push(Waiting::Thread(std::thread::current()));
+        let item = pump.try_next();
+        if item.is_none() {
+            py.detach(|| std::thread::park_timeout(runtime::SIGNAL_CHECK));
+        }
+        pump.unwait_thread();
+        if let Some(item) = item {
+            return Ok(item);
+        }
+        py.check_signals()?;
     }
-    let pump = pump.clone();
-    runtime::wait(py, async move { pump.next().await })
 }
 
 /// `response["stream"]` of `converse_stream`: iterate it with `for` or `async for`.
@@ -429,6 +475,11 @@ impl PyEventStream {
 
 fn event_dict(py: Python<'_>, item: Item) -> PyResult<Option<Py<PyAny>>> {
     match item {
+        Item::Text { index, text } => Ok(Some(
+            response::text_delta_event(py, index, &text)?
+                .into_any()
+                .unbind(),
+        )),
         Item::Event(event) => Ok(Some(
             response::stream_event(py, &event)?.into_any().unbind(),
         )),

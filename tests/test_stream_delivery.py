@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from typing import Any
 
@@ -170,3 +171,35 @@ def test_two_tasks_reading_one_boto3_shaped_stream_share_its_events(
     texts = [e["contentBlockDelta"]["delta"]["text"] for e in got if "contentBlockDelta" in e]
     assert texts == words
     assert "messageStop" in got[-2] and "metadata" in got[-1]
+
+
+def test_two_threads_reading_one_boto3_shaped_stream_share_its_events(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    # Both block at once for most deltas: each event goes to one of them, once; each thread
+    # sees its share in the stream's order.
+    words = [f"w{i} " for i in range(12)]
+    fake_bedrock.enqueue_text("".join(words), delta_delay=0.01)
+    request = {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "go"}]}]}
+    stream = client.converse_stream(**request)["stream"]
+    got: list[list[dict[str, Any]]] = [[], []]
+
+    def reader(mine: list[dict[str, Any]]) -> None:
+        for event in stream:
+            mine.append(event)
+
+    threads = [threading.Thread(target=reader, args=(mine,)) for mine in got]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    texts = [
+        [e["contentBlockDelta"]["delta"]["text"] for e in mine if "contentBlockDelta" in e]
+        for mine in got
+    ]
+    for share in texts:
+        assert share == sorted(share, key=words.index)  # in order within each thread
+    assert sorted(texts[0] + texts[1], key=words.index) == words  # each word once
+    # messageStart, contentBlockStop, messageStop and metadata besides the deltas
+    assert sum(len(mine) for mine in got) == len(words) + 4

@@ -45,18 +45,28 @@ impl Shared {
             return Ok(Step::Stop);
         }
         match item {
+            Item::Text { index, text } => {
+                let first = {
+                    let mut assembler = self.assembler();
+                    assembler.push_text(index, &text);
+                    self.is_first(&assembler)
+                };
+                if first {
+                    self.first_content();
+                }
+                Ok(Step::Yield(events::text_delta(py, index, &text)?))
+            }
             Item::Event(event) => {
                 let first = {
                     let mut assembler = self.assembler();
                     assembler.push(&event);
-                    !self.content.load(Ordering::Relaxed) && assembler.has_content()
+                    self.is_first(&assembler)
                 };
                 if first {
-                    self.content.store(true, Ordering::Release);
-                    self.turn.get().first_token();
+                    self.first_content();
                 }
                 // Note: hidden events never get here (`hidden` takes them in first).
-                Ok(match events::to_py(py, event)? {
+                Ok(match events::to_py(py, *event)? {
                     Some(obj) => Step::Yield(obj),
                     None => Step::Yield(py.None()),
                 })
@@ -72,10 +82,20 @@ impl Shared {
             Item::Failed(info) => {
                 self.ended.store(true, Ordering::Release);
                 let unseen = !self.content.load(Ordering::Acquire);
-                self.finish(py, Err(info), unseen)?;
+                self.finish(py, Err(*info), unseen)?;
                 Ok(Step::Stop)
             }
         }
+    }
+
+    /// Whether the content just assembled is the first of the stream.
+    fn is_first(&self, assembler: &Assembler) -> bool {
+        !self.content.load(Ordering::Relaxed) && assembler.has_content()
+    }
+
+    fn first_content(&self) {
+        self.content.store(true, Ordering::Release);
+        self.turn.get().first_token();
     }
 
     /// Takes the outcome into the turn; `unseen`: a failure before any content, which

@@ -287,6 +287,13 @@ pub fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<B
     pythonize::pythonize(py, value).map_err(PyErr::from)
 }
 
+/// A text delta as boto3 yields it (`stream_event` for a text delta, unpacked).
+pub fn text_delta_event<'py>(py: Python<'py>, index: i32, text: &str) -> PyResult<Dict<'py>> {
+    let d = dict1(py, intern!(py, "contentBlockIndex"), index)?;
+    d.set_item(intern!(py, "delta"), dict1(py, intern!(py, "text"), text)?)?;
+    dict1(py, intern!(py, "contentBlockDelta"), d)
+}
+
 /// One ConverseStream event as boto3 yields it.
 pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> PyResult<Dict<'py>> {
     match event {
