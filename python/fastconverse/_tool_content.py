@@ -40,6 +40,10 @@ def result_content(value: Any) -> list[JsonDict]:
     """
     if isinstance(value, str):
         return [{"text": value}] if value.strip() else [{"json": {"result": value}}]
+    if type(value) is dict and not _is_content_block(value):
+        # (what most tools return: the checks below all answer no for a plain dict)
+        data = to_jsonable_python(value, fallback=str)
+        return [{"json": data}]
     if _is_content_block(value):
         return [dict(value)]
     if isinstance(value, list) and value and all(_is_content_block(b) for b in value):
@@ -63,7 +67,7 @@ def result_content(value: Any) -> list[JsonDict]:
 
 
 def _is_content_block(value: Any) -> bool:
-    if not isinstance(value, Mapping) or len(value) != 1:
+    if (type(value) is not dict and not isinstance(value, Mapping)) or len(value) != 1:
         return False
     (key, body) = next(iter(value.items()))
     if key == "text":

@@ -50,7 +50,7 @@ class _Validator:
         return [], kwargs
 
     def _require_object(self, input: Any) -> None:
-        if not isinstance(input, Mapping):
+        if type(input) is not dict and not isinstance(input, Mapping):
             raise ToolInputError(
                 self.name, [("input", f"must be a JSON object, got {_describe(input)}")]
             )
@@ -64,19 +64,20 @@ class _ModelValidator(_Validator):
     ) -> None:
         super().__init__(name)
         self.model = model
+        self.validate_python = model.__pydantic_validator__.validate_python
         self.fields = {param.name: f"p{i}" for i, param in enumerate(params)}
         self.positional_only = [p for p in params if p.kind == p.POSITIONAL_ONLY]
 
     def validate(self, input: Mapping[str, Any]) -> JsonDict:
         self._require_object(input)
         try:
-            values = self.model.model_validate(input)
+            # Note: the model's validator itself, as `model_validate` calls it without options.
+            values = self.validate_python(input)
         except pydantic.ValidationError as exc:
             raise ToolInputError(self.name, _problems(exc, input)) from None
+        given = values.__pydantic_fields_set__
         return {
-            param: getattr(values, field)
-            for param, field in self.fields.items()
-            if field in values.model_fields_set
+            param: getattr(values, field) for param, field in self.fields.items() if field in given
         }
 
     def arguments(self, kwargs: JsonDict) -> tuple[list[Any], JsonDict]:

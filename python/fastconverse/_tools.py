@@ -137,7 +137,9 @@ class ToolBox:
 
     def _count(self, name: str, duration: float, failed: bool) -> None:
         with self._stats_lock:
-            stats = self._stats.setdefault(name, ToolStats())
+            stats = self._stats.get(name)
+            if stats is None:
+                stats = self._stats[name] = ToolStats()
             stats.calls += 1
             stats.errors += failed
             stats.seconds += duration
@@ -158,6 +160,14 @@ class ToolBox:
         inline = (
             len(calls) == 1 or self.max_tool_concurrency == 1
         ) and asyncio._get_running_loop() is None
+        if inline and len(calls) == 1:
+            # The common round, one sync call: it has finished when `_start` returns.
+            started = self._start(calls[0], inline)
+            if isinstance(started, _Outcome):
+                yield 0, self._checked(started)
+                return
+            queue.clear()
+            running[started[0]] = (0, calls[0], started[1])
         try:
             while queue or running or ready:
                 while queue and len(running) < self.max_tool_concurrency:

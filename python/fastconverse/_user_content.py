@@ -166,10 +166,27 @@ def unique_result_names(
     """Tool results' documents named valid and unique against ``history`` (the messages the
     next request carries) and one another: two tools that both return ``document(...,
     name="report")``, or one called twice, must not get the request refused."""
-    if not any(kind == "document" for kind, _ in _media(blocks)):
+    if not _has_document(blocks):
         return blocks
     taken = {name.casefold() for name in history_media(history())[1]}
     return [_renamed(block, taken) for block in blocks]
+
+
+def _has_document(blocks: list[Any]) -> bool:
+    """Whether a document is among ``blocks``, tool results' included (``_media``'s answer,
+    without its generators: asked of every round of tool results)."""
+    for block in blocks:
+        if type(block) is not dict and not isinstance(block, Mapping):
+            continue
+        doc = block.get("document")
+        if doc is not None and isinstance(doc, Mapping):
+            return True
+        result = block.get("toolResult")
+        if result is not None and isinstance(result, Mapping):
+            content = result.get("content")
+            if isinstance(content, list) and _has_document(content):
+                return True
+    return False
 
 
 def _renamed(block: Block, taken: set[str]) -> Block:
