@@ -201,7 +201,7 @@ async fn hand(tx: &mpsc::Sender<Vec<Item>>, batch: Vec<Item>, waiter: &Waiter) -
 async fn pump(
     tx: mpsc::Sender<Vec<Item>>,
     waiter: Waiter,
-    mut first: Option<Started>,
+    mut first: Option<Box<Started>>,
     mut restart: Option<Restart>,
     opts: PumpOptions,
 ) {
@@ -218,16 +218,12 @@ async fn pump(
         let started = match first.take() {
             Some(s) => Ok(s),
             None => match restart.as_mut() {
-                Some(restart) => restart().await,
+                Some(restart) => restart().await.map(Box::new),
                 None => return,
             },
         };
-        let Started {
-            mut receiver,
-            request_id,
-            ..
-        } = match started {
-            Ok(s) => s,
+        let (mut receiver, request_id) = match started {
+            Ok(s) => (Box::new(s.receiver), s.request_id),
             Err(info) => {
                 batch.push(Item::failed(info));
                 hand(&tx, batch, &waiter).await;
@@ -235,59 +231,73 @@ async fn pump(
             }
         };
         let failure = loop {
-            let next: Next = if batch.is_empty() {
-                tokio::select! {
-                    // Note: the next event first; `closed()` is only looked at while waiting.
-                    biased;
-                    next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
-                    // The reader went away: stop reading, which closes the connection.
-                    _ = tx.closed() => return,
-                }
-            } else {
-                // Note: `recv()` only awaits the body's next chunk, so dropping it unfinished
-                // loses nothing; it is ready at once while whole frames are buffered.
-                match receiver.recv().now_or_never() {
-                    Some(next) => Ok(next),
-                    None => {
-                        // Nothing more has arrived: hand over what was read.
-                        if !hand(&tx, std::mem::take(&mut batch), &waiter).await {
-                            return;
-                        }
-                        continue;
+            // Note: the read item is taken apart in this block, so that neither it (288 bytes)
+            // nor what it holds stays in the pump's state across the awaits below: thousands
+            // of streams keep one pump each.
+            let read = {
+                let next: Next = if batch.is_empty() {
+                    tokio::select! {
+                        // Note: the next event first; `closed()` is only looked at while waiting.
+                        biased;
+                        next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
+                        // The reader went away: stop reading, which closes the connection.
+                        _ = tx.closed() => return,
                     }
+                } else {
+                    // Note: `recv()` only awaits the body's next chunk, so dropping it
+                    // unfinished loses nothing; it is ready at once while whole frames are
+                    // buffered.
+                    match receiver.recv().now_or_never() {
+                        Some(next) => Ok(next),
+                        None => {
+                            // Nothing more has arrived: hand over what was read.
+                            if !hand(&tx, std::mem::take(&mut batch), &waiter).await {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                };
+                match next {
+                    Ok(Ok(Some(event))) => {
+                        if is_content(&event) {
+                            saw_content = true;
+                        } else if saw_start {
+                            continue; // a retried stream repeats messageStart
+                        } else {
+                            saw_start = true;
+                        }
+                        Ok(Some(Item::from_event(event)))
+                    }
+                    Ok(Ok(None)) => Ok(None),
+                    Ok(Err(err)) => Err(Box::new(stream_error(&err))),
+                    Err(_) => Err(Box::new(interrupted(format!(
+                        "no event arrived for {:?}",
+                        opts.idle_timeout
+                    )))),
                 }
             };
-            match next {
-                Ok(Ok(Some(event))) => {
-                    if is_content(&event) {
-                        saw_content = true;
-                    } else if saw_start {
-                        continue; // a retried stream repeats messageStart
-                    } else {
-                        saw_start = true;
-                    }
-                    batch.push(Item::from_event(event));
+            match read {
+                Ok(Some(item)) => {
+                    batch.push(item);
                     if batch.len() >= BATCH && !hand(&tx, std::mem::take(&mut batch), &waiter).await
                     {
                         return;
                     }
                 }
-                Ok(Ok(None)) => {
+                Ok(None) => {
                     batch.push(Item::End { request_id });
                     hand(&tx, batch, &waiter).await;
                     return;
                 }
-                Ok(Err(err)) => break stream_error(&err),
-                Err(_) => {
-                    break interrupted(format!("no event arrived for {:?}", opts.idle_timeout))
-                }
+                Err(failure) => break failure,
             }
         };
-        let mut failure = failure.with_model(Some(&opts.model_id));
-        failure.request_id = failure.request_id.or(request_id);
+        let mut failure = Box::new(failure.with_model(Some(&opts.model_id)));
+        failure.request_id = failure.request_id.take().or(request_id);
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
         {
-            batch.push(Item::failed(failure));
+            batch.push(Item::Failed(failure));
             hand(&tx, batch, &waiter).await;
             return;
         }
@@ -315,7 +325,7 @@ impl Pump {
         let (tx, rx) = mpsc::channel(CHANNEL);
         let waiter = Waiter::default();
         let task = runtime::get()
-            .spawn(pump(tx, waiter.clone(), first, restart, opts))
+            .spawn(pump(tx, waiter.clone(), first.map(Box::new), restart, opts))
             .abort_handle();
         Self {
             rx: std::sync::Mutex::new(rx),
