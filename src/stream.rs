@@ -416,6 +416,11 @@ impl Pump {
         }
         // Note: held only to take a batch, never across a wait.
         let mut rx = self.rx.lock().unwrap_or_else(|e| e.into_inner());
+        // Another reader may have taken a batch while this one waited for the lock: its rest
+        // comes first (and after the last batch, `try_recv` would find the channel closed).
+        if let Some(item) = self.ready().pop_front() {
+            return Some(self.settle(Some(item)));
+        }
         match rx.try_recv() {
             Ok(batch) => Some(self.take_batch(Some(batch))),
             Err(mpsc::error::TryRecvError::Empty) => None,

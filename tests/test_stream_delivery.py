@@ -203,3 +203,35 @@ def test_two_threads_reading_one_boto3_shaped_stream_share_its_events(
     assert sorted(texts[0] + texts[1], key=words.index) == words  # each word once
     # messageStart, contentBlockStop, messageStop and metadata besides the deltas
     assert sum(len(mine) for mine in got) == len(words) + 4
+
+
+def test_a_boto3_shaped_stream_closed_from_another_thread_ends_its_blocked_reader_quietly(
+    fake_bedrock: FakeBedrock, client: ConverseClient
+) -> None:
+    # As with the typed stream: close() is the caller's own stop, not a failure. The reader
+    # is blocked for the second delta (an hour away) when the stream is closed.
+    fake_bedrock.enqueue_text("first second third", delta_delay=HOUR)
+    request = {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "go"}]}]}
+    stream = client.converse_stream(**request)["stream"]
+    got: list[dict[str, Any]] = []
+    failed: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            for event in stream:
+                got.append(event)
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    while len(got) < 2 and thread.is_alive():
+        time.sleep(0.01)
+    stream.close()
+    thread.join(60)
+    assert not thread.is_alive() and failed == []
+    assert got == [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "first "}}},
+    ]
+    assert list(stream) == []  # reading on after close() just stops
