@@ -1,0 +1,93 @@
+//! `EventStream`: `response["stream"]` of the boto3-shaped `converse_stream`, a reader over
+//! a pump that gives each event as the dict boto3 yields.
+
+use std::time::Duration;
+
+use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
+use pyo3::prelude::*;
+
+use super::{next_blocking, Item, Pump, PumpOptions, Started};
+use crate::runtime;
+use crate::wire::pyobj::py_repr;
+use crate::wire::response;
+
+/// `response["stream"]` of `converse_stream`: iterate it with `for` or `async for`.
+#[pyclass(name = "EventStream", module = "fastconverse._core", frozen)]
+pub struct PyEventStream {
+    pump: std::sync::Arc<Pump>,
+    model_id: String,
+}
+
+impl PyEventStream {
+    pub fn new(started: Started, idle_timeout: Duration, model_id: String) -> Self {
+        let opts = PumpOptions {
+            idle_timeout,
+            model_id: model_id.clone(),
+            max_attempts: 1,
+        };
+        Self {
+            pump: std::sync::Arc::new(Pump::spawn(Some(started), None, opts)),
+            model_id,
+        }
+    }
+}
+
+fn event_dict(py: Python<'_>, item: Item) -> PyResult<Option<Py<PyAny>>> {
+    match item {
+        Item::Text { index, text } => Ok(Some(
+            response::text_delta_event(py, index, &text)?
+                .into_any()
+                .unbind(),
+        )),
+        Item::Event(event) => Ok(Some(
+            response::stream_event(py, &event)?.into_any().unbind(),
+        )),
+        Item::End { .. } => Ok(None),
+        Item::Failed(info) => Err(info.into_pyerr(py)),
+    }
+}
+
+#[pymethods]
+impl PyEventStream {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let item = next_blocking(py, &self.pump)?;
+        event_dict(py, item)?.ok_or_else(|| PyStopIteration::new_err(()))
+    }
+
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__(&self, py: Python<'_>) -> runtime::Bridge {
+        fn to_py(py: Python<'_>, item: Item) -> PyResult<Py<PyAny>> {
+            event_dict(py, item)?.ok_or_else(|| PyStopAsyncIteration::new_err(()))
+        }
+        if let Some(item) = self.pump.try_next() {
+            return runtime::Bridge::value(to_py(py, item));
+        }
+        let (pump, unwaiting) = (self.pump.clone(), self.pump.clone());
+        runtime::Bridge::poll(
+            move |py, wait| {
+                let item = match wait {
+                    Some((waker, future)) => pump.next_or_wake(py, waker, future),
+                    None => pump.try_next(),
+                }?;
+                Some(to_py(py, item))
+            },
+            move |future: &Py<PyAny>| unwaiting.unwait(future),
+        )
+    }
+
+    /// Stops reading and closes the connection (also done when the stream is dropped).
+    fn close(&self) {
+        self.pump.close();
+    }
+
+    fn __repr__(&self) -> String {
+        format!("EventStream(model_id={})", py_repr(&self.model_id))
+    }
+}

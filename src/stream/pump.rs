@@ -1,0 +1,241 @@
+//! The pump: a task on the runtime that reads a ConverseStream's frames with the GIL
+//! released, retries what may be retried before any content, and hands the decoded events
+//! over in batches, waking the readers that wait.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
+use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
+use pyo3::prelude::*;
+use tokio::sync::mpsc;
+
+use super::{Item, PumpOptions, Restart, Started};
+use crate::errors::ErrorInfo;
+use crate::wake;
+
+/// The code of an in-stream exception: the SDK knows it from `:exception-type` only, as
+/// the variant (the payload carries just the message).
+fn stream_error_code(err: &ConverseStreamOutputError) -> &'static str {
+    match err {
+        ConverseStreamOutputError::ThrottlingException(_) => "ThrottlingException",
+        ConverseStreamOutputError::ValidationException(_) => "ValidationException",
+        ConverseStreamOutputError::ModelStreamErrorException(_) => "ModelStreamErrorException",
+        ConverseStreamOutputError::InternalServerException(_) => "InternalServerException",
+        ConverseStreamOutputError::ServiceUnavailableException(_) => "ServiceUnavailableException",
+        _ => "Unknown",
+    }
+}
+
+pub(super) fn interrupted(message: String) -> ErrorInfo {
+    let mut info = ErrorInfo::new("StreamInterruptedError", message);
+    info.retryable = true;
+    info
+}
+
+/// Classifies an error that ended a stream.
+fn stream_error<R: std::fmt::Debug>(err: &SdkError<ConverseStreamOutputError, R>) -> ErrorInfo {
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or_else(|| stream_error_code(e));
+            // Note: an in-stream exception arrives inside a response that began with 200.
+            ErrorInfo::service(code, e.message().unwrap_or("")).with_status(200)
+        }
+        // Anything else after the stream started means the connection broke.
+        other => interrupted(format!(
+            "the stream was cut before it ended: {}",
+            crate::errors::readable(other)
+        )),
+    }
+}
+
+/// Events that may arrive before the answer starts; a retry after anything else would
+/// repeat what the reader already saw.
+fn is_content(event: &ConverseStreamOutput) -> bool {
+    !matches!(event, ConverseStreamOutput::MessageStart(_))
+}
+
+/// Failures worth one more try when nothing of the answer was read yet.
+fn transient(info: &ErrorInfo) -> bool {
+    matches!(
+        info.class,
+        "ThrottlingError"
+            | "InternalServerError"
+            | "ServiceUnavailableError"
+            | "StreamInterruptedError"
+    )
+}
+
+/// Exponential backoff with jitter: about 0.1 s, 0.2 s, 0.4 s ... at most 5 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 0.1 * 2f64.powi(attempt.saturating_sub(1).min(6) as i32);
+    Duration::from_secs_f64(base.min(5.0) * (0.5 + fastrand::f64() * 0.5))
+}
+
+/// Events handed over in one wake-up at most: all that were decoded from the bytes already
+/// received, so that neither side wakes the other once per event.
+const BATCH: usize = 128;
+/// Batches decoded ahead of the reader: with `BATCH`, at most 256 events wait in the channel,
+/// enough to keep the reader fed, few enough that thousands of streams stay small in memory.
+pub(super) const CHANNEL: usize = 2;
+
+/// What `receiver.recv()` gave: an event, the end (`Ok(None)`), an error, or the idle timeout.
+type Next = Result<
+    Result<
+        Option<ConverseStreamOutput>,
+        SdkError<ConverseStreamOutputError, aws_smithy_types::event_stream::RawMessage>,
+    >,
+    tokio::time::error::Elapsed,
+>;
+
+/// A reader waiting for the next batch.
+pub(super) enum Waiting {
+    /// Awaiting on an event loop: its loop future is set.
+    Loop(wake::Waker, Py<PyAny>),
+    /// Blocked in `next_blocking`: the thread is unparked.
+    Thread(std::thread::Thread),
+}
+
+/// The readers waiting, woken when the pump hands over a batch or ends (each then takes what
+/// is there, on its own thread; one that finds nothing waits again). Usually one; two tasks
+/// or threads may read one stream at once.
+pub(super) type Waiter = Arc<std::sync::Mutex<Vec<Waiting>>>;
+
+fn wake_waiter(waiter: &Waiter) {
+    let waiting = std::mem::take(&mut *waiter.lock().unwrap_or_else(|e| e.into_inner()));
+    for w in waiting {
+        match w {
+            Waiting::Loop(waker, future) => waker.wake(future),
+            Waiting::Thread(thread) => thread.unpark(),
+        }
+    }
+}
+
+/// Wakes the waiting reader when the pump ends, however it ends (an abort included).
+struct WakeAtEnd(Waiter);
+
+impl Drop for WakeAtEnd {
+    fn drop(&mut self) {
+        wake_waiter(&self.0);
+    }
+}
+
+/// Hands `batch` to the reader and wakes it if it awaits; false when the reader went away.
+async fn hand(tx: &mpsc::Sender<Vec<Item>>, batch: Vec<Item>, waiter: &Waiter) -> bool {
+    let sent = tx.send(batch).await.is_ok();
+    wake_waiter(waiter);
+    sent
+}
+
+pub(super) async fn pump(
+    tx: mpsc::Sender<Vec<Item>>,
+    waiter: Waiter,
+    mut first: Option<Box<Started>>,
+    mut restart: Option<Restart>,
+    opts: PumpOptions,
+) {
+    use futures_util::FutureExt;
+
+    let _end = WakeAtEnd(waiter.clone());
+
+    let mut attempt = 0;
+    let mut saw_start = false;
+    let mut saw_content = false;
+    let mut batch: Vec<Item> = Vec::new();
+    loop {
+        attempt += 1;
+        let started = match first.take() {
+            Some(s) => Ok(s),
+            None => match restart.as_mut() {
+                Some(restart) => restart().await.map(Box::new),
+                None => return,
+            },
+        };
+        let (mut receiver, request_id) = match started {
+            Ok(s) => (Box::new(s.receiver), s.request_id),
+            Err(info) => {
+                batch.push(Item::failed(info));
+                hand(&tx, batch, &waiter).await;
+                return;
+            }
+        };
+        let failure = loop {
+            // Note: the read item is taken apart in this block, so that neither it (288 bytes)
+            // nor what it holds stays in the pump's state across the awaits below: thousands
+            // of streams keep one pump each.
+            let read = {
+                let next: Next = if batch.is_empty() {
+                    tokio::select! {
+                        // Note: the next event first; `closed()` is only looked at while waiting.
+                        biased;
+                        next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
+                        // The reader went away: stop reading, which closes the connection.
+                        _ = tx.closed() => return,
+                    }
+                } else {
+                    // Note: `recv()` only awaits the body's next chunk, so dropping it
+                    // unfinished loses nothing; it is ready at once while whole frames are
+                    // buffered.
+                    match receiver.recv().now_or_never() {
+                        Some(next) => Ok(next),
+                        None => {
+                            // Nothing more has arrived: hand over what was read.
+                            if !hand(&tx, std::mem::take(&mut batch), &waiter).await {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                };
+                match next {
+                    Ok(Ok(Some(event))) => {
+                        if is_content(&event) {
+                            saw_content = true;
+                        } else if saw_start {
+                            continue; // a retried stream repeats messageStart
+                        } else {
+                            saw_start = true;
+                        }
+                        Ok(Some(Item::from_event(event)))
+                    }
+                    Ok(Ok(None)) => Ok(None),
+                    Ok(Err(err)) => Err(Box::new(stream_error(&err))),
+                    Err(_) => Err(Box::new(interrupted(format!(
+                        "no event arrived for {:?}",
+                        opts.idle_timeout
+                    )))),
+                }
+            };
+            match read {
+                Ok(Some(item)) => {
+                    batch.push(item);
+                    if batch.len() >= BATCH && !hand(&tx, std::mem::take(&mut batch), &waiter).await
+                    {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    batch.push(Item::End { request_id });
+                    hand(&tx, batch, &waiter).await;
+                    return;
+                }
+                Err(failure) => break failure,
+            }
+        };
+        let mut failure = Box::new(failure.with_model(Some(&opts.model_id)));
+        failure.request_id = failure.request_id.take().or(request_id);
+        if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
+        {
+            batch.push(Item::Failed(failure));
+            hand(&tx, batch, &waiter).await;
+            return;
+        }
+        drop(receiver);
+        if !batch.is_empty() && !hand(&tx, std::mem::take(&mut batch), &waiter).await {
+            return;
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
