@@ -40,10 +40,11 @@ def result_content(value: Any) -> list[JsonDict]:
     """
     if isinstance(value, str):
         return [{"text": value}] if value.strip() else [{"json": {"result": value}}]
-    if type(value) is dict and not _is_content_block(value):
-        # (what most tools return: the checks below all answer no for a plain dict)
-        data = to_jsonable_python(value, fallback=str)
-        return [{"json": data}]
+    if type(value) is dict:
+        # (what most tools return: of the checks below, only a content block's says yes)
+        if _is_content_block(value):
+            return [dict(value)]
+        return [{"json": to_jsonable_python(value, fallback=str)}]
     if _is_content_block(value):
         return [dict(value)]
     if isinstance(value, list) and value and all(_is_content_block(b) for b in value):

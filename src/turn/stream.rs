@@ -46,25 +46,11 @@ impl Shared {
         }
         match item {
             Item::Text { index, text } => {
-                let first = {
-                    let mut assembler = self.assembler();
-                    assembler.push_text(index, &text);
-                    self.is_first(&assembler)
-                };
-                if first {
-                    self.first_content();
-                }
+                self.assemble(|a| a.push_text(index, &text));
                 Ok(Step::Yield(events::text_delta(py, index, &text)?))
             }
             Item::Event(event) => {
-                let first = {
-                    let mut assembler = self.assembler();
-                    assembler.push(&event);
-                    self.is_first(&assembler)
-                };
-                if first {
-                    self.first_content();
-                }
+                self.assemble(|a| a.push(&event));
                 // Note: hidden events never get here (`hidden` takes them in first).
                 Ok(match events::to_py(py, *event)? {
                     Some(obj) => Step::Yield(obj),
@@ -88,14 +74,18 @@ impl Shared {
         }
     }
 
-    /// Whether the content just assembled is the first of the stream.
-    fn is_first(&self, assembler: &Assembler) -> bool {
-        !self.content.load(Ordering::Relaxed) && assembler.has_content()
-    }
-
-    fn first_content(&self) {
-        self.content.store(true, Ordering::Release);
-        self.turn.get().first_token();
+    /// Takes one event into the assembler; the stream's first content is the turn's first
+    /// token.
+    fn assemble(&self, push: impl FnOnce(&mut Assembler)) {
+        let first = {
+            let mut assembler = self.assembler();
+            push(&mut assembler);
+            !self.content.load(Ordering::Relaxed) && assembler.has_content()
+        };
+        if first {
+            self.content.store(true, Ordering::Release);
+            self.turn.get().first_token();
+        }
     }
 
     /// Takes the outcome into the turn; `unseen`: a failure before any content, which
