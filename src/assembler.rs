@@ -201,6 +201,7 @@ impl Assembler {
             turn: None,
             output: None,
             trace: self.trace.map(std::sync::Arc::new),
+            retries: Vec::new(),
         })
     }
 }

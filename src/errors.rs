@@ -139,14 +139,11 @@ impl ErrorInfo {
         if self.status.is_some() {
             let headers = self.exchange.take().map(|e| e.headers).unwrap_or_default();
             let headers = if headers.is_empty() {
-                seen.headers
+                seen.headers.clone()
             } else {
                 headers
             };
-            self.exchange = Some(Box::new(crate::exchange::Seen {
-                headers,
-                attempts: seen.attempts,
-            }));
+            self.exchange = Some(Box::new(seen.with_headers(headers)));
         }
         self
     }
@@ -282,6 +279,7 @@ where
                     .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
                     .collect(),
                 attempts: 1,
+                ..Default::default()
             }));
             info
         }

@@ -157,6 +157,8 @@ pub struct ReplyData {
     pub output: Option<std::sync::Arc<Py<PyAny>>>,
     /// The response's `trace` (guardrail assessments), boto3-shaped JSON.
     pub trace: Option<std::sync::Arc<serde_json::Value>>,
+    /// The retries the request took, inside the SDK and (streams) restarts of the stream.
+    pub retries: Vec<crate::exchange::Retry>,
 }
 
 impl ReplyData {

@@ -54,6 +54,8 @@ pub enum Item {
     Event(Box<ConverseStreamOutput>),
     End {
         request_id: Option<String>,
+        /// The retries the stream took to start (boxed: the item stays small).
+        retries: Option<Box<Vec<crate::exchange::Retry>>>,
     },
     Failed(Box<ErrorInfo>),
 }
@@ -191,7 +193,10 @@ impl Pump {
     /// The next item if one already arrived, without waiting.
     pub fn try_next(&self) -> Option<Item> {
         if self.done.load(Ordering::Acquire) {
-            return Some(Item::End { request_id: None });
+            return Some(Item::End {
+                request_id: None,
+                retries: None,
+            });
         }
         if let Some(item) = self.ready().pop_front() {
             return Some(self.settle(Some(item)));

@@ -144,6 +144,8 @@ pub(super) async fn pump(
     let mut saw_start = false;
     let mut saw_content = false;
     let mut batch: Vec<Item> = Vec::new();
+    // The SDK's retries of each start, and the pump's own restarts.
+    let mut retries: Vec<crate::exchange::Retry> = Vec::new();
     loop {
         attempt += 1;
         let started = match first.take() {
@@ -154,7 +156,10 @@ pub(super) async fn pump(
             },
         };
         let (mut receiver, request_id) = match started {
-            Ok(s) => (Box::new(s.receiver), s.request_id),
+            Ok(s) => {
+                retries.extend(s.seen.retries);
+                (Box::new(s.receiver), s.request_id)
+            }
             Err(info) => {
                 batch.push(Item::failed(info));
                 hand(&tx, batch, &waiter).await;
@@ -217,7 +222,12 @@ pub(super) async fn pump(
                     }
                 }
                 Ok(None) => {
-                    batch.push(Item::End { request_id });
+                    let retries =
+                        (!retries.is_empty()).then(|| Box::new(std::mem::take(&mut retries)));
+                    batch.push(Item::End {
+                        request_id,
+                        retries,
+                    });
                     hand(&tx, batch, &waiter).await;
                     return;
                 }
@@ -236,6 +246,13 @@ pub(super) async fn pump(
         if !batch.is_empty() && !hand(&tx, std::mem::take(&mut batch), &waiter).await {
             return;
         }
+        retries.push(crate::exchange::Retry {
+            reason: failure
+                .code
+                .clone()
+                .unwrap_or_else(|| failure.class.to_owned()),
+            waited: backoff(attempt),
+        });
         tokio::time::sleep(backoff(attempt)).await;
     }
 }

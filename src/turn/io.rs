@@ -50,7 +50,8 @@ pub fn converse(
     let limiter = backend.limiter.clone();
     async move {
         limit::admit(limiter.as_ref(), tokens).await;
-        let out = crate::send_watched!(fluent, &model).0?;
+        let (out, seen) = crate::send_watched!(fluent, &model);
+        let out = out?;
         let request_id = out.request_id().map(str::to_owned);
         let message = match out.output {
             Some(t::ConverseOutput::Message(m)) => m,
@@ -76,6 +77,7 @@ pub fn converse(
                 .as_ref()
                 .and_then(|t| crate::wire::trace::trace(t.guardrail(), t.prompt_router()))
                 .map(std::sync::Arc::new),
+            retries: seen.retries,
         })
     }
 }

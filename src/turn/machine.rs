@@ -9,7 +9,7 @@ use std::time::Instant;
 use aws_sdk_bedrockruntime::types as t;
 
 pub use super::outcome::{Change, Committed, TurnStats};
-pub use super::request::{Action, Hook, RequestParts};
+pub use super::request::{Action, RequestParts};
 pub use super::setup::{estimate, Base, Setup};
 use crate::context::cache;
 use crate::context::summary;
@@ -54,6 +54,8 @@ pub struct Machine {
     /// Where `Summarizing`'s summaries of this turn end (after an overflow, the deeper cut).
     pub(super) summary_target: Option<usize>,
     pub(super) stats: TurnStats,
+    /// Blocks this turn's requests carry in its first message, never kept (turn-start hooks).
+    context: Vec<t::ContentBlock>,
 }
 
 fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {
@@ -137,10 +139,16 @@ impl Machine {
                 started: Some(Instant::now()),
                 ..TurnStats::default()
             },
+            context: Vec::new(),
         }
     }
 
-    /// What to do next. A request is built here, and the hooks see it first.
+    /// Adds blocks that go to the model with this turn's requests but never into the history.
+    pub fn add_context(&mut self, blocks: Vec<t::ContentBlock>) {
+        self.context.extend(blocks);
+    }
+
+    /// What to do next. A request is built here.
     pub fn next_action(&mut self) -> Result<Action, Box<ErrorInfo>> {
         match &self.phase {
             Phase::Request => {
@@ -154,13 +162,7 @@ impl Machine {
                         None => self.memory_done = true,
                     }
                 }
-                let mut parts = self.parts();
-                for hook in &self.setup.hooks {
-                    if let Err(info) = hook.before_request(&mut parts) {
-                        self.phase = Phase::Ended;
-                        return Err(info);
-                    }
-                }
+                let parts = self.parts();
                 self.phase = Phase::Waiting;
                 Ok(Action::Request(Box::new(parts)))
             }
@@ -232,7 +234,7 @@ impl Machine {
             model_id: self.model_id.clone(),
             history: self.base.messages.clone(),
             from: self.base.start,
-            added: self.added.clone(),
+            added: super::request::with_context(&self.added, &self.context),
             system,
             inference: self.setup.inference.clone(),
             tool_config,
@@ -354,15 +356,12 @@ impl Machine {
     }
 
     /// Ends the turn: the messages it adds and its reply, with the tokens of all its
-    /// requests. The hooks see it first; an error from one fails the turn.
+    /// requests.
     pub fn commit(&mut self) -> Result<Committed, Box<ErrorInfo>> {
         if !matches!(self.phase, Phase::Finished) {
             return Err(Box::new(ErrorInfo::internal("the turn has no reply yet")));
         }
         self.phase = Phase::Ended;
-        for hook in &self.setup.hooks {
-            hook.at_commit(&self.base.messages, &self.added)?;
-        }
         // The snapshot goes first, so that the commit appends to the history in place.
         let base = std::mem::take(&mut self.base);
         let mut reply = self.last.take().expect("a finished turn has a reply");

@@ -1,5 +1,3 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use super::*;
 use crate::context::policy::Memory;
 use aws_smithy_types::Document;
@@ -33,6 +31,7 @@ fn reply(content: Vec<t::ContentBlock>, tokens: i64) -> ReplyData {
         turn: None,
         output: None,
         trace: None,
+        retries: Vec::new(),
     }
 }
 
@@ -57,42 +56,13 @@ fn result(id: &str) -> t::ContentBlock {
     )
 }
 
-#[derive(Default)]
-struct Counting {
-    requests: AtomicUsize,
-    commits: AtomicUsize,
-}
-
-impl Hook for Counting {
-    fn before_request(&self, parts: &mut RequestParts) -> Result<(), Box<ErrorInfo>> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(
-            parts.messages().len() % 2,
-            1,
-            "a request ends with the user's message"
-        );
-        Ok(())
-    }
-    fn at_commit(
-        &self,
-        history: &[t::Message],
-        added: &[t::Message],
-    ) -> Result<(), Box<ErrorInfo>> {
-        self.commits.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(history.len(), 2);
-        assert_eq!(added.len(), 4);
-        Ok(())
-    }
-}
-
-fn setup(hook: Option<Arc<Counting>>, max_rounds: u32) -> Arc<Setup> {
+fn setup(max_rounds: u32) -> Arc<Setup> {
     Arc::new(Setup {
         tools: Some(Vec::new()),
         callable: ["echo".to_owned()].into_iter().collect(),
         for_caller: ["ask_user".to_owned()].into_iter().collect(),
         max_rounds,
         tool_choice: Some(t::ToolChoice::Any(t::AnyToolChoice::builder().build())),
-        hooks: hook.into_iter().map(|h| h as Arc<dyn Hook>).collect(),
         ..Setup::default()
     })
 }
@@ -112,10 +82,9 @@ fn request(m: &mut Machine) -> RequestParts {
 }
 
 #[test]
-fn a_tool_round_runs_the_hooks_once_per_request_and_once_per_turn() {
-    let hook = Arc::new(Counting::default());
+fn a_tool_round_sends_results_in_call_order_and_forces_the_tool_only_at_first() {
     let mut m = Machine::new(
-        setup(Some(hook.clone()), 4),
+        setup(4),
         base(),
         "m".into(),
         text(t::ConversationRole::User, "q"),
@@ -151,15 +120,13 @@ fn a_tool_round_runs_the_hooks_once_per_request_and_once_per_turn() {
     let committed = m.commit().unwrap();
     assert_eq!(committed.change.added.len(), 4);
     assert_eq!(committed.reply.usage.input, 30);
-    assert_eq!(hook.requests.load(Ordering::SeqCst), 2);
-    assert_eq!(hook.commits.load(Ordering::SeqCst), 1);
     assert!(m.next_action().is_err(), "a committed turn is over");
 }
 
 #[test]
 fn the_round_limit_and_a_blank_answer_after_tools_fail_the_turn() {
     let mut m = Machine::new(
-        setup(None, 0),
+        setup(0),
         base(),
         "m".into(),
         text(t::ConversationRole::User, "q"),
@@ -171,7 +138,7 @@ fn the_round_limit_and_a_blank_answer_after_tools_fail_the_turn() {
     assert!(m.is_ended());
 
     let mut m = Machine::new(
-        setup(None, 2),
+        setup(2),
         base(),
         "m".into(),
         text(t::ConversationRole::User, "q"),
@@ -195,7 +162,7 @@ fn the_round_limit_and_a_blank_answer_after_tools_fail_the_turn() {
 #[test]
 fn a_call_of_a_tool_without_a_function_ends_the_turn_for_the_caller() {
     let mut m = Machine::new(
-        setup(None, 4),
+        setup(4),
         base(),
         "m".into(),
         text(t::ConversationRole::User, "q"),

@@ -2,6 +2,7 @@
 //! its Python face (`py`, `stream`), which the drivers in `fastconverse.conversation` run.
 
 pub mod commit;
+pub mod exchanged;
 pub mod io;
 pub mod machine;
 pub mod memory;

@@ -6,9 +6,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::commit::{apply, save};
+use super::exchanged::{Clock, Exchanged};
 use super::io::{self, Backend};
 use super::machine::{Action, Machine, RequestParts};
 use super::stream::PyRequestStream;
@@ -21,7 +22,7 @@ use crate::reply::{PyReply, PyUsage, ReplyData};
 use crate::runtime::{self, Bridge, Finisher};
 use crate::store::link::Link;
 use crate::wire::pyobj::value_error;
-use crate::wire::response;
+use crate::wire::{request_view, response};
 
 struct Inner {
     machine: Machine,
@@ -36,6 +37,10 @@ struct Inner {
     committed: bool,
     /// Tokens the request under way reserved from the rate limiter.
     reserved: u64,
+    /// When the request under way was sent, and its first content came.
+    clock: Clock,
+    /// What the last request came to (for `after_response` hooks).
+    last: Option<Exchanged>,
 }
 
 impl Inner {
@@ -61,6 +66,10 @@ fn ended() -> PyErr {
     pyo3::exceptions::PyRuntimeError::new_err("the turn has ended")
 }
 
+fn no_request() -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err("no request is due: call next() first")
+}
+
 impl PyTurn {
     pub fn new(
         machine: Machine,
@@ -79,6 +88,8 @@ impl PyTurn {
                 closed: false,
                 committed: false,
                 reserved: 0,
+                clock: Clock::default(),
+                last: None,
             }),
             state,
             backend,
@@ -103,7 +114,9 @@ impl PyTurn {
 
     /// The first content of a streamed turn arrived.
     pub fn first_token(&self) {
-        self.inner().machine.first_token();
+        let mut inner = self.inner();
+        inner.machine.first_token();
+        inner.clock.first_token();
     }
 
     /// Lets the Python policy choose where the turn's requests start.
@@ -164,10 +177,9 @@ impl PyTurn {
         if inner.machine.is_ended() {
             return Err(ended());
         }
-        let parts = inner.ready.take().map(|p| *p).ok_or_else(|| {
-            pyo3::exceptions::PyRuntimeError::new_err("no request is due: call next() first")
-        })?;
+        let parts = inner.ready.take().map(|p| *p).ok_or_else(no_request)?;
         inner.reserved = io::tokens(&self.backend, &parts);
+        inner.clock.start();
         Ok((parts, inner.reserved))
     }
 
@@ -198,6 +210,8 @@ impl PyTurn {
                 Err(_) => {}
             }
         }
+        let facts = Exchanged::of(&inner.clock, inner.machine.model_id(), &out);
+        inner.last = Some(facts);
         let result = match out {
             Ok(reply) => inner.machine.on_reply(reply),
             Err(info) => inner.machine.on_error(info, unseen),
@@ -312,6 +326,44 @@ impl PyTurn {
             .machine
             .finish_output(text)
             .map_err(pyo3::exceptions::PyRuntimeError::new_err)
+    }
+
+    /// Adds content blocks (or text) that this turn's requests carry in its first message
+    /// and that the history never keeps (turn-start hooks).
+    fn add_context(&self, content: &Bound<'_, PyAny>) -> PyResult<()> {
+        let blocks = content_blocks(content, "context")?;
+        let mut inner = self.inner();
+        if inner.machine.is_ended() {
+            return Err(ended());
+        }
+        inner.machine.add_context(blocks);
+        Ok(())
+    }
+
+    /// The due request as Converse's keyword arguments (`before_request` hooks).
+    fn request_view<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let view = {
+            let inner = self.inner();
+            let parts = inner.ready.as_ref().ok_or_else(no_request)?;
+            parts.view()
+        };
+        request_view::to_py(py, &view)
+    }
+
+    /// Replaces the due request with a (changed) view of it, for this request only.
+    fn set_request(&self, view: &Bound<'_, PyAny>) -> PyResult<()> {
+        let view = request_view::from_py(view)?;
+        let mut inner = self.inner();
+        inner.ready.as_mut().ok_or_else(no_request)?.apply(view);
+        Ok(())
+    }
+
+    /// What the last request came to, as `fastconverse.hooks.Response`'s keyword
+    /// arguments (None before any).
+    #[getter]
+    fn last_exchange<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let inner = self.inner();
+        inner.last.as_ref().map(|facts| facts.to_py(py)).transpose()
     }
 
     /// Appends the turn's messages to the history, in one step, and returns its reply.

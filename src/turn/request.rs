@@ -1,5 +1,5 @@
 //! What a turn asks its driver for: a request (complete, not yet the SDK's input), tool
-//! calls, or nothing more; and the hooks that see each request and commit.
+//! calls, or nothing more.
 
 use std::sync::Arc;
 
@@ -7,7 +7,7 @@ use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::Document;
 
 use crate::context::cache;
-use crate::errors::ErrorInfo;
+use crate::wire::request_view::RequestView;
 
 /// What one request sends, complete but not yet in the SDK's builder. The history is the
 /// shared snapshot, not a copy: the only copy is the one the SDK's input takes.
@@ -30,6 +30,32 @@ pub struct RequestParts {
 }
 
 impl RequestParts {
+    /// The request as a hook sees it: what goes on the wire.
+    pub fn view(&self) -> RequestView {
+        RequestView {
+            model_id: self.model_id.clone(),
+            messages: self.messages(),
+            system: self.system.clone(),
+            inference: self.inference.clone(),
+            tool_config: self.tool_config.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+
+    /// Takes a hook's (changed) view: it holds the whole request, cache points placed, so
+    /// it replaces the history this request sends.
+    pub fn apply(&mut self, view: RequestView) {
+        self.model_id = view.model_id;
+        self.history = Arc::new(view.messages);
+        self.from = 0;
+        self.added = Vec::new();
+        self.cache_history = 0;
+        self.system = view.system;
+        self.inference = view.inference;
+        self.tool_config = view.tool_config;
+        self.fields = view.fields;
+    }
+
     /// The messages of the request, as the SDK's input takes them (by value).
     pub fn messages(&self) -> Vec<t::Message> {
         let kept = &self.history[self.from.min(self.history.len())..];
@@ -45,21 +71,20 @@ impl RequestParts {
     }
 }
 
-/// What the turn gives the next issues a say in, once per request and once per turn,
-/// whatever the driver: grounding and rate limits before a request is built; stores at
-/// commit. An error fails the turn and leaves the history as it was. (Memory policies are
-/// the turn's own step before the hooks: they may make requests of their own.)
-pub trait Hook: Send + Sync {
-    fn before_request(&self, _parts: &mut RequestParts) -> Result<(), Box<ErrorInfo>> {
-        Ok(())
+/// The turn's messages as a request sends them: `context` goes into the turn's first
+/// message, before the user's own content and after any tool results (which Anthropic's
+/// models want first), on the wire only.
+pub fn with_context(added: &[t::Message], context: &[t::ContentBlock]) -> Vec<t::Message> {
+    let mut added = added.to_vec();
+    if let (false, Some(first)) = (context.is_empty(), added.first_mut()) {
+        let at = first
+            .content
+            .iter()
+            .take_while(|b| matches!(b, t::ContentBlock::ToolResult(_)))
+            .count();
+        first.content.splice(at..at, context.iter().cloned());
     }
-    fn at_commit(
-        &self,
-        _history: &[t::Message],
-        _added: &[t::Message],
-    ) -> Result<(), Box<ErrorInfo>> {
-        Ok(())
-    }
+    added
 }
 
 /// What the driver does next.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::Document;
 
-use super::request::Hook;
 use crate::context::cache::Cache;
 use crate::context::estimate::message_tokens;
 use crate::context::policy::Memory;
@@ -31,7 +30,6 @@ pub struct Setup {
     pub max_rounds: u32,
     /// The conversation's `toolChoice`, unless a call gives its own.
     pub tool_choice: Option<t::ToolChoice>,
-    pub hooks: Vec<Arc<dyn Hook>>,
     /// How the history is kept inside the context window (None: all of it is sent).
     pub memory: Option<Memory>,
     /// Where cache points go.

@@ -57,11 +57,20 @@ impl Shared {
                     None => Step::Yield(py.None()),
                 })
             }
-            Item::End { request_id } => {
+            Item::End {
+                request_id,
+                retries,
+            } => {
                 self.ended.store(true, Ordering::Release);
                 self.pump.close();
                 let assembler = std::mem::take(&mut *self.assembler());
-                let out = assembler.finish(&self.model_id, request_id).map_err(|e| *e);
+                let out = assembler
+                    .finish(&self.model_id, request_id)
+                    .map(|mut reply| {
+                        reply.retries = retries.map(|r| *r).unwrap_or_default();
+                        reply
+                    })
+                    .map_err(|e| *e);
                 self.finish(py, out, false)?;
                 Ok(Step::Stop)
             }

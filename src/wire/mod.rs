@@ -8,5 +8,6 @@ pub mod error_codes;
 pub mod guardrail;
 pub mod pyobj;
 pub mod request;
+pub mod request_view;
 pub mod response;
 pub mod trace;

@@ -124,11 +124,13 @@ pub fn content_block<'py>(py: Python<'py>, block: &t::ContentBlock) -> PyResult<
         }
         t::ContentBlock::Image(i) => dict1(py, intern!(py, "image"), image(py, i)?),
         t::ContentBlock::Document(d) => dict1(py, intern!(py, "document"), document(py, d)?),
-        t::ContentBlock::CachePoint(c) => dict1(
-            py,
-            intern!(py, "cachePoint"),
-            dict1(py, intern!(py, "type"), c.r#type().as_str())?,
-        ),
+        t::ContentBlock::CachePoint(c) => {
+            let d = dict1(py, intern!(py, "type"), c.r#type().as_str())?;
+            if let Some(ttl) = c.ttl() {
+                d.set_item(intern!(py, "ttl"), ttl.as_str())?;
+            }
+            dict1(py, intern!(py, "cachePoint"), d)
+        }
         t::ContentBlock::GuardContent(t::GuardrailConverseContentBlock::Text(g)) => {
             let d = dict1(py, intern!(py, "text"), g.text())?;
             if !g.qualifiers().is_empty() {
