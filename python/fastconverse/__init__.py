@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastconverse import _aio as _aio  # registers the exit hook first
-from fastconverse import _boto3_client, errors, events
+from fastconverse import _boto3_client, errors, events, hooks
 from fastconverse._core import (
     ConversationMetrics,
     RateLimit,
@@ -31,6 +31,7 @@ from fastconverse.events import (
     ToolUseDelta,
     ToolUseStart,
 )
+from fastconverse.hooks import Hook
 from fastconverse.memory import (
     HistoryView,
     MemoryPolicy,
@@ -69,6 +70,7 @@ __all__ = [
     "ConverseClient",
     "Event",
     "HistoryView",
+    "Hook",
     "MemoryPolicy",
     "MessageStart",
     "MessageStop",
@@ -101,6 +103,7 @@ __all__ = [
     "estimate_tokens",
     "events",
     "guard_content",
+    "hooks",
     "image",
     "tool",
     "video",

@@ -389,7 +389,7 @@ class ConversationMetrics:
 # --- turn/ ---------------------------------------------------------------------------------
 
 class _Turn:
-    """One turn, as a state machine the drivers in ``fastconverse.conversation`` run."""
+    """One turn, as a state machine the one driver (``fastconverse._driver``) runs."""
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -409,6 +409,15 @@ class _Turn:
     def add_results(self, content: Sequence[Mapping[str, Any]]) -> None: ...
     def finish_output(self, text: str) -> None:
         """Ends the turn with its structured output's JSON (the output tool's call)."""
+    def add_context(self, content: Sequence[Mapping[str, Any]]) -> None:
+        """Blocks this turn's requests carry in its first message, never kept."""
+    def request_view(self) -> dict[str, Any]:
+        """The due request as Converse's keyword arguments (a copy)."""
+    def set_request(self, view: Mapping[str, Any]) -> None:
+        """Replaces the due request with ``view`` (for that request only)."""
+    @property
+    def last_exchange(self) -> dict[str, Any] | None:
+        """What the last request came to: ``fastconverse.hooks.Response``'s keywords."""
     def commit(self) -> Reply: ...
     def close(self) -> None: ...
     @property

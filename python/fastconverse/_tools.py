@@ -231,7 +231,7 @@ class ToolBox:
         try:
             value = fn(*args, **kwargs)
             if type(value) not in _PLAIN and inspect.isawaitable(value):
-                value = asyncio.run_coroutine_threadsafe(_await(value), _private_loop()).result()
+                value = run_coroutine(value)
         except Exception as exc:
             return self._failed(call, exc, time.perf_counter() - start)
         return self._succeeded(call, value, time.perf_counter() - start)
@@ -353,6 +353,12 @@ class ToolBox:
         outcome.event.error = outcome.event.content[0]["text"] = error.message
         return outcome
 
+    def answered(self, call: Call, value: Any) -> _Outcome:
+        """The outcome of a call a hook answered with ``value`` (an exception: an error)."""
+        if isinstance(value, BaseException):
+            return self._checked(self._failed(call, value, 0.0))
+        return self._checked(self._succeeded(call, value, 0.0))
+
     @property
     def callable_names(self) -> list[str]:
         """Names of the tools whose calls the loop runs (the others wait for the caller)."""
@@ -403,6 +409,12 @@ def _count(value: Any, arg: str, *, minimum: int) -> int:
 
 async def _await(value: Awaitable[Any]) -> Any:
     return await value
+
+
+def run_coroutine(value: Awaitable[Any]) -> Any:
+    """Waits for an awaitable from sync code (which may be inside a running loop, as in
+    Jupyter), on the private loop; its result or exception."""
+    return asyncio.run_coroutine_threadsafe(_await(value), _private_loop()).result()
 
 
 # --- where sync turns run tools --------------------------------------------------------------

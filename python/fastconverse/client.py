@@ -20,11 +20,20 @@ if TYPE_CHECKING:
     from typing import Any, Union
 
     from fastconverse._tools import ToolBox
+    from fastconverse.hooks import Hooks
     from fastconverse.memory import MemoryPolicy
 
     Memory = Union[_core.SlidingWindow, _core.TokenBudget, _core.Summarizing, MemoryPolicy, None]
 
 __all__ = ["ConverseClient"]
+
+
+def _compile_hooks(hooks: Any, arg: str) -> Hooks | None:
+    if hooks is None:
+        return None
+    from fastconverse.hooks import compile_hooks
+
+    return compile_hooks(hooks, arg)
 
 
 class ConverseClient(ConversationsById, Boto3Calls):
@@ -59,6 +68,10 @@ class ConverseClient(ConversationsById, Boto3Calls):
         service_name: ``"bedrock-runtime"`` (boto3's first argument), the only one accepted.
         guardrail_config: boto3's ``guardrailConfig`` for the conversations this client
             creates (each may give its own).
+        hooks: Objects with hook methods (``on_turn_start``, ``before_request``,
+            ``after_response``, ``before_tool_call``, ``after_tool_call``, ``on_commit``,
+            ``on_failure``) run around every turn of this client's conversations, before
+            each conversation's own; see ``fastconverse.hooks``.
     """
 
     def __init__(
@@ -79,6 +92,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         rate_limit: _core.RateLimit | None = None,
         service_name: str | None = None,
         guardrail_config: Mapping[str, Any] | None = None,
+        hooks: Sequence[Any] | None = None,
     ) -> None:
         if service_name is not None:
             check_service(service_name)
@@ -110,6 +124,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
             rate_limit=rate_limit,
         )
         self._store = _core._store_from(store)
+        self._hooks = _compile_hooks(hooks, "hooks")
         # (checked with each conversation's settings: a bad one names guardrail_config)
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
         # (a dict keeps the order conversations were added in: all an OrderedDict gave here)
@@ -146,6 +161,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         cache: str | Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         guardrail_config: Mapping[str, Any] | None = None,
+        hooks: Sequence[Any] | None = None,
     ) -> Conversation:
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
@@ -171,8 +187,12 @@ class ConverseClient(ConversationsById, Boto3Calls):
         ``metadata`` is a dict of JSON values kept with the conversation (a user id, tags):
         ``list_conversations(metadata=...)`` finds conversations by it. With a store, the
         conversation is written there at once, and each turn when it commits.
+
+        ``hooks`` run around this conversation's turns, after the client's (see
+        ``fastconverse.hooks``).
         """
         self._registry()  # (an initialised client)
+        own_hooks = _compile_hooks(hooks, "hooks")
         system_prompt = render_system_prompt(system_prompt, prompt_variables)
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         toolbox = None
@@ -217,6 +237,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
                     ("cache", cache, None),
                     ("metadata", metadata, None),
                     ("guardrail_config", guardrail_config, None),
+                    ("hooks", hooks, None),
                 )
                 if value is not default and value != default and name not in code
             ]
@@ -259,7 +280,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
             metadata=metadata,
             guardrail_config=guardrail,
         )
-        return self._keep(Conversation(core, toolbox))
+        return self._keep(Conversation(core, toolbox, self._hooks_with(own_hooks)))
 
     def _settings(
         self,
@@ -288,6 +309,11 @@ class ConverseClient(ConversationsById, Boto3Calls):
             cache=cache,
             guardrail_config=guardrail,
         )
+
+    def _hooks_with(self, own: Hooks | None) -> Hooks | None:
+        """The client's hooks, then a conversation's own."""
+        mine: Hooks | None = getattr(self, "_hooks", None)
+        return own if mine is None else mine + own
 
     def _keep(self, conv: Conversation) -> Conversation:
         with self._registry_lock:
@@ -335,7 +361,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
             stored=stored,
             guardrail_config=kwargs.get("guardrail_config"),
         )
-        return self._keep(Conversation(core, toolbox))
+        return self._keep(Conversation(core, toolbox, self._hooks_with(None)))
 
     def _registry(self) -> dict[str, Conversation]:
         try:

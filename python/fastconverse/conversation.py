@@ -1,8 +1,8 @@
 """``Conversation``: the history of one chat and its turns, sync, async and streamed.
 
-Each method here is a thin driver of one native turn (``_core._Turn``), a state machine that
-says what to do next (make a request, run tool calls, done) and takes in what happened. The
-tool loop lives in that machine, once; the drivers differ only in how they wait. Every step
+Each method here begins one native turn (``_core._Turn``), a state machine that says what
+to do next (make a request, run tool calls, done) and takes in what happened, and hands it
+to the one driver (``_driver.steps``, with the hooks) and its runner for how it waits. Every step
 that changes the turn runs in the caller's context, and the commit is the last of them: a
 turn that fails, is cancelled or is interrupted leaves the history as it was.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
-from fastconverse import _core
+from fastconverse import _core, _driver
 from fastconverse._persist import ConversationInfo
 from fastconverse._structured import Output
 from fastconverse._structured import wanted as _wanted
 from fastconverse._user_content import has_media, unique_result_names, user_content
 from fastconverse.errors import ConverseError, _during
-from fastconverse.stream import ReplyStream, _blocks, _with_turn
+from fastconverse.stream import ReplyStream
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
     from typing import Any, Union
 
+    from fastconverse._driver import Steps
     from fastconverse._tools import ToolBox, ToolStats
+    from fastconverse.hooks import Hooks
     from fastconverse.tools import Tool
 
     # A list may mix text, content block dicts (``image()``, ``document()``...), paths and
@@ -40,11 +42,14 @@ class Conversation:
     """A multi-turn conversation with one model at a time; create it with
     ``ConverseClient.create_conversation``. The history changes only when a turn completes."""
 
-    __slots__ = ("__weakref__", "_core", "_tools")
+    __slots__ = ("__weakref__", "_core", "_hooks", "_tools")
 
-    def __init__(self, core: _core.ConversationCore, tools: ToolBox | None) -> None:
+    def __init__(
+        self, core: _core.ConversationCore, tools: ToolBox | None, hooks: Hooks | None = None
+    ) -> None:
         self._core = core
         self._tools = tools
+        self._hooks = hooks
 
     # --- the turns -------------------------------------------------------------------------
 
@@ -131,7 +136,7 @@ class Conversation:
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
         )
-        return ReplyStream(turn, self._tools, self._history)
+        return ReplyStream(turn, self._tools, self._steps(turn, "ConverseStream"))
 
     def send_tool_results(
         self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
@@ -148,57 +153,29 @@ class Conversation:
         begin = self._results_starter(results, tool_choice)
         return self._drive_async(begin)
 
+    def _steps(self, turn: _core._Turn, operation: str, wanted: Output | None = None) -> Steps:
+        return _driver.steps(
+            self,
+            turn,
+            self._hooks,
+            self._tools,
+            _driver.with_turn(self._history, turn),
+            operation,
+            wanted,
+        )
+
     def _drive(self, turn: _core._Turn, wanted: Output | None = None) -> _core.Reply:
-        tries = 0
-        try:
-            with turn:  # ends the turn however this ends; counts a failure in the metrics
-                while True:
-                    action, calls = turn.next()
-                    if action == "request" or action == "summary":
-                        turn.request()
-                    elif wanted is not None and action == "tools":
-                        reply = _take_output(turn, wanted, calls, tries)
-                        if reply is not None:
-                            return reply
-                        tries += 1
-                    elif action == "tools":
-                        outcomes: list[Any] = [None] * len(calls)
-                        for i, outcome in self._box().run(calls):
-                            outcomes[i] = outcome
-                        turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
-                    else:
-                        return turn.commit()
-        except ConverseError as error:
-            _during(error, "Converse")  # (botocore's operation_name)
-            raise
+        return _driver.run(self._steps(turn, "Converse", wanted), turn, self._tools)
 
     async def _drive_async(
         self, begin: Callable[[], _core._Turn], wanted: Output | None = None
     ) -> _core.Reply:
-        tries = 0
         try:
             turn = begin()
-            with turn:
-                while True:
-                    action, calls = turn.next()
-                    if action == "request" or action == "summary":
-                        await turn.request_async()
-                    elif wanted is not None and action == "tools":
-                        reply = _take_output(turn, wanted, calls, tries)
-                        if reply is not None:
-                            return reply
-                        tries += 1
-                    elif action == "tools":
-                        outcomes: list[Any] = [None] * len(calls)
-                        async for i, outcome in self._box().run_async(calls):
-                            outcomes[i] = outcome
-                        turn.add_results(_blocks(outcomes, _with_turn(self._history, turn)))
-                    else:
-                        # Note: no await after the last request's reply: a cancel lands there.
-                        return turn.commit()
         except ConverseError as error:
             _during(error, "Converse")
             raise
+        return await _driver.run_async(self._steps(turn, "Converse", wanted), turn, self._tools)
 
     def _content(self, message: UserInput) -> Any:
         """A list of text, blocks, paths and images as content blocks, checked against the
@@ -420,17 +397,3 @@ class Conversation:
         return (
             f"Conversation(id={self.id!r}, model_id={self.model_id!r}, messages={len(self._core)})"
         )
-
-
-def _take_output(
-    turn: _core._Turn, wanted: Output, calls: list[dict[str, Any]], tries: int
-) -> _core.Reply | None:
-    """The structured output's call: a valid one ends the turn (returns its reply, with the
-    value); an invalid one is answered with its errors (None: the model tries again)."""
-    checked = wanted.check(calls, tries)
-    if isinstance(checked, tuple):
-        value, text = checked
-        turn.finish_output(text)
-        return turn.commit()._with_output(value)
-    turn.add_results(checked)
-    return None

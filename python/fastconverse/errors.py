@@ -28,6 +28,7 @@ __all__ = [
     "CredentialsError",
     "EmptyReplyError",
     "EndpointError",
+    "HookError",
     "InternalServerError",
     "ModelError",
     "ModelNotReadyError",
@@ -220,6 +221,17 @@ class EndpointError(ConverseError):
 
 class ConversationBusyError(ConverseError, RuntimeError):
     """A turn was started while another turn of the same conversation was in progress."""
+
+
+class HookError(ConverseError):
+    """A hook raised: the turn failed and the history is as it was. The hook's own
+    exception is ``__cause__``; ``hook`` names the method (``"LogLatency.after_response"``)."""
+
+    hook: str
+
+    def __init__(self, hook: str, cause: BaseException) -> None:
+        super().__init__(f"hook {hook} raised {type(cause).__name__}: {cause}".rstrip(": "))
+        self.hook = hook
 
 
 class PendingToolCallsError(ConverseError, RuntimeError):

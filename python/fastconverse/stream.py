@@ -1,24 +1,24 @@
 """``ReplyStream``: a streamed turn, as typed events, for ``for`` and ``async for``.
 
-The stream drives the same native turn as ``Conversation.send``: its generators make the
-requests, run the tool calls and commit at the end; a stream closed early, dropped, or
-failed ends the turn with the history as it was.
+The stream runs the same steps as ``Conversation.send`` (``_driver.steps``): its generators
+stream the requests, run the tool calls and yield their results; the steps commit at the
+end. A stream closed early, dropped, or failed ends the turn with the history as it was.
 """
 
 from __future__ import annotations
 
 from fastconverse import _core
-from fastconverse._user_content import unique_result_names
-from fastconverse.errors import ConverseError, _during
+from fastconverse._driver import REQUEST, SUMMARY, Tools, call_hook, call_hook_async
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
+    from collections.abc import AsyncGenerator, Generator, Iterator
     from types import TracebackType
     from typing import Any
 
     from typing_extensions import Self
 
+    from fastconverse._driver import Steps
     from fastconverse._tools import ToolBox
     from fastconverse.events import Event
 
@@ -29,17 +29,12 @@ class _Run:
     """What a ``ReplyStream`` and its generators share. The generators must not hold the
     stream: dropping an unfinished stream then drops them, which ends the turn at once."""
 
-    __slots__ = ("closed", "current", "history", "reply", "tools", "turn")
+    __slots__ = ("closed", "current", "reply", "steps", "tools", "turn")
 
-    def __init__(
-        self,
-        turn: _core._Turn,
-        tools: ToolBox | None,
-        history: Callable[[], list[dict[str, Any]]],
-    ) -> None:
+    def __init__(self, turn: _core._Turn, tools: ToolBox | None, steps: Steps) -> None:
         self.turn = turn
         self.tools = tools
-        self.history = history
+        self.steps = steps
         self.current: _core._RequestStream | None = None
         self.reply: _core.Reply | None = None
         self.closed = False
@@ -50,91 +45,94 @@ class _Run:
         if self.current is not None:
             self.current.close()
 
+    def advance(self, value: Any, error: BaseException | None) -> Any:
+        """The turn's next operation (``_driver.steps``); None once it is over: its reply
+        taken, or closed from another thread just now, which ends the stream quietly."""
+        try:
+            return self.steps.send(value) if error is None else self.steps.throw(error)
+        except StopIteration as stop:
+            self.reply = stop.value
+        except RuntimeError:
+            if not self.closed:
+                raise
+        return None
+
+
+# Note: the two runners of ``_driver.steps`` for streams, beside ``run`` and ``run_async``
+# there: the same operations, with the request streamed and each tool result yielded.
+
 
 def _events(run: _Run) -> Generator[Event, None, None]:
     turn = run.turn
+    value: Any = None
+    error: BaseException | None = None
     try:
-        with turn:  # counts a failure in the metrics
-            while not run.closed:  # close() ends the stream quietly, between any two events
-                step = _next(run)
-                if step is None:
-                    return
-                action, calls, current = step
-                if current is not None:
+        while not run.closed:  # close() ends the stream quietly, between any two events
+            op = run.advance(value, error)
+            if op is None:
+                return
+            value = error = None
+            try:
+                if op is REQUEST:
+                    current = run.current = turn.stream()
                     yield from current
-                elif action == "summary":  # a summary is not the reply: it is not streamed
+                elif op is SUMMARY:  # a summary is not the reply: it is not streamed
                     turn.request()
-                elif action == "tools":
+                elif type(op) is Tools:
                     assert run.tools is not None
-                    outcomes: list[Any] = [None] * len(calls)
-                    for i, outcome in run.tools.run(calls):
+                    for done in op.done:
+                        yield done.event
+                    outcomes: list[Any] = [None] * len(op.calls)
+                    for i, outcome in run.tools.run(op.calls):
                         outcomes[i] = outcome
                         yield outcome.event
-                    if not run.closed:
-                        turn.add_results(_blocks(outcomes, run.history))
+                    value = outcomes
                 else:
-                    _commit(run)
-                    return
-    except ConverseError as error:
-        _during(error, "ConverseStream")  # (botocore's operation_name)
-        raise
+                    value = call_hook(op)
+            except GeneratorExit:
+                raise
+            except BaseException as exc:  # (thrown in: the turn's failure hooks see it)
+                error = exc
     finally:
         run.close()
+        run.steps.close()
 
 
 async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
     turn = run.turn
+    value: Any = None
+    error: BaseException | None = None
     try:
-        with turn:  # counts a failure in the metrics
-            while not run.closed:
-                step = _next(run)
-                if step is None:
-                    return
-                action, calls, current = step
-                if current is not None:
+        while not run.closed:
+            op = run.advance(value, error)
+            if op is None:
+                return
+            value = error = None
+            try:
+                if op is REQUEST:
+                    current = run.current = turn.stream()
                     async for event in current:
                         yield event
-                elif action == "summary":
+                elif op is SUMMARY:
                     await turn.request_async()
-                elif action == "tools":
+                elif type(op) is Tools:
                     assert run.tools is not None
-                    outcomes: list[Any] = [None] * len(calls)
-                    async for i, outcome in run.tools.run_async(calls):
+                    for done in op.done:
+                        yield done.event
+                    outcomes: list[Any] = [None] * len(op.calls)
+                    async for i, outcome in run.tools.run_async(op.calls):
                         outcomes[i] = outcome
                         yield outcome.event
-                    if not run.closed:
-                        turn.add_results(_blocks(outcomes, run.history))
+                    value = outcomes
                 else:
-                    _commit(run)
-                    return
-    except ConverseError as error:
-        _during(error, "ConverseStream")  # (botocore's operation_name)
-        raise
+                    value = await call_hook_async(op)
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                error = exc
     finally:
         run.close()
-
-
-def _next(run: _Run) -> tuple[str, Any, _core._RequestStream | None] | None:
-    """The turn's next action (with the stream of a request); None when the stream was
-    closed from another thread just now, which ends it quietly."""
-    try:
-        action, calls = run.turn.next()
-        if action == "request":
-            run.current = run.turn.stream()
-            return action, calls, run.current
-        return action, calls, None
-    except RuntimeError:
-        if run.closed:
-            return None
-        raise
-
-
-def _commit(run: _Run) -> None:
-    try:
-        run.reply = run.turn.commit()
-    except RuntimeError:
-        if not run.closed:  # closed from another thread just now: a quiet stop
-            raise
+        run.steps.close()
 
 
 class ReplyStream:
@@ -144,15 +142,9 @@ class ReplyStream:
 
     __slots__ = ("_async", "_run", "_sync")
 
-    def __init__(
-        self,
-        turn: _core._Turn,
-        tools: ToolBox | None,
-        history: Callable[[], list[dict[str, Any]]] | None = None,
-    ) -> None:
-        """``history``: the messages a request of the turn carries besides the turn's own
-        (for unique document names in tool results); none when not given."""
-        self._run = _Run(turn, tools, _with_turn(history, turn))
+    def __init__(self, turn: _core._Turn, tools: ToolBox | None, steps: Steps) -> None:
+        """``steps``: the turn's ``_driver.steps``, which this stream runs."""
+        self._run = _Run(turn, tools, steps)
         self._sync: Generator[Event, None, None] | None = None
         self._async: AsyncGenerator[Event, None] | None = None
 
@@ -242,21 +234,3 @@ class ReplyStream:
 
     def __repr__(self) -> str:
         return f"ReplyStream(model_id={self._run.turn.model_id!r}, done={self.done})"
-
-
-def _with_turn(
-    history: Callable[[], list[dict[str, Any]]] | None, turn: _core._Turn
-) -> Callable[[], list[dict[str, Any]]]:
-    """The messages of the turn's next request: ``history`` and what the turn added."""
-    if history is None:
-        return lambda: turn.messages
-    return lambda: history() + turn.messages
-
-
-def _blocks(
-    outcomes: Sequence[Any], history: Callable[[], list[dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """The toolResult blocks of a round, in tool-use order, their documents' names unique in
-    the request (``history``: its other messages). Note: a ``ToolResult`` event already
-    yielded keeps the name the tool gave."""
-    return unique_result_names([o.event.to_dict() for o in outcomes if o is not None], history)
