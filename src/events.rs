@@ -9,32 +9,23 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use crate::reply::{PyUsage, Tokens};
 use crate::wire::document::document_to_py;
 use crate::wire::pyobj::py_repr;
-use crate::wire::response::dict1;
-
-fn block_event<'py>(
-    py: Python<'py>,
-    name: &str,
-    index: i32,
-    key: &str,
-    value: Bound<'py, PyDict>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = dict1(py, "contentBlockIndex", index)?;
-    d.set_item(key, value)?;
-    dict1(py, name, d)
-}
+use crate::wire::response;
 
 /// The assistant's message begins.
 #[pyclass(name = "MessageStart", module = "fastconverse._core", frozen)]
 pub struct PyMessageStart {
     #[pyo3(get)]
     role: String,
+    /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
+    raw: Box<t::ConverseStreamOutput>,
 }
 
 #[pymethods]
 impl PyMessageStart {
     /// The boto3 event dict.
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        dict1(py, "messageStart", dict1(py, "role", &self.role)?)
+        response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
         format!("MessageStart(role={})", py_repr(&self.role))
@@ -60,9 +51,9 @@ pub fn text_delta(py: Python<'_>, index: i32, text: &str) -> PyResult<Py<PyAny>>
 
 #[pymethods]
 impl PyTextDelta {
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let delta = dict1(py, "text", self.text.bind(py))?;
-        block_event(py, "contentBlockDelta", self.index, "delta", delta)
+        response::text_delta_event(py, self.index, &self.text.bind(py).to_cow()?)
     }
     fn __str__(&self, py: Python<'_>) -> Py<PyString> {
         self.text.clone_ref(py)
@@ -85,20 +76,15 @@ pub struct PyToolUseStart {
     name: String,
     #[pyo3(get)]
     index: i32,
+    /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
+    raw: Box<t::ConverseStreamOutput>,
 }
 
 #[pymethods]
 impl PyToolUseStart {
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let tu = dict1(py, "toolUseId", &self.tool_use_id)?;
-        tu.set_item("name", &self.name)?;
-        block_event(
-            py,
-            "contentBlockStart",
-            self.index,
-            "start",
-            dict1(py, "toolUse", tu)?,
-        )
+        response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
         format!(
@@ -117,13 +103,15 @@ pub struct PyToolUseDelta {
     input: String,
     #[pyo3(get)]
     index: i32,
+    /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
+    raw: Box<t::ConverseStreamOutput>,
 }
 
 #[pymethods]
 impl PyToolUseDelta {
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let delta = dict1(py, "toolUse", dict1(py, "input", &self.input)?)?;
-        block_event(py, "contentBlockDelta", self.index, "delta", delta)
+        response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
         format!(
@@ -144,6 +132,8 @@ pub struct PyReasoningDelta {
     redacted: Option<Vec<u8>>,
     #[pyo3(get)]
     index: i32,
+    /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
+    raw: Box<t::ConverseStreamOutput>,
 }
 
 #[pymethods]
@@ -152,16 +142,9 @@ impl PyReasoningDelta {
     fn redacted_content<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.redacted.as_deref().map(|b| PyBytes::new(py, b))
     }
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let inner = if let Some(sig) = &self.signature {
-            dict1(py, "signature", sig)?
-        } else if let Some(b) = &self.redacted {
-            dict1(py, "redactedContent", PyBytes::new(py, b))?
-        } else {
-            dict1(py, "text", &self.text)?
-        };
-        let delta = dict1(py, "reasoningContent", inner)?;
-        block_event(py, "contentBlockDelta", self.index, "delta", delta)
+        response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
         match (&self.signature, &self.redacted) {
@@ -189,16 +172,15 @@ impl PyReasoningDelta {
 pub struct PyContentBlockStop {
     #[pyo3(get)]
     index: i32,
+    /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
+    raw: Box<t::ConverseStreamOutput>,
 }
 
 #[pymethods]
 impl PyContentBlockStop {
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        dict1(
-            py,
-            "contentBlockStop",
-            dict1(py, "contentBlockIndex", self.index)?,
-        )
+        response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
         format!("ContentBlockStop(index={})", self.index)
@@ -211,6 +193,8 @@ pub struct PyMessageStop {
     #[pyo3(get)]
     stop_reason: String,
     fields: Option<Document>,
+    /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
+    raw: Box<t::ConverseStreamOutput>,
 }
 
 #[pymethods]
@@ -225,12 +209,9 @@ impl PyMessageStop {
             .map(|f| document_to_py(py, f))
             .transpose()
     }
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = dict1(py, "stopReason", &self.stop_reason)?;
-        if let Some(fields) = self.additional_model_response_fields(py)? {
-            d.set_item("additionalModelResponseFields", fields)?;
-        }
-        dict1(py, "messageStop", d)
+        response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
         format!("MessageStop(stop_reason={})", py_repr(&self.stop_reason))
@@ -243,6 +224,8 @@ pub struct PyMetadata {
     usage: Tokens,
     #[pyo3(get)]
     latency_ms: Option<i64>,
+    /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
+    raw: Box<t::ConverseStreamOutput>,
 }
 
 #[pymethods]
@@ -250,6 +233,17 @@ impl PyMetadata {
     #[getter]
     fn usage(&self) -> PyUsage {
         PyUsage(self.usage)
+    }
+    /// The guardrail's trace (boto3's shape) when the request enabled it, else None.
+    #[getter]
+    fn trace<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let t::ConverseStreamOutput::Metadata(e) = &*self.raw else {
+            return Ok(None);
+        };
+        e.trace()
+            .and_then(|t| crate::wire::trace::trace(t.guardrail(), t.prompt_router()))
+            .map(|trace| response::json_to_py(py, &trace))
+            .transpose()
     }
     #[getter]
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -259,10 +253,9 @@ impl PyMetadata {
         }
         Ok(d)
     }
+    /// The boto3 event dict (the same as `converse_stream`'s).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = dict1(py, "usage", PyUsage(self.usage).to_dict(py)?)?;
-        d.set_item("metrics", self.metrics(py)?)?;
-        dict1(py, "metadata", d)
+        response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
         format!(
@@ -297,10 +290,12 @@ pub fn shown(event: &t::ConverseStreamOutput) -> bool {
 /// The Python event for one SDK event; None for kinds this version does not know.
 pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<Py<PyAny>>> {
     use t::ConverseStreamOutput as E;
+    let raw = Box::new(event.clone());
     Ok(Some(match event {
         E::MessageStart(e) => Py::new(
             py,
             PyMessageStart {
+                raw,
                 role: e.role().as_str().to_owned(),
             },
         )?
@@ -309,6 +304,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
             Some(t::ContentBlockStart::ToolUse(u)) => Py::new(
                 py,
                 PyToolUseStart {
+                    raw,
                     tool_use_id: u.tool_use_id,
                     name: u.name,
                     index: e.content_block_index,
@@ -324,6 +320,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                 Some(t::ContentBlockDelta::ToolUse(u)) => Py::new(
                     py,
                     PyToolUseDelta {
+                        raw,
                         input: u.input,
                         index,
                     },
@@ -331,6 +328,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                 .into_any(),
                 Some(t::ContentBlockDelta::ReasoningContent(r)) => {
                     let mut ev = PyReasoningDelta {
+                        raw,
                         text: String::new(),
                         signature: None,
                         redacted: None,
@@ -352,6 +350,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
         E::ContentBlockStop(e) => Py::new(
             py,
             PyContentBlockStop {
+                raw,
                 index: e.content_block_index,
             },
         )?
@@ -359,6 +358,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
         E::MessageStop(e) => Py::new(
             py,
             PyMessageStop {
+                raw,
                 stop_reason: e.stop_reason.as_str().to_owned(),
                 fields: e.additional_model_response_fields,
             },
@@ -367,6 +367,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
         E::Metadata(e) => Py::new(
             py,
             PyMetadata {
+                raw,
                 usage: Tokens::from_sdk(e.usage()),
                 latency_ms: e.metrics().map(|m| m.latency_ms()),
             },

@@ -271,6 +271,18 @@ def test_examples_pass_mypy_strict() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_hooks_script(tmp_path: Path) -> None:
+    out = run_example("hooks.py", tmp_path, "--fake")
+    lines = out.splitlines()
+    requests = [line for line in lines if line.startswith("  [request ")]
+    assert len(requests) == 2, out
+    assert "1 retry," in requests[0] and "end_turn" in requests[0]
+    assert "retry" not in requests[1]
+    assert lines.count("  [turn committed: 2 messages added]") == 2
+    assert "assistant: We open at 9:00 and close at 18:00, Monday to Saturday." in lines
+    assert out.rstrip().endswith("[{'text': 'What are your opening hours?'}]"), out
+
+
 def test_weather_assistant_script(tmp_path: Path) -> None:
     out = run_example("weather_assistant.py", tmp_path, "--fake")
     lines = out.splitlines()

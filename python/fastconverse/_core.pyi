@@ -578,7 +578,11 @@ class Metadata:
     def metrics(self) -> dict[str, int]: ...
     @property
     def latency_ms(self) -> int | None: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    @property
+    def trace(self) -> dict[str, Any] | None:
+        """The guardrail's trace (boto3's shape) when the request enabled it."""
+    def to_dict(self) -> dict[str, Any]:
+        """The boto3 event dict: the same as ``converse_stream`` yields."""
 
 Event = (
     MessageStart
