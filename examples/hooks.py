@@ -45,7 +45,8 @@ class Grounding(Hook):
     """Adds the FAQ entries a question mentions, for this turn only."""
 
     def on_turn_start(self, event: TurnStart) -> None:
-        text = " ".join(b.get("text", "") for b in event.message["content"]).lower()
+        message = event.message or {"content": []}
+        text = " ".join(b.get("text", "") for b in message["content"]).lower()
         facts = [answer for topic, answer in FAQ.items() if topic.split()[0] in text]
         if facts:
             event.add_context("Use these facts if they help:\n" + "\n".join(facts))

@@ -17,7 +17,11 @@ raise, hang past their timeout or return what Bedrock would refuse). Then:
   version;
 - usage adds up: the conversation's usage is the sum of its committed replies' usage;
 - every scenario ends within its bound (a hang fails, however long it takes);
-- threads, file descriptors and memory are stable across the campaign.
+- threads, file descriptors and memory are stable across the campaign;
+- hooks are installed on every client: they run on the scenario's own thread, each committed
+  turn is reported once by ``on_commit`` (in order), and no turn ends twice; context they add
+  to the main turn reaches the wire and never the history; a hook armed to raise at a random
+  point (about one scenario in eight) fails that turn with the history as it was.
 
 CI runs a fixed-seed sample (``FASTCONVERSE_CAMPAIGN_N``, default 300). For a long run:
 ``python tests/test_fault_campaign.py --n 10000 --seed 1`` (with the package installed).
@@ -129,6 +133,66 @@ ASK = Tool({"name": "ask", "inputSchema": {"json": {"type": "object"}}})
 TOOLS = [echo, aecho, boom, sleepy, refused, ASK]
 
 
+CONTEXT = "campaign context: never kept"
+POINTS = ("on_turn_start", "before_request", "after_response", "before_tool_call")
+
+
+class CampaignHook:
+    """Installed on every client of the campaign: records each hook point, with the thread it
+    ran on; adds context to the main turn; raises at one point when armed."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any, int]] = []
+        self.raise_at: str | None = None
+        self.live = False  # (raises only during the scenario's main turn)
+        for name in ("before_request", "after_response", "before_tool_call", "after_tool_call"):
+            setattr(self, name, self._recorder(name))
+
+    def _recorder(self, name: str) -> Callable[[Any], None]:
+        def record(event: Any) -> None:
+            self.hit(name, event)
+
+        return record
+
+    def arm(self, rng: random.Random) -> None:
+        self.seen.clear()
+        self.raise_at = rng.choice(POINTS) if rng.random() < 0.125 else None
+
+    def hit(self, name: str, event: Any) -> None:
+        self.seen.append((name, event, threading.get_ident()))
+        if name == self.raise_at and self.live:
+            self.raise_at = None
+            raise RuntimeError(f"campaign hook raised at {name}")
+
+    def on_turn_start(self, event: Any) -> None:
+        if event.message == {"role": "user", "content": [{"text": "go"}]}:
+            event.add_context(CONTEXT)
+        self.hit("on_turn_start", event)
+
+    def on_commit(self, event: Any) -> None:
+        self.hit("on_commit", event)
+
+    def on_failure(self, event: Any) -> None:
+        self.hit("on_failure", event)
+
+    def check(self, committed: list[Any], transcript: list[Any]) -> None:
+        here = threading.get_ident()
+        assert all(t == here for _, _, t in self.seen), "a hook ran on another thread"
+        commits = [e.reply for n, e, _ in self.seen if n == "on_commit"]
+        assert [id(r) for r in commits] == [id(r) for r in committed], "on_commit != the turns"
+        starts = sum(1 for n, _, _ in self.seen if n == "on_turn_start")
+        ends = len(commits) + sum(1 for n, _, _ in self.seen if n == "on_failure")
+        assert ends <= starts, f"{ends} turn ends for {starts} turn starts"
+        users = [m for m in transcript if m["role"] == "user"]
+        assert CONTEXT not in repr(users), "context reached the history"
+        grounded = False
+        for name, event, _ in self.seen:
+            if name == "on_turn_start":
+                grounded = CONTEXT in repr(event.context)
+            elif name == "before_request" and event.kind == "turn" and grounded:
+                assert CONTEXT in repr(event.messages), "a request of the turn lost its context"
+
+
 @dataclass
 class Tally:
     counts: collections.Counter[tuple[str, str, str]] = field(default_factory=collections.Counter)
@@ -167,6 +231,8 @@ class Scenario:
             ]
         )
         self.committed: list[Any] = []
+        self.hook: CampaignHook = self.client._hooks.objects[0]
+        self.hook.arm(rng)
 
     def _faults(self) -> list[str]:
         faults = ["none", "http_error", "stream_error", "disconnect", "stall"]
@@ -262,6 +328,7 @@ class Scenario:
         assert sum(by_model[1:], by_model[0]) == conv.usage
         if not isinstance(self.memory, Summarizing):  # (summaries count in usage too)
             assert conv.usage == total, f"usage {conv.usage} != {total}"
+        self.hook.check(self.committed, conv.transcript)
         if self.stored:
             self.reader._conversations.pop(conv.id, None)  # (its cached object, if any)
             kept = self.reader.get_conversation(conv.id, tools=TOOLS, memory=self.memory)
@@ -281,6 +348,7 @@ class Scenario:
             self.enqueue("answer", faulty=True)
         else:
             self.enqueue("hello", faulty=True)
+        self.hook.live = True
         try:
             if api in ("send", "tools_sync"):
                 return "ok", conv.send("go")
@@ -294,6 +362,8 @@ class Scenario:
             return type(exc).__name__, None
         except asyncio.CancelledError:
             return "cancelled", None
+        finally:
+            self.hook.live = False
 
     def read_stream(self, conv: Any) -> tuple[str, Any]:
         stream = conv.stream("go")
@@ -364,6 +434,7 @@ def campaign(seed: int, count: int, report: Callable[[str], None] | None = None)
     tally = Tally()
     rng = random.Random(seed)
     folder = tempfile.mkdtemp()
+    hook = CampaignHook()
     with FakeBedrock() as fake:
         clients = tuple(
             ConverseClient(
@@ -376,6 +447,7 @@ def campaign(seed: int, count: int, report: Callable[[str], None] | None = None)
                 read_timeout=READ_TIMEOUT,
                 max_conversations=50,
                 store=store,
+                hooks=[hook],
             )
             for store in (None, SQLiteStore(f"{folder}/c.db"), SQLiteStore(f"{folder}/c.db"))
         )

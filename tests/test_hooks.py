@@ -133,7 +133,10 @@ def test_a_tool_loop_reports_each_call_and_request(fake_bedrock: FakeBedrock, mo
         "on_commit",
     ]
     calls = rec.events("before_tool_call")
-    assert [(c.name, c.input) for c in calls] == [("add", {"a": 1, "b": 2}), ("mul", {"a": 3, "b": 4})]
+    assert [(c.name, c.input) for c in calls] == [
+        ("add", {"a": 1, "b": 2}),
+        ("mul", {"a": 3, "b": 4}),
+    ]
     results = rec.events("after_tool_call")
     assert [(r.name, r.status, r.result.content) for r in results] == [
         ("add", "success", [{"json": {"result": 3}}]),
@@ -165,7 +168,9 @@ def test_a_tool_call_hook_may_change_the_input_or_answer_it(
                 event.answer({"cached": True})
 
     conv = fc_client(fake_bedrock).create_conversation(tools=[sub], hooks=[Steer()])
-    fake_bedrock.enqueue_tool_uses([("sub", {"a": 5, "b": 1}, "t1"), ("sub", {"a": 7, "b": 2}, "t2")])
+    fake_bedrock.enqueue_tool_uses(
+        [("sub", {"a": 5, "b": 1}, "t1"), ("sub", {"a": 7, "b": 2}, "t2")]
+    )
     fake_bedrock.enqueue_text("done")
     reply = run_turn(conv, mode, "Go")
     assert called == [(10, 1)], "the changed input; the answered call never ran"
@@ -224,7 +229,7 @@ def test_a_request_changed_by_a_hook_is_changed_for_that_request_only(
 ) -> None:
     class Shape:
         def before_request(self, event: hooks.Request) -> None:
-            event.system = event.system + [{"text": "Answer in French."}]
+            event.system = [*event.system, {"text": "Answer in French."}]
             event.inference_config = {"maxTokens": 7}
             event.messages[-1]["content"].append({"text": "(be nice)"})
 
@@ -354,7 +359,7 @@ def test_a_hook_that_raises_fails_the_turn_with_the_history_unchanged(
     rec.seen.clear()
     fake_bedrock.enqueue_tool_uses([("add", {"a": 1, "b": 2}), ("mul", {"a": 3, "b": 4})])
     fake_bedrock.enqueue_text("done")
-    with pytest.raises(errors.HookError, match=rf"Raises\.hit raised KeyError") as caught:
+    with pytest.raises(errors.HookError, match=r"Raises\.hit raised KeyError") as caught:
         run_turn(conv, mode, "Compute")
     assert isinstance(caught.value.__cause__, KeyError)
     assert caught.value.hook == "Raises.hit"

@@ -198,18 +198,13 @@ class ConversationsById:
         conv = self.get_conversation(conversation_id)
         conv._core.sync()  # (another worker may have written since this one loaded it)
         info = conv._info()
-        usage = conv.usage
         return {
             "conversationId": conv.id,
             "modelId": conv.model_id,
             "systemPrompt": conv.system_prompt,
             "messages": conv.transcript,
             "summary": conv.summary,
-            "usage": {
-                "inputTokens": usage.input_tokens,
-                "outputTokens": usage.output_tokens,
-                "totalTokens": usage.total_tokens,
-            },
+            "usage": conv.usage.to_dict(),  # (boto3's shape, cache tokens included)
             "metadata": info.metadata,
             "createdAt": info.created_at,
             "updatedAt": info.updated_at,
@@ -267,16 +262,11 @@ def _outcome(conv: Conversation, reply: Any) -> dict[str, Any]:
         }
         for use in conv.pending_tool_calls
     ]
-    usage = reply.usage
     return {
         "message": reply.text,
         "stop_reason": reply.stop_reason,
         "tool_calls": calls,
-        "usage": {
-            "inputTokens": usage.input_tokens,
-            "outputTokens": usage.output_tokens,
-            "totalTokens": usage.total_tokens,
-        },
+        "usage": reply.usage.to_dict(),  # (boto3's shape, cache tokens included)
     }
 
 

@@ -167,7 +167,8 @@ def _hooks() -> Any:
 
 
 def _turn_start(conv: Conversation, turn: _core._Turn, hooks: Hooks) -> Sub:
-    event = _hooks().TurnStart(conv, turn.messages[0])
+    added = turn.messages  # (empty while tool calls a results turn answers still run)
+    event = _hooks().TurnStart(conv, added[0] if added else None)
     for fn in hooks.on_turn_start:
         yield CallHook(fn, event)
     if event.context:

@@ -82,10 +82,11 @@ class TurnStart:
 
     __slots__ = ("context", "conversation", "message")
 
-    def __init__(self, conversation: Conversation, message: dict[str, Any]) -> None:
+    def __init__(self, conversation: Conversation, message: dict[str, Any] | None) -> None:
         self.conversation = conversation
         self.message = message
-        """The turn's first message, boto3-shaped (the user's, or the tool results)."""
+        """The turn's first message, boto3-shaped: the user's, or the tool results given to
+        ``send_tool_results`` (None there while some of its calls have yet to run)."""
         self.context: list[Any] = []
         """What ``add_context`` added so far."""
 
