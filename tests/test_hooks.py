@@ -544,3 +544,33 @@ def test_a_dropped_stream_reports_the_failure_once(fake_bedrock: FakeBedrock) ->
     gc.collect()
     assert conv.messages == []
     assert "on_commit" not in rec.names
+
+
+def test_every_block_survives_the_request_view(fake_bedrock: FakeBedrock) -> None:
+    """A hook that changes nothing sends what was asked, whatever the blocks (videos read
+    back as themselves: they were unknown members before)."""
+    from content_files import MP4, picture
+
+    class Looks:
+        def before_request(self, event: hooks.Request) -> None:
+            pass
+
+    blocks: list[Any] = [
+        "Look",
+        fc.image(picture()),
+        fc.video(MP4),
+        fc.video(s3_uri="s3://vids/clip", format="mov"),
+        {"cachePoint": {"type": "default", "ttl": "1h"}},
+    ]
+    plain = fc_client(fake_bedrock).create_conversation()
+    plain.send(blocks)
+    without = fake_bedrock.requests[-1].body
+    hooked = fc_client(fake_bedrock).create_conversation(hooks=[Looks()])
+    hooked.send(blocks)
+    assert fake_bedrock.requests[-1].body["messages"] == without["messages"]
+    content = hooked.messages[0]["content"]
+    assert content[2] == {"video": {"format": "mp4", "source": {"bytes": MP4}}}
+    assert content[3] == {
+        "video": {"format": "mov", "source": {"s3Location": {"uri": "s3://vids/clip"}}}
+    }
+    assert content[4] == {"cachePoint": {"type": "default", "ttl": "1h"}}

@@ -283,7 +283,8 @@ class TurnCommitted:
 
 
 class TurnFailed:
-    """A turn failed, was cancelled or was interrupted: the history is as it was."""
+    """A turn failed, was cancelled or was interrupted: the history is as it was. (A
+    stream closed or dropped before its end reports neither this nor a commit.)"""
 
     __slots__ = ("conversation", "error")
 

@@ -51,6 +51,19 @@ fn image<'py>(py: Python<'py>, img: &t::ImageBlock) -> PyResult<Dict<'py>> {
     Ok(d)
 }
 
+fn video<'py>(py: Python<'py>, v: &t::VideoBlock) -> PyResult<Dict<'py>> {
+    let source = match v.source() {
+        Some(t::VideoSource::Bytes(b)) => {
+            dict1(py, intern!(py, "bytes"), PyBytes::new(py, b.as_ref()))?
+        }
+        Some(t::VideoSource::S3Location(l)) => dict1(py, "s3Location", s3(py, l)?)?,
+        _ => unknown(py)?,
+    };
+    let d = dict1(py, intern!(py, "format"), v.format().as_str())?;
+    d.set_item(intern!(py, "source"), source)?;
+    Ok(d)
+}
+
 fn document<'py>(py: Python<'py>, doc: &t::DocumentBlock) -> PyResult<Dict<'py>> {
     let d = PyDict::new(py);
     d.set_item(intern!(py, "format"), doc.format().as_str())?;
@@ -82,6 +95,7 @@ fn tool_result<'py>(py: Python<'py>, r: &t::ToolResultBlock) -> PyResult<Dict<'p
             t::ToolResultContentBlock::Document(d) => {
                 dict1(py, intern!(py, "document"), document(py, d)?)?
             }
+            t::ToolResultContentBlock::Video(v) => dict1(py, intern!(py, "video"), video(py, v)?)?,
             _ => unknown(py)?,
         })?;
     }
@@ -124,6 +138,7 @@ pub fn content_block<'py>(py: Python<'py>, block: &t::ContentBlock) -> PyResult<
         }
         t::ContentBlock::Image(i) => dict1(py, intern!(py, "image"), image(py, i)?),
         t::ContentBlock::Document(d) => dict1(py, intern!(py, "document"), document(py, d)?),
+        t::ContentBlock::Video(v) => dict1(py, intern!(py, "video"), video(py, v)?),
         t::ContentBlock::CachePoint(c) => {
             let d = dict1(py, intern!(py, "type"), c.r#type().as_str())?;
             if let Some(ttl) = c.ttl() {
