@@ -561,6 +561,14 @@ def test_every_block_survives_the_request_view(fake_bedrock: FakeBedrock) -> Non
         fc.video(MP4),
         fc.video(s3_uri="s3://vids/clip", format="mov"),
         {"cachePoint": {"type": "default", "ttl": "1h"}},
+        {
+            "document": {
+                "format": "txt",
+                "name": "notes",
+                "source": {"bytes": b"Opens at 9."},
+                "citations": {"enabled": True},
+            }
+        },
     ]
     plain = fc_client(fake_bedrock).create_conversation()
     plain.send(blocks)
@@ -574,3 +582,53 @@ def test_every_block_survives_the_request_view(fake_bedrock: FakeBedrock) -> Non
         "video": {"format": "mov", "source": {"s3Location": {"uri": "s3://vids/clip"}}}
     }
     assert content[4] == {"cachePoint": {"type": "default", "ttl": "1h"}}
+    assert content[5]["document"]["citations"] == {"enabled": True}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_commit_hooks_see_the_kept_turn_and_a_failing_one_changes_nothing(
+    fake_bedrock: FakeBedrock, mode: str
+) -> None:
+    """A commit hook runs once the turn is kept (a stream's reply is set by then); one that
+    raises is reported, never turned into a failure of the kept turn (no on_failure)."""
+    seen: list[Any] = []
+
+    class Check:
+        def on_commit(self, event: hooks.TurnCommitted) -> None:
+            seen.append(len(event.conversation.messages))
+            raise RuntimeError("commit hook")
+
+        def on_failure(self, event: hooks.TurnFailed) -> None:
+            seen.append("failure")
+
+    conv = fc_client(fake_bedrock).create_conversation(hooks=[Check()])
+    reply = run_turn(conv, mode, "Hi")
+    assert reply.text and seen == [2]
+    assert len(conv.messages) == 2
+
+
+def test_without_pytests_hook_a_failing_commit_hook_is_printed(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from conftest import AKID, SECRET
+
+    code = f"""
+import sys
+sys.unraisablehook = sys.__unraisablehook__
+from fastconverse import ConverseClient
+from fastconverse.testing import FakeBedrock
+class Bad:
+    def on_commit(self, event):
+        raise RuntimeError("commit hook")
+with FakeBedrock() as fake:
+    client = ConverseClient("m", endpoint_url=fake.url, region_name="us-east-1",
+                            aws_access_key_id={AKID!r}, aws_secret_access_key={SECRET!r})
+    conv = client.create_conversation(hooks=[Bad()])
+    print(conv.send("Hi").text)
+    print(len(conv.messages))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["You said: Hi", "2"]
+    assert "Bad.on_commit" in proc.stderr and "RuntimeError: commit hook" in proc.stderr

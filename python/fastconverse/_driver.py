@@ -68,14 +68,18 @@ class Notify(CallHook):
     __slots__ = ()
 
     def unraisable(self, exc: BaseException) -> None:
-        report = getattr(sys, "unraisablehook", None)
-        if report is None:  # pragma: no cover (3.8+ always has it)
-            return
         args = type("UnraisableHookArgs", (), {})()
         args.exc_type, args.exc_value, args.exc_traceback = type(exc), exc, exc.__traceback__
         args.err_msg = f"Exception ignored in hook {_name(self.fn)}"
         args.object = self.fn
-        report(args)
+        try:
+            sys.unraisablehook(args)
+        except Exception:
+            # (CPython's own hook takes only its own argument type: print as it would)
+            import traceback
+
+            print(f"{args.err_msg}:", file=sys.stderr)
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
 def _name(fn: Callable[[Any], Any]) -> str:
@@ -121,8 +125,7 @@ def steps(
                     if isinstance(checked, tuple):
                         value, text = checked
                         turn.finish_output(text)
-                        reply = turn.commit()._with_output(value)
-                        yield from _committed(conv, hooks, reply)
+                        reply: _core.Reply = turn.commit()._with_output(value)
                         return reply
                     turn.add_results(checked)
                     tries += 1
@@ -131,9 +134,9 @@ def steps(
                     outcomes = yield from _tool_round(conv, hooks, box, calls)
                     turn.add_results(result_blocks(outcomes, history))
                 else:
-                    reply = turn.commit()
-                    yield from _committed(conv, hooks, reply)
-                    return reply
+                    # Note: the commit is the last step; its hooks run in the runner after
+                    # `steps` returned (`committed`), so nothing can fail a kept turn.
+                    return turn.commit()
     except BaseException as error:
         if isinstance(error, ConverseError):
             _during(error, operation)  # (botocore's operation_name)
@@ -222,11 +225,18 @@ def _tool_round(
     return outcomes
 
 
-def _committed(conv: Conversation, hooks: Hooks | None, reply: _core.Reply) -> Sub:
-    if hooks is not None and hooks.on_commit:
-        event = _hooks().TurnCommitted(conv, reply)
-        for fn in hooks.on_commit:
-            yield Notify(fn, event)
+def committed(conv: Conversation, hooks: Hooks | None, reply: _core.Reply, in_loop: bool) -> None:
+    """Runs the ``on_commit`` hooks of a kept turn: never a failure of it. ``in_loop``: an
+    async one runs as a task of its own (no await between a commit and its caller)."""
+    if hooks is None or not hooks.on_commit:
+        return
+    event = _hooks().TurnCommitted(conv, reply)
+    for fn in hooks.on_commit:
+        op = Notify(fn, event)
+        if in_loop:
+            _notify_in_loop(op)
+        else:
+            call_hook(op)
 
 
 # --- the runners -------------------------------------------------------------------------------
@@ -248,19 +258,26 @@ def call_hook(op: CallHook) -> Any:
     return result
 
 
-async def call_hook_async(op: CallHook) -> Any:
-    """A hook's call in async code: awaited, or (``Notify``) run as a task of its own."""
+def _notify_in_loop(op: Notify) -> None:
+    """A notification in async code, without suspending: an async hook is detached."""
     try:
         result = op.fn(op.event)
         if result is not None and hasattr(result, "__await__"):
-            if isinstance(op, Notify):
-                _detach(op, result)
-                return None
+            _detach(op, result)
+    except Exception as exc:
+        op.unraisable(exc)
+
+
+async def call_hook_async(op: CallHook) -> Any:
+    """A hook's call in async code: awaited, or (``Notify``) run as a task of its own."""
+    if isinstance(op, Notify):
+        _notify_in_loop(op)
+        return None
+    try:
+        result = op.fn(op.event)
+        if result is not None and hasattr(result, "__await__"):
             result = await result
     except Exception as exc:
-        if isinstance(op, Notify):
-            op.unraisable(exc)
-            return None
         raise op.failed(exc) from exc
     return result
 

@@ -136,7 +136,12 @@ class Conversation:
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
         )
-        return ReplyStream(turn, self._tools, self._steps(turn, "ConverseStream"))
+        return ReplyStream(
+            turn,
+            self._tools,
+            self._steps(turn, "ConverseStream"),
+            lambda reply, in_loop: _driver.committed(self, self._hooks, reply, in_loop),
+        )
 
     def send_tool_results(
         self, results: Mapping[str, Any], *, tool_choice: ToolChoice = None
@@ -165,7 +170,9 @@ class Conversation:
         )
 
     def _drive(self, turn: _core._Turn, wanted: Output | None = None) -> _core.Reply:
-        return _driver.run(self._steps(turn, "Converse", wanted), turn, self._tools)
+        reply = _driver.run(self._steps(turn, "Converse", wanted), turn, self._tools)
+        _driver.committed(self, self._hooks, reply, in_loop=False)
+        return reply
 
     async def _drive_async(
         self, begin: Callable[[], _core._Turn], wanted: Output | None = None
@@ -175,7 +182,9 @@ class Conversation:
         except ConverseError as error:
             _during(error, "Converse")
             raise
-        return await _driver.run_async(self._steps(turn, "Converse", wanted), turn, self._tools)
+        reply = await _driver.run_async(self._steps(turn, "Converse", wanted), turn, self._tools)
+        _driver.committed(self, self._hooks, reply, in_loop=True)  # (no await: no cancel here)
+        return reply
 
     def _content(self, message: UserInput) -> Any:
         """A list of text, blocks, paths and images as content blocks, checked against the

@@ -12,7 +12,7 @@ from fastconverse._driver import REQUEST, SUMMARY, Tools, call_hook, call_hook_a
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Generator, Iterator
+    from collections.abc import AsyncGenerator, Callable, Generator, Iterator
     from types import TracebackType
     from typing import Any
 
@@ -29,12 +29,19 @@ class _Run:
     """What a ``ReplyStream`` and its generators share. The generators must not hold the
     stream: dropping an unfinished stream then drops them, which ends the turn at once."""
 
-    __slots__ = ("closed", "current", "reply", "steps", "tools", "turn")
+    __slots__ = ("closed", "committed", "current", "reply", "steps", "tools", "turn")
 
-    def __init__(self, turn: _core._Turn, tools: ToolBox | None, steps: Steps) -> None:
+    def __init__(
+        self,
+        turn: _core._Turn,
+        tools: ToolBox | None,
+        steps: Steps,
+        committed: Callable[[_core.Reply, bool], None],
+    ) -> None:
         self.turn = turn
         self.tools = tools
         self.steps = steps
+        self.committed = committed  # (the commit hooks, run once the reply is set)
         self.current: _core._RequestStream | None = None
         self.reply: _core.Reply | None = None
         self.closed = False
@@ -45,13 +52,14 @@ class _Run:
         if self.current is not None:
             self.current.close()
 
-    def advance(self, value: Any, error: BaseException | None) -> Any:
+    def advance(self, value: Any, error: BaseException | None, in_loop: bool) -> Any:
         """The turn's next operation (``_driver.steps``); None once it is over: its reply
         taken, or closed from another thread just now, which ends the stream quietly."""
         try:
             return self.steps.send(value) if error is None else self.steps.throw(error)
         except StopIteration as stop:
             self.reply = stop.value
+            self.committed(stop.value, in_loop)
         except RuntimeError:
             if not self.closed:
                 raise
@@ -68,7 +76,7 @@ def _events(run: _Run) -> Generator[Event, None, None]:
     error: BaseException | None = None
     try:
         while not run.closed:  # close() ends the stream quietly, between any two events
-            op = run.advance(value, error)
+            op = run.advance(value, error, False)
             if op is None:
                 return
             value = error = None
@@ -104,7 +112,7 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
     error: BaseException | None = None
     try:
         while not run.closed:
-            op = run.advance(value, error)
+            op = run.advance(value, error, True)
             if op is None:
                 return
             value = error = None
@@ -142,9 +150,16 @@ class ReplyStream:
 
     __slots__ = ("_async", "_run", "_sync")
 
-    def __init__(self, turn: _core._Turn, tools: ToolBox | None, steps: Steps) -> None:
-        """``steps``: the turn's ``_driver.steps``, which this stream runs."""
-        self._run = _Run(turn, tools, steps)
+    def __init__(
+        self,
+        turn: _core._Turn,
+        tools: ToolBox | None,
+        steps: Steps,
+        committed: Callable[[_core.Reply, bool], None],
+    ) -> None:
+        """``steps``: the turn's ``_driver.steps``, which this stream runs; ``committed``:
+        what runs once the turn is kept (its hooks), given the reply and whether in a loop."""
+        self._run = _Run(turn, tools, steps, committed)
         self._sync: Generator[Event, None, None] | None = None
         self._async: AsyncGenerator[Event, None] | None = None
 

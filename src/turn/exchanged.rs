@@ -35,6 +35,7 @@ impl Clock {
     }
 }
 
+#[derive(Clone)]
 pub struct Exchanged {
     model_id: String,
     request_id: Option<String>,

@@ -362,8 +362,9 @@ impl PyTurn {
     /// arguments (None before any).
     #[getter]
     fn last_exchange<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let inner = self.inner();
-        inner.last.as_ref().map(|facts| facts.to_py(py)).transpose()
+        // (cloned, so that no Python object is made under the turn's lock)
+        let facts = self.inner().last.clone();
+        facts.map(|facts| facts.to_py(py)).transpose()
     }
 
     /// Appends the turn's messages to the history, in one step, and returns its reply.

@@ -80,6 +80,12 @@ fn document<'py>(py: Python<'py>, doc: &t::DocumentBlock) -> PyResult<Dict<'py>>
     if let Some(context) = doc.context() {
         d.set_item(intern!(py, "context"), context)?;
     }
+    if let Some(citations) = doc.citations() {
+        d.set_item(
+            intern!(py, "citations"),
+            dict1(py, intern!(py, "enabled"), citations.enabled())?,
+        )?;
+    }
     Ok(d)
 }
 
