@@ -13,9 +13,13 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// The SDK's default client, minus the eager certificate load.
+use crate::runtime::ForkLocal;
+
+/// The SDK's default client, minus the eager certificate load; one per fork generation,
+/// so that a child after `fork()` opens its own connections (the parent's pool belongs to
+/// the parent's runtime, whose tasks never run in the child).
 #[derive(Debug)]
-struct CertificatesAtFirstUse(SharedHttpClient);
+struct CertificatesAtFirstUse(ForkLocal<SharedHttpClient>);
 
 impl HttpClient for CertificatesAtFirstUse {
     fn http_connector(
@@ -23,7 +27,7 @@ impl HttpClient for CertificatesAtFirstUse {
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
+        self.0.get().http_connector(settings, components)
     }
 
     fn validate_base_client_config(
@@ -38,7 +42,7 @@ impl HttpClient for CertificatesAtFirstUse {
     fn connector_metadata(
         &self,
     ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
-        self.0.connector_metadata()
+        self.0.get().connector_metadata()
     }
 }
 
@@ -46,14 +50,19 @@ impl HttpClient for CertificatesAtFirstUse {
 /// the very client the SDK would pick for the latest behavior version, wrapped. `None` if
 /// the SDK has no default client in this build: the SDK's own choice then stands.
 pub fn http_client() -> Option<SharedHttpClient> {
+    let first = sdk_default()?;
+    let again = || sdk_default().expect("the SDK had a default HTTP client before the fork");
+    Some(CertificatesAtFirstUse(ForkLocal::with(first, again)).into_shared())
+}
+
+fn sdk_default() -> Option<SharedHttpClient> {
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
     use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 
     let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
         aws_config::BehaviorVersion::latest(),
     )?;
-    let inner = plugin
+    plugin
         .runtime_components(&RuntimeComponentsBuilder::new("fastconverse"))
-        .http_client()?;
-    Some(CertificatesAtFirstUse(inner).into_shared())
+        .http_client()
 }

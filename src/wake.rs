@@ -158,6 +158,13 @@ impl PyLoopWaker {
 static WAKERS: Mutex<Vec<(LoopRef, Waker)>> = Mutex::new(Vec::new());
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
+/// In a child after `fork()`: the wakers' queues and sockets are the parent's (a loop the
+/// child runs gets a waker of its own at its next await); they are forgotten, not closed.
+pub fn after_fork() {
+    let mut wakers = WAKERS.lock().unwrap_or_else(|e| e.into_inner());
+    std::mem::forget(std::mem::take(&mut *wakers));
+}
+
 /// The running event loop of this thread (asyncio's `RuntimeError` when there is none).
 pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     GET_RUNNING_LOOP

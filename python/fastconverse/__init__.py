@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastconverse import _aio as _aio  # registers the exit hook first
-from fastconverse import _boto3_client, errors, events, hooks
+from fastconverse import _boto3_client, _core, errors, events, hooks
 from fastconverse._core import (
     ConversationMetrics,
     RateLimit,
@@ -46,6 +46,19 @@ from fastconverse.template import Template
 # name `client` is boto3's factory, `fastconverse.client("bedrock-runtime", ...)`, not the
 # module of that name (which `from fastconverse.client import ...` still finds).
 client = _boto3_client.client
+
+
+def _fork_hooks() -> None:
+    # A client made before os.fork() works in the child: the native side makes a new
+    # runtime and new connections there (gunicorn --preload, Celery's prefork pool,
+    # multiprocessing's fork context).
+    import os
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_core._after_fork_in_child)
+
+
+_fork_hooks()
 
 # Note: `import fastconverse` stays cheap (tests/test_import_cost.py): no module on its path
 # imports typing, re, json, threading, collections and the like when it is imported (they

@@ -11,6 +11,9 @@ from fastconverse.events import ToolResult
 
 __version__: str
 
+def _after_fork_in_child() -> None:
+    """In a child after ``os.fork()``: a new runtime and new connections at next use."""
+
 def _drain(timeout: float = 2.0) -> None:
     """Aborts the calls still awaited and waits for wake-ups under way (run at exit)."""
 

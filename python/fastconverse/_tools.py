@@ -452,6 +452,19 @@ def _own_thread(job: Callable[[], _Outcome]) -> concurrent.futures.Future[_Outco
     return future
 
 
+def _after_fork_in_child() -> None:
+    """The pool's threads and the private loop's thread stay in the parent: make new ones
+    (and a new lock: a parent thread may have held it) in a child after ``fork()``."""
+    global _lock, _executor, _loop
+    _lock = threading.Lock()
+    _executor = None
+    _loop = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _private_loop() -> asyncio.AbstractEventLoop:
     """An event loop on its own daemon thread, for coroutine tools called from sync code
     (which may itself be running inside an event loop, as in Jupyter)."""

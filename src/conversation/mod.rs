@@ -441,7 +441,7 @@ impl PyConversationCore {
 
     #[getter]
     fn busy(&self) -> bool {
-        self.busy.load(Ordering::Acquire) != 0
+        crate::turn::TurnGuard::is_busy(&self.busy)
     }
 
     /// `(version, created, updated, metadata, messages)`: what a store knows of it

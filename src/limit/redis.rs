@@ -70,7 +70,7 @@ return num(low)
 #[derive(Clone)]
 pub struct Shared {
     key: String,
-    conn: ConnectionManager,
+    conn: std::sync::Arc<crate::runtime::ForkLocal<ConnectionManager>>,
     reserve: Script,
     settle: Script,
     throttled: Script,
@@ -84,7 +84,7 @@ fn opt(x: Option<f64>) -> String {
 impl Shared {
     pub fn open(url: &str, key: &str) -> Result<Self, String> {
         let timeout = Duration::from_secs(1);
-        let conn = crate::store::redis::connect(url, timeout)?;
+        let conn = std::sync::Arc::new(crate::store::redis::connect(url, timeout)?);
         Ok(Self {
             key: key.to_owned(),
             conn,
@@ -96,7 +96,7 @@ impl Shared {
     }
 
     async fn run(&self, script: &Script, args: Vec<String>) -> Result<f64, String> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get();
         let mut call = script.key(&self.key);
         for a in &args {
             call.arg(a);

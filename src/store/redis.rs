@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::record::{head_of, matches, metadata_of};
 use super::{Failure, Listing, Outcome, Record, Store, Write};
+use crate::runtime::ForkLocal;
 
 const CHECK: &str = "Check that the Redis server is running and reachable at this URL (host, port, password, database number).";
 
@@ -51,7 +52,7 @@ pub struct RedisStore {
     prefix: String,
     ttl: u64,
     timeout: Duration,
-    conn: ConnectionManager,
+    conn: ForkLocal<ConnectionManager>,
     save: Script,
 }
 
@@ -72,7 +73,17 @@ fn shown(url: &str) -> String {
 /// A connection to `url`, made at its first use (so a client starts while Redis is down,
 /// and works once it is up): one multiplexed connection, reconnected in the background
 /// after a failure, each call bounded by `timeout`. Shared by the store and the rate limit.
-pub fn connect(url: &str, timeout: Duration) -> Result<ConnectionManager, String> {
+/// One per fork generation: a child after `fork()` connects anew (the parent's connection
+/// is driven by a task of the parent's runtime, which never runs in the child).
+pub fn connect(url: &str, timeout: Duration) -> Result<ForkLocal<ConnectionManager>, String> {
+    let first = connect_once(url, timeout)?;
+    let url = url.to_owned();
+    Ok(ForkLocal::with(first, move || {
+        connect_once(&url, timeout).expect("the URL was accepted before the fork")
+    }))
+}
+
+fn connect_once(url: &str, timeout: Duration) -> Result<ConnectionManager, String> {
     let client = redis::Client::open(url).map_err(|e| e.to_string())?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
@@ -132,7 +143,7 @@ type Row = (
 impl Store for RedisStore {
     fn load(&self, id: &str) -> Outcome<Option<Record>> {
         let (hash, list) = (self.key("conv", id), self.key("msgs", id));
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get();
         let id = id.to_owned();
         self.timed(async move {
             // MULTI/EXEC: the head and the messages of the same version.
@@ -159,7 +170,7 @@ impl Store for RedisStore {
 
     fn version(&self, id: &str) -> Outcome<Option<u64>> {
         let hash = self.key("conv", id);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get();
         self.timed(async move { conn.hget(&hash, "version").await.map_err(down) })
     }
 
@@ -170,7 +181,7 @@ impl Store for RedisStore {
             self.index(),
         ];
         let (script, ttl) = (self.save.clone(), self.ttl);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get();
         self.timed(async move {
             let mut invocation = script.prepare_invoke();
             for k in &keys {
@@ -209,7 +220,7 @@ impl Store for RedisStore {
     ) -> Outcome<Vec<Listing>> {
         let index = self.index();
         let prefix = self.prefix.clone();
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get();
         self.timed(async move {
             let (top, after) = match after {
                 Some((t, id)) => (t.to_string(), Some((t, id))),
@@ -283,7 +294,7 @@ impl Store for RedisStore {
     fn delete(&self, id: &str) -> Outcome<bool> {
         let (hash, list, index) = (self.key("conv", id), self.key("msgs", id), self.index());
         let id = id.to_owned();
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get();
         self.timed(async move {
             let (n, _, _): (i64, i64, i64) = redis::pipe()
                 .atomic()
@@ -299,7 +310,7 @@ impl Store for RedisStore {
 
     fn head(&self, id: &str) -> Outcome<Option<(u64, String)>> {
         let hash = self.key("conv", id);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get();
         self.timed(async move {
             let (version, head): (Option<u64>, Option<String>) = conn
                 .hmget(&hash, &["version", "head"])

@@ -35,7 +35,10 @@ const CHECK: &str = "Check that the database file's folder exists and is writabl
 
 pub struct SqliteStore {
     path: String,
-    conn: Arc<Mutex<Connection>>,
+    timeout: Duration,
+    /// The connection and the fork generation that opened it: a child after `fork()`
+    /// opens its own (SQLite forbids using the parent's), leaving the parent's untouched.
+    conn: Arc<Mutex<(u64, Connection)>>,
 }
 
 fn down(e: rusqlite::Error) -> Failure {
@@ -44,26 +47,11 @@ fn down(e: rusqlite::Error) -> Failure {
 
 impl SqliteStore {
     pub fn open(path: &str, timeout: Duration) -> Result<Self, Failure> {
-        let conn = Connection::open(path).map_err(down)?;
-        conn.busy_timeout(timeout).map_err(down)?;
-        // Note: WAL lets readers in other processes go on while one writes; NORMAL
-        // synchronous is WAL's recommended setting (a power cut may lose the last turns,
-        // never corrupt the file).
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(down)?;
-        if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
-            return Err(Failure::down(
-                format!("{path}: could not switch to WAL mode (got {mode})"),
-                CHECK,
-            ));
-        }
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")
-            .map_err(down)?;
-        conn.execute_batch(SCHEMA).map_err(down)?;
+        let conn = connect(path, timeout)?;
         Ok(Self {
             path: path.to_owned(),
-            conn: Arc::new(Mutex::new(conn)),
+            timeout,
+            conn: Arc::new(Mutex::new((crate::runtime::forks(), conn))),
         })
     }
 
@@ -74,15 +62,45 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let (path, timeout) = (self.path.clone(), self.timeout);
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                f(&mut conn)
+                let now = crate::runtime::forks();
+                if conn.0 != now {
+                    let fresh = connect(&path, timeout)?;
+                    // (the parent's connection is forgotten: closing it here could
+                    // checkpoint or remove the WAL under the parent)
+                    std::mem::forget(std::mem::replace(&mut *conn, (now, fresh)));
+                }
+                f(&mut conn.1)
             })
             .await
             .unwrap_or_else(|e| Err(Failure::down(format!("the store call failed: {e}"), CHECK)))
         })
     }
+}
+
+/// Opens the database in WAL mode with the store's schema.
+fn connect(path: &str, timeout: Duration) -> Result<Connection, Failure> {
+    let conn = Connection::open(path).map_err(down)?;
+    conn.busy_timeout(timeout).map_err(down)?;
+    // Note: WAL lets readers in other processes go on while one writes; NORMAL
+    // synchronous is WAL's recommended setting (a power cut may lose the last turns,
+    // never corrupt the file).
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(down)?;
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        return Err(Failure::down(
+            format!("{path}: could not switch to WAL mode (got {mode})"),
+            CHECK,
+        ));
+    }
+    conn.execute_batch("PRAGMA synchronous=NORMAL;")
+        .map_err(down)?;
+    conn.execute_batch(SCHEMA).map_err(down)?;
+    Ok(conn)
 }
 
 fn version_of(conn: &Connection, id: &str) -> Result<Option<u64>, Failure> {
