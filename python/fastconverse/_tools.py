@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from fastconverse._core import _check_block
 from fastconverse.errors import ToolTimeoutError, UnknownToolError
@@ -276,9 +276,23 @@ class ToolBox:
                 work: Awaitable[Any] = fn(*args, **kwargs)
             else:
                 job = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-                work = asyncio.get_running_loop().run_in_executor(None, job)
-            value = await asyncio.wait_for(_await(work), timeout)
-        except asyncio.TimeoutError:
+                if timeout is None:
+                    work = asyncio.get_running_loop().run_in_executor(None, job)
+                else:
+                    # A thread of its own, as in sync code: one that never returns must not
+                    # keep a place in the loop's default executor.
+                    work = asyncio.wrap_future(_own_thread(job))
+            if timeout is None:
+                value = await work
+            else:
+                # (the tool's own exceptions, its own TimeoutError included, come back as
+                # values: only wait_for's TimeoutError is the tool's timeout)
+                raised, value = await asyncio.wait_for(_caught(work), timeout)
+                if raised:
+                    return self._failed(call, value, time.perf_counter() - start)
+        except asyncio.TimeoutError as exc:
+            if timeout is None:  # (the tool's own: there is no wait_for on this path)
+                return self._failed(call, exc, time.perf_counter() - start)
             return self._timed_out(call)
         except Exception as exc:
             return self._failed(call, exc, time.perf_counter() - start)
@@ -411,11 +425,21 @@ async def _await(value: Awaitable[Any]) -> Any:
     return await value
 
 
+async def _caught(work: Awaitable[Any]) -> tuple[bool, Any]:
+    """``(False, result)``, or ``(True, exception)`` when ``work`` raised one."""
+    try:
+        return False, await work
+    except Exception as exc:
+        return True, exc
+
+
 def run_coroutine(value: Awaitable[Any]) -> Any:
     """Waits for an awaitable from sync code (which may be inside a running loop, as in
     Jupyter), on the private loop; its result or exception."""
     return asyncio.run_coroutine_threadsafe(_await(value), _private_loop()).result()
 
+
+T = TypeVar("T")
 
 # --- where sync turns run tools --------------------------------------------------------------
 
@@ -435,11 +459,11 @@ def _pool() -> concurrent.futures.ThreadPoolExecutor:
         return _executor
 
 
-def _own_thread(job: Callable[[], _Outcome]) -> concurrent.futures.Future[_Outcome]:
+def _own_thread(job: Callable[[], T]) -> concurrent.futures.Future[T]:
     """Runs a call that has a timeout on a daemon thread of its own: a thread cannot be
     stopped, and one that never returns must not take a place in the shared pool for good
     (nor keep the interpreter from exiting)."""
-    future: concurrent.futures.Future[_Outcome] = concurrent.futures.Future()
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
     def run() -> None:
         if future.set_running_or_notify_cancel():
