@@ -153,3 +153,53 @@ def test_body_arguments_as_boto3_takes_them(fake_bedrock: FakeBedrock, tmp_path:
     assert fake_bedrock.requests[0].body["messages"][0]["content"][0]["text"] == "from a file"
     with pytest.raises(ClientError, match="Malformed input request"):
         client.invoke_model(modelId=MODEL, body=b"not json")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_cancelled_read_never_loses_a_chunk(fake_bedrock: FakeBedrock, seed: int) -> None:
+    """Seeded: reads of an InvokeModel stream cancelled at random moments (also after the
+    chunk was received, before the reader took it); the chunks read are all of them."""
+    import random
+
+    text = " ".join(f"w{i}" for i in range(150))
+    client = fc_client(fake_bedrock)
+
+    def normal(chunks: list[bytes]) -> list[Any]:
+        events = [json.loads(c) for c in chunks]
+        events[0]["message"].pop("id")
+        return events
+
+    stream = client.invoke_model_with_response_stream(modelId=MODEL, body=claude_body(text))
+    reference = normal([e["chunk"]["bytes"] for e in stream["body"]])
+
+    async def anext_of(body: Any) -> Any:
+        return await body.__anext__()
+
+    async def read(body: Any, rng: random.Random) -> tuple[list[bytes], int]:
+        got: list[bytes] = []
+        cancels = 0
+        while True:
+            task = asyncio.ensure_future(anext_of(body))
+            for _ in range(rng.randint(0, 3)):
+                await asyncio.sleep(0)
+            if rng.random() < 0.5 and task.cancel():
+                cancels += 1
+            try:
+                event = await task
+            except asyncio.CancelledError:
+                continue
+            except StopAsyncIteration:
+                return got, cancels
+            got.append(event["chunk"]["bytes"])
+
+    async def main() -> int:
+        rng = random.Random(seed)
+        total = 0
+        for _ in range(40):  # (a stream is six chunks: many streams, many cancels)
+            out = client.invoke_model_with_response_stream(modelId=MODEL, body=claude_body(text))
+            got, cancels = await read(out["body"].__aiter__(), rng)
+            assert normal(got) == reference
+            total += cancels
+        return total
+
+    assert asyncio.run(main()) > 20

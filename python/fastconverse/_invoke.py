@@ -4,13 +4,18 @@ stream's ``body`` an iterable (and async-iterable) of ``{"chunk": {"bytes": ...}
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastconverse import _core
 from fastconverse.errors import ConverseError
 
 __all__ = ["ChunkEvents", "StreamingBody"]
+
+TYPE_CHECKING = False  # (mypy takes this name as true)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from typing_extensions import Self
 
 STREAM_OPERATION = "InvokeModelWithResponseStream"
 
@@ -57,27 +62,31 @@ class ChunkEvents:
     def __init__(self, native: _core.ChunkStream) -> None:
         self._native = native
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    # Note: an iterator object, not a generator: a read cancelled or interrupted leaves
+    # the stream readable, with the chunk it was about to take still first in line (a
+    # generator would be closed by the exception thrown into it).
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
         try:
-            yield from self._native
+            event: dict[str, Any] = self._native.__next__()
         except ConverseError as error:
             error.operation_name = STREAM_OPERATION
             raise
-        finally:
-            self._native.close()
+        return event
 
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
         try:
-            async for event in self._native:
-                yield event
+            event: dict[str, Any] = await self._native.__anext__()
         except ConverseError as error:
             error.operation_name = STREAM_OPERATION
             raise
-        finally:
-            self._native.close()
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._events()
+        return event
 
     def close(self) -> None:
         """Stops reading and closes the connection."""

@@ -229,8 +229,39 @@ async fn pump(mut receiver: Receiver, tx: mpsc::Sender<Chunk>, idle: Duration, m
 #[pyclass(name = "ChunkStream", module = "fastconverse._core", frozen)]
 pub struct PyChunkStream {
     rx: std::sync::Arc<Mutex<mpsc::Receiver<Chunk>>>,
+    /// Chunks received and not yet handed to a reader. A receive puts its chunk here with
+    /// no await in between, and the reader takes it on its own thread: a read cancelled or
+    /// interrupted after the receive leaves the chunk for the next read, never loses it.
+    received: Received,
     task: AbortHandle,
     done: std::sync::Arc<AtomicBool>,
+}
+
+type Received = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Chunk>>>;
+
+fn take(received: &Received) -> Option<Chunk> {
+    received
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop_front()
+}
+
+/// Receives the next chunk into `received` (cancel-safe: tokio's `recv` loses nothing when
+/// dropped, and nothing is awaited after it).
+async fn receive(rx: std::sync::Arc<Mutex<mpsc::Receiver<Chunk>>>, received: Received) {
+    let mut rx = rx.lock().await;
+    if !received
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_empty()
+    {
+        return; // (another read received one meanwhile)
+    }
+    let item = rx.recv().await.unwrap_or(Chunk::End);
+    received
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push_back(item);
 }
 
 impl PyChunkStream {
@@ -241,6 +272,7 @@ impl PyChunkStream {
             .abort_handle();
         Self {
             rx: std::sync::Arc::new(Mutex::new(rx)),
+            received: Default::default(),
             task,
             done: Default::default(),
         }
@@ -281,8 +313,11 @@ impl PyChunkStream {
         if self.done.load(Ordering::Acquire) {
             return Err(PyStopIteration::new_err(()));
         }
-        let rx = self.rx.clone();
-        let item = runtime::wait(py, async move { rx.lock().await.recv().await })?;
+        let mut item = take(&self.received);
+        if item.is_none() {
+            runtime::wait(py, receive(self.rx.clone(), self.received.clone()))?;
+            item = take(&self.received);
+        }
         chunk_dict(py, item, &self.done)?.ok_or_else(|| PyStopIteration::new_err(()))
     }
 
@@ -293,13 +328,18 @@ impl PyChunkStream {
     fn __anext__(&self) -> runtime::Bridge {
         let rx = self.rx.clone();
         let done = self.done.clone();
+        let received = self.received.clone();
         runtime::Bridge::spawn(async move {
-            let item = if done.load(Ordering::Acquire) {
-                None
-            } else {
-                rx.lock().await.recv().await
-            };
+            if !done.load(Ordering::Acquire) {
+                receive(rx, received.clone()).await;
+            }
+            // The chunk is taken in the awaiting task: a cancelled await takes nothing.
             Box::new(move |py: Python<'_>| -> PyResult<Py<PyAny>> {
+                let item = if done.load(Ordering::Acquire) {
+                    None
+                } else {
+                    take(&received)
+                };
                 chunk_dict(py, item, &done)?.ok_or_else(|| PyStopAsyncIteration::new_err(()))
             }) as runtime::Finisher
         })
