@@ -45,14 +45,21 @@ def test_a_conversation_outlives_its_process(
         assert conv.system_prompt == "Be brief.", conv.system_prompt
         assert conv.metadata == {{"user": "u1", "tags": ["a"]}}, conv.metadata
         print(client.send_message({conv.id!r}, "two"))
+        print(conv.last_reply.usage.input_tokens, conv.last_reply.usage.output_tokens)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "You said: two"
+    text, tokens = out.stdout.strip().splitlines()
+    assert text == "You said: two"
+    two_in, two_out = (int(n) for n in tokens.split())
     again = fc_client(fake_bedrock, store=store_at()).get_conversation(conv.id)
     assert texts(again.messages) == ["one", "You said: one", "two", "You said: two"]
     assert again.version == 3  # created, and two turns
-    assert again.usage.input_tokens > 0 and again.usage == again.usage
+    # (the first turn's usage, from this process, and the second's, from the other)
+    assert (again.usage.input_tokens, again.usage.output_tokens) == (
+        conv.usage.input_tokens + two_in,
+        conv.usage.output_tokens + two_out,
+    )
     # the first client's conversation takes in the other process's turn before its next one
     assert conv.send("three").text == "You said: three"
     assert texts(conv.messages)[-4:] == ["two", "You said: two", "three", "You said: three"]

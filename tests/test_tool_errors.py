@@ -71,3 +71,31 @@ def test_a_sync_tool_past_its_timeout_in_async_code_holds_its_own_thread(
         assert running == ["fastconverse-tool-timed"]
     finally:
         release.set()
+
+
+def test_get_conversation_with_tools_gives_a_held_conversation_those_tools(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    client = fc_client(fake_bedrock)
+    conv = client.create_conversation(conversation_id="held", tools=[fetch], tool_timeout=9.0)
+    assert client.get_conversation("held", tools=[fetch_sync]) is conv
+    fake_bedrock.enqueue_tool_use("fetch_sync", {"url": "u"})
+    [result] = conv.send("Get it").tool_results
+    assert result["content"][0]["text"].startswith("Tool 'fetch_sync' failed with TimeoutError")
+    assert conv._tools is not None and conv._tools.tool_timeout == 9.0
+    tools = fake_bedrock.requests[0].body["toolConfig"]["tools"]
+    assert [t["toolSpec"]["name"] for t in tools] == ["fetch_sync"]
+
+
+def test_a_structured_outputs_value_is_on_last_reply_too(fake_bedrock: FakeBedrock) -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class City:
+        name: str
+
+    conv = fc_client(fake_bedrock).create_conversation()
+    fake_bedrock.enqueue_tool_use("City", {"name": "Oslo"})
+    reply = conv.send("Capital of Norway?", output=City)
+    assert reply.output == City("Oslo")
+    assert conv.last_reply is not None and conv.last_reply.output == City("Oslo")

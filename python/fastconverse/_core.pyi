@@ -410,8 +410,9 @@ class _Turn:
     def request_async(self) -> Bridge: ...
     def stream(self) -> _RequestStream: ...
     def add_results(self, content: Sequence[Mapping[str, Any]]) -> None: ...
-    def finish_output(self, text: str) -> None:
-        """Ends the turn with its structured output's JSON (the output tool's call)."""
+    def finish_output(self, text: str, value: Any = None) -> None:
+        """Ends the turn with its structured output's JSON (the output tool's call) and its
+        validated value (the reply's ``output``)."""
     def add_context(self, content: Sequence[Mapping[str, Any]]) -> None:
         """Blocks this turn's requests carry in its first message, never kept."""
     def request_view(self) -> dict[str, Any]:

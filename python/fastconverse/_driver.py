@@ -124,8 +124,8 @@ def steps(
                     checked = wanted.check(calls, tries)
                     if isinstance(checked, tuple):
                         value, text = checked
-                        turn.finish_output(text)
-                        reply: _core.Reply = turn.commit()._with_output(value)
+                        turn.finish_output(text, value)
+                        reply: _core.Reply = turn.commit()
                         return reply
                     turn.add_results(checked)
                     tries += 1

@@ -28,6 +28,25 @@ if TYPE_CHECKING:
 __all__ = ["ConverseClient"]
 
 
+def _with_tools(found: Conversation, tools: Any) -> None:
+    """``tools`` given for a conversation this client holds are its tools from now on (as
+    when it is loaded from a store with them), with its tool loop's settings kept."""
+    from fastconverse._tools import ToolBox
+
+    held = found._tools
+    if held is None:
+        box = ToolBox(tools)
+    else:
+        box = ToolBox(
+            tools,
+            max_tool_rounds=held.max_tool_rounds,
+            max_tool_concurrency=held.max_tool_concurrency,
+            tool_timeout=held.tool_timeout,
+            raise_tool_errors=held.raise_tool_errors,
+        )
+    found._use_tools(box)
+
+
 def _compile_hooks(hooks: Any, arg: str) -> Hooks | None:
     if hooks is None:
         return None
@@ -400,11 +419,14 @@ class ConverseClient(ConversationsById, Boto3Calls):
     ) -> Conversation:
         """The conversation with this id (or this conversation). With a store, one this
         client does not hold is loaded from it; ``tools`` and ``memory`` (code, which is not
-        stored) reopen it. ``KeyError`` when there is none."""
+        stored) reopen it. ``tools`` given for a conversation the client holds become its
+        tools from then on. ``KeyError`` when there is none."""
         key = _conversation_key(conversation_id)
         registry = self._registry()
         found = registry.get(key)
         if found is not None:
+            if tools is not None:
+                _with_tools(found, tools)
             return found
         store = self._kept()
         stored = store._load(key) if store is not None else None

@@ -40,7 +40,11 @@ impl Machine {
     /// the caller) becomes the answer, as `text` (its JSON). The history keeps the user's
     /// message and that answer only: the tool uses of attempts that failed validation (and
     /// their error results) would make every later request need the output tool.
-    pub fn finish_output(&mut self, text: String) -> Result<(), String> {
+    pub fn finish_output(
+        &mut self,
+        text: String,
+        value: Option<std::sync::Arc<pyo3::Py<pyo3::PyAny>>>,
+    ) -> Result<(), String> {
         let Some(name) = &self.setup.output_tool else {
             return Err("this turn asks for no structured output".into());
         };
@@ -74,6 +78,8 @@ impl Machine {
                 .expect("role and content are set");
             // The turn ended with its answer, not with a tool call to run.
             last.stop_reason = "end_turn".into();
+            // (on the reply the commit keeps too: `conv.last_reply.output`)
+            last.output = value;
         }
         self.phase = Phase::Finished;
         Ok(())

@@ -317,14 +317,15 @@ impl PyTurn {
     }
 
     /// Ends the turn with its structured output's JSON `text` (see `Machine::finish_output`).
-    fn finish_output(&self, text: String) -> PyResult<()> {
+    #[pyo3(signature = (text, value = None))]
+    fn finish_output(&self, text: String, value: Option<Py<PyAny>>) -> PyResult<()> {
         let mut inner = self.inner();
         if inner.machine.is_ended() {
             return Err(ended());
         }
         inner
             .machine
-            .finish_output(text)
+            .finish_output(text, value.map(Arc::new))
             .map_err(pyo3::exceptions::PyRuntimeError::new_err)
     }
 
