@@ -177,3 +177,22 @@ def test_serve_command_rejects_bad_options() -> None:
     )
     assert proc.returncode == 2
     assert "expected ACCESS_KEY_ID:SECRET_ACCESS_KEY" in proc.stderr
+
+
+def test_max_recorded_keeps_the_newest_requests() -> None:
+    from conftest import fc_client
+
+    with FakeBedrock(max_recorded=3) as fake:
+        conv = fc_client(fake).create_conversation()
+        for i in range(5):
+            conv.send(f"turn {i}")
+        kept = fake.requests
+        assert [r.body["messages"][-1]["content"][0]["text"] for r in kept] == [
+            "turn 2",
+            "turn 3",
+            "turn 4",
+        ]
+        # A read shares what was recorded: the same request twice is the same data.
+        assert fake.requests[-1].body == kept[-1].body
+    with pytest.raises(ValueError, match="max_recorded: expected an int >= 0"):
+        FakeBedrock(max_recorded=-1)

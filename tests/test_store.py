@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -504,3 +505,91 @@ def redis_cli(server: RedisServer, *args: str) -> str:
         ["redis-cli", "-p", str(server.port), *args], capture_output=True, text=True
     )
     return out.stdout.strip()
+
+
+def test_redis_index_expires_with_the_conversations(
+    fake_bedrock: FakeBedrock, redis_server: RedisServer
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:12]}:"
+    conv = fc_client(fake_bedrock, store=RedisStore(redis_server.url, prefix=prefix, ttl=300))
+    conv.create_conversation().send("hi")
+    assert 0 < int(redis_cli(redis_server, "TTL", f"{prefix}index")) <= 300
+
+
+def test_a_save_onto_evicted_redis_messages_is_refused_clearly(
+    fake_bedrock: FakeBedrock, redis_server: RedisServer
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:12]}:"
+    client = fc_client(fake_bedrock, store=RedisStore(redis_server.url, prefix=prefix))
+    conv = client.create_conversation(conversation_id="evicted")
+    conv.send("one")
+    before = conv.messages
+    redis_cli(redis_server, "DEL", f"{prefix}msgs:evicted")  # as an eviction would
+    with pytest.raises(StoreError, match="no longer holds all its messages") as caught:
+        conv.send("two")
+    assert "maxmemory-policy" in str(caught.value)
+    assert conv.messages == before
+    # The record is not made worse: another client is told the same, not handed half of it.
+    with pytest.raises(StoreError, match="is damaged in the store"):
+        fc_client(fake_bedrock, store=RedisStore(redis_server.url, prefix=prefix)).get_conversation(
+            "evicted"
+        )
+
+
+def test_ctrl_c_during_the_store_write_says_the_turn_was_kept(
+    fake_bedrock: FakeBedrock, tmp_path: Path
+) -> None:
+    """Ctrl-C while the commit waits on the store's write lock: the write is not a
+    cancellation point, so the turn is kept, and the caller hears that it was."""
+    import os
+    import signal
+    import threading
+
+    from fastconverse.errors import TurnKeptInterrupt
+
+    path = tmp_path / "c.db"
+    conv = fc_client(fake_bedrock, store=SQLiteStore(path, timeout=30)).create_conversation()
+    conv.send("one")
+    # Another process holds the write lock (in this one, POSIX locks would not conflict).
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+            "db.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "db.execute('ROLLBACK')\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "locked"
+
+    def interrupt_then_release() -> None:
+        time.sleep(0.5)  # (the commit is waiting on the lock by then)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    releaser = threading.Thread(target=interrupt_then_release)
+    try:
+        releaser.start()
+        with pytest.raises(KeyboardInterrupt) as caught:
+            conv.send("two")
+            time.sleep(5)  # (a Ctrl-C not raised from the call lands here)
+    finally:
+        releaser.join()
+        signal.signal(signal.SIGINT, previous)
+        holder.wait(30)
+    assert isinstance(caught.value, TurnKeptInterrupt), repr(caught.value)
+    assert caught.value.reply.text == "You said: two"
+    assert texts(conv.messages)[-2:] == ["two", "You said: two"]
+    again = fc_client(fake_bedrock, store=SQLiteStore(path)).get_conversation(conv.id)
+    assert texts(again.messages) == texts(conv.messages)

@@ -431,6 +431,9 @@ class _Turn:
     @property
     def rounds(self) -> int: ...
     @property
+    def committed(self) -> bool:
+        """Whether the turn is in the history."""
+    @property
     def ended(self) -> bool: ...
     @property
     def model_id(self) -> str: ...
@@ -653,6 +656,7 @@ class FakeBedrock:
         default_context_window: int | None = None,
         count_tokens_models: Sequence[str] | None = None,
         quotas: Mapping[str, tuple[float | None, float | None]] | None = None,
+        max_recorded: int | None = None,
     ) -> None: ...
     @property
     def url(self) -> str: ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from fastconverse._user_content import unique_result_names
-from fastconverse.errors import ConverseError, HookError, _during
+from fastconverse.errors import ConverseError, HookError, TurnKeptInterrupt, _during
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -125,8 +125,7 @@ def steps(
                     if isinstance(checked, tuple):
                         value, text = checked
                         turn.finish_output(text, value)
-                        reply: _core.Reply = turn.commit()
-                        return reply
+                        return _commit(conv, turn)
                     turn.add_results(checked)
                     tries += 1
                 elif action == "tools":
@@ -136,7 +135,13 @@ def steps(
                 else:
                     # Note: the commit is the last step; its hooks run in the runner after
                     # `steps` returned (`committed`), so nothing can fail a kept turn.
-                    return turn.commit()
+                    return _commit(conv, turn)
+    except TurnKeptInterrupt as kept:
+        if hooks is not None and hooks.on_commit:
+            kept_event = _hooks().TurnCommitted(conv, kept.reply)
+            for on_commit in hooks.on_commit:
+                yield Notify(on_commit, kept_event)
+        raise
     except BaseException as error:
         if isinstance(error, ConverseError):
             _during(error, operation)  # (botocore's operation_name)
@@ -145,6 +150,17 @@ def steps(
             for fn in hooks.on_failure:
                 yield Notify(fn, event)
         raise
+
+
+def _commit(conv: Conversation, turn: _core._Turn) -> _core.Reply:
+    """The turn's commit. A Ctrl-C that came during the store write is raised from it with
+    the turn kept: the caller hears both, as ``TurnKeptInterrupt``."""
+    try:
+        return turn.commit()
+    except KeyboardInterrupt as interrupt:
+        if not turn.committed:
+            raise
+        raise TurnKeptInterrupt(conv.last_reply) from interrupt
 
 
 def with_turn(

@@ -113,6 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_keys=args.api_key or None,
         models=args.model or None,
         context_windows=dict(args.context_window) or None,
+        max_recorded=args.max_recorded,
     )
     print(f"FakeBedrock listening on {fake.url}", flush=True)
     print("Point a client at it with endpoint_url; Ctrl-C stops it.", flush=True)
@@ -142,6 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="verify SigV4 signatures made with these credentials (repeatable)",
     )
     serve.add_argument("--api-key", action="append", help="accept this Bearer API key")
+    serve.add_argument(
+        "--max-recorded",
+        type=int,
+        default=1000,
+        help="received requests kept in memory (the newest; default 1000)",
+    )
     serve.add_argument("--model", action="append", help="serve only these model ids")
     serve.add_argument(
         "--context-window",

@@ -46,6 +46,7 @@ __all__ = [
     "ToolLoopLimitError",
     "ToolTimeoutError",
     "TurnError",
+    "TurnKeptInterrupt",
     "UnknownToolError",
     "ValidationError",
 ]
@@ -232,6 +233,19 @@ class HookError(ConverseError):
     def __init__(self, hook: str, cause: BaseException) -> None:
         super().__init__(f"hook {hook} raised {type(cause).__name__}: {cause}".rstrip(": "))
         self.hook = hook
+
+
+class TurnKeptInterrupt(KeyboardInterrupt):
+    """Ctrl-C came while the turn was being written to the store, after which it could no
+    longer be undone: the turn *was kept* (it is in ``conv.messages`` and the store), and
+    ``reply`` is its reply. An ``except KeyboardInterrupt`` catches it as before."""
+
+    def __init__(self, reply: Any) -> None:
+        super().__init__(
+            "Ctrl-C came while the turn was being written: the turn was kept "
+            "(see .reply and conv.messages)"
+        )
+        self.reply = reply
 
 
 class PendingToolCallsError(ConverseError, RuntimeError):

@@ -111,6 +111,8 @@ class FakeBedrock(_core.FakeBedrock):
             Bedrock's text. Each quota is a bucket holding one minute of it, refilled
             continuously; tokens are the request's input tokens (our choice: Bedrock does
             not document how it measures its minute).
+        max_recorded: How many received requests ``requests`` keeps (the newest); None,
+            the default, keeps all. ``python -m fastconverse serve`` keeps 1,000.
 
     Options of every ``enqueue_*`` turn:
         model_id: Answer only requests for this model id.

@@ -100,7 +100,7 @@ pub struct PyFakeBedrock {
 impl PyFakeBedrock {
     #[new]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (*, host = "127.0.0.1".to_owned(), port = 0, credentials = None, api_keys = None, models = None, context_windows = None, default_context_window = None, count_tokens_models = None, quotas = None))]
+    #[pyo3(signature = (*, host = "127.0.0.1".to_owned(), port = 0, credentials = None, api_keys = None, models = None, context_windows = None, default_context_window = None, count_tokens_models = None, quotas = None, max_recorded = None))]
     fn new(
         host: String,
         port: u16,
@@ -111,7 +111,17 @@ impl PyFakeBedrock {
         default_context_window: Option<u64>,
         count_tokens_models: Option<Vec<String>>,
         quotas: Option<HashMap<String, super::quota::PerMinute>>,
+        max_recorded: Option<i64>,
     ) -> PyResult<Self> {
+        let max_recorded = max_recorded
+            .map(|n| {
+                usize::try_from(n).map_err(|_| {
+                    pyo3::exceptions::PyValueError::new_err(format!(
+                        "max_recorded: expected an int >= 0 (or None to keep all), got {n}"
+                    ))
+                })
+            })
+            .transpose()?;
         let quotas = quotas.unwrap_or_default();
         for (model, (rpm, tpm)) in &quotas {
             for (name, q) in [("requests", rpm), ("tokens", tpm)] {
@@ -133,6 +143,7 @@ impl PyFakeBedrock {
             default_context_window,
             count_tokens_models,
             quotas,
+            max_recorded,
         };
         let server = FakeServer::start(config, &host, port, crate::runtime::get().handle())
             .map_err(|e| {
@@ -374,7 +385,7 @@ impl PyFakeBedrock {
 /// One request FakeBedrock received.
 #[pyclass(name = "RecordedRequest", module = "fastconverse._core", frozen)]
 pub struct PyRecordedRequest {
-    inner: RecordedRequest,
+    inner: std::sync::Arc<RecordedRequest>,
 }
 
 #[pymethods]

@@ -5,7 +5,7 @@ use super::quota::Quotas;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -29,6 +29,8 @@ pub struct FakeConfig {
     pub count_tokens_models: Option<Vec<String>>,
     /// Requests and input tokens per minute, per model id.
     pub quotas: HashMap<String, super::quota::PerMinute>,
+    /// How many received requests are kept (the newest); None keeps all.
+    pub max_recorded: Option<usize>,
 }
 
 /// One request FakeBedrock received, as it received it.
@@ -67,7 +69,8 @@ struct Queues {
 pub struct State {
     pub config: FakeConfig,
     queues: Mutex<Queues>,
-    requests: Mutex<Vec<RecordedRequest>>,
+    /// Shared, never copied: reading `requests` costs a pointer per request.
+    requests: Mutex<VecDeque<Arc<RecordedRequest>>>,
     cached_prefixes: Mutex<HashSet<u64>>,
     request_counter: AtomicU64,
     request_id_seed: u64,
@@ -134,8 +137,8 @@ impl State {
         q.shared.len() + q.by_model.values().map(VecDeque::len).sum::<usize>()
     }
 
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests.lock().unwrap().clone()
+    pub fn requests(&self) -> Vec<Arc<RecordedRequest>> {
+        self.requests.lock().unwrap().iter().cloned().collect()
     }
 
     pub fn request_count(&self) -> usize {
@@ -150,7 +153,13 @@ impl State {
     }
 
     pub fn record(&self, request: RecordedRequest) {
-        self.requests.lock().unwrap().push(request);
+        let mut requests = self.requests.lock().unwrap();
+        requests.push_back(Arc::new(request));
+        if let Some(max) = self.config.max_recorded {
+            while requests.len() > max {
+                requests.pop_front();
+            }
+        }
     }
 
     /// The next scripted turn for `model_id`: its own queue first, then the shared one.

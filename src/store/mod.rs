@@ -49,9 +49,9 @@ impl Failure {
             }
             Failure::Corrupt(what) => ErrorInfo::new(
                 "StoreError",
-                format!("{store}: conversation {id:?} cannot be loaded: {what}"),
+                format!("{store}: conversation {id:?} is damaged in the store: {what}"),
             )
-            .with_hint("The record is corrupt or was not written by fastconverse; nothing of it was loaded."),
+            .with_hint("Nothing was loaded from it or written to it (a record written by another program, or changed behind fastconverse's back)."),
             Failure::Conflict { ours, theirs } => {
                 let shown = theirs.map_or("none (it was deleted)".to_owned(), |v| v.to_string());
                 let mut info = ErrorInfo::new(

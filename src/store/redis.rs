@@ -29,6 +29,11 @@ elseif tonumber(v) ~= base then
   return {0, tonumber(v)}
 end
 local from = tonumber(ARGV[7])
+-- The record says the list holds at least `from` messages: a shorter one was evicted
+-- apart from it (a maxmemory policy), and appending would make the record lie.
+if base ~= 0 and from > 0 and redis.call('LLEN', KEYS[2]) < from then
+  return {0, -2}
+end
 if from == 0 then
   redis.call('DEL', KEYS[2])
 elseif redis.call('LLEN', KEYS[2]) > from then
@@ -43,6 +48,9 @@ local ttl = tonumber(ARGV[8])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
+  -- The index forgets what expired, and goes itself when nothing was written for a ttl.
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[4]) - ttl))
+  redis.call('EXPIRE', KEYS[3], ttl)
 end
 return {1, version}
 "#;
@@ -203,6 +211,14 @@ impl Store for RedisStore {
                 invocation.invoke_async(&mut conn).await.map_err(down)?;
             if ok == 1 {
                 Ok(version as u64)
+            } else if version == -2 {
+                Err(Failure::Corrupt(format!(
+                    "Redis no longer holds all its messages (fewer than the {} its record \
+                     counts): they were evicted or expired apart from it; check Redis's \
+                     maxmemory-policy (volatile-* or noeviction keeps them), then delete \
+                     the conversation or restore it",
+                    w.from
+                )))
             } else {
                 Err(Failure::Conflict {
                     ours: w.base,

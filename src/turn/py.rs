@@ -412,6 +412,9 @@ impl PyTurn {
         state.last_active = tick();
         drop(state);
         drop(guard);
+        // A Ctrl-C that came during the store write is raised here, from the commit, with
+        // the turn kept (`committed` says so): the driver tells the caller both.
+        py.check_signals()?;
         Ok(reply)
     }
 
@@ -467,6 +470,12 @@ impl PyTurn {
     #[getter]
     fn rounds(&self) -> u32 {
         self.inner().machine.rounds()
+    }
+
+    /// Whether the turn is in the history.
+    #[getter]
+    fn committed(&self) -> bool {
+        self.inner().committed
     }
 
     /// Whether the turn is over (committed, failed or closed).
