@@ -52,6 +52,9 @@ pub struct ErrorInfo {
     pub versions: Option<(u64, Option<u64>)>,
     /// The HTTP exchange behind a service error (boto3's `HTTPHeaders`, `RetryAttempts`).
     pub exchange: Option<Box<crate::exchange::Seen>>,
+    /// The retries made before this failure (also when no HTTP status came back), for
+    /// `after_response` hooks.
+    pub retries: Vec<crate::exchange::Retry>,
 }
 
 impl ErrorInfo {
@@ -68,6 +71,7 @@ impl ErrorInfo {
             detail: None,
             versions: None,
             exchange: None,
+            retries: Vec::new(),
         }
     }
 
@@ -136,6 +140,7 @@ impl ErrorInfo {
 
     /// Adds what the request's exchange showed (attempts; headers unless the error had some).
     pub fn with_exchange(mut self, seen: crate::exchange::Seen) -> Self {
+        self.retries.clone_from(&seen.retries);
         if self.status.is_some() {
             let headers = self.exchange.take().map(|e| e.headers).unwrap_or_default();
             let headers = if headers.is_empty() {

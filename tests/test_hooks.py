@@ -632,3 +632,46 @@ with FakeBedrock() as fake:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["You said: Hi", "2"]
     assert "Bad.on_commit" in proc.stderr and "RuntimeError: commit hook" in proc.stderr
+
+
+def test_retries_after_dropped_connections_are_reported_also_when_the_request_fails(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    rec = Recorder()
+    conv = fc_client(fake_bedrock, hooks=[rec], max_attempts=2).create_conversation()
+    for _ in range(2):
+        fake_bedrock.enqueue_text("cut", disconnect_after_events=0)
+    with pytest.raises(errors.ConverseError):
+        conv.send("Hi")
+    [response] = rec.events("after_response")
+    assert response.error is not None
+    assert [r.reason for r in response.retries] == ["connection error"]
+
+
+def test_a_stream_closed_from_another_thread_reports_no_failure(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    import threading
+
+    rec = Recorder()
+    conv = fc_client(fake_bedrock, hooks=[rec]).create_conversation()
+    fake_bedrock.enqueue_text("one two three four five", chunks=5, delta_delay=0.2)
+    stream = conv.stream("Hi")
+    first = threading.Event()
+    errors_seen: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in stream:
+                first.set()
+        except BaseException as exc:
+            errors_seen.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    first.wait(30)
+    stream.close()
+    reader.join(30)
+    assert errors_seen == []
+    assert "on_failure" not in rec.names and "on_commit" not in rec.names
+    assert conv.messages == []

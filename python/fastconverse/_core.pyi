@@ -434,6 +434,9 @@ class _Turn:
     def committed(self) -> bool:
         """Whether the turn is in the history."""
     @property
+    def closed(self) -> bool:
+        """Whether it was closed before a commit (a stream's ``close()``)."""
+    @property
     def ended(self) -> bool: ...
     @property
     def model_id(self) -> str: ...

@@ -145,7 +145,9 @@ def steps(
     except BaseException as error:
         if isinstance(error, ConverseError):
             _during(error, operation)  # (botocore's operation_name)
-        if hooks is not None and hooks.on_failure and not isinstance(error, GeneratorExit):
+        # (a stream closed, from another thread too, ends quietly: neither commit nor failure)
+        quiet = isinstance(error, GeneratorExit) or turn.closed
+        if hooks is not None and hooks.on_failure and not quiet:
             event = _hooks().TurnFailed(conv, error)
             for fn in hooks.on_failure:
                 yield Notify(fn, event)

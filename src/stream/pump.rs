@@ -160,7 +160,10 @@ pub(super) async fn pump(
                 retries.extend(s.seen.retries);
                 (Box::new(s.receiver), s.request_id)
             }
-            Err(info) => {
+            Err(mut info) => {
+                // (the restarts before this start, then the SDK's retries of it)
+                retries.append(&mut info.retries);
+                info.retries = retries;
                 batch.push(Item::failed(info));
                 hand(&tx, batch, &waiter).await;
                 return;
@@ -238,6 +241,7 @@ pub(super) async fn pump(
         failure.request_id = failure.request_id.take().or(request_id);
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
         {
+            failure.retries = std::mem::take(&mut retries);
             batch.push(Item::Failed(failure));
             hand(&tx, batch, &waiter).await;
             return;

@@ -75,9 +75,7 @@ impl Exchanged {
             Err(info) => {
                 facts.request_id.clone_from(&info.request_id);
                 facts.error = Some(info.code.clone().unwrap_or_else(|| info.class.to_owned()));
-                if let Some(seen) = &info.exchange {
-                    facts.retries.clone_from(&seen.retries);
-                }
+                facts.retries.clone_from(&info.retries);
             }
         }
         facts

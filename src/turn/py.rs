@@ -478,6 +478,12 @@ impl PyTurn {
         self.inner().committed
     }
 
+    /// Whether it was closed (by its driver or its stream's `close()`) before a commit.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner().closed
+    }
+
     /// Whether the turn is over (committed, failed or closed).
     #[getter]
     fn ended(&self) -> bool {
