@@ -44,6 +44,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::Bridge>()?;
     m.add_class::<turn::py::PyTurn>()?;
     m.add_class::<turn::stream::PyRequestStream>()?;
+    turn::step::register(m)?;
     reply::register(m)?;
     fake::py::register(m)?;
     Ok(())

@@ -403,9 +403,9 @@ class _Turn:
     ) -> None:
         """Ends the turn; an exception ending an uncommitted turn counts as a failure."""
 
-    def next(self) -> tuple[str, Any]:
-        """``("request", None)``, ``("summary", None)`` (a request never streamed),
-        ``("tools", [toolUse dicts])`` or ``("done", None)``."""
+    def next(self) -> _Step | _RunTools:
+        """``REQUEST``, ``SUMMARY`` (a request never streamed), a ``_RunTools`` or
+        ``DONE``: compare the constants by identity."""
     def request(self) -> None: ...
     def request_async(self) -> Bridge: ...
     def stream(self) -> _RequestStream: ...
@@ -440,6 +440,23 @@ class _Turn:
     def ended(self) -> bool: ...
     @property
     def model_id(self) -> str: ...
+
+class _Step:
+    """A step without data (``REQUEST``, ``SUMMARY``, ``DONE``)."""
+
+    @property
+    def name(self) -> str: ...
+
+class _RunTools:
+    """A round of tool calls to run."""
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """The toolUse dicts, in the model's order."""
+
+REQUEST: _Step
+SUMMARY: _Step
+DONE: _Step
 
 class _RequestStream:
     """One streamed request of a turn, as typed events."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from fastconverse import _core
 from fastconverse._user_content import unique_result_names
 from fastconverse.errors import ConverseError, HookError, TurnKeptInterrupt, _during
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
     from typing import Any, Union
 
-    from fastconverse import _core
     from fastconverse._structured import Output
     from fastconverse._tools import ToolBox, _Outcome
     from fastconverse.conversation import Conversation
@@ -105,32 +105,32 @@ def steps(
                 yield from _turn_start(conv, turn, hooks)
             tries = 0
             while True:
-                action, calls = turn.next()
-                if action == "request" or action == "summary":
-                    kind = "turn" if action == "request" else "summary"
+                step = turn.next()
+                if step is _core.REQUEST or step is _core.SUMMARY:
+                    kind = "turn" if step is _core.REQUEST else "summary"
                     if hooks is not None and hooks.before_request:
                         yield from _before_request(conv, turn, hooks, kind)
                     try:
-                        yield REQUEST if action == "request" else SUMMARY
+                        yield REQUEST if step is _core.REQUEST else SUMMARY
                     except Exception as error:
                         if hooks is not None and hooks.after_response:
                             yield from _after_response(conv, turn, hooks, kind, error)
                         raise
                     if hooks is not None and hooks.after_response:
                         yield from _after_response(conv, turn, hooks, kind, None)
-                elif action == "tools" and wanted is not None:
+                elif type(step) is _core._RunTools and wanted is not None:
                     # Structured output: a valid call ends the turn; an invalid one is
                     # answered with its errors, once (then StructuredOutputError).
-                    checked = wanted.check(calls, tries)
+                    checked = wanted.check(step.calls, tries)
                     if isinstance(checked, tuple):
                         value, text = checked
                         turn.finish_output(text, value)
                         return _commit(conv, turn)
                     turn.add_results(checked)
                     tries += 1
-                elif action == "tools":
+                elif type(step) is _core._RunTools:
                     assert box is not None  # (the machine asks for tools only when there are)
-                    outcomes = yield from _tool_round(conv, hooks, box, calls)
+                    outcomes = yield from _tool_round(conv, hooks, box, step.calls)
                     turn.add_results(result_blocks(outcomes, history))
                 else:
                     # Note: the commit is the last step; its hooks run in the runner after

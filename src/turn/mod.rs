@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod py;
 pub mod request;
 pub mod setup;
+pub mod step;
 pub mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};

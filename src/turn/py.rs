@@ -6,12 +6,13 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList};
 
 use super::commit::{apply, save};
 use super::exchanged::{Clock, Exchanged};
 use super::io::{self, Backend};
 use super::machine::{Action, Machine, RequestParts};
+use super::step::Step;
 use super::stream::PyRequestStream;
 use super::TurnGuard;
 use crate::context::py::PyHistoryView;
@@ -237,12 +238,11 @@ fn record(turn: Py<PyTurn>, out: Result<ReplyData, ErrorInfo>) -> Finisher {
 
 #[pymethods]
 impl PyTurn {
-    /// What the driver does next: `("request", None)`, `("summary", None)` (a request
-    /// that is never streamed), `("tools", [toolUse dicts])` or `("done", None)`.
-    fn next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+    /// What the driver does next: `REQUEST`, `SUMMARY`, a `_RunTools` or `DONE`.
+    fn next(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         // Note: the lock is let go before any Python object is made (making one may run a
         // collection, and a finalizer may come back to this turn).
-        let action = loop {
+        let step = loop {
             let mut inner = self.inner();
             if inner.machine.is_ended() {
                 return Err(ended()); // (closed, or failed and counted already)
@@ -254,31 +254,18 @@ impl PyTurn {
                 }
                 Ok(Action::Request(parts)) => {
                     inner.ready = Some(parts);
-                    break None;
+                    break Step::Request;
                 }
                 Ok(Action::Summarize(parts)) => {
                     inner.ready = Some(parts);
-                    break Some(Err("summary"));
+                    break Step::Summary;
                 }
-                Ok(Action::RunTools(calls)) => break Some(Ok(Some(calls))),
-                Ok(Action::Done) => break Some(Ok(None)),
+                Ok(Action::RunTools(calls)) => break Step::RunTools(calls),
+                Ok(Action::Done) => break Step::Done,
                 Err(info) => return Err(self.fail(py, inner, *info)),
             }
         };
-        let kind = |name: &str| name.into_pyobject(py).map(|s| s.into_any());
-        match action {
-            None => PyTuple::new(py, [kind("request")?, py.None().into_bound(py)]),
-            Some(Err(name)) => PyTuple::new(py, [kind(name)?, py.None().into_bound(py)]),
-            Some(Ok(Some(calls))) => {
-                let list = PyList::empty(py);
-                for call in calls {
-                    let block = aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(call);
-                    list.append(response::content_block(py, &block)?.get_item("toolUse")?)?;
-                }
-                PyTuple::new(py, [kind("tools")?, list.into_any()])
-            }
-            Some(Ok(None)) => PyTuple::new(py, [kind("done")?, py.None().into_bound(py)]),
-        }
+        step.into_py(py)
     }
 
     /// Makes the due request and takes in its reply (GIL released, Ctrl-C aware).
