@@ -2,9 +2,10 @@
 //! request id, retryability, model id and a hint that says what to do.
 
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule};
+use pyo3::types::PyDict;
 
 use crate::reply::{PyReply, PyUsage, ReplyData, Tokens};
 use crate::wire::error_codes;
@@ -55,6 +56,9 @@ pub struct ErrorInfo {
     /// The retries made before this failure (also when no HTTP status came back), for
     /// `after_response` hooks.
     pub retries: Vec<crate::exchange::Retry>,
+    /// The API operation the error came from (botocore's `operation_name`), set where the
+    /// request is made; None for errors outside any request.
+    pub operation: Option<&'static str>,
 }
 
 impl ErrorInfo {
@@ -72,6 +76,7 @@ impl ErrorInfo {
             versions: None,
             exchange: None,
             retries: Vec::new(),
+            operation: None,
         }
     }
 
@@ -153,6 +158,12 @@ impl ErrorInfo {
         self
     }
 
+    /// Names the operation, unless a nearer place named it already.
+    pub fn with_operation(mut self, operation: &'static str) -> Self {
+        self.operation.get_or_insert(operation);
+        self
+    }
+
     pub fn with_model(mut self, model_id: Option<&str>) -> Self {
         self.model_id = model_id.map(str::to_owned);
         self
@@ -190,7 +201,17 @@ fn hint_for(class: &str) -> Option<&'static str> {
     })
 }
 
-static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+/// The exception classes by name, handed down by `fastconverse.errors` when it is imported
+/// (`_register_errors`): the native layer never imports the Python layer above it.
+static CLASSES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+
+/// Takes the classes of `fastconverse.errors` (once; called by that module).
+#[pyfunction]
+pub fn _register_errors(py: Python<'_>, classes: Bound<'_, PyDict>) -> PyResult<()> {
+    CLASSES
+        .set(py, classes.unbind())
+        .map_err(|_| PyRuntimeError::new_err("the error classes are registered already"))
+}
 
 fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
     if info.class == "RuntimeError" {
@@ -198,10 +219,12 @@ fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
             info.message.clone(),
         ));
     }
-    let module = ERRORS_MODULE.get_or_try_init(py, || {
-        PyModule::import(py, "fastconverse.errors").map(Bound::unbind)
+    let classes = CLASSES.get(py).ok_or_else(|| {
+        PyRuntimeError::new_err("fastconverse.errors was not imported: import fastconverse")
     })?;
-    let class = module.bind(py).getattr(info.class)?;
+    let class = classes.bind(py).get_item(info.class)?.ok_or_else(|| {
+        PyRuntimeError::new_err(format!("no error class {:?} is registered", info.class))
+    })?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("code", info.code.as_deref())?;
     kwargs.set_item("status_code", info.status)?;
@@ -209,6 +232,7 @@ fn build(py: Python<'_>, info: &ErrorInfo) -> PyResult<PyErr> {
     kwargs.set_item("retryable", info.retryable)?;
     kwargs.set_item("model_id", info.model_id.as_deref())?;
     kwargs.set_item("hint", info.hint)?;
+    kwargs.set_item("operation_name", info.operation)?;
     if let Some(seen) = &info.exchange {
         kwargs.set_item("http_headers", response::headers(py, &seen.headers)?)?;
         kwargs.set_item("retry_attempts", seen.retries())?;

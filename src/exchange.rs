@@ -131,7 +131,7 @@ impl Intercept for Exchange {
 /// exchange (headers, attempts).
 #[macro_export]
 macro_rules! send_watched {
-    ($fluent:expr, $model:expr) => {{
+    ($fluent:expr, $model:expr, $operation:expr) => {{
         let exchange = $crate::exchange::Exchange::default();
         let out = $fluent
             .customize()
@@ -143,6 +143,7 @@ macro_rules! send_watched {
             Ok(out) => (Ok(out), seen),
             Err(e) => {
                 let info = $crate::errors::from_sdk(&e)
+                    .with_operation($operation)
                     .with_model(Some($model))
                     .with_exchange(seen.clone());
                 (Err(info), seen)

@@ -27,6 +27,7 @@ pub mod wire;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("_drain", wrap_pyfunction!(runtime::drain, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_register_errors, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(wire::request::check_block, m)?)?;
     m.add_function(wrap_pyfunction!(client::invoke::_invoke_model, m)?)?;

@@ -1,10 +1,9 @@
-"""The boto3-shaped calls of ``ConverseClient``, naming their operation on the errors they
-raise, as botocore's ``ClientError.operation_name`` (the native errors do not say it yet)."""
+"""The boto3-shaped calls of ``ConverseClient`` that need Python: coroutines for the async
+twins, boto3's body objects for InvokeModel, and ``client.exceptions``."""
 
 from __future__ import annotations
 
 from fastconverse import _core, errors
-from fastconverse.errors import ConverseError, _during
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -14,71 +13,33 @@ __all__ = ["Boto3Calls"]
 
 
 class Boto3Calls(_core.ConverseClient):
-    """The native client's boto3-shaped calls, as ``ConverseClient`` inherits them."""
-
-    def converse(self, **kwargs: Any) -> dict[str, Any]:
-        """boto3's ``converse``: same keyword arguments, same returned dict."""
-        try:
-            return super().converse(**kwargs)
-        except ConverseError as error:
-            _during(error, "Converse")
-            raise
-
-    def converse_stream(self, **kwargs: Any) -> dict[str, Any]:
-        """boto3's ``converse_stream``; ``["stream"]`` is an ``EventStream``."""
-        try:
-            return super().converse_stream(**kwargs)
-        except ConverseError as error:
-            _during(error, "ConverseStream")
-            raise
-
-    def count_tokens(self, **kwargs: Any) -> dict[str, Any]:
-        """boto3's ``count_tokens``."""
-        try:
-            return super().count_tokens(**kwargs)
-        except ConverseError as error:
-            _during(error, "CountTokens")
-            raise
+    """The native client's boto3-shaped calls, as ``ConverseClient`` inherits them
+    (``converse``, ``converse_stream`` and ``count_tokens`` are the native ones; their errors
+    name the operation they came from)."""
 
     async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse`` as a coroutine; the HTTP request runs without holding the GIL."""
-        try:
-            return await super().converse_async(**kwargs)
-        except ConverseError as error:
-            _during(error, "Converse")
-            raise
+        return await super().converse_async(**kwargs)
 
     async def converse_stream_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
-        try:
-            return await super().converse_stream_async(**kwargs)
-        except ConverseError as error:
-            _during(error, "ConverseStream")
-            raise
+        return await super().converse_stream_async(**kwargs)
 
     def invoke_model(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``invoke_model``: the model's own body format (FakeBedrock speaks
         Anthropic's); ``["body"].read()`` gives the answer's bytes."""
         from fastconverse._invoke import StreamingBody
 
-        try:
-            out = _core._invoke_model(self, **kwargs)
-        except ConverseError as error:
-            _during(error, "InvokeModel")
-            raise
+        out = _core._invoke_model(self, **kwargs)
         out["body"] = StreamingBody(out["body"])
         return out
 
     def invoke_model_with_response_stream(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``invoke_model_with_response_stream``: ``["body"]`` yields
         ``{"chunk": {"bytes": ...}}`` (``for`` or ``async for``)."""
-        from fastconverse._invoke import STREAM_OPERATION, ChunkEvents
+        from fastconverse._invoke import ChunkEvents
 
-        try:
-            out = _core._invoke_model_with_response_stream(self, **kwargs)
-        except ConverseError as error:
-            _during(error, STREAM_OPERATION)
-            raise
+        out = _core._invoke_model_with_response_stream(self, **kwargs)
         out["body"] = ChunkEvents(out["body"])
         return out
 

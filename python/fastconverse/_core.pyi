@@ -14,6 +14,9 @@ __version__: str
 def _after_fork_in_child() -> None:
     """In a child after ``os.fork()``: a new runtime and new connections at next use."""
 
+def _register_errors(classes: Mapping[str, type[BaseException]]) -> None:
+    """Hands the classes of ``fastconverse.errors`` to the native layer (once, at import)."""
+
 def _drain(timeout: float = 2.0) -> None:
     """Aborts the calls still awaited and waits for wake-ups under way (run at exit)."""
 

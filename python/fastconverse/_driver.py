@@ -14,7 +14,7 @@ import sys
 
 from fastconverse import _core
 from fastconverse._user_content import unique_result_names
-from fastconverse.errors import ConverseError, HookError, TurnKeptInterrupt, _during
+from fastconverse.errors import HookError, TurnKeptInterrupt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -94,11 +94,10 @@ def steps(
     hooks: Hooks | None,
     box: ToolBox | None,
     history: Callable[[], list[dict[str, Any]]],
-    operation: str,
     wanted: Output | None = None,
 ) -> Steps:
     """The turn, from its start to its commit. ``history``: the messages a request carries
-    besides the turn's own; ``operation``: botocore's name for errors (``Converse``...)."""
+    besides the turn's own."""
     try:
         with turn:  # ends the turn however this ends; counts a failure in the metrics
             if hooks is not None and hooks.on_turn_start:
@@ -143,8 +142,6 @@ def steps(
                 yield Notify(on_commit, kept_event)
         raise
     except BaseException as error:
-        if isinstance(error, ConverseError):
-            _during(error, operation)  # (botocore's operation_name)
         # (a stream closed, from another thread too, ends quietly: neither commit nor failure)
         quiet = isinstance(error, GeneratorExit) or turn.closed
         if hooks is not None and hooks.on_failure and not quiet:

@@ -7,7 +7,6 @@ import io
 from typing import Any
 
 from fastconverse import _core
-from fastconverse.errors import ConverseError
 
 __all__ = ["ChunkEvents", "StreamingBody"]
 
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-STREAM_OPERATION = "InvokeModelWithResponseStream"
 
 
 class StreamingBody:
@@ -70,22 +68,14 @@ class ChunkEvents:
         return self
 
     def __next__(self) -> dict[str, Any]:
-        try:
-            event: dict[str, Any] = self._native.__next__()
-        except ConverseError as error:
-            error.operation_name = STREAM_OPERATION
-            raise
+        event: dict[str, Any] = self._native.__next__()
         return event
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        try:
-            event: dict[str, Any] = await self._native.__anext__()
-        except ConverseError as error:
-            error.operation_name = STREAM_OPERATION
-            raise
+        event: dict[str, Any] = await self._native.__anext__()
         return event
 
     def close(self) -> None:

@@ -16,7 +16,6 @@ from fastconverse._persist import ConversationInfo
 from fastconverse._structured import Output
 from fastconverse._structured import wanted as _wanted
 from fastconverse._user_content import has_media, unique_result_names, user_content
-from fastconverse.errors import ConverseError, _during
 from fastconverse.stream import ReplyStream
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -139,7 +138,7 @@ class Conversation:
         return ReplyStream(
             turn,
             self._tools,
-            self._steps(turn, "ConverseStream"),
+            self._steps(turn),
             lambda reply, in_loop: _driver.committed(self, self._hooks, reply, in_loop),
         )
 
@@ -158,31 +157,21 @@ class Conversation:
         begin = self._results_starter(results, tool_choice)
         return self._drive_async(begin)
 
-    def _steps(self, turn: _core._Turn, operation: str, wanted: Output | None = None) -> Steps:
+    def _steps(self, turn: _core._Turn, wanted: Output | None = None) -> Steps:
         return _driver.steps(
-            self,
-            turn,
-            self._hooks,
-            self._tools,
-            _driver.with_turn(self._history, turn),
-            operation,
-            wanted,
+            self, turn, self._hooks, self._tools, _driver.with_turn(self._history, turn), wanted
         )
 
     def _drive(self, turn: _core._Turn, wanted: Output | None = None) -> _core.Reply:
-        reply = _driver.run(self._steps(turn, "Converse", wanted), turn, self._tools)
+        reply = _driver.run(self._steps(turn, wanted), turn, self._tools)
         _driver.committed(self, self._hooks, reply, in_loop=False)
         return reply
 
     async def _drive_async(
         self, begin: Callable[[], _core._Turn], wanted: Output | None = None
     ) -> _core.Reply:
-        try:
-            turn = begin()
-        except ConverseError as error:
-            _during(error, "Converse")
-            raise
-        reply = await _driver.run_async(self._steps(turn, "Converse", wanted), turn, self._tools)
+        turn = begin()
+        reply = await _driver.run_async(self._steps(turn, wanted), turn, self._tools)
         _driver.committed(self, self._hooks, reply, in_loop=True)  # (no await: no cancel here)
         return reply
 
@@ -284,19 +273,11 @@ class Conversation:
     def count_tokens(self) -> _core.TokenCount:
         """The next request's prompt size from Bedrock's CountTokens; where the model cannot
         count, the estimate, with ``exact=False`` and a ``note`` saying why."""
-        try:
-            return self._core.count_tokens()
-        except ConverseError as error:
-            _during(error, "CountTokens")
-            raise
+        return self._core.count_tokens()
 
     async def count_tokens_async(self) -> _core.TokenCount:
         """``count_tokens`` as a coroutine."""
-        try:
-            return await self._core.count_tokens_async()
-        except ConverseError as error:
-            _during(error, "CountTokens")
-            raise
+        return await self._core.count_tokens_async()
 
     @property
     def usage(self) -> _core.Usage:

@@ -12,7 +12,7 @@ use, service errors are ``botocore.exceptions.ClientError`` (errors inside a str
 
 from __future__ import annotations
 
-from fastconverse import _botocore
+from fastconverse import _botocore, _core
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -147,12 +147,6 @@ def _rebuild(
     error = Exception.__new__(_botocore.in_use_for(cls, code, status_code), *args)
     assert isinstance(error, ConverseError)  # (in_use_for gives cls or a subclass of it)
     return error
-
-
-def _during(error: ConverseError, operation_name: str) -> None:
-    """Names the operation an error came from, unless the native side already did."""
-    if error.operation_name is None:
-        error.operation_name = operation_name
 
 
 class ServiceError(ConverseError):
@@ -332,3 +326,17 @@ class ToolTimeoutError(ConverseError, TimeoutError):
 
 
 _botocore.adopt(ServiceError)
+
+
+def _register() -> None:
+    # The native layer builds its errors from these classes: handed down here, so that it
+    # never imports this (higher) layer.
+    classes = {
+        name: value
+        for name, value in globals().items()
+        if isinstance(value, type) and issubclass(value, BaseException) and not name.startswith("_")
+    }
+    _core._register_errors(classes)
+
+
+_register()

@@ -119,7 +119,9 @@ pub fn _invoke_model<'py>(
     let model = a.model.clone();
     let fluent = with_args!(client.ready()?.sdk.invoke_model(), a);
     let watched = model.clone();
-    let (out, seen) = runtime::wait(py, async move { crate::send_watched!(fluent, &watched) })?;
+    let (out, seen) = runtime::wait(py, async move {
+        crate::send_watched!(fluent, &watched, "InvokeModel")
+    })?;
     let out = out.map_err(|e| e.into_pyerr(py))?;
     let d = PyDict::new(py);
     d.set_item(
@@ -148,7 +150,9 @@ pub fn _invoke_model_with_response_stream<'py>(
     let idle = ready.read_timeout;
     let fluent = with_args!(ready.sdk.invoke_model_with_response_stream(), a);
     let watched = model.clone();
-    let (out, seen) = runtime::wait(py, async move { crate::send_watched!(fluent, &watched) })?;
+    let (out, seen) = runtime::wait(py, async move {
+        crate::send_watched!(fluent, &watched, "InvokeModelWithResponseStream")
+    })?;
     let out = out.map_err(|e| e.into_pyerr(py))?;
     let d = PyDict::new(py);
     d.set_item(
@@ -200,6 +204,8 @@ fn chunk_error<R: std::fmt::Debug>(err: &SdkError<ResponseStreamError, R>) -> Er
     }
 }
 
+const STREAM_OPERATION: &str = "InvokeModelWithResponseStream";
+
 async fn pump(mut receiver: Receiver, tx: mpsc::Sender<Chunk>, idle: Duration, model: String) {
     loop {
         let item = match tokio::time::timeout(idle, receiver.recv()).await {
@@ -208,14 +214,21 @@ async fn pump(mut receiver: Receiver, tx: mpsc::Sender<Chunk>, idle: Duration, m
             }
             Ok(Ok(Some(_))) => continue, // (an event this SDK version does not know)
             Ok(Ok(None)) => Chunk::End,
-            Ok(Err(e)) => Chunk::Failed(chunk_error(&e).with_model(Some(&model))),
+            Ok(Err(e)) => Chunk::Failed(
+                chunk_error(&e)
+                    .with_model(Some(&model))
+                    .with_operation(STREAM_OPERATION),
+            ),
             Err(_) => {
                 let mut info = ErrorInfo::new(
                     "StreamInterruptedError",
                     format!("no event for {:.0} s (read_timeout)", idle.as_secs_f64()),
                 );
                 info.retryable = true;
-                Chunk::Failed(info.with_model(Some(&model)))
+                Chunk::Failed(
+                    info.with_model(Some(&model))
+                        .with_operation(STREAM_OPERATION),
+                )
             }
         };
         let last = !matches!(item, Chunk::Bytes(_));

@@ -296,7 +296,9 @@ impl PyConverseClient {
             .count_tokens()
             .model_id(model.clone())
             .input(sdk_input);
-        let (out, seen) = runtime::wait(py, async move { crate::send_watched!(fluent, &model) })?;
+        let (out, seen) = runtime::wait(py, async move {
+            crate::send_watched!(fluent, &model, "CountTokens")
+        })?;
         let out = out.map_err(|e| e.into_pyerr(py))?;
         let d = PyDict::new(py);
         d.set_item(

@@ -93,7 +93,7 @@ impl PyConverseClient {
         let model_for_error = model.clone();
         let fut = async move {
             limit::admit(limiter.as_ref(), tokens).await;
-            let (out, seen) = crate::send_watched!(fluent, &model_for_error);
+            let (out, seen) = crate::send_watched!(fluent, &model_for_error, "Converse");
             let out = out?;
             if let (Some(l), Some(u)) = (&limiter, out.usage()) {
                 l.settle(tokens, (u.input_tokens() + u.output_tokens()).max(0) as u64);
@@ -122,7 +122,7 @@ impl PyConverseClient {
         );
         Ok(async move {
             limit::admit(limiter.as_ref(), tokens).await;
-            let (out, seen) = crate::send_watched!(fluent, &model);
+            let (out, seen) = crate::send_watched!(fluent, &model, "ConverseStream");
             let out = out?;
             let request_id = out.request_id().map(str::to_owned);
             Ok((

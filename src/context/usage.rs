@@ -124,7 +124,9 @@ pub fn count(
                 note: None,
             }),
             Err(e) => {
-                let info = errors::from_sdk(&e).with_model(Some(&model_id));
+                let info = errors::from_sdk(&e)
+                    .with_model(Some(&model_id))
+                    .with_operation("CountTokens");
                 if info.class == "ValidationError" && info.message.contains("support") {
                     Ok(PyTokenCount::estimate(
                         estimate,

@@ -237,7 +237,11 @@ pub(super) async fn pump(
                 Err(failure) => break failure,
             }
         };
-        let mut failure = Box::new(failure.with_model(Some(&opts.model_id)));
+        let mut failure = Box::new(
+            failure
+                .with_model(Some(&opts.model_id))
+                .with_operation("ConverseStream"),
+        );
         failure.request_id = failure.request_id.take().or(request_id);
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
         {

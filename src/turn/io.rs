@@ -50,7 +50,7 @@ pub fn converse(
     let limiter = backend.limiter.clone();
     async move {
         limit::admit(limiter.as_ref(), tokens).await;
-        let (out, seen) = crate::send_watched!(fluent, &model);
+        let (out, seen) = crate::send_watched!(fluent, &model, "Converse");
         let out = out?;
         let request_id = out.request_id().map(str::to_owned);
         let message = match out.output {
@@ -99,7 +99,7 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> P
         Box::pin(async move {
             // Each attempt waits its turn (a restarted stream is a new request).
             limit::admit(limiter.as_ref(), tokens).await;
-            let (out, seen) = crate::send_watched!(fluent, &model);
+            let (out, seen) = crate::send_watched!(fluent, &model, "ConverseStream");
             let out = out?;
             let request_id = out.request_id().map(str::to_owned);
             Ok(Started {
