@@ -125,29 +125,3 @@ impl Intercept for Exchange {
         Ok(())
     }
 }
-
-/// Sends a fluent SDK request with an `Exchange` watching it (inside an async block):
-/// `(result, seen)`, an error already an `ErrorInfo` naming `model` and carrying the
-/// exchange (headers, attempts).
-#[macro_export]
-macro_rules! send_watched {
-    ($fluent:expr, $model:expr, $operation:expr) => {{
-        let exchange = $crate::exchange::Exchange::default();
-        let out = $fluent
-            .customize()
-            .interceptor(exchange.clone())
-            .send()
-            .await;
-        let seen = exchange.seen();
-        match out {
-            Ok(out) => (Ok(out), seen),
-            Err(e) => {
-                let info = $crate::errors::from_sdk(&e)
-                    .with_operation($operation)
-                    .with_model(Some($model))
-                    .with_exchange(seen.clone());
-                (Err(info), seen)
-            }
-        }
-    }};
-}

@@ -1,4 +1,22 @@
 //! fastconverse's native core. This file only wires modules into the Python extension.
+//!
+//! The layers, top to bottom; a module uses only modules of the layers below it (no import
+//! circles: a new `use` that points up is a design problem to solve, not to allow):
+//!
+//! 1. `client`: `ConverseClient`'s native half (boto3-shaped calls, InvokeModel).
+//! 2. `conversation`: a conversation's settings, history and token counts; begins turns.
+//! 3. `settings`: a conversation's and a turn's settings, read from Python arguments.
+//! 4. `turn`, `config`: the turn machine, its requests, its shared state and its Python
+//!    face; the SDK client's settings.
+//! 5. `limit`: rate limits (local, or shared through Redis).
+//! 6. `store`, `stream`, `assembler`: stores; the stream pump; a reply built from events.
+//! 7. `context`, `errors`, `events`: memory policies, estimates, cache points, metrics;
+//!    the one definition of each error; typed stream events.
+//! 8. `reply`, `history`, `http_client`, `fake`: replies; user messages; the HTTP client
+//!    under the SDK; FakeBedrock (a server of its own, on the layers below).
+//! 9. `wire`, `runtime`: the only place that knows both the SDK's and boto3's shapes; the
+//!    one tokio runtime and the bridges to Python's waits.
+//! 10. `exchange`, `wake`: what one HTTP exchange showed; the asyncio loop waker.
 
 use pyo3::prelude::*;
 

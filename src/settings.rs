@@ -124,7 +124,7 @@ pub fn add_memory(
     let (memory, select) = crate::context::py::memory_from(memory)?;
     setup.memory = memory;
     setup.cache = crate::context::cache::Cache::from_py(cache)?;
-    setup.fixed_tokens = crate::context::usage::fixed_tokens(setup);
+    setup.fixed_tokens = setup.estimate_fixed();
     Ok(select)
 }
 
@@ -192,7 +192,7 @@ pub fn for_turn(setup: &Arc<Setup>, turn: &TurnSettings<'_, '_>) -> PyResult<Arc
         own.output_tool = Some(name);
         // (the output's call and one corrected call are rounds of their own)
         own.max_rounds = own.max_rounds.max(2);
-        own.fixed_tokens = crate::context::usage::fixed_tokens(&own);
+        own.fixed_tokens = own.estimate_fixed();
     }
     if let Some(c) = inference_config {
         let given = request::inference_config(&Obj::new(c, "inference_config")?)?;

@@ -8,4 +8,3 @@ pub mod metrics;
 pub mod policy;
 pub mod py;
 pub mod summary;
-pub mod usage;

@@ -333,6 +333,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySummarizing>()?;
     m.add_class::<PyHistoryView>()?;
     m.add_function(wrap_pyfunction!(estimate_tokens, m)?)?;
-    m.add_class::<super::usage::PyTokenCount>()?;
     super::metrics::register(m)
 }

@@ -52,7 +52,7 @@ impl PyConversationCore {
             max_tool_rounds,
             tool_choice,
         )?;
-        setup.fixed_tokens = crate::context::usage::fixed_tokens(&setup);
+        setup.fixed_tokens = setup.estimate_fixed();
         if let Some(link) = &self.link {
             let names = setup.tools.iter().flatten().filter_map(|t| match t {
                 t::Tool::ToolSpec(spec) => Some(spec.name().to_owned()),

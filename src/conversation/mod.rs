@@ -5,19 +5,20 @@
 mod changes;
 mod start;
 mod stored;
+mod tokens;
 
+pub use crate::turn::state::{lock, reload, taken, tick, undo_landed, State};
 pub use start::PyStart;
-pub use stored::{reload, taken, undo_landed};
+use tokens::PyTokenCount;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_bedrockruntime::types as t;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::context::metrics::{Metrics, PyConversationMetrics};
-use crate::context::usage::{self, PyTokenCount};
 use crate::errors::ErrorInfo;
 use crate::history::{self, unanswered};
 use crate::reply::{PyReply, PyUsage, Tokens};
@@ -30,34 +31,6 @@ use crate::turn::py::PyTurn;
 use crate::turn::TurnGuard;
 use crate::wire::document::document_to_py;
 use crate::wire::response;
-
-/// Orders conversations by their last activity.
-static CLOCK: AtomicU64 = AtomicU64::new(0);
-
-pub fn tick() -> u64 {
-    CLOCK.fetch_add(1, Ordering::Relaxed) + 1
-}
-
-pub struct State {
-    /// The transcript, and where requests start in it.
-    pub history: Base,
-    /// The prompt tokens of the last request and how many messages it covered (exact
-    /// figures from the service, for `context_tokens`).
-    pub context: Option<(u64, usize)>,
-    pub metrics: Metrics,
-    pub model_id: String,
-    pub usage: Tokens,
-    /// Holds no Python object of its own (a Reply is plain data): no cycle can pass here.
-    pub last_reply: Option<Py<PyReply>>,
-    pub last_active: u64,
-    /// The stored version, times and metadata.
-    pub stamp: Stamp,
-}
-
-pub fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    // Note: no code panics while holding the lock; recover the data if one ever did.
-    state.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// The native half of a conversation: settings, history, usage and the busy flag.
 #[pyclass(name = "ConversationCore", module = "fastconverse._core", frozen)]
@@ -140,13 +113,13 @@ impl PyConversationCore {
             let state = lock(&self.state);
             (state.history.clone(), state.model_id.clone())
         };
-        let estimate = usage::estimate(&self.setup(), &history);
-        match usage::count_input(&self.setup(), &history) {
+        let estimate = tokens::estimate(&self.setup(), &history);
+        match tokens::count_input(&self.setup(), &history) {
             None => Err(PyTokenCount::estimate(
                 estimate,
                 "an estimate: the conversation has no messages yet",
             )),
-            Some(input) => Ok(usage::count(&self.backend, model_id, input, estimate)),
+            Some(input) => Ok(tokens::count(&self.backend, model_id, input, estimate)),
         }
     }
 }
@@ -360,7 +333,7 @@ impl PyConversationCore {
                         .map(|&n| u64::from(n))
                         .sum::<u64>()
             }
-            _ => usage::estimate(&self.setup(), h),
+            _ => tokens::estimate(&self.setup(), h),
         }
     }
 
@@ -493,5 +466,6 @@ impl PyConversationCore {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyConversationCore>()?;
+    m.add_class::<PyTokenCount>()?;
     m.add_class::<PyStart>()
 }

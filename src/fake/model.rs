@@ -186,7 +186,7 @@ fn answer(body: &Value) -> Turn {
         let said = default_reply(body);
         return Turn {
             blocks: vec![Block::ToolUse {
-                id: super::py::new_tool_use_id(),
+                id: super::script::new_tool_use_id(),
                 name,
                 input: sample(&schema, &schema, &said),
             }],

@@ -4,8 +4,11 @@
 use pyo3::prelude::*;
 use serde_json::Value;
 
-use super::py::{new_tool_use_id, value_error};
-use super::script::Block;
+use super::script::{new_tool_use_id, Block};
+
+fn value_error(msg: impl Into<String>) -> PyErr {
+    pyo3::exceptions::PyValueError::new_err(msg.into())
+}
 
 /// Parses scripted content blocks given in the boto3 shape.
 pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {

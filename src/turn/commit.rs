@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 
 use super::outcome::{Change, Committed};
-use crate::conversation::{lock, reload, undo_landed, State};
+use super::state::{lock, reload, undo_landed, State};
 use crate::errors::{ErrorInfo, TurnDetail};
 use crate::store::link::{Doubt, Link, Snapshot, Written};
 use crate::store::Failure;

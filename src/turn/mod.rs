@@ -10,6 +10,7 @@ pub mod outcome;
 pub mod py;
 pub mod request;
 pub mod setup;
+pub mod state;
 pub mod step;
 pub mod stream;
 

@@ -12,11 +12,11 @@ use super::commit::{apply, save};
 use super::exchanged::{Clock, Exchanged};
 use super::io::{self, Backend};
 use super::machine::{Action, Machine, RequestParts};
+use super::state::{lock, tick, State};
 use super::step::Step;
-use super::stream::PyRequestStream;
+use super::stream::{PyRequestStream, Taker};
 use super::TurnGuard;
 use crate::context::py::PyHistoryView;
-use crate::conversation::{lock, tick, State};
 use crate::errors::ErrorInfo;
 use crate::history::content_blocks;
 use crate::reply::{PyReply, PyUsage, ReplyData};
@@ -228,6 +228,21 @@ impl PyTurn {
     }
 }
 
+impl Taker for Py<PyTurn> {
+    fn first_token(&self) {
+        self.get().first_token();
+    }
+
+    fn on_reply(
+        &self,
+        py: Python<'_>,
+        out: Result<ReplyData, ErrorInfo>,
+        unseen: bool,
+    ) -> PyResult<()> {
+        self.get().on_reply(py, out, unseen)
+    }
+}
+
 /// The finisher of a request: takes the reply into the turn, in the awaiting task.
 fn record(turn: Py<PyTurn>, out: Result<ReplyData, ErrorInfo>) -> Finisher {
     Box::new(move |py| {
@@ -287,7 +302,7 @@ impl PyTurn {
         let (parts, tokens) = slf.get().take_request()?;
         let model_id = parts.model_id.clone();
         let pump = io::converse_stream(&slf.get().backend, parts, tokens);
-        Ok(PyRequestStream::new(pump, model_id, slf))
+        Ok(PyRequestStream::new(pump, model_id, Box::new(slf)))
     }
 
     /// Takes in `toolResult` block dicts for calls of the current round.

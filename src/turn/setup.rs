@@ -7,7 +7,7 @@ use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::Document;
 
 use crate::context::cache::Cache;
-use crate::context::estimate::message_tokens;
+use crate::context::estimate::{message_tokens, system_tokens, tools_tokens};
 use crate::context::policy::Memory;
 pub use crate::wire::request::Guardrail;
 
@@ -45,6 +45,13 @@ pub struct Setup {
     /// A structured output's tool: forced on every request of the turn, and its call,
     /// once valid, becomes the turn's answer (`Machine::finish_output`).
     pub output_tool: Option<String>,
+}
+
+impl Setup {
+    /// The estimate of what every request sends besides its messages (system and tools).
+    pub fn estimate_fixed(&self) -> u64 {
+        system_tokens(&self.system) + self.tools.as_deref().map_or(0, tools_tokens)
+    }
 }
 
 /// The history a turn builds on: the whole transcript (shared, not copied), the estimate of

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 
-use super::py::PyTurn;
 use crate::assembler::Assembler;
 use crate::errors::ErrorInfo;
 use crate::events;
@@ -17,6 +16,19 @@ use crate::runtime::Bridge;
 use crate::stream::{self, Item, Pump};
 use crate::wake;
 use crate::wire::pyobj::py_repr;
+
+/// What the stream tells its turn (the turn implements it: the stream never names it).
+pub trait Taker: Send + Sync {
+    /// The stream's first content arrived.
+    fn first_token(&self);
+    /// The stream's outcome; `unseen`: a failure before any content.
+    fn on_reply(
+        &self,
+        py: Python<'_>,
+        out: Result<crate::reply::ReplyData, ErrorInfo>,
+        unseen: bool,
+    ) -> PyResult<()>;
+}
 
 struct Shared {
     pump: Arc<Pump>,
@@ -26,7 +38,7 @@ struct Shared {
     /// Content reached the reader (a failure now cannot be retried unseen).
     content: AtomicBool,
     model_id: String,
-    turn: Py<PyTurn>,
+    turn: Box<dyn Taker>,
 }
 
 enum Step {
@@ -93,7 +105,7 @@ impl Shared {
         };
         if first {
             self.content.store(true, Ordering::Release);
-            self.turn.get().first_token();
+            self.turn.first_token();
         }
     }
 
@@ -105,7 +117,7 @@ impl Shared {
         out: Result<crate::reply::ReplyData, ErrorInfo>,
         unseen: bool,
     ) -> PyResult<()> {
-        self.turn.get().on_reply(py, out, unseen)
+        self.turn.on_reply(py, out, unseen)
     }
 
     /// Events the reader never sees (unknown kinds) are taken in here, off the reader's
@@ -160,7 +172,7 @@ pub struct PyRequestStream {
 }
 
 impl PyRequestStream {
-    pub fn new(pump: Pump, model_id: String, turn: Py<PyTurn>) -> Self {
+    pub fn new(pump: Pump, model_id: String, turn: Box<dyn Taker>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 pump: Arc::new(pump),

@@ -10,4 +10,5 @@ pub mod pyobj;
 pub mod request;
 pub mod request_view;
 pub mod response;
+pub mod tokens;
 pub mod trace;

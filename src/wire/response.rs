@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use super::document::document_to_py;
-use crate::reply::Tokens;
+use super::tokens::Tokens;
 
 type Dict<'py> = Bound<'py, PyDict>;
 

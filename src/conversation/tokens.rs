@@ -6,16 +6,11 @@ use std::future::Future;
 use aws_sdk_bedrockruntime::types as t;
 use pyo3::prelude::*;
 
-use super::estimate::{system_tokens, tools_tokens};
-use super::summary;
+use crate::context::estimate::system_tokens;
+use crate::context::summary;
 use crate::errors::{self, ErrorInfo};
 use crate::turn::io::Backend;
 use crate::turn::machine::{Base, Setup};
-
-/// The estimate of what every request of a conversation sends besides its messages.
-pub fn fixed_tokens(setup: &Setup) -> u64 {
-    system_tokens(&setup.system) + setup.tools.as_deref().map_or(0, tools_tokens)
-}
 
 pub fn summary_tokens(history: &Base) -> u64 {
     history
