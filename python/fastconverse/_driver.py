@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
     from fastconverse._structured import Output
     from fastconverse._tools import ToolBox, _Outcome
-    from fastconverse.conversation import Conversation
     from fastconverse.hooks import Hooks
 
+    Conversation = Any  # (the driver only hands it to hook events: no import of its layer)
     Op = Union[int, "Tools", "CallHook", "Notify"]
     Steps = Generator[Op, Any, "_core.Reply"]
     Sub = Generator[Op, Any, None]

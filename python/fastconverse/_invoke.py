@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-
 class StreamingBody:
     """The answer's bytes, read like botocore's ``StreamingBody`` (``read``,
     ``iter_lines``, ``iter_chunks``; the bytes are already here, nothing blocks)."""
