@@ -158,6 +158,26 @@ impl ErrorInfo {
         self
     }
 
+    /// When the answer was not Bedrock's at all (a proxy's or a web server's HTML page, an
+    /// empty body), this error says so instead of the parser's complaint about it: the
+    /// endpoint answered with `expected` content neither as a success nor as an error.
+    pub fn or_foreign(self, seen: &crate::exchange::Seen, expected: &str) -> Self {
+        let Some(message) = foreign_answer(seen, expected) else {
+            return self;
+        };
+        let bedrock_error = seen.headers.iter().any(|(k, _)| k == "x-amzn-errortype");
+        if bedrock_error {
+            return self;
+        }
+        let mut info = ErrorInfo::new("EndpointError", message);
+        info.status = self.status;
+        info.model_id = self.model_id;
+        info.operation = self.operation;
+        info.retries = self.retries;
+        info.request_id = self.request_id;
+        info
+    }
+
     /// Names the operation, unless a nearer place named it already.
     pub fn with_operation(mut self, operation: &'static str) -> Self {
         self.operation.get_or_insert(operation);
@@ -349,6 +369,25 @@ where
     }
 }
 
+/// "the endpoint answered text/html, not ..." when the response's content type is not
+/// `expected` (Bedrock's own errors are JSON too, and a stream's are JSON before it begins).
+pub fn foreign_answer(seen: &crate::exchange::Seen, expected: &str) -> Option<String> {
+    let content_type = seen
+        .headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.as_str());
+    match content_type {
+        Some(ct) if ct.starts_with(expected) || ct.starts_with("application/json") => None,
+        None if seen.headers.is_empty() => None, // (no response at all: not this case)
+        other => Some(format!(
+            "the endpoint answered {}, not a Bedrock {}: check endpoint_url (a proxy or a web server may have answered)",
+            other.unwrap_or("with no content type"),
+            if expected == "application/json" { "response" } else { "event stream" }
+        )),
+    }
+}
+
 /// Sends a fluent SDK request with an `Exchange` watching it (inside an async block):
 /// `(result, seen)`, an error already an `ErrorInfo` naming `model` and carrying the
 /// exchange (headers, attempts).
@@ -368,7 +407,8 @@ macro_rules! send_watched {
                 let info = $crate::errors::from_sdk(&e)
                     .with_operation($operation)
                     .with_model(Some($model))
-                    .with_exchange(seen.clone());
+                    .with_exchange(seen.clone())
+                    .or_foreign(&seen, "application/json");
                 (Err(info), seen)
             }
         }

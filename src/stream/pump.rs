@@ -146,6 +146,7 @@ pub(super) async fn pump(
     let mut batch: Vec<Item> = Vec::new();
     // The SDK's retries of each start, and the pump's own restarts.
     let mut retries: Vec<crate::exchange::Retry> = Vec::new();
+    let mut foreign: Option<String>;
     loop {
         attempt += 1;
         let started = match first.take() {
@@ -157,7 +158,10 @@ pub(super) async fn pump(
         };
         let (mut receiver, request_id) = match started {
             Ok(s) => {
-                retries.extend(s.seen.retries);
+                retries.extend(s.seen.retries.iter().cloned());
+                // (an answer that is no event stream fails at its first read: say so then)
+                foreign =
+                    crate::errors::foreign_answer(&s.seen, "application/vnd.amazon.eventstream");
                 (Box::new(s.receiver), s.request_id)
             }
             Err(mut info) => {
@@ -236,6 +240,14 @@ pub(super) async fn pump(
                 }
                 Err(failure) => break failure,
             }
+        };
+        let failure = match foreign.take() {
+            Some(message) if !saw_start => {
+                let mut info = ErrorInfo::new("EndpointError", message);
+                info.status = Some(200);
+                Box::new(info)
+            }
+            _ => failure,
         };
         let mut failure = Box::new(
             failure

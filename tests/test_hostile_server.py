@@ -1,0 +1,264 @@
+"""A hostile server (raw sockets, no FakeBedrock): broken checksums, frames cut in half,
+payloads that are not JSON or of the wrong shape, absurd frame lengths, an HTML page,
+bodies shorter than announced, connections reset mid-headers, a byte every half second.
+Every answer ends in a typed fastconverse error (never a hang, a panic or a RuntimeError),
+with memory bounded and the history as it was, for send, stream, the boto3 layer's stream
+and InvokeModel's stream."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastconverse import ConverseClient, errors
+
+pytestmark = pytest.mark.timeout(120)  # (a hang fails here, whatever the machine's speed)
+
+
+def frame(headers: dict[str, str], payload: bytes) -> bytes:
+    """An event-stream frame (WIRE.md): prelude, its CRC, headers, payload, message CRC."""
+    head = b""
+    for key, value in headers.items():
+        k, v = key.encode(), value.encode()
+        head += bytes([len(k)]) + k + b"\x07" + struct.pack(">H", len(v)) + v
+    prelude = struct.pack(">II", 12 + len(head) + len(payload) + 4, len(head))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + head + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def event(kind: str, payload: bytes) -> bytes:
+    return frame(
+        {":event-type": kind, ":content-type": "application/json", ":message-type": "event"},
+        payload,
+    )
+
+
+START = event("messageStart", b'{"role":"assistant"}')
+DELTA = event("contentBlockDelta", b'{"contentBlockIndex":0,"delta":{"text":"Hi"}}')
+STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
+    b"x-amzn-RequestId: hostile\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+def corrupt(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+Answer = Callable[[socket.socket], None]
+
+
+def stream_of(*parts: bytes, end: bool = False) -> Answer:
+    def answer(c: socket.socket) -> None:
+        c.sendall(STREAM_HEAD + b"".join(chunk(p) for p in parts) + (chunk(b"") if end else b""))
+
+    return answer
+
+
+def html(c: socket.socket) -> None:
+    body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    c.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
+
+
+def short_body(c: socket.socket) -> None:
+    c.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
+        b"Content-Length: 100000\r\n\r\n" + START
+    )
+
+
+def reset_mid_headers(c: socket.socket) -> None:
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Ty")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+
+
+def drip(c: socket.socket) -> None:
+    c.sendall(STREAM_HEAD)
+    for byte in chunk(START + DELTA):
+        c.sendall(bytes([byte]))
+        time.sleep(0.5)
+
+
+def huge_frame(c: socket.socket) -> None:
+    # A prelude announcing 100 MB, then 8 MB of it, then silence.
+    prelude = struct.pack(">II", 100 * 2**20, 0)
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    c.sendall(STREAM_HEAD + chunk(prelude))
+    for _ in range(8):
+        c.sendall(chunk(b"\0" * 2**20))
+    time.sleep(5)
+
+
+def two_gb_frame(c: socket.socket) -> None:
+    prelude = struct.pack(">II", 2**31 - 1, 0)
+    c.sendall(STREAM_HEAD + chunk(prelude + struct.pack(">I", zlib.crc32(prelude))))
+    time.sleep(5)
+
+
+CASES: dict[str, Answer] = {
+    "bad prelude crc": stream_of(START, corrupt(DELTA, 9)),
+    "bad message crc": stream_of(START, corrupt(DELTA, len(DELTA) - 1)),
+    "frame cut in half": stream_of(START, DELTA[: len(DELTA) // 2]),
+    "payload not json": stream_of(START, event("contentBlockDelta", b"not json at all")),
+    "payload of the wrong shape": stream_of(
+        START, event("contentBlockDelta", b'{"contentBlockIndex":"zero","delta":[1,2]}')
+    ),
+    "2 GB frame length": two_gb_frame,
+    "100 MB frame": huge_frame,
+    "unknown event then eof": stream_of(START, event("surpriseEvent", b"{}"), end=True),
+    "html page": html,
+    "content-length beyond the body": short_body,
+    "reset mid-headers": reset_mid_headers,
+    "a byte every half second": drip,
+}
+
+
+class Hostile:
+    """A server that answers every request with ``answer`` after reading the request."""
+
+    def __init__(self, answer: Answer, name: str = "") -> None:
+        self.answer = answer
+        self.name = name
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        try:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                got = conn.recv(65536)
+                if not got:
+                    return
+                data += got
+            head, body = data.split(b"\r\n\r\n", 1)
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            while len(body) < length:
+                body += conn.recv(65536)
+            self.answer(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture(params=list(CASES), ids=list(CASES))
+def hostile(request: pytest.FixtureRequest) -> Iterator[Hostile]:
+    server = Hostile(CASES[request.param], request.param)
+    yield server
+    server.close()
+
+
+def client_of(server: Hostile) -> ConverseClient:
+    return ConverseClient(
+        "m",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKID",
+        aws_secret_access_key="SECRET",
+        max_attempts=1,
+        read_timeout=1.5,
+    )
+
+
+def typed(error: BaseException) -> None:
+    assert isinstance(error, errors.ConverseError), f"{type(error).__name__}: {error}"
+    assert "panicked" not in str(error) and "internal error" not in str(error), str(error)
+
+
+HISTORY = [
+    {"role": "user", "content": [{"text": "Hello"}]},
+    {"role": "assistant", "content": [{"text": "Hi there"}]},
+]
+
+
+def run_api(client: ConverseClient, api: str) -> Any:
+    if api == "send":
+        conv = client.create_conversation(messages=HISTORY)
+        try:
+            return conv.send("again")
+        finally:
+            assert conv.messages == HISTORY, "the history changed"
+    if api == "stream":
+        conv = client.create_conversation(messages=HISTORY)
+        try:
+            return conv.stream("again").until_done()
+        finally:
+            assert conv.messages == HISTORY, "the history changed"
+    if api == "stream_async":
+        conv = client.create_conversation(messages=HISTORY)
+
+        async def read() -> Any:
+            return [e async for e in conv.stream("again")]
+
+        try:
+            return asyncio.run(read())
+        finally:
+            assert conv.messages == HISTORY, "the history changed"
+    if api == "boto3_stream":
+        out = client.converse_stream(messages=[*HISTORY, HISTORY[0]])
+        return list(out["stream"])
+    out = client.invoke_model_with_response_stream(
+        modelId="m", body=b'{"anthropic_version":"bedrock-2023-05-31","max_tokens":9,"messages":[]}'
+    )
+    return list(out["body"])
+
+
+@pytest.mark.parametrize("api", ["send", "stream", "stream_async", "boto3_stream", "invoke"])
+def test_a_hostile_answer_ends_in_a_typed_error(hostile: Hostile, api: str) -> None:
+    if hostile.name == "unknown event then eof" and api in ("boto3_stream", "invoke"):
+        # boto3's EventStream ends quietly at a clean EOF, and so does ours (parity): the
+        # unknown event is skipped, not raised.
+        assert isinstance(run_api(client_of(hostile), api), list)
+        return
+    if hostile.name == "a byte every half second" and api == "send":
+        pytest.skip("Converse (not streamed) is bounded per read, not per answer: see notes")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(Exception) as caught:
+        run_api(client_of(hostile), api)
+    typed(caught.value)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 64, f"memory grew by {grown_mib:.0f} MiB"
+
+
+def test_an_html_answer_says_so() -> None:
+    server = Hostile(html)
+    try:
+        for api in ("send", "stream", "boto3_stream"):
+            with pytest.raises(errors.EndpointError, match="answered text/html, not a Bedrock"):
+                run_api(client_of(server), api)
+    finally:
+        server.close()
