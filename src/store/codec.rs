@@ -48,6 +48,9 @@ fn document(d: &t::DocumentBlock) -> Result<Value, String> {
     if let Some(c) = d.context() {
         m.insert("context".into(), c.into());
     }
+    if let Some(c) = d.citations() {
+        m.insert("citations".into(), json!({ "enabled": c.enabled() }));
+    }
     Ok(Value::Object(m))
 }
 
@@ -94,7 +97,14 @@ fn block(b: &t::ContentBlock) -> Result<Value, String> {
             "toolUseId": u.tool_use_id(), "name": u.name(), "input": document_to_json(u.input()),
         }}),
         t::ContentBlock::ToolResult(r) => json!({ "toolResult": tool_result(r)? }),
-        t::ContentBlock::CachePoint(c) => json!({ "cachePoint": { "type": c.r#type().as_str() } }),
+        t::ContentBlock::CachePoint(c) => {
+            let mut m = Map::new();
+            m.insert("type".into(), c.r#type().as_str().into());
+            if let Some(ttl) = c.ttl() {
+                m.insert("ttl".into(), ttl.as_str().into());
+            }
+            json!({ "cachePoint": m })
+        }
         t::ContentBlock::ReasoningContent(t::ReasoningContentBlock::ReasoningText(r)) => {
             let mut m = Map::new();
             m.insert("text".into(), r.text().into());
@@ -197,6 +207,14 @@ fn document_in(v: &Value, at: &str) -> Decoded<t::DocumentBlock> {
             .name(string(m, "name", at)?)
             .source(source)
             .set_context(m.get("context").and_then(Value::as_str).map(Into::into))
+            .set_citations(
+                m.get("citations")
+                    .and_then(|c| c.get("enabled"))
+                    .and_then(Value::as_bool)
+                    .map(|enabled| t::CitationsConfig::builder().enabled(enabled).build())
+                    .transpose()
+                    .map_err(|e| format!("{at}.citations: {e}"))?,
+            )
             .build(),
         at,
     )
@@ -264,12 +282,16 @@ fn block_in(v: &Value, at: &str) -> Decoded<t::ContentBlock> {
             )?)
         }
         ("toolResult", r) => t::ContentBlock::ToolResult(tool_result_in(r, at)?),
-        ("cachePoint", c) => t::ContentBlock::CachePoint(built(
-            t::CachePointBlock::builder()
-                .r#type(string(obj(c, at)?, "type", at)?.into())
-                .build(),
-            at,
-        )?),
+        ("cachePoint", c) => {
+            let c = obj(c, at)?;
+            t::ContentBlock::CachePoint(built(
+                t::CachePointBlock::builder()
+                    .r#type(string(c, "type", at)?.into())
+                    .set_ttl(c.get("ttl").and_then(Value::as_str).map(Into::into))
+                    .build(),
+                at,
+            )?)
+        }
         ("reasoningContent", r) => {
             t::ContentBlock::ReasoningContent(match only(obj(r, at)?, at)? {
                 ("reasoningText", rt) => {
