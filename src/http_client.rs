@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use crate::runtime::ForkLocal;
+use crate::fork::ForkLocal;
 
 /// The SDK's default client, minus the eager certificate load; one per fork generation,
 /// so that a child after `fork()` opens its own connections (the parent's pool belongs to

@@ -16,7 +16,8 @@
 //!    under the SDK; FakeBedrock (a server of its own, on the layers below).
 //! 9. `wire`, `runtime`: the only place that knows both the SDK's and boto3's shapes; the
 //!    one tokio runtime and the bridges to Python's waits.
-//! 10. `exchange`, `wake`: what one HTTP exchange showed; the asyncio loop waker.
+//! 10. `exchange`, `wake`, `fork`: what one HTTP exchange showed; the asyncio loop waker;
+//!     what a child after `fork()` makes again.
 
 use pyo3::prelude::*;
 
@@ -29,6 +30,7 @@ pub mod errors;
 pub mod events;
 pub mod exchange;
 pub mod fake;
+pub mod fork;
 pub mod history;
 pub mod http_client;
 pub mod limit;
@@ -46,7 +48,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("_drain", wrap_pyfunction!(runtime::drain, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_register_errors, m)?)?;
-    m.add_function(wrap_pyfunction!(runtime::_after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(fork::_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(wire::request::check_block, m)?)?;
     m.add_function(wrap_pyfunction!(client::invoke::_invoke_model, m)?)?;
     m.add_function(wrap_pyfunction!(

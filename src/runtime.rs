@@ -29,10 +29,6 @@ use crate::wake::{self, EXITING, WAKING};
 /// parent's worker threads do not exist there: its runtime would never run a task).
 static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
 static MAKING: Mutex<()> = Mutex::new(());
-/// How many times this process was forked into (0 in the first process): what was made
-/// for another generation (connection pools, connections) is made again.
-static FORKS: AtomicU64 = AtomicU64::new(0);
-
 /// The process-wide runtime, shared by the client and FakeBedrock.
 pub fn get() -> &'static Runtime {
     let made = RUNTIME.load(Ordering::Acquire);
@@ -56,66 +52,12 @@ pub fn get() -> &'static Runtime {
     leaked
 }
 
-/// The fork generation of this process (see `FORKS`).
-pub fn forks() -> u64 {
-    FORKS.load(Ordering::Acquire)
-}
-
-/// In a child after `os.fork()` (registered with `os.register_at_fork` by the package):
-/// the next call makes a new runtime; the parent's is left as it is (its threads are not
-/// in this process: dropping it would wait for them forever), and so are its tasks.
-#[pyfunction]
-pub fn _after_fork_in_child() {
-    FORKS.fetch_add(1, Ordering::AcqRel);
+/// In a child after `fork()` (see `fork::_after_fork_in_child`): the next call makes a new
+/// runtime; the parent's is left as it is (its threads are not in this process: dropping
+/// it would wait for them forever), and so are its tasks.
+pub fn forget_after_fork() {
     RUNTIME.store(std::ptr::null_mut(), Ordering::Release);
     std::mem::forget(tasks().take());
-    wake::after_fork();
-}
-
-/// A value made once per fork generation (a connection pool, a connection): a child
-/// after `fork()` makes its own at first use and leaves the parent's alone.
-pub struct ForkLocal<T> {
-    made: Mutex<Option<(u64, T)>>,
-    make: Box<dyn Fn() -> T + Send + Sync>,
-}
-
-impl<T: Clone> ForkLocal<T> {
-    pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Self {
-            made: Mutex::new(None),
-            make: Box::new(make),
-        }
-    }
-
-    /// With `first` as this generation's value (made already, by the caller).
-    pub fn with(first: T, make: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Self {
-            made: Mutex::new(Some((forks(), first))),
-            make: Box::new(make),
-        }
-    }
-
-    pub fn get(&self) -> T {
-        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
-        let now = forks();
-        match made.as_ref() {
-            Some((generation, value)) if *generation == now => value.clone(),
-            _ => {
-                // (another generation's value is forgotten, never dropped: its tasks and
-                // sockets belong to the parent)
-                std::mem::forget(made.take());
-                let value = (self.make)();
-                *made = Some((now, value.clone()));
-                value
-            }
-        }
-    }
-}
-
-impl<T> std::fmt::Debug for ForkLocal<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ForkLocal")
-    }
 }
 
 /// Turns a Rust result into a Python value, on the caller's thread.

@@ -262,7 +262,7 @@ def call_hook(op: CallHook) -> Any:
     try:
         result = op.fn(op.event)
         if result is not None and hasattr(result, "__await__"):
-            from fastconverse._tools import run_coroutine
+            from fastconverse._tool_threads import run_coroutine
 
             result = run_coroutine(result)
     except Exception as exc:

@@ -5,6 +5,9 @@
 //! always do, with an input built from the tool's schema; with thinking enabled it reasons
 //! first, in a signed block that must come back unchanged.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde_json::{json, Value};
 
 use super::script::{Block, Turn};
@@ -186,7 +189,7 @@ fn answer(body: &Value) -> Turn {
         let said = default_reply(body);
         return Turn {
             blocks: vec![Block::ToolUse {
-                id: super::script::new_tool_use_id(),
+                id: new_tool_use_id(),
                 name,
                 input: sample(&schema, &schema, &said),
             }],
@@ -239,6 +242,28 @@ fn answer(body: &Value) -> Turn {
         stop_reason: Some(stop_reason.into()),
         ..Turn::default()
     }
+}
+
+static TOOL_USE_IDS: AtomicU64 = AtomicU64::new(0);
+
+/// A tool-use id in the service's style (`tooluse_` and 22 letters and digits).
+pub fn new_tool_use_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let n = TOOL_USE_IDS.fetch_add(1, Ordering::Relaxed);
+    let mut id = String::from("tooluse_");
+    let mut h = DefaultHasher::new();
+    n.hash(&mut h);
+    let mut x = h.finish();
+    for i in 0..22 {
+        if i == 11 {
+            let mut h = DefaultHasher::new();
+            (n, x).hash(&mut h);
+            x = h.finish();
+        }
+        id.push(ALPHABET[(x % 62) as usize] as char);
+        x /= 62;
+    }
+    id
 }
 
 #[cfg(test)]

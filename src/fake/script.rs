@@ -8,9 +8,6 @@ use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::frame::{write_event, write_exception};
 use super::tokens;
 
@@ -486,25 +483,3 @@ pub fn all_frames(turn: Turn, prompt: Usage) -> bytes::Bytes {
 #[cfg(test)]
 #[path = "script_tests.rs"]
 mod tests;
-
-static TOOL_USE_IDS: AtomicU64 = AtomicU64::new(0);
-
-/// A tool-use id in the service's style (`tooluse_` and 22 letters and digits).
-pub fn new_tool_use_id() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let n = TOOL_USE_IDS.fetch_add(1, Ordering::Relaxed);
-    let mut id = String::from("tooluse_");
-    let mut h = DefaultHasher::new();
-    n.hash(&mut h);
-    let mut x = h.finish();
-    for i in 0..22 {
-        if i == 11 {
-            let mut h = DefaultHasher::new();
-            (n, x).hash(&mut h);
-            x = h.finish();
-        }
-        id.push(ALPHABET[(x % 62) as usize] as char);
-        x /= 62;
-    }
-    id
-}

@@ -4,7 +4,8 @@
 use pyo3::prelude::*;
 use serde_json::Value;
 
-use super::script::{new_tool_use_id, Block};
+use super::model::new_tool_use_id;
+use super::script::Block;
 
 fn value_error(msg: impl Into<String>) -> PyErr {
     pyo3::exceptions::PyValueError::new_err(msg.into())

@@ -70,7 +70,7 @@ return num(low)
 #[derive(Clone)]
 pub struct Shared {
     key: String,
-    conn: std::sync::Arc<crate::runtime::ForkLocal<ConnectionManager>>,
+    conn: std::sync::Arc<crate::fork::ForkLocal<ConnectionManager>>,
     reserve: Script,
     settle: Script,
     throttled: Script,

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::record::{head_of, matches, metadata_of};
 use super::{Failure, Listing, Outcome, Record, Store, Write};
-use crate::runtime::ForkLocal;
+use crate::fork::ForkLocal;
 
 const CHECK: &str = "Check that the Redis server is running and reachable at this URL (host, port, password, database number).";
 

@@ -51,7 +51,7 @@ impl SqliteStore {
         Ok(Self {
             path: path.to_owned(),
             timeout,
-            conn: Arc::new(Mutex::new((crate::runtime::forks(), conn))),
+            conn: Arc::new(Mutex::new((crate::fork::forks(), conn))),
         })
     }
 
@@ -66,7 +66,7 @@ impl SqliteStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                let now = crate::runtime::forks();
+                let now = crate::fork::forks();
                 if conn.0 != now {
                     let fresh = connect(&path, timeout)?;
                     // (the parent's connection is forgotten: closing it here could

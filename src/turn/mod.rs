@@ -37,11 +37,11 @@ impl TurnGuard {
     /// Whether a turn of this process's generation holds the flag.
     pub fn is_busy(busy: &AtomicU64) -> bool {
         let held = busy.load(Ordering::Acquire);
-        held != 0 && held >> GENERATION_SHIFT == crate::runtime::forks()
+        held != 0 && held >> GENERATION_SHIFT == crate::fork::forks()
     }
 
     pub fn acquire(busy: &Arc<AtomicU64>, id: &str) -> Result<Self, Box<ErrorInfo>> {
-        let generation = crate::runtime::forks();
+        let generation = crate::fork::forks();
         let number = (TURNS.fetch_add(1, Ordering::Relaxed) + 1) & ((1 << GENERATION_SHIFT) - 1);
         let turn = (generation << GENERATION_SHIFT) | number.max(1);
         let mut current = 0;
