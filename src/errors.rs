@@ -161,21 +161,22 @@ impl ErrorInfo {
     /// When the answer was not Bedrock's at all (a proxy's or a web server's HTML page, an
     /// empty body), this error says so instead of the parser's complaint about it: the
     /// endpoint answered with `expected` content neither as a success nor as an error.
-    pub fn or_foreign(self, seen: &crate::exchange::Seen, expected: &str) -> Self {
+    pub fn or_foreign(mut self, seen: &crate::exchange::Seen, expected: &str) -> Self {
+        // Only an answer that came (a status), that the SDK could not read as a service
+        // error of Bedrock's (no code, or its "Unknown"), and not marked as one.
+        let unread = matches!(self.code.as_deref(), None | Some("Unknown"));
+        let bedrock_error = seen.headers.iter().any(|(k, _)| k == "x-amzn-errortype");
+        if self.status.is_none() || !unread || bedrock_error {
+            return self;
+        }
         let Some(message) = foreign_answer(seen, expected) else {
             return self;
         };
-        let bedrock_error = seen.headers.iter().any(|(k, _)| k == "x-amzn-errortype");
-        if bedrock_error {
-            return self;
-        }
-        let mut info = ErrorInfo::new("EndpointError", message);
-        info.status = self.status;
-        info.model_id = self.model_id;
-        info.operation = self.operation;
-        info.retries = self.retries;
-        info.request_id = self.request_id;
-        info
+        self.class = "EndpointError";
+        self.code = None;
+        self.message = message;
+        self.hint = hint_for("EndpointError");
+        self
     }
 
     /// Names the operation, unless a nearer place named it already.
@@ -378,7 +379,13 @@ pub fn foreign_answer(seen: &crate::exchange::Seen, expected: &str) -> Option<St
         .find(|(k, _)| k == "content-type")
         .map(|(_, v)| v.as_str());
     match content_type {
-        Some(ct) if ct.starts_with(expected) || ct.starts_with("application/json") => None,
+        Some(ct)
+            if ct.starts_with(expected)
+                || ct.starts_with("application/json")
+                || ct.starts_with("application/x-amz-json") =>
+        {
+            None
+        }
         None if seen.headers.is_empty() => None, // (no response at all: not this case)
         other => Some(format!(
             "the endpoint answered {}, not a Bedrock {}: check endpoint_url (a proxy or a web server may have answered)",

@@ -97,6 +97,8 @@ impl Intercept for Exchange {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // (the headers are the last attempt's: an attempt without a response leaves none)
+        seen.headers.clear();
         if let Some((ended, reason)) = seen.last.take() {
             seen.retries.push(Retry {
                 reason: reason.unwrap_or_else(|| "retried".to_owned()),

@@ -23,12 +23,14 @@ use pyo3::{PyTraverseError, PyVisit};
 use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
 
+use crate::fork::PerFork;
+
 use crate::wake::{self, EXITING, WAKING};
 
 /// The process's runtime, made at first use and again in a child after `fork()` (the
 /// parent's worker threads do not exist there: its runtime would never run a task).
 static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
-static MAKING: Mutex<()> = Mutex::new(());
+static MAKING: PerFork<Mutex<()>> = PerFork::new(|| Mutex::new(()));
 /// The process-wide runtime, shared by the client and FakeBedrock.
 pub fn get() -> &'static Runtime {
     let made = RUNTIME.load(Ordering::Acquire);
@@ -36,7 +38,7 @@ pub fn get() -> &'static Runtime {
         // SAFETY: a runtime stored here is leaked, never freed.
         return unsafe { &*made };
     }
-    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    let _making = MAKING.get().lock().unwrap_or_else(|e| e.into_inner());
     let made = RUNTIME.load(Ordering::Acquire);
     if !made.is_null() {
         // SAFETY: as above.
@@ -57,7 +59,6 @@ pub fn get() -> &'static Runtime {
 /// it would wait for them forever), and so are its tasks.
 pub fn forget_after_fork() {
     RUNTIME.store(std::ptr::null_mut(), Ordering::Release);
-    std::mem::forget(tasks().take());
 }
 
 /// Turns a Rust result into a Python value, on the caller's thread.
@@ -88,11 +89,11 @@ where
 }
 
 /// Tasks whose results an awaitable waits for, so that interpreter exit can abort them.
-static TASKS: Mutex<Option<HashMap<u64, AbortHandle>>> = Mutex::new(None);
+static TASKS: PerFork<Mutex<Option<HashMap<u64, AbortHandle>>>> = PerFork::new(|| Mutex::new(None));
 static TASK_IDS: AtomicU64 = AtomicU64::new(0);
 
 fn tasks() -> std::sync::MutexGuard<'static, Option<HashMap<u64, AbortHandle>>> {
-    TASKS.lock().unwrap_or_else(|e| e.into_inner())
+    TASKS.get().lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Unregisters its task when the task ends, whichever way (an abort drops it too).

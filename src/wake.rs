@@ -155,15 +155,11 @@ impl PyLoopWaker {
 }
 
 /// The wakers of the event loops seen so far, with their loops (weakly).
-static WAKERS: Mutex<Vec<(LoopRef, Waker)>> = Mutex::new(Vec::new());
+/// One registry per fork generation: a child after `fork()` never takes the parent's lock
+/// (a parent thread may have held it), and its loops get wakers of their own.
+static WAKERS: crate::fork::PerFork<Mutex<Vec<(LoopRef, Waker)>>> =
+    crate::fork::PerFork::new(|| Mutex::new(Vec::new()));
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// In a child after `fork()`: the wakers' queues and sockets are the parent's (a loop the
-/// child runs gets a waker of its own at its next await); they are forgotten, not closed.
-pub fn after_fork() {
-    let mut wakers = WAKERS.lock().unwrap_or_else(|e| e.into_inner());
-    std::mem::forget(std::mem::take(&mut *wakers));
-}
 
 /// The running event loop of this thread (asyncio's `RuntimeError` when there is none).
 pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
@@ -194,6 +190,7 @@ pub fn for_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Waker
     // Note: the lock is awaited with the GIL released, as the Python calls made under it may
     // let another thread run, and that thread may be waiting here.
     let mut wakers = WAKERS
+        .get()
         .lock_py_attached(py)
         .unwrap_or_else(|e| e.into_inner());
     let found = wakers

@@ -262,3 +262,38 @@ def test_an_html_answer_says_so() -> None:
                 run_api(client_of(server), api)
     finally:
         server.close()
+
+
+def test_a_web_page_then_a_network_failure_is_not_called_a_web_page() -> None:
+    """The retry's failure is what the caller hears: an HTML 502 on the first attempt and
+    a reset on the second is a network failure, not 'the endpoint answered text/html'."""
+    attempts: list[int] = []
+
+    def answer(c: socket.socket) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            body = b"<html>502 Bad Gateway</html>"
+            c.sendall(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body) + body
+            )
+        else:
+            reset_mid_headers(c)
+
+    server = Hostile(answer)
+    try:
+        client = ConverseClient(
+            "m",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="AKID",
+            aws_secret_access_key="SECRET",
+            max_attempts=2,
+            read_timeout=1.5,
+        )
+        with pytest.raises(errors.ConverseError) as caught:
+            client.create_conversation().send("hi")
+        assert len(attempts) == 2
+        assert "text/html" not in str(caught.value), str(caught.value)
+    finally:
+        server.close()

@@ -203,3 +203,26 @@ def test_a_cancelled_read_never_loses_a_chunk(fake_bedrock: FakeBedrock, seed: i
         return total
 
     assert asyncio.run(main()) > 20
+
+
+def test_two_threads_reading_one_stream_share_its_chunks(fake_bedrock: FakeBedrock) -> None:
+    import threading
+
+    text = " ".join(f"w{i}" for i in range(20))
+    client = fc_client(fake_bedrock)
+    one = client.invoke_model_with_response_stream(modelId=MODEL, body=claude_body(text))
+    reference = sorted(json.loads(e["chunk"]["bytes"])["type"] for e in one["body"])
+    body = client.invoke_model_with_response_stream(modelId=MODEL, body=claude_body(text))["body"]
+    got: list[list[Any]] = [[], []]
+
+    def read(i: int) -> None:
+        for event in body:
+            got[i].append(json.loads(event["chunk"]["bytes"]))
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    kinds = sorted(e["type"] for e in got[0] + got[1])
+    assert kinds == reference, "every chunk reached one reader once, none was lost"

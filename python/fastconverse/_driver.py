@@ -135,15 +135,10 @@ def steps(
                     # Note: the commit is the last step; its hooks run in the runner after
                     # `steps` returned (`committed`), so nothing can fail a kept turn.
                     return _commit(conv, turn)
-    except TurnKeptInterrupt as kept:
-        if hooks is not None and hooks.on_commit:
-            kept_event = _hooks().TurnCommitted(conv, kept.reply)
-            for on_commit in hooks.on_commit:
-                yield Notify(on_commit, kept_event)
-        raise
     except BaseException as error:
-        # (a stream closed, from another thread too, ends quietly: neither commit nor failure)
-        quiet = isinstance(error, GeneratorExit) or turn.closed
+        # (a stream closed, from another thread too, ends quietly: neither commit nor failure;
+        # and a turn that was kept did not fail, whatever interrupted the caller after it)
+        quiet = isinstance(error, GeneratorExit) or turn.closed or turn.committed
         if hooks is not None and hooks.on_failure and not quiet:
             event = _hooks().TurnFailed(conv, error)
             for fn in hooks.on_failure:
@@ -153,7 +148,9 @@ def steps(
 
 def _commit(conv: Conversation, turn: _core._Turn) -> _core.Reply:
     """The turn's commit. A Ctrl-C that came during the store write is raised from it with
-    the turn kept: the caller hears both, as ``TurnKeptInterrupt``."""
+    the turn kept: the caller hears both, as ``TurnKeptInterrupt``; the runner then runs
+    the commit hooks as for any kept turn. (Another signal's exception, a SIGTERM handler's
+    ``SystemExit``, goes through as it is, without hooks.)"""
     try:
         return turn.commit()
     except KeyboardInterrupt as interrupt:

@@ -16,6 +16,7 @@ from fastconverse._persist import ConversationInfo
 from fastconverse._structured import Output
 from fastconverse._structured import wanted as _wanted
 from fastconverse._user_content import has_media, unique_result_names, user_content
+from fastconverse.errors import TurnKeptInterrupt
 from fastconverse.stream import ReplyStream
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -163,7 +164,11 @@ class Conversation:
         )
 
     def _drive(self, turn: _core._Turn, wanted: Output | None = None) -> _core.Reply:
-        reply = _driver.run(self._steps(turn, wanted), turn, self._tools)
+        try:
+            reply = _driver.run(self._steps(turn, wanted), turn, self._tools)
+        except TurnKeptInterrupt as kept:
+            _driver.committed(self, self._hooks, kept.reply, in_loop=False)
+            raise
         _driver.committed(self, self._hooks, reply, in_loop=False)
         return reply
 
@@ -171,7 +176,11 @@ class Conversation:
         self, begin: Callable[[], _core._Turn], wanted: Output | None = None
     ) -> _core.Reply:
         turn = begin()
-        reply = await _driver.run_async(self._steps(turn, wanted), turn, self._tools)
+        try:
+            reply = await _driver.run_async(self._steps(turn, wanted), turn, self._tools)
+        except TurnKeptInterrupt as kept:
+            _driver.committed(self, self._hooks, kept.reply, in_loop=True)
+            raise
         _driver.committed(self, self._hooks, reply, in_loop=True)  # (no await: no cancel here)
         return reply
 

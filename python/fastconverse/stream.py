@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastconverse import _core
 from fastconverse._driver import REQUEST, SUMMARY, Tools, call_hook, call_hook_async
+from fastconverse.errors import TurnKeptInterrupt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -60,6 +61,10 @@ class _Run:
         except StopIteration as stop:
             self.reply = stop.value
             self.committed(stop.value, in_loop)
+        except TurnKeptInterrupt as kept:  # (the turn was kept: its reply is the stream's)
+            self.reply = kept.reply
+            self.committed(kept.reply, in_loop)
+            raise
         except RuntimeError:
             if not self.closed:
                 raise

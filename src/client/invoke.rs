@@ -260,17 +260,10 @@ fn take(received: &Received) -> Option<Chunk> {
 }
 
 /// Receives the next chunk into `received` (cancel-safe: tokio's `recv` loses nothing when
-/// dropped, and nothing is awaited after it).
+/// dropped, and nothing is awaited after it). Each read receives one chunk and takes one,
+/// first in first out, so two readers at once share the chunks in order.
 async fn receive(rx: std::sync::Arc<Mutex<mpsc::Receiver<Chunk>>>, received: Received) {
-    let mut rx = rx.lock().await;
-    if !received
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .is_empty()
-    {
-        return; // (another read received one meanwhile)
-    }
-    let item = rx.recv().await.unwrap_or(Chunk::End);
+    let item = rx.lock().await.recv().await.unwrap_or(Chunk::End);
     received
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -326,19 +319,30 @@ impl PyChunkStream {
         if self.done.load(Ordering::Acquire) {
             return Err(PyStopIteration::new_err(()));
         }
-        let mut item = take(&self.received);
-        if item.is_none() {
+        // (a chunk a cancelled or interrupted read received comes first)
+        let item = loop {
+            if let Some(item) = take(&self.received) {
+                break item;
+            }
+            if self.done.load(Ordering::Acquire) {
+                return Err(PyStopIteration::new_err(()));
+            }
             runtime::wait(py, receive(self.rx.clone(), self.received.clone()))?;
-            item = take(&self.received);
-        }
-        chunk_dict(py, item, &self.done)?.ok_or_else(|| PyStopIteration::new_err(()))
+        };
+        chunk_dict(py, Some(item), &self.done)?.ok_or_else(|| PyStopIteration::new_err(()))
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
-    fn __anext__(&self) -> runtime::Bridge {
+    fn __anext__(&self, py: Python<'_>) -> runtime::Bridge {
+        // (a chunk a cancelled read received is handed over at once)
+        if let Some(item) = take(&self.received) {
+            let out = chunk_dict(py, Some(item), &self.done)
+                .and_then(|event| event.ok_or_else(|| PyStopAsyncIteration::new_err(())));
+            return runtime::Bridge::value(out);
+        }
         let rx = self.rx.clone();
         let done = self.done.clone();
         let received = self.received.clone();

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::record::{head_of, matches, metadata_of};
 use super::{Failure, Listing, Outcome, Record, Store, Write};
+use crate::fork::ForkLocal;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS fastconverse_conversations (
@@ -36,9 +37,10 @@ const CHECK: &str = "Check that the database file's folder exists and is writabl
 pub struct SqliteStore {
     path: String,
     timeout: Duration,
-    /// The connection and the fork generation that opened it: a child after `fork()`
-    /// opens its own (SQLite forbids using the parent's), leaving the parent's untouched.
-    conn: Arc<Mutex<(u64, Connection)>>,
+    /// The connection, one per fork generation: a child after `fork()` opens its own at
+    /// first use (SQLite forbids using the parent's) and never touches the parent's, not
+    /// even its lock (a parent thread may have held it).
+    conn: ForkLocal<Arc<Mutex<Option<Connection>>>>,
 }
 
 fn down(e: rusqlite::Error) -> Failure {
@@ -51,7 +53,9 @@ impl SqliteStore {
         Ok(Self {
             path: path.to_owned(),
             timeout,
-            conn: Arc::new(Mutex::new((crate::fork::forks(), conn))),
+            conn: ForkLocal::with(Arc::new(Mutex::new(Some(conn))), || {
+                Arc::new(Mutex::new(None))
+            }),
         })
     }
 
@@ -61,19 +65,17 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
     {
-        let conn = self.conn.clone();
+        let conn = self.conn.get();
         let (path, timeout) = (self.path.clone(), self.timeout);
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                let now = crate::fork::forks();
-                if conn.0 != now {
-                    let fresh = connect(&path, timeout)?;
-                    // (the parent's connection is forgotten: closing it here could
-                    // checkpoint or remove the WAL under the parent)
-                    std::mem::forget(std::mem::replace(&mut *conn, (now, fresh)));
-                }
-                f(&mut conn.1)
+                let conn = match &mut *conn {
+                    Some(open) => open,
+                    // (the first use in a child after fork())
+                    empty => empty.insert(connect(&path, timeout)?),
+                };
+                f(conn)
             })
             .await
             .unwrap_or_else(|e| Err(Failure::down(format!("the store call failed: {e}"), CHECK)))
