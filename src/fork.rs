@@ -22,7 +22,6 @@ pub fn forks() -> u64 {
 #[pyfunction]
 pub fn _after_fork_in_child() {
     FORKS.fetch_add(1, Ordering::AcqRel);
-    crate::runtime::forget_after_fork();
 }
 
 /// A slot per fork generation, reached through an atomic pointer: the child of a fork never

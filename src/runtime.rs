@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -28,37 +28,20 @@ use crate::fork::PerFork;
 use crate::wake::{self, EXITING, WAKING};
 
 /// The process's runtime, made at first use and again in a child after `fork()` (the
-/// parent's worker threads do not exist there: its runtime would never run a task).
-static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
-static MAKING: PerFork<Mutex<()>> = PerFork::new(|| Mutex::new(()));
+/// parent's worker threads do not exist there: its runtime would never run a task). The
+/// parent's is left as it is: dropping it would wait for those threads forever.
+static RUNTIME: PerFork<OnceLock<&'static Runtime>> = PerFork::new(OnceLock::new);
+
 /// The process-wide runtime, shared by the client and FakeBedrock.
 pub fn get() -> &'static Runtime {
-    let made = RUNTIME.load(Ordering::Acquire);
-    if !made.is_null() {
-        // SAFETY: a runtime stored here is leaked, never freed.
-        return unsafe { &*made };
-    }
-    let _making = MAKING.get().lock().unwrap_or_else(|e| e.into_inner());
-    let made = RUNTIME.load(Ordering::Acquire);
-    if !made.is_null() {
-        // SAFETY: as above.
-        return unsafe { &*made };
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("fastconverse-runtime")
-        .build()
-        .expect("the tokio runtime could not start");
-    let leaked: &'static Runtime = Box::leak(Box::new(runtime));
-    RUNTIME.store(leaked as *const Runtime as *mut Runtime, Ordering::Release);
-    leaked
-}
-
-/// In a child after `fork()` (see `fork::_after_fork_in_child`): the next call makes a new
-/// runtime; the parent's is left as it is (its threads are not in this process: dropping
-/// it would wait for them forever), and so are its tasks.
-pub fn forget_after_fork() {
-    RUNTIME.store(std::ptr::null_mut(), Ordering::Release);
+    RUNTIME.get().get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("fastconverse-runtime")
+            .build()
+            .expect("the tokio runtime could not start");
+        Box::leak(Box::new(runtime))
+    })
 }
 
 /// Turns a Rust result into a Python value, on the caller's thread.
