@@ -242,7 +242,7 @@ impl PyMetadata {
         };
         e.trace()
             .and_then(|t| crate::wire::trace::trace(t.guardrail(), t.prompt_router()))
-            .map(|trace| response::json_to_py(py, &trace))
+            .map(|trace| crate::wire::json::to_py(py, &trace))
             .transpose()
     }
     #[getter]

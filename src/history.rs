@@ -9,8 +9,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use crate::wire::content_in;
 use crate::wire::pyobj::{as_list, py_repr, value_error};
-use crate::wire::request;
 
 /// Refuses blank text blocks and empty content.
 pub fn check_text(message: &t::Message, path: &str) -> PyResult<()> {
@@ -53,7 +53,7 @@ pub fn user_message(input: &Bound<'_, PyAny>) -> PyResult<t::Message> {
         }
         user(vec![t::ContentBlock::Text(text)], "message")?
     } else if input.cast::<PyDict>().is_ok() {
-        let message = request::message(input, "message")?;
+        let message = content_in::message(input, "message")?;
         if message.role() != &t::ConversationRole::User {
             return Err(value_error(
                 "message.role",
@@ -81,8 +81,8 @@ pub fn content_blocks(input: &Bound<'_, PyAny>, path: &str) -> PyResult<Vec<t::C
     let content = as_list(input, path)?
         .iter()
         .enumerate()
-        .map(|(i, b)| request::content_block(b, &format!("{path}[{i}]")))
-        .collect::<PyResult<Vec<_>>>()?;
+        .map(|(i, b)| content_in::content_block(b, &format!("{path}[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
     if content.is_empty() {
         return Err(value_error(path, "must hold at least one content block"));
     }
@@ -95,7 +95,7 @@ pub fn initial_history(messages: &Bound<'_, PyAny>) -> PyResult<Vec<t::Message>>
     let mut out = Vec::with_capacity(list.len());
     for (i, m) in list.iter().enumerate() {
         let path = format!("messages[{i}]");
-        let message = request::message(m, &path)?;
+        let message = content_in::message(m, &path)?;
         let expected = if i % 2 == 0 {
             t::ConversationRole::User
         } else {
@@ -170,7 +170,7 @@ pub fn given_results(results: &Bound<'_, PyDict>) -> PyResult<HashMap<String, t:
                     .unwrap_or_default()
             ))
         })?;
-        let block = request::content_block(&value, &format!("results[{}]", py_repr(&id)))?;
+        let block = content_in::content_block(&value, &format!("results[{}]", py_repr(&id)))?;
         given.insert(id, block);
     }
     Ok(given)

@@ -220,7 +220,7 @@ impl PyReply {
         self.0
             .trace
             .as_deref()
-            .map(|t| crate::wire::response::json_to_py(py, t))
+            .map(|t| crate::wire::json::to_py(py, t))
             .transpose()
     }
 

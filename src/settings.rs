@@ -10,7 +10,7 @@ use pyo3::types::PyString;
 
 use crate::turn::machine::Setup;
 use crate::wire::pyobj::{as_list, value_error, Obj};
-use crate::wire::request;
+use crate::wire::{content_in, request};
 
 /// A request's `toolChoice`, as boto3's dict (None: the conversation's own).
 pub fn parse_choice(choice: Option<&Bound<'_, PyAny>>) -> PyResult<Option<t::ToolChoice>> {
@@ -42,8 +42,8 @@ pub fn setup_from(
             setup.system = as_list(sp, "system_prompt")?
                 .iter()
                 .enumerate()
-                .map(|(i, b)| request::system_block(b, &format!("system_prompt[{i}]")))
-                .collect::<PyResult<_>>()?;
+                .map(|(i, b)| content_in::system_block(b, &format!("system_prompt[{i}]")))
+                .collect::<Result<_, _>>()?;
             let text: Vec<&str> = setup
                 .system
                 .iter()

@@ -230,7 +230,7 @@ def test_a_corrupt_or_foreign_record_is_refused_whole(
     db.execute("UPDATE fastconverse_messages SET body = ? WHERE seq = 1", ('{"role":"user"}',))
     db.commit()
     fresh = fc_client(fake_bedrock, store=str(path))
-    with pytest.raises(StoreError, match=r"messages\[1\].content: expected a list"):
+    with pytest.raises(StoreError, match=r"messages\[1\].content: is required\."):
         fresh.get_conversation("x")
     db.execute("UPDATE fastconverse_conversations SET head = ?", (json.dumps({"format": "x"}),))
     db.commit()

@@ -374,7 +374,7 @@ impl PyConverseClient {
             max_attempts: ready.max_attempts,
             limiter: ready.limiter.clone(),
         };
-        let metadata = crate::store::py::json_object(metadata, "metadata")?;
+        let metadata = crate::wire::json::object_from_py(metadata, "metadata")?;
         let link = |store: &PyStore| {
             let settings = settings.map(serde_json::from_str).transpose();
             settings

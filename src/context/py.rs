@@ -11,7 +11,7 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
 use super::estimate::message_tokens;
 use super::policy::{is_turn_start, Memory, SummarySettings};
 use crate::wire::pyobj::{as_list, py_repr, value_error};
-use crate::wire::{request, response};
+use crate::wire::{content_in, response};
 
 fn count(obj: &Bound<'_, PyAny>, name: &str, min: u64) -> PyResult<u64> {
     if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
@@ -318,13 +318,14 @@ pub fn estimate_tokens(value: &Bound<'_, PyAny>) -> PyResult<u64> {
         return Ok((s.to_cow()?.chars().count() as u64).div_ceil(4));
     }
     if value.is_instance_of::<PyDict>() {
-        return Ok(message_tokens(&request::message(value, "value")?));
+        return Ok(message_tokens(&content_in::message(value, "value")?));
     }
     let list = as_list(value, "value")?;
     list.iter()
         .enumerate()
-        .map(|(i, m)| request::message(m, &format!("value[{i}]")).map(|m| message_tokens(&m)))
-        .sum()
+        .map(|(i, m)| content_in::message(m, &format!("value[{i}]")).map(|m| message_tokens(&m)))
+        .sum::<Result<u64, _>>()
+        .map_err(PyErr::from)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -79,7 +79,10 @@ impl PyConversationCore {
                 "metadata: expected a dict of JSON values (an empty dict clears it), got None",
             ));
         }
-        let metadata = Arc::new(crate::store::py::json_object(Some(metadata), "metadata")?);
+        let metadata = Arc::new(crate::wire::json::object_from_py(
+            Some(metadata),
+            "metadata",
+        )?);
         let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         if self.link.is_none() {
             lock(&self.state).stamp.metadata = metadata;

@@ -426,7 +426,7 @@ impl PyConversationCore {
             (state.stamp.clone(), state.history.messages.len())
         };
         let metadata = serde_json::Value::Object((*stamp.metadata).clone());
-        let metadata = crate::store::py::json_to_py(py, metadata)?;
+        let metadata = crate::wire::json::to_py(py, &metadata)?;
         (stamp.version, stamp.created, stamp.updated, metadata, count).into_pyobject(py)
     }
 

@@ -9,9 +9,10 @@ use pyo3::prelude::*;
 use serde_json::{Map, Value};
 
 use super::record::{Head, StoredUsage, FORMAT};
-use super::{codec, now, Failure, Record, Shared, Write};
+use super::{now, Failure, Record, Shared, Write};
 use crate::reply::Tokens;
 use crate::runtime;
+use crate::wire::json;
 
 /// What a conversation knows of its stored record.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +88,7 @@ impl Link {
     ) -> Result<Write, Failure> {
         let added = added
             .iter()
-            .map(codec::encode)
+            .map(json::encode_message)
             .collect::<Result<Vec<_>, String>>()
             .map_err(|what| Failure::Unstorable(format!("the turn holds {what}")))?;
         let head = Head {

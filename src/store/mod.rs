@@ -4,7 +4,6 @@
 //! version it was based on (optimistic concurrency): a write based on an old version is
 //! refused as a conflict, never merged.
 
-pub mod codec;
 pub mod link;
 pub mod py;
 pub mod record;
@@ -49,7 +48,7 @@ impl Failure {
             }
             Failure::Corrupt(what) => ErrorInfo::new(
                 "StoreError",
-                format!("{store}: conversation {id:?} is damaged in the store: {what}"),
+                format!("{store}: conversation {id:?} is damaged in the store: {what}."),
             )
             .with_hint("Nothing was loaded from it or written to it (a record written by another program, or changed behind fastconverse's back)."),
             Failure::Conflict { ours, theirs } => {

@@ -5,14 +5,14 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-use serde_json::{Map, Value};
+use pyo3::types::{PyList, PyString, PyTuple};
+use serde_json::Value;
 
 use super::redis::RedisStore;
 use super::sqlite::SqliteStore;
 use super::{Failure, Record, Shared};
 use crate::runtime;
-use crate::wire::document::py_to_document;
+use crate::wire::json;
 
 const TEN_YEARS: f64 = 315_360_000.0;
 
@@ -28,30 +28,6 @@ fn timeout(value: f64) -> PyResult<std::time::Duration> {
 
 fn failed(py: Python<'_>, store: &Shared, id: &str, f: Failure) -> PyErr {
     f.info(&store.describe(), id).into_pyerr(py)
-}
-
-/// A JSON object from a Python mapping (metadata), checked.
-pub fn json_object(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Map<String, Value>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else {
-        return Ok(Map::new());
-    };
-    if !obj.is_instance_of::<PyDict>() {
-        return Err(PyTypeError::new_err(format!(
-            "{name}: expected a dict of JSON values, got {}",
-            obj.get_type().name()?
-        )));
-    }
-    // Checked as a Converse document (the error names where), read in the dict's order.
-    py_to_document(obj, name)?;
-    match pythonize::depythonize::<Value>(obj) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(PyTypeError::new_err(format!("{name}: expected a dict"))),
-        Err(e) => Err(PyTypeError::new_err(format!("{name}: {e}"))),
-    }
-}
-
-pub fn json_to_py<'py>(py: Python<'py>, v: Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(pythonize::pythonize(py, &v)?)
 }
 
 #[pymethods]
@@ -79,7 +55,7 @@ impl PyStore {
         metadata: Option<&Bound<'py, PyAny>>,
         after: Option<(f64, String)>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let wanted = json_object(metadata, "metadata")?;
+        let wanted = json::object_from_py(metadata, "metadata")?;
         let rows = runtime::wait(py, self.store.list(max, wanted, after))?
             .map_err(|f| failed(py, &self.store, "", f))?;
         let out = PyList::empty(py);
@@ -93,7 +69,7 @@ impl PyStore {
                     l.updated.into_pyobject(py)?.into_any(),
                     l.model_id.into_pyobject(py)?.into_any(),
                     l.messages.into_pyobject(py)?.into_any(),
-                    json_to_py(py, Value::Object(l.metadata))?,
+                    json::to_py(py, &Value::Object(l.metadata))?,
                 ],
             )?)?;
         }

@@ -5,8 +5,9 @@ use aws_sdk_bedrockruntime::types as t;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{codec, Failure};
+use super::Failure;
 use crate::reply::Tokens;
+use crate::wire::json;
 
 /// The format a head says it is in: anything else is refused, never half-loaded.
 pub const FORMAT: &str = "fastconverse.conversation/1";
@@ -148,7 +149,7 @@ impl Record {
         let messages = messages
             .iter()
             .enumerate()
-            .map(|(i, m)| codec::decode(m, &format!("messages[{i}]")))
+            .map(|(i, m)| json::decode_message(m, &format!("messages[{i}]")))
             .collect::<Result<Vec<_>, String>>()
             .map_err(Failure::Corrupt)?;
         Ok(Self {

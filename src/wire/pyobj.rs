@@ -1,9 +1,14 @@
-//! Reading boto3-shaped Python arguments with errors that name the argument: every
-//! accessor knows its path (`messages[0].content[1].image.format`).
+//! The wire shape as boto3-shaped Python objects: reading arguments (`Node`, with errors
+//! that name the argument) and writing results (`PySink`).
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use aws_smithy_types::Document;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use super::document::{document_to_py, py_to_document};
+use super::reader::{items, text, Node, Read, Reader};
+use super::sink::{key, Key, Sink};
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
@@ -16,203 +21,139 @@ pub fn value_error(path: &str, msg: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(format!("{path}: {msg}"))
 }
 
-/// A dict argument at a known path.
-pub struct Obj<'py> {
-    pub dict: Bound<'py, PyDict>,
-    pub path: String,
+/// boto3-shaped Python arguments, read with the paths their errors name.
+pub type Obj<'py> = Reader<Bound<'py, PyAny>>;
+
+impl<'py> Node for Bound<'py, PyAny> {
+    type Map = Bound<'py, PyDict>;
+
+    fn kind(&self) -> String {
+        type_name(self)
+    }
+
+    fn is_null(&self) -> bool {
+        self.is_none()
+    }
+
+    fn as_map(&self) -> Option<Self::Map> {
+        self.cast::<PyDict>().ok().cloned()
+    }
+
+    fn entry(map: &Self::Map, key: &str) -> Read<Option<Self>> {
+        Ok(map.get_item(key)?)
+    }
+
+    fn entries(map: &Self::Map) -> Read<Vec<(String, Self)>> {
+        map.iter()
+            .map(|(k, v)| Ok((k.extract::<String>()?, v)))
+            .collect()
+    }
+
+    fn as_text(&self) -> Read<Option<String>> {
+        match self.cast::<PyString>() {
+            Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn as_items(&self) -> Read<Option<Vec<Self>>> {
+        if self.is_instance_of::<PyList>() || self.is_instance_of::<PyTuple>() {
+            Ok(Some(self.try_iter()?.collect::<PyResult<_>>()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn as_bool(&self) -> Option<bool> {
+        self.cast::<PyBool>().ok().map(|b| b.is_true())
+    }
+
+    fn as_int(&self) -> Option<i64> {
+        // Python counts a bool as an int; the API does not.
+        if self.is_instance_of::<PyBool>() {
+            return None;
+        }
+        self.extract().ok()
+    }
+
+    fn as_float(&self) -> Option<f64> {
+        if self.is_instance_of::<PyBool>() {
+            return None;
+        }
+        self.extract().ok()
+    }
+
+    /// `bytes`/`bytearray`, or a `str`: boto3 sends a str given for a blob as its UTF-8
+    /// bytes (it base64-encodes them on the wire itself), so code ported from boto3 means
+    /// the text, not base64.
+    fn as_blob(&self, _path: &str) -> Read<Option<Vec<u8>>> {
+        if let Ok(b) = self.cast::<PyBytes>() {
+            return Ok(Some(b.as_bytes().to_vec()));
+        }
+        if let Ok(s) = self.cast::<PyString>() {
+            return Ok(Some(s.to_cow()?.as_bytes().to_vec()));
+        }
+        Ok(self.extract::<Vec<u8>>().ok())
+    }
+
+    fn to_document(&self, path: &str) -> Read<Document> {
+        Ok(py_to_document(self, path)?)
+    }
 }
 
-impl<'py> Obj<'py> {
-    pub fn new(obj: &Bound<'py, PyAny>, path: impl Into<String>) -> PyResult<Self> {
-        let path = path.into();
-        match obj.cast::<PyDict>() {
-            Ok(d) => Ok(Self {
-                dict: d.clone(),
-                path,
-            }),
-            Err(_) => Err(PyTypeError::new_err(format!(
-                "{path}: expected a dict, got {}",
-                type_name(obj)
-            ))),
-        }
+/// Writes boto3-shaped Python dicts (bytes as `bytes`).
+pub struct PySink<'py>(pub Python<'py>);
+
+impl<'py> Sink for PySink<'py> {
+    type Out = Bound<'py, PyAny>;
+    type Map = Bound<'py, PyDict>;
+    type Err = PyErr;
+
+    fn map(&self) -> Self::Map {
+        PyDict::new(self.0)
     }
 
-    pub fn at(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+    fn put(&self, map: &mut Self::Map, key: &'static Key, value: Self::Out) -> PyResult<()> {
+        map.set_item(key.py(self.0), value)
     }
 
-    /// Refuses keys the API does not define, as boto3 does.
-    pub fn only(&self, allowed: &[&str]) -> PyResult<()> {
-        for key in self.dict.keys() {
-            let key: String = key.extract()?;
-            if !allowed.contains(&key.as_str()) {
-                return Err(value_error(
-                    &self.at(&key),
-                    format!(
-                        "unknown parameter; {} takes: {}",
-                        if self.path.is_empty() {
-                            "this call"
-                        } else {
-                            &self.path
-                        },
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
+    fn done(&self, map: Self::Map) -> Self::Out {
+        map.into_any()
     }
 
-    /// The value at `key`; a missing key and None both give None.
-    pub fn get(&self, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-        Ok(self.dict.get_item(key)?.filter(|v| !v.is_none()))
+    fn text(&self, s: &str) -> PyResult<Self::Out> {
+        Ok(PyString::new(self.0, s).into_any())
     }
 
-    pub fn req(&self, key: &str) -> PyResult<Bound<'py, PyAny>> {
-        self.get(key)?
-            .ok_or_else(|| value_error(&self.at(key), "is required"))
+    fn blob(&self, bytes: &[u8]) -> Self::Out {
+        PyBytes::new(self.0, bytes).into_any()
     }
 
-    pub fn str(&self, key: &str) -> PyResult<Option<String>> {
-        self.get(key)?
-            .map(|v| as_str(&v, &self.at(key)))
-            .transpose()
+    fn boolean(&self, b: bool) -> Self::Out {
+        PyBool::new(self.0, b).to_owned().into_any()
     }
 
-    pub fn req_str(&self, key: &str) -> PyResult<String> {
-        as_str(&self.req(key)?, &self.at(key))
+    fn list(&self, items: Vec<Self::Out>) -> PyResult<Self::Out> {
+        Ok(PyList::new(self.0, items)?.into_any())
     }
 
-    pub fn obj(&self, key: &str) -> PyResult<Option<Obj<'py>>> {
-        self.get(key)?
-            .map(|v| Obj::new(&v, self.at(key)))
-            .transpose()
+    fn document(&self, doc: &Document) -> PyResult<Self::Out> {
+        document_to_py(self.0, doc)
     }
 
-    pub fn req_obj(&self, key: &str) -> PyResult<Obj<'py>> {
-        Obj::new(&self.req(key)?, self.at(key))
-    }
-
-    pub fn list(&self, key: &str) -> PyResult<Option<Vec<Bound<'py, PyAny>>>> {
-        self.get(key)?
-            .map(|v| as_list(&v, &self.at(key)))
-            .transpose()
-    }
-
-    /// A number at `key` (bool refused, though Python counts it as an int).
-    fn number<T>(&self, key: &str, what: &str) -> PyResult<Option<T>>
-    where
-        T: for<'a> FromPyObject<'a, 'py>,
-    {
-        let Some(v) = self.get(key)? else {
-            return Ok(None);
-        };
-        let bad = |got: String| value_error(&self.at(key), format!("expected {what}, got {got}"));
-        if v.is_instance_of::<pyo3::types::PyBool>() {
-            return Err(bad("bool".into()));
-        }
-        v.extract::<T>().map(Some).map_err(|_| bad(type_name(&v)))
-    }
-
-    pub fn int(&self, key: &str) -> PyResult<Option<i64>> {
-        self.number(key, "an int")
-    }
-
-    pub fn float(&self, key: &str) -> PyResult<Option<f64>> {
-        self.number(key, "a number")
-    }
-
-    pub fn bool(&self, key: &str) -> PyResult<Option<bool>> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(v) => v
-                .cast::<pyo3::types::PyBool>()
-                .map(|b| Some(b.is_true()))
-                .map_err(|_| {
-                    value_error(
-                        &self.at(key),
-                        format!("expected a bool, got {}", type_name(&v)),
-                    )
-                }),
-        }
-    }
-
-    /// Bytes at `key`: `bytes`/`bytearray`, or a base64 `str` as in the JSON wire format.
-    pub fn bytes(&self, key: &str) -> PyResult<Vec<u8>> {
-        let v = self.req(key)?;
-        if let Ok(b) = v.cast::<PyBytes>() {
-            return Ok(b.as_bytes().to_vec());
-        }
-        if let Ok(b) = v.extract::<Vec<u8>>() {
-            if !v.is_instance_of::<PyString>() {
-                return Ok(b);
-            }
-        }
-        if let Ok(s) = v.cast::<PyString>() {
-            // Note: boto3 sends a str given for a blob as its UTF-8 bytes (it base64-encodes
-            // them on the wire itself), so code ported from boto3 means the text, not base64.
-            return Ok(s.to_cow()?.as_bytes().to_vec());
-        }
-        Err(value_error(
-            &self.at(key),
-            format!("expected bytes, got {}", type_name(&v)),
-        ))
-    }
-
-    /// The one key of a union, and its value.
-    pub fn union(&self, members: &[&str]) -> PyResult<(String, Bound<'py, PyAny>)> {
-        let keys: Vec<String> = self
-            .dict
-            .iter()
-            .filter(|(_, v)| !v.is_none())
-            .map(|(k, _)| k.extract())
-            .collect::<PyResult<_>>()?;
-        if keys.len() != 1 {
-            return Err(value_error(
-                &self.path,
-                format!(
-                    "must set exactly one of {}; got {}",
-                    members.join(", "),
-                    if keys.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        keys.join(", ")
-                    }
-                ),
-            ));
-        }
-        let key = keys.into_iter().next().expect("one key");
-        if !members.contains(&key.as_str()) {
-            return Err(value_error(
-                &self.at(&key),
-                format!("unknown member; expected one of {}", members.join(", ")),
-            ));
-        }
-        let value = self.req(&key)?;
-        Ok((key, value))
+    /// botocore's marker for a union member it does not know.
+    fn unknown(&self, _what: &str) -> PyResult<Self::Map> {
+        let inner = self.map1(key!("name"), self.text("Unknown")?)?;
+        self.wrap(key!("SDK_UNKNOWN_MEMBER"), inner)
     }
 }
 
 pub fn as_str(v: &Bound<'_, PyAny>, path: &str) -> PyResult<String> {
-    v.cast::<PyString>()
-        .map_err(|_| value_error(path, format!("expected a str, got {}", type_name(v))))?
-        .to_cow()
-        .map(|c| c.into_owned())
+    Ok(text(v, path)?)
 }
 
 pub fn as_list<'py>(v: &Bound<'py, PyAny>, path: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
-        v.try_iter()?.collect()
-    } else {
-        Err(value_error(
-            path,
-            format!("expected a list, got {}", type_name(v)),
-        ))
-    }
+    Ok(items(v, path)?)
 }
 
 /// `repr()` of a Python str, for `__repr__`s that read like Python's own.

@@ -4,17 +4,14 @@
 use std::collections::HashMap;
 
 use aws_sdk_bedrockruntime::types as t;
-use aws_smithy_types::Blob;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::content_in::{cache_point, content_block, message, system_block};
 use super::document::py_to_document;
 pub use super::guardrail::{guardrail, Guardrail};
 use super::pyobj::{as_list, as_str, value_error, Obj};
-
-fn built<T, E: std::fmt::Display>(r: Result<T, E>, path: &str) -> PyResult<T> {
-    r.map_err(|e| value_error(path, e))
-}
+use super::reader::{built, Read};
 
 /// The keyword arguments of `converse` / `converse_stream`, as SDK types.
 #[derive(Debug, Clone, Default)]
@@ -60,7 +57,7 @@ impl ConverseRequest {
                     .iter()
                     .enumerate()
                     .map(|(i, m)| message(m, &format!("messages[{i}]")))
-                    .collect::<PyResult<_>>()?,
+                    .collect::<Read<_>>()?,
             );
         }
         if let Some(system) = args.list("system")? {
@@ -69,7 +66,7 @@ impl ConverseRequest {
                     .iter()
                     .enumerate()
                     .map(|(i, b)| system_block(b, &format!("system[{i}]")))
-                    .collect::<PyResult<_>>()?,
+                    .collect::<Read<_>>()?,
             );
         }
         if let Some(config) = args.obj("inferenceConfig")? {
@@ -128,265 +125,6 @@ impl ConverseRequest {
     }
 }
 
-pub fn message(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<t::Message> {
-    let m = Obj::new(obj, path)?;
-    m.only(&["role", "content"])?;
-    let role = match m.req_str("role")?.as_str() {
-        "user" => t::ConversationRole::User,
-        "assistant" => t::ConversationRole::Assistant,
-        other => {
-            return Err(value_error(
-                &m.at("role"),
-                format!("expected 'user' or 'assistant', got {other:?}"),
-            ))
-        }
-    };
-    let content = as_list(&m.req("content")?, &m.at("content"))?
-        .iter()
-        .enumerate()
-        .map(|(i, b)| content_block(b, &format!("{path}.content[{i}]")))
-        .collect::<PyResult<Vec<_>>>()?;
-    built(
-        t::Message::builder()
-            .role(role)
-            .set_content(Some(content))
-            .build(),
-        path,
-    )
-}
-
-const CONTENT_MEMBERS: &[&str] = &[
-    "text",
-    "image",
-    "document",
-    "video",
-    "toolUse",
-    "toolResult",
-    "guardContent",
-    "cachePoint",
-    "reasoningContent",
-];
-
-pub fn content_block(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<t::ContentBlock> {
-    let b = Obj::new(obj, path)?;
-    let (key, value) = b.union(CONTENT_MEMBERS)?;
-    let at = b.at(&key);
-    Ok(match key.as_str() {
-        "text" => t::ContentBlock::Text(as_str(&value, &at)?),
-        "image" => t::ContentBlock::Image(image(&Obj::new(&value, at)?)?),
-        "document" => t::ContentBlock::Document(document(&Obj::new(&value, at)?)?),
-        "video" => t::ContentBlock::Video(video(&Obj::new(&value, at)?)?),
-        "toolUse" => {
-            let u = Obj::new(&value, at)?;
-            u.only(&["toolUseId", "name", "input", "type"])?;
-            t::ContentBlock::ToolUse(built(
-                t::ToolUseBlock::builder()
-                    .tool_use_id(u.req_str("toolUseId")?)
-                    .name(u.req_str("name")?)
-                    .input(py_to_document(&u.req("input")?, &u.at("input"))?)
-                    .build(),
-                &u.path,
-            )?)
-        }
-        "toolResult" => t::ContentBlock::ToolResult(tool_result(&Obj::new(&value, at)?)?),
-        "guardContent" => t::ContentBlock::GuardContent(guard_content(&Obj::new(&value, at)?)?),
-        "cachePoint" => t::ContentBlock::CachePoint(cache_point(&Obj::new(&value, at)?)?),
-        "reasoningContent" => {
-            let r = Obj::new(&value, at)?;
-            let (kind, inner) = r.union(&["reasoningText", "redactedContent"])?;
-            t::ContentBlock::ReasoningContent(if kind == "reasoningText" {
-                let rt = Obj::new(&inner, r.at("reasoningText"))?;
-                rt.only(&["text", "signature"])?;
-                t::ReasoningContentBlock::ReasoningText(built(
-                    t::ReasoningTextBlock::builder()
-                        .text(rt.req_str("text")?)
-                        .set_signature(rt.str("signature")?)
-                        .build(),
-                    &rt.path,
-                )?)
-            } else {
-                t::ReasoningContentBlock::RedactedContent(Blob::new(r.bytes("redactedContent")?))
-            })
-        }
-        _ => unreachable!("union() checked the members"),
-    })
-}
-
-fn s3_location(o: &Obj<'_>) -> PyResult<t::S3Location> {
-    o.only(&["uri", "bucketOwner"])?;
-    built(
-        t::S3Location::builder()
-            .uri(o.req_str("uri")?)
-            .set_bucket_owner(o.str("bucketOwner")?)
-            .build(),
-        &o.path,
-    )
-}
-
-/// The `format` and `source` of an image or video block.
-enum Media {
-    Bytes(Blob),
-    S3(t::S3Location),
-}
-
-fn media(o: &Obj<'_>) -> PyResult<(String, Media)> {
-    o.only(&["format", "source"])?;
-    let source = o.req_obj("source")?;
-    let (kind, _) = source.union(&["bytes", "s3Location"])?;
-    let media = if kind == "bytes" {
-        Media::Bytes(Blob::new(source.bytes("bytes")?))
-    } else {
-        Media::S3(s3_location(&source.req_obj("s3Location")?)?)
-    };
-    Ok((o.req_str("format")?, media))
-}
-
-fn image(o: &Obj<'_>) -> PyResult<t::ImageBlock> {
-    let (format, media) = media(o)?;
-    let source = match media {
-        Media::Bytes(b) => t::ImageSource::Bytes(b),
-        Media::S3(l) => t::ImageSource::S3Location(l),
-    };
-    built(
-        t::ImageBlock::builder()
-            .format(t::ImageFormat::from(format.as_str()))
-            .source(source)
-            .build(),
-        &o.path,
-    )
-}
-
-fn document(o: &Obj<'_>) -> PyResult<t::DocumentBlock> {
-    o.only(&["format", "name", "source", "context", "citations"])?;
-    let source = o.req_obj("source")?;
-    let (kind, value) = source.union(&["bytes", "s3Location", "text"])?;
-    let src = match kind.as_str() {
-        "bytes" => t::DocumentSource::Bytes(Blob::new(source.bytes("bytes")?)),
-        "text" => t::DocumentSource::Text(as_str(&value, &source.at("text"))?),
-        _ => t::DocumentSource::S3Location(s3_location(&source.req_obj("s3Location")?)?),
-    };
-    let citations = match o.obj("citations")? {
-        Some(c) => Some(built(
-            t::CitationsConfig::builder()
-                .enabled(c.bool("enabled")?.unwrap_or(false))
-                .build(),
-            &c.path,
-        )?),
-        None => None,
-    };
-    built(
-        t::DocumentBlock::builder()
-            .set_format(
-                o.str("format")?
-                    .map(|f| t::DocumentFormat::from(f.as_str())),
-            )
-            .name(o.req_str("name")?)
-            .source(src)
-            .set_context(o.str("context")?)
-            .set_citations(citations)
-            .build(),
-        &o.path,
-    )
-}
-
-fn video(o: &Obj<'_>) -> PyResult<t::VideoBlock> {
-    let (format, media) = media(o)?;
-    let source = match media {
-        Media::Bytes(b) => t::VideoSource::Bytes(b),
-        Media::S3(l) => t::VideoSource::S3Location(l),
-    };
-    built(
-        t::VideoBlock::builder()
-            .format(t::VideoFormat::from(format.as_str()))
-            .source(source)
-            .build(),
-        &o.path,
-    )
-}
-
-fn tool_result(o: &Obj<'_>) -> PyResult<t::ToolResultBlock> {
-    o.only(&["toolUseId", "content", "status", "type"])?;
-    let content = as_list(&o.req("content")?, &o.at("content"))?
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let c = Obj::new(item, format!("{}.content[{i}]", o.path))?;
-            let (kind, value) = c.union(&["text", "json", "image", "document", "video"])?;
-            let at = c.at(&kind);
-            Ok(match kind.as_str() {
-                "text" => t::ToolResultContentBlock::Text(as_str(&value, &at)?),
-                "json" => t::ToolResultContentBlock::Json(py_to_document(&value, &at)?),
-                "image" => t::ToolResultContentBlock::Image(image(&Obj::new(&value, at)?)?),
-                "document" => {
-                    t::ToolResultContentBlock::Document(document(&Obj::new(&value, at)?)?)
-                }
-                _ => t::ToolResultContentBlock::Video(video(&Obj::new(&value, at)?)?),
-            })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    built(
-        t::ToolResultBlock::builder()
-            .tool_use_id(o.req_str("toolUseId")?)
-            .set_content(Some(content))
-            .set_status(
-                o.str("status")?
-                    .map(|s| t::ToolResultStatus::from(s.as_str())),
-            )
-            .build(),
-        &o.path,
-    )
-}
-
-fn guard_content(o: &Obj<'_>) -> PyResult<t::GuardrailConverseContentBlock> {
-    let (kind, value) = o.union(&["text"])?;
-    let text = Obj::new(&value, o.at(&kind))?;
-    text.only(&["text", "qualifiers"])?;
-    let qualifiers = text
-        .list("qualifiers")?
-        .map(|q| {
-            q.iter()
-                .map(|v| {
-                    as_str(v, &text.at("qualifiers"))
-                        .map(|s| t::GuardrailConverseContentQualifier::from(s.as_str()))
-                })
-                .collect::<PyResult<Vec<_>>>()
-        })
-        .transpose()?;
-    Ok(t::GuardrailConverseContentBlock::Text(built(
-        t::GuardrailConverseTextBlock::builder()
-            .text(text.req_str("text")?)
-            .set_qualifiers(qualifiers)
-            .build(),
-        &text.path,
-    )?))
-}
-
-fn cache_point(o: &Obj<'_>) -> PyResult<t::CachePointBlock> {
-    o.only(&["type", "ttl"])?;
-    built(
-        t::CachePointBlock::builder()
-            .r#type(t::CachePointType::from(
-                o.str("type")?.as_deref().unwrap_or("default"),
-            ))
-            .set_ttl(o.str("ttl")?.map(|s| t::CacheTtl::from(s.as_str())))
-            .build(),
-        &o.path,
-    )
-}
-
-pub fn system_block(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<t::SystemContentBlock> {
-    let b = Obj::new(obj, path)?;
-    let (key, value) = b.union(&["text", "guardContent", "cachePoint"])?;
-    let at = b.at(&key);
-    Ok(match key.as_str() {
-        "text" => t::SystemContentBlock::Text(as_str(&value, &at)?),
-        "guardContent" => {
-            t::SystemContentBlock::GuardContent(guard_content(&Obj::new(&value, at)?)?)
-        }
-        _ => t::SystemContentBlock::CachePoint(cache_point(&Obj::new(&value, at)?)?),
-    })
-}
-
 pub fn inference_config(c: &Obj<'_>) -> PyResult<t::InferenceConfiguration> {
     c.only(&["maxTokens", "temperature", "topP", "stopSequences"])?;
     let max_tokens = c
@@ -414,13 +152,13 @@ pub fn tool_config(c: &Obj<'_>) -> PyResult<t::ToolConfiguration> {
     c.only(&["tools", "toolChoice"])?;
     let tools = tools(&c.req("tools")?, &c.at("tools"))?;
     let choice = c.obj("toolChoice")?.map(|o| tool_choice(&o)).transpose()?;
-    built(
+    Ok(built(
         t::ToolConfiguration::builder()
             .set_tools(Some(tools))
             .set_tool_choice(choice)
             .build(),
         &c.path,
-    )
+    )?)
 }
 
 /// `toolConfig["tools"]`: toolSpec, cachePoint and systemTool entries.
@@ -484,5 +222,6 @@ pub fn tool_choice(choice: &Obj<'_>) -> PyResult<t::ToolChoice> {
 #[pyfunction]
 #[pyo3(name = "_check_block")]
 pub fn check_block(block: &Bound<'_, PyAny>) -> PyResult<()> {
-    content_block(block, "result").map(|_| ())
+    content_block(block, "result")?;
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! A turn's request as boto3's Converse keyword arguments, and back: what a `before_request`
 //! hook sees and may change. Built only when such a hook exists (no hooks, no cost), from the
-//! same block converters as every other message (`response::content_block`,
-//! `request::message`), so the view and the wire never disagree.
+//! same block converters as every other message (`content_out`, `content_in`),
+//! so the view and the wire never disagree.
 
 use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::Document;
@@ -9,24 +9,14 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use super::content_in;
+use super::content_out;
 use super::document::{document_to_py, py_to_document};
+use super::pyobj::PySink;
 use super::pyobj::{as_list, Obj};
 use super::request;
-use super::response::{content_block, dict1, inference_config, message_list};
-
-/// A system block as boto3 gives it: system blocks are content blocks of three kinds.
-fn system_block<'py>(
-    py: Python<'py>,
-    block: &t::SystemContentBlock,
-) -> PyResult<Bound<'py, PyDict>> {
-    let as_content = match block {
-        t::SystemContentBlock::Text(s) => t::ContentBlock::Text(s.clone()),
-        t::SystemContentBlock::GuardContent(g) => t::ContentBlock::GuardContent(g.clone()),
-        t::SystemContentBlock::CachePoint(c) => t::ContentBlock::CachePoint(c.clone()),
-        _ => return Ok(PyDict::new(py)),
-    };
-    content_block(py, &as_content)
-}
+use super::response::{dict1, inference_config, message_list};
+use super::sink::{key, Sink};
 
 fn tool<'py>(py: Python<'py>, tool: &t::Tool) -> PyResult<Bound<'py, PyDict>> {
     match tool {
@@ -44,7 +34,10 @@ fn tool<'py>(py: Python<'py>, tool: &t::Tool) -> PyResult<Bound<'py, PyDict>> {
             }
             dict1(py, intern!(py, "toolSpec"), d)
         }
-        t::Tool::CachePoint(c) => content_block(py, &t::ContentBlock::CachePoint(c.clone())),
+        t::Tool::CachePoint(c) => {
+            let sink = PySink(py);
+            sink.wrap(key!("cachePoint"), content_out::cache_point(&sink, c)?)
+        }
         t::Tool::SystemTool(s) => dict1(
             py,
             intern!(py, "systemTool"),
@@ -100,7 +93,7 @@ pub fn to_py<'py>(py: Python<'py>, request: &RequestView) -> PyResult<Bound<'py,
     )?;
     let system = PyList::empty(py);
     for block in &request.system {
-        system.append(system_block(py, block)?)?;
+        system.append(content_out::system_block(&PySink(py), block)?)?;
     }
     d.set_item(intern!(py, "system"), system)?;
     let inference = request
@@ -131,15 +124,15 @@ pub fn from_py(view: &Bound<'_, PyAny>) -> PyResult<RequestView> {
     let messages = as_list(&o.req("messages")?, &o.at("messages"))?
         .iter()
         .enumerate()
-        .map(|(i, m)| request::message(m, &format!("{}[{i}]", o.at("messages"))))
-        .collect::<PyResult<Vec<_>>>()?;
+        .map(|(i, m)| content_in::message(m, &format!("{}[{i}]", o.at("messages"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let system = match o.list("system")? {
         None => Vec::new(),
         Some(list) => list
             .iter()
             .enumerate()
-            .map(|(i, b)| request::system_block(b, &format!("{}[{i}]", o.at("system"))))
-            .collect::<PyResult<_>>()?,
+            .map(|(i, b)| content_in::system_block(b, &format!("{}[{i}]", o.at("system"))))
+            .collect::<Result<_, _>>()?,
     };
     Ok(RequestView {
         model_id: o.req_str("modelId")?,

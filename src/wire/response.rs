@@ -6,7 +6,11 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+use super::content_out;
 use super::document::document_to_py;
+use super::json;
+use super::pyobj::PySink;
+use super::sink::Sink;
 use super::tokens::Tokens;
 
 type Dict<'py> = Bound<'py, PyDict>;
@@ -23,159 +27,16 @@ pub fn dict1<'py>(
 
 /// botocore's marker for a union member it does not know.
 fn unknown(py: Python<'_>) -> PyResult<Dict<'_>> {
-    dict1(
-        py,
-        intern!(py, "SDK_UNKNOWN_MEMBER"),
-        dict1(py, intern!(py, "name"), "Unknown")?,
-    )
-}
-
-fn s3<'py>(py: Python<'py>, loc: &t::S3Location) -> PyResult<Dict<'py>> {
-    let d = dict1(py, intern!(py, "uri"), loc.uri())?;
-    if let Some(owner) = loc.bucket_owner() {
-        d.set_item(intern!(py, "bucketOwner"), owner)?;
-    }
-    Ok(d)
-}
-
-fn image<'py>(py: Python<'py>, img: &t::ImageBlock) -> PyResult<Dict<'py>> {
-    let source = match img.source() {
-        Some(t::ImageSource::Bytes(b)) => {
-            dict1(py, intern!(py, "bytes"), PyBytes::new(py, b.as_ref()))?
-        }
-        Some(t::ImageSource::S3Location(l)) => dict1(py, "s3Location", s3(py, l)?)?,
-        _ => unknown(py)?,
-    };
-    let d = dict1(py, intern!(py, "format"), img.format().as_str())?;
-    d.set_item(intern!(py, "source"), source)?;
-    Ok(d)
-}
-
-fn video<'py>(py: Python<'py>, v: &t::VideoBlock) -> PyResult<Dict<'py>> {
-    let source = match v.source() {
-        Some(t::VideoSource::Bytes(b)) => {
-            dict1(py, intern!(py, "bytes"), PyBytes::new(py, b.as_ref()))?
-        }
-        Some(t::VideoSource::S3Location(l)) => dict1(py, "s3Location", s3(py, l)?)?,
-        _ => unknown(py)?,
-    };
-    let d = dict1(py, intern!(py, "format"), v.format().as_str())?;
-    d.set_item(intern!(py, "source"), source)?;
-    Ok(d)
-}
-
-fn document<'py>(py: Python<'py>, doc: &t::DocumentBlock) -> PyResult<Dict<'py>> {
-    let d = PyDict::new(py);
-    d.set_item(intern!(py, "format"), doc.format().as_str())?;
-    d.set_item(intern!(py, "name"), doc.name())?;
-    let source = match doc.source() {
-        Some(t::DocumentSource::Bytes(b)) => {
-            dict1(py, intern!(py, "bytes"), PyBytes::new(py, b.as_ref()))?
-        }
-        Some(t::DocumentSource::Text(s)) => dict1(py, intern!(py, "text"), s)?,
-        Some(t::DocumentSource::S3Location(l)) => dict1(py, "s3Location", s3(py, l)?)?,
-        _ => unknown(py)?,
-    };
-    d.set_item(intern!(py, "source"), source)?;
-    if let Some(context) = doc.context() {
-        d.set_item(intern!(py, "context"), context)?;
-    }
-    if let Some(citations) = doc.citations() {
-        d.set_item(
-            intern!(py, "citations"),
-            dict1(py, intern!(py, "enabled"), citations.enabled())?,
-        )?;
-    }
-    Ok(d)
-}
-
-fn tool_result<'py>(py: Python<'py>, r: &t::ToolResultBlock) -> PyResult<Dict<'py>> {
-    let content = PyList::empty(py);
-    for c in r.content() {
-        content.append(match c {
-            t::ToolResultContentBlock::Text(s) => dict1(py, intern!(py, "text"), s)?,
-            t::ToolResultContentBlock::Json(j) => {
-                dict1(py, intern!(py, "json"), document_to_py(py, j)?)?
-            }
-            t::ToolResultContentBlock::Image(i) => dict1(py, intern!(py, "image"), image(py, i)?)?,
-            t::ToolResultContentBlock::Document(d) => {
-                dict1(py, intern!(py, "document"), document(py, d)?)?
-            }
-            t::ToolResultContentBlock::Video(v) => dict1(py, intern!(py, "video"), video(py, v)?)?,
-            _ => unknown(py)?,
-        })?;
-    }
-    let d = dict1(py, intern!(py, "toolUseId"), r.tool_use_id())?;
-    d.set_item(intern!(py, "content"), content)?;
-    if let Some(status) = r.status() {
-        d.set_item(intern!(py, "status"), status.as_str())?;
-    }
-    Ok(d)
+    PySink(py).unknown("")
 }
 
 /// One content block of a message.
 pub fn content_block<'py>(py: Python<'py>, block: &t::ContentBlock) -> PyResult<Dict<'py>> {
-    match block {
-        t::ContentBlock::Text(s) => dict1(py, intern!(py, "text"), s),
-        t::ContentBlock::ToolUse(u) => {
-            let d = dict1(py, intern!(py, "toolUseId"), u.tool_use_id())?;
-            d.set_item(intern!(py, "name"), u.name())?;
-            d.set_item(intern!(py, "input"), document_to_py(py, u.input())?)?;
-            dict1(py, intern!(py, "toolUse"), d)
-        }
-        t::ContentBlock::ToolResult(r) => dict1(py, intern!(py, "toolResult"), tool_result(py, r)?),
-        t::ContentBlock::ReasoningContent(r) => {
-            let inner = match r {
-                t::ReasoningContentBlock::ReasoningText(rt) => {
-                    let d = dict1(py, intern!(py, "text"), rt.text())?;
-                    if let Some(sig) = rt.signature() {
-                        d.set_item(intern!(py, "signature"), sig)?;
-                    }
-                    dict1(py, intern!(py, "reasoningText"), d)?
-                }
-                t::ReasoningContentBlock::RedactedContent(b) => dict1(
-                    py,
-                    intern!(py, "redactedContent"),
-                    PyBytes::new(py, b.as_ref()),
-                )?,
-                _ => unknown(py)?,
-            };
-            dict1(py, intern!(py, "reasoningContent"), inner)
-        }
-        t::ContentBlock::Image(i) => dict1(py, intern!(py, "image"), image(py, i)?),
-        t::ContentBlock::Document(d) => dict1(py, intern!(py, "document"), document(py, d)?),
-        t::ContentBlock::Video(v) => dict1(py, intern!(py, "video"), video(py, v)?),
-        t::ContentBlock::CachePoint(c) => {
-            let d = dict1(py, intern!(py, "type"), c.r#type().as_str())?;
-            if let Some(ttl) = c.ttl() {
-                d.set_item(intern!(py, "ttl"), ttl.as_str())?;
-            }
-            dict1(py, intern!(py, "cachePoint"), d)
-        }
-        t::ContentBlock::GuardContent(t::GuardrailConverseContentBlock::Text(g)) => {
-            let d = dict1(py, intern!(py, "text"), g.text())?;
-            if !g.qualifiers().is_empty() {
-                let q: Vec<&str> = g.qualifiers().iter().map(|q| q.as_str()).collect();
-                d.set_item(intern!(py, "qualifiers"), q)?;
-            }
-            dict1(
-                py,
-                intern!(py, "guardContent"),
-                dict1(py, intern!(py, "text"), d)?,
-            )
-        }
-        _ => unknown(py),
-    }
+    content_out::content_block(&PySink(py), block)
 }
 
 pub fn message<'py>(py: Python<'py>, m: &t::Message) -> PyResult<Dict<'py>> {
-    let content = PyList::empty(py);
-    for block in m.content() {
-        content.append(content_block(py, block)?)?;
-    }
-    let d = dict1(py, intern!(py, "role"), m.role().as_str())?;
-    d.set_item(intern!(py, "content"), content)?;
-    Ok(d)
+    content_out::message(&PySink(py), m)
 }
 
 /// boto3's `usage` dict. Cache counts appear when the service sent them, zero included.
@@ -294,7 +155,7 @@ pub fn converse_output<'py>(
         .trace()
         .and_then(|t| super::trace::trace(t.guardrail(), t.prompt_router()))
     {
-        d.set_item(intern!(py, "trace"), json_to_py(py, &trace)?)?;
+        d.set_item(intern!(py, "trace"), json::to_py(py, &trace)?)?;
     }
     if let Some(perf) = out.performance_config() {
         d.set_item(
@@ -303,11 +164,6 @@ pub fn converse_output<'py>(
         )?;
     }
     Ok(d)
-}
-
-/// JSON (a trace) -> plain Python data.
-pub fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    pythonize::pythonize(py, value).map_err(PyErr::from)
 }
 
 /// A text delta as boto3 yields it (`stream_event` for a text delta, unpacked).
@@ -411,7 +267,7 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                 .trace()
                 .and_then(|t| super::trace::trace(t.guardrail(), t.prompt_router()))
             {
-                d.set_item(intern!(py, "trace"), json_to_py(py, &trace)?)?;
+                d.set_item(intern!(py, "trace"), json::to_py(py, &trace)?)?;
             }
             dict1(py, intern!(py, "metadata"), d)
         }
