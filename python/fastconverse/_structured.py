@@ -11,6 +11,7 @@ valid call ends the turn: the history keeps the user's message and the value as 
 from __future__ import annotations
 
 from fastconverse.errors import StructuredOutputError
+from fastconverse.events import tool_result_block
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -121,16 +122,7 @@ class Output:
                 raw=json.dumps(raw),
                 errors=errors,
             )
-        return [
-            {
-                "toolResult": {
-                    "toolUseId": c["toolUseId"],
-                    "content": [{"text": problem}],
-                    "status": "error",
-                }
-            }
-            for c in calls
-        ]
+        return [tool_result_block(c["toolUseId"], [{"text": problem}], error=True) for c in calls]
 
 
 def _described(error: Any) -> str:

@@ -26,7 +26,7 @@ from fastconverse._tool_threads import (
     run_coroutine,
 )
 from fastconverse.errors import ToolTimeoutError, UnknownToolError
-from fastconverse.events import ToolResult
+from fastconverse.events import ToolResult, tool_result_block
 from fastconverse.tools import Tool, ToolInputError, _check_timeout, result_content
 
 JsonDict = dict[str, Any]
@@ -327,7 +327,7 @@ class ToolBox:
     def _succeeded(self, call: Call, value: Any, duration: float) -> _Outcome:
         try:
             content = result_content(value)
-            _check_block({"toolResult": {"toolUseId": call["toolUseId"], "content": content}})
+            _check_block(tool_result_block(call["toolUseId"], content))
         except Exception as exc:
             return self._failed(call, exc, duration, returned=True)
         self._count(call["name"], duration, failed=False)
@@ -395,13 +395,12 @@ def given_result(tool_use_id: str, value: Any) -> JsonDict:
     error result with its text)."""
     if isinstance(value, BaseException):
         text = str(value) or type(value).__name__
-        content = [{"text": text}]
-        return {"toolResult": {"toolUseId": tool_use_id, "content": content, "status": "error"}}
+        return tool_result_block(tool_use_id, [{"text": text}], error=True)
     try:
         content = result_content(value)
     except ValueError as exc:
         raise ValueError(f"results[{tool_use_id!r}]: {exc}") from None
-    return {"toolResult": {"toolUseId": tool_use_id, "content": content}}
+    return tool_result_block(tool_use_id, content)
 
 
 def _as_tool(value: Any, arg: str) -> Tool[..., Any]:

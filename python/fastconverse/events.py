@@ -35,6 +35,17 @@ __all__ = [
 ]
 
 
+def tool_result_block(
+    tool_use_id: str, content: list[dict[str, Any]], *, error: bool = False
+) -> dict[str, Any]:
+    """A ``toolResult`` content block: the one place a tool's answer to the model is built
+    in Python (the tool loop, results the caller gives, structured output's retry)."""
+    block: dict[str, Any] = {"toolUseId": tool_use_id, "content": content}
+    if error:
+        block["status"] = "error"
+    return {"toolResult": block}
+
+
 class ToolResult:
     """A tool call of the tool loop has finished; its result goes back to the model.
 
@@ -66,10 +77,7 @@ class ToolResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``toolResult`` content block sent to the model."""
-        block: dict[str, Any] = {"toolUseId": self.tool_use_id, "content": self.content}
-        if self.status == "error":
-            block["status"] = "error"
-        return {"toolResult": block}
+        return tool_result_block(self.tool_use_id, self.content, error=self.status == "error")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ToolResult):
