@@ -55,7 +55,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         client::invoke::_invoke_model_with_response_stream,
         m
     )?)?;
-    m.add_class::<client::invoke::PyChunkStream>()?;
     client::register(m)?;
     conversation::register(m)?;
     events::register(m)?;

@@ -1,17 +1,19 @@
-//! `EventStream`: `response["stream"]` of the boto3-shaped `converse_stream`, a reader over
-//! a pump that gives each event as the dict boto3 yields.
+//! `EventStream`: `response["stream"]` of the boto3-shaped `converse_stream` and
+//! `response["body"]` of `invoke_model_with_response_stream` (botocore's `EventStream` for
+//! both), a reader over a pump that gives each event as the dict boto3 yields.
 
 use std::time::Duration;
 
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 
-use super::{next_blocking, Item, Pump, PumpOptions, Started};
+use super::{next_blocking, Events, Item, Pump, PumpOptions, Started};
 use crate::runtime;
 use crate::wire::pyobj::py_repr;
 use crate::wire::response;
 
-/// `response["stream"]` of `converse_stream`: iterate it with `for` or `async for`.
+/// `response["stream"]` of `converse_stream` (events), `response["body"]` of
+/// `invoke_model_with_response_stream` (chunks): iterate it with `for` or `async for`.
 #[pyclass(name = "EventStream", module = "fastconverse._core", frozen)]
 pub struct PyEventStream {
     pump: std::sync::Arc<Pump>,
@@ -19,7 +21,7 @@ pub struct PyEventStream {
 }
 
 impl PyEventStream {
-    pub fn new(started: Started, idle_timeout: Duration, model_id: String) -> Self {
+    pub fn new<R: Events>(started: Started<R>, idle_timeout: Duration, model_id: String) -> Self {
         let opts = PumpOptions {
             idle_timeout,
             model_id: model_id.clone(),
@@ -42,6 +44,7 @@ fn event_dict(py: Python<'_>, item: Item) -> PyResult<Option<Py<PyAny>>> {
         Item::Event(event) => Ok(Some(
             response::stream_event(py, &event)?.into_any().unbind(),
         )),
+        Item::Chunk(bytes) => Ok(Some(response::chunk_event(py, &bytes)?.into_any().unbind())),
         Item::End { .. } => Ok(None),
         Item::Failed(info) => Err(info.into_pyerr(py)),
     }

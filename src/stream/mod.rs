@@ -1,9 +1,13 @@
-//! Reading a ConverseStream. A pump task on the runtime (`pump`) reads frames with the GIL
-//! released and hands decoded events to Python through a channel; Python takes what has
-//! already arrived without any thread hand-off, and waits (parked or awaiting) only when the
-//! channel is empty. `EventStream` (`boto3`) is the boto3-shaped reader over it.
+//! Reading a stream: a ConverseStream's events or an InvokeModelWithResponseStream's chunks
+//! (`kinds`). A pump task on the runtime (`pump`) reads frames with the GIL released and
+//! hands decoded items to Python through a channel; Python takes what has already arrived
+//! without any thread hand-off, and waits (parked or awaiting) only when the channel is
+//! empty. An item is taken only on the reader's own thread, so a read that is cancelled or
+//! interrupted leaves it for the next read. `EventStream` (`boto3`) is the boto3-shaped
+//! reader over it, for both kinds; a turn reads through `turn::stream`.
 
 mod boto3;
+mod kinds;
 mod pump;
 
 use std::collections::VecDeque;
@@ -12,35 +16,32 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use pyo3::prelude::*;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 pub use boto3::PyEventStream;
-use pump::{interrupted, Waiter, Waiting, CHANNEL};
+use kinds::interrupted;
+pub use kinds::{ChunkReceiver, ConverseReceiver, Events};
+use pump::{Waiter, Waiting, CHANNEL};
 
 use crate::errors::ErrorInfo;
 use crate::runtime;
 use crate::wake;
 
-pub type Receiver = aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
-    ConverseStreamOutput,
-    ConverseStreamOutputError,
->;
-
 /// A stream whose response headers arrived.
-pub struct Started {
-    pub receiver: Receiver,
+pub struct Started<R = ConverseReceiver> {
+    pub receiver: R,
     pub request_id: Option<String>,
     /// The response's headers and the attempts it took (boto3's `ResponseMetadata`).
     pub seen: crate::exchange::Seen,
 }
 
-pub type StartFuture = Pin<Box<dyn Future<Output = Result<Started, ErrorInfo>> + Send>>;
+pub type StartFuture<R = ConverseReceiver> =
+    Pin<Box<dyn Future<Output = Result<Started<R>, ErrorInfo>> + Send>>;
 /// Sends the request (again): the SDK's own retries apply until the headers arrive.
-pub type Restart = Box<dyn FnMut() -> StartFuture + Send>;
+pub type Restart<R = ConverseReceiver> = Box<dyn FnMut() -> StartFuture<R> + Send>;
 
 /// What the pump hands over. Kept small, as items move through a batch, the reader's queue
 /// and the conversion: the SDK's event is 288 bytes, copied at every move.
@@ -52,6 +53,8 @@ pub enum Item {
     },
     /// Any other event.
     Event(Box<ConverseStreamOutput>),
+    /// A chunk of an InvokeModel stream: the model's own body format, as bytes.
+    Chunk(Vec<u8>),
     End {
         request_id: Option<String>,
         /// The retries the stream took to start (boxed: the item stays small).
@@ -99,7 +102,11 @@ pub struct Pump {
 }
 
 impl Pump {
-    pub fn spawn(first: Option<Started>, restart: Option<Restart>, opts: PumpOptions) -> Self {
+    pub fn spawn<R: Events>(
+        first: Option<Started<R>>,
+        restart: Option<Restart<R>>,
+        opts: PumpOptions,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(CHANNEL);
         let waiter = Waiter::default();
         let task = runtime::get()
@@ -184,7 +191,7 @@ impl Pump {
             // The pump ended without a word: only after close() or an abort.
             Item::failed(interrupted("the stream was closed".into()))
         });
-        if !matches!(item, Item::Event(_) | Item::Text { .. }) {
+        if !matches!(item, Item::Event(_) | Item::Text { .. } | Item::Chunk(_)) {
             self.done.store(true, Ordering::Release);
         }
         item

@@ -1,61 +1,17 @@
-//! The pump: a task on the runtime that reads a ConverseStream's frames with the GIL
-//! released, retries what may be retried before any content, and hands the decoded events
-//! over in batches, waking the readers that wait.
+//! The pump: a task on the runtime that reads a stream's frames with the GIL released,
+//! retries what may be retried before any content, and hands the decoded items over in
+//! batches, waking the readers that wait.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
-use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use pyo3::prelude::*;
 use tokio::sync::mpsc;
 
+use super::kinds::{interrupted, Events, Received};
 use super::{Item, PumpOptions, Restart, Started};
 use crate::errors::ErrorInfo;
 use crate::wake;
-
-/// The code of an in-stream exception: the SDK knows it from `:exception-type` only, as
-/// the variant (the payload carries just the message).
-fn stream_error_code(err: &ConverseStreamOutputError) -> &'static str {
-    match err {
-        ConverseStreamOutputError::ThrottlingException(_) => "ThrottlingException",
-        ConverseStreamOutputError::ValidationException(_) => "ValidationException",
-        ConverseStreamOutputError::ModelStreamErrorException(_) => "ModelStreamErrorException",
-        ConverseStreamOutputError::InternalServerException(_) => "InternalServerException",
-        ConverseStreamOutputError::ServiceUnavailableException(_) => "ServiceUnavailableException",
-        _ => "Unknown",
-    }
-}
-
-pub(super) fn interrupted(message: String) -> ErrorInfo {
-    let mut info = ErrorInfo::new("StreamInterruptedError", message);
-    info.retryable = true;
-    info
-}
-
-/// Classifies an error that ended a stream.
-fn stream_error<R: std::fmt::Debug>(err: &SdkError<ConverseStreamOutputError, R>) -> ErrorInfo {
-    match err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let code = e.code().unwrap_or_else(|| stream_error_code(e));
-            // Note: an in-stream exception arrives inside a response that began with 200.
-            ErrorInfo::service(code, e.message().unwrap_or("")).with_status(200)
-        }
-        // Anything else after the stream started means the connection broke.
-        other => interrupted(format!(
-            "the stream was cut before it ended: {}",
-            crate::errors::readable(other)
-        )),
-    }
-}
-
-/// Events that may arrive before the answer starts; a retry after anything else would
-/// repeat what the reader already saw.
-fn is_content(event: &ConverseStreamOutput) -> bool {
-    !matches!(event, ConverseStreamOutput::MessageStart(_))
-}
 
 /// Failures worth one more try when nothing of the answer was read yet.
 fn transient(info: &ErrorInfo) -> bool {
@@ -81,14 +37,8 @@ const BATCH: usize = 128;
 /// enough to keep the reader fed, few enough that thousands of streams stay small in memory.
 pub(super) const CHANNEL: usize = 2;
 
-/// What `receiver.recv()` gave: an event, the end (`Ok(None)`), an error, or the idle timeout.
-type Next = Result<
-    Result<
-        Option<ConverseStreamOutput>,
-        SdkError<ConverseStreamOutputError, aws_smithy_types::event_stream::RawMessage>,
-    >,
-    tokio::time::error::Elapsed,
->;
+/// What `receiver.next()` gave: an item, the end (`Ok(None)`), an error, or the idle timeout.
+type Next = Result<Result<Option<Received>, ErrorInfo>, tokio::time::error::Elapsed>;
 
 /// A reader waiting for the next batch.
 pub(super) enum Waiting {
@@ -129,11 +79,11 @@ async fn hand(tx: &mpsc::Sender<Vec<Item>>, batch: Vec<Item>, waiter: &Waiter) -
     sent
 }
 
-pub(super) async fn pump(
+pub(super) async fn pump<R: Events>(
     tx: mpsc::Sender<Vec<Item>>,
     waiter: Waiter,
-    mut first: Option<Box<Started>>,
-    mut restart: Option<Restart>,
+    mut first: Option<Box<Started<R>>>,
+    mut restart: Option<Restart<R>>,
     opts: PumpOptions,
 ) {
     use futures_util::FutureExt;
@@ -182,15 +132,15 @@ pub(super) async fn pump(
                     tokio::select! {
                         // Note: the next event first; `closed()` is only looked at while waiting.
                         biased;
-                        next = tokio::time::timeout(opts.idle_timeout, receiver.recv()) => next,
+                        next = tokio::time::timeout(opts.idle_timeout, receiver.next()) => next,
                         // The reader went away: stop reading, which closes the connection.
                         _ = tx.closed() => return,
                     }
                 } else {
-                    // Note: `recv()` only awaits the body's next chunk, so dropping it
+                    // Note: `next()` only awaits the body's next chunk, so dropping it
                     // unfinished loses nothing; it is ready at once while whole frames are
                     // buffered.
-                    match receiver.recv().now_or_never() {
+                    match receiver.next().now_or_never() {
                         Some(next) => Ok(next),
                         None => {
                             // Nothing more has arrived: hand over what was read.
@@ -202,18 +152,19 @@ pub(super) async fn pump(
                     }
                 };
                 match next {
-                    Ok(Ok(Some(event))) => {
-                        if is_content(&event) {
-                            saw_content = true;
-                        } else if saw_start {
+                    Ok(Ok(Some(Received::Content(item)))) => {
+                        saw_content = true;
+                        Ok(Some(item))
+                    }
+                    Ok(Ok(Some(Received::Start(item)))) => {
+                        if saw_start {
                             continue; // a retried stream repeats messageStart
-                        } else {
-                            saw_start = true;
                         }
-                        Ok(Some(Item::from_event(event)))
+                        saw_start = true;
+                        Ok(Some(item))
                     }
                     Ok(Ok(None)) => Ok(None),
-                    Ok(Err(err)) => Err(Box::new(stream_error(&err))),
+                    Ok(Err(err)) => Err(Box::new(err)),
                     Err(_) => Err(Box::new(interrupted(format!(
                         "no event arrived for {:?}",
                         opts.idle_timeout
@@ -242,7 +193,7 @@ pub(super) async fn pump(
             }
         };
         let failure = match foreign.take() {
-            Some(message) if !saw_start => {
+            Some(message) if !saw_start && !saw_content => {
                 let mut info = ErrorInfo::new("EndpointError", message);
                 info.status = Some(200);
                 Box::new(info)
@@ -252,7 +203,7 @@ pub(super) async fn pump(
         let mut failure = Box::new(
             failure
                 .with_model(Some(&opts.model_id))
-                .with_operation("ConverseStream"),
+                .with_operation(R::OPERATION),
         );
         failure.request_id = failure.request_id.take().or(request_id);
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)

@@ -69,6 +69,8 @@ impl Shared {
                     None => Step::Yield(py.None()),
                 })
             }
+            // (a turn reads a ConverseStream, which has no chunks: `hidden` drops any)
+            Item::Chunk(_) => Ok(Step::Yield(py.None())),
             Item::End {
                 request_id,
                 retries,
@@ -128,6 +130,7 @@ impl Shared {
                 self.assembler().push(event);
                 true
             }
+            Item::Chunk(_) => true,
             _ => false,
         }
     }

@@ -173,6 +173,12 @@ pub fn text_delta_event<'py>(py: Python<'py>, index: i32, text: &str) -> PyResul
     dict1(py, intern!(py, "contentBlockDelta"), d)
 }
 
+/// One InvokeModelWithResponseStream chunk as boto3 yields it.
+pub fn chunk_event<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Dict<'py>> {
+    let inner = dict1(py, intern!(py, "bytes"), PyBytes::new(py, bytes))?;
+    dict1(py, intern!(py, "chunk"), inner)
+}
+
 /// One ConverseStream event as boto3 yields it.
 pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> PyResult<Dict<'py>> {
     match event {
