@@ -127,7 +127,8 @@ class FakeBedrock(_core.FakeBedrock):
         disconnect_after_events: Drop the connection after this many events (at most all but
             the metadata event; Converse: drops it without answering).
         first_byte_delay: Seconds to wait before answering.
-        delta_delay: Seconds to wait before each content delta after the first.
+        delta_delay: Seconds to wait before each content delta after the first (in an
+            InvokeModel stream, before each chunk after the first).
         trace: The response's ``trace`` (e.g. a guardrail assessment), sent only when the
             request enables ``guardrailConfig["trace"]``, as Bedrock does.
 

@@ -290,9 +290,13 @@ impl EventCursor {
         self.phase == Phase::Done
     }
 
-    /// Whether the event about to be written is a content delta (delays go between those).
+    /// Whether the event about to be written is a content delta (delays go between those;
+    /// in an InvokeModel stream, between its chunks).
     pub fn next_is_delta(&self) -> bool {
-        self.phase == Phase::BlockDelta && self.delta > 0
+        match &self.chunks {
+            Some(rest) => self.events_written > 0 && !rest.is_empty(),
+            None => self.phase == Phase::BlockDelta && self.delta > 0,
+        }
     }
 
     fn emit<T: Serialize>(&mut self, out: &mut BytesMut, event_type: &'static str, event: T) {
