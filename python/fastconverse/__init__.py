@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastconverse import _aio as _aio  # registers the exit hook first
-from fastconverse import _boto3_client, _core, errors, events, hooks
+from fastconverse import _core, errors, events, hooks
+from fastconverse._boto3 import client_line as _client_line
 from fastconverse._core import (
     ConversationMetrics,
     RateLimit,
@@ -45,7 +46,7 @@ from fastconverse.template import Template
 # Note: after every submodule import (importing a submodule rebinds its name here): the
 # name `client` is boto3's factory, `fastconverse.client("bedrock-runtime", ...)`, not the
 # module of that name (which `from fastconverse.client import ...` still finds).
-client = _boto3_client.client
+client = _client_line.client
 
 
 def _fork_hooks() -> None:

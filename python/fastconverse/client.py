@@ -7,8 +7,8 @@ import os
 from _thread import allocate_lock  # (threading's Lock, without importing threading)
 
 from fastconverse import _core, _persist
-from fastconverse._aws_names import check_service, is_region_name, is_service_name
-from fastconverse._boto3_calls import Boto3Calls
+from fastconverse._boto3.aws_names import check_service, is_region_name, is_service_name
+from fastconverse._boto3.calls import Boto3Calls
 from fastconverse._by_id import ConversationsById
 from fastconverse._persist import ConversationInfo
 from fastconverse.conversation import Conversation
