@@ -72,7 +72,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from fastconverse._tools import ToolStats
+    from fastconverse._tools.toolbox import ToolStats
     from fastconverse.events import Event
     from fastconverse.tools import Tool, ToolInputError, tool
 
@@ -132,9 +132,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(tools, name)
     if name == "ToolStats":
-        from fastconverse import _tools
+        from fastconverse._tools import toolbox
 
-        return _tools.ToolStats
+        return toolbox.ToolStats
     if name == "Event":  # (a typing.Union, built on first use: see events.py)
         return events.Event
     raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")

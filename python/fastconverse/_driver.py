@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
     from typing import Any, Union
 
-    from fastconverse._structured import Output
-    from fastconverse._tools import ToolBox, _Outcome
+    from fastconverse._tools.structured import Output
+    from fastconverse._tools.toolbox import ToolBox, _Outcome
     from fastconverse.hooks import Hooks
 
     Conversation = Any  # (the driver only hands it to hook events: no import of its layer)
@@ -259,7 +259,7 @@ def call_hook(op: CallHook) -> Any:
     try:
         result = op.fn(op.event)
         if result is not None and hasattr(result, "__await__"):
-            from fastconverse._tool_threads import run_coroutine
+            from fastconverse._tools.threads import run_coroutine
 
             result = run_coroutine(result)
     except Exception as exc:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, Union
 
-    from fastconverse._tools import ToolBox
+    from fastconverse._tools.toolbox import ToolBox
     from fastconverse.hooks import Hooks
     from fastconverse.memory import MemoryPolicy
 
@@ -31,7 +31,7 @@ __all__ = ["ConverseClient"]
 def _with_tools(found: Conversation, tools: Any) -> None:
     """``tools`` given for a conversation this client holds are its tools from now on (as
     when it is loaded from a store with them), with its tool loop's settings kept."""
-    from fastconverse._tools import ToolBox
+    from fastconverse._tools.toolbox import ToolBox
 
     held = found._tools
     if held is None:
@@ -216,7 +216,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         toolbox = None
         if tools is not None:
-            from fastconverse._tools import ToolBox
+            from fastconverse._tools.toolbox import ToolBox
 
             toolbox = ToolBox(
                 tools,
@@ -352,7 +352,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         kwargs = _persist.reopened(conversation_id, settings, tools, memory)
         toolbox = None
         if kwargs.get("tools") is not None:
-            from fastconverse._tools import ToolBox
+            from fastconverse._tools.toolbox import ToolBox
 
             toolbox = ToolBox(
                 kwargs["tools"],

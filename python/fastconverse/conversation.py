@@ -13,8 +13,8 @@ from _collections_abc import Mapping  # (collections.abc's, without importing co
 
 from fastconverse import _core, _driver
 from fastconverse._persist import ConversationInfo
-from fastconverse._structured import Output
-from fastconverse._structured import wanted as _wanted
+from fastconverse._tools.structured import Output
+from fastconverse._tools.structured import wanted as _wanted
 from fastconverse._user_content import has_media, unique_result_names, user_content
 from fastconverse.errors import TurnKeptInterrupt
 from fastconverse.stream import ReplyStream
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import Any, Union
 
     from fastconverse._driver import Steps
-    from fastconverse._tools import ToolBox, ToolStats
+    from fastconverse._tools.toolbox import ToolBox, ToolStats
     from fastconverse.hooks import Hooks
     from fastconverse.tools import Tool
 
@@ -221,7 +221,7 @@ class Conversation:
             raise TypeError(
                 f"results: expected a dict of tool use id -> result, got {type(results).__name__}"
             )
-        from fastconverse._tools import given_result
+        from fastconverse._tools.toolbox import given_result
 
         given = {key: given_result(key, value) for key, value in results.items()}
         named = unique_result_names(list(given.values()), self._history)

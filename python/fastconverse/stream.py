@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from fastconverse._driver import Steps
-    from fastconverse._tools import ToolBox
+    from fastconverse._tools.toolbox import ToolBox
     from fastconverse.events import Event
 
 __all__ = ["ReplyStream"]
