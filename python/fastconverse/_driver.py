@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from fastconverse import _core
-from fastconverse._user_content import unique_result_names
+from fastconverse._content.user_content import unique_result_names
 from fastconverse.errors import HookError, TurnKeptInterrupt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
 from fastconverse import _core, _driver
+from fastconverse._content.user_content import has_media, unique_result_names, user_content
 from fastconverse._persist import ConversationInfo
 from fastconverse._tools.structured import Output
 from fastconverse._tools.structured import wanted as _wanted
-from fastconverse._user_content import has_media, unique_result_names, user_content
 from fastconverse.errors import TurnKeptInterrupt
 from fastconverse.stream import ReplyStream
 
