@@ -17,7 +17,7 @@ from fastconverse._core import (
     Usage,
     __version__,
 )
-from fastconverse._persist import ConversationInfo
+from fastconverse._records.settings import ConversationInfo
 from fastconverse.client import ConverseClient
 from fastconverse.content import document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream

@@ -13,7 +13,7 @@ from _collections_abc import Mapping  # (collections.abc's, without importing co
 
 from fastconverse import _core, _driver
 from fastconverse._content.user_content import has_media, unique_result_names, user_content
-from fastconverse._persist import ConversationInfo
+from fastconverse._records.settings import ConversationInfo
 from fastconverse._tools.structured import Output
 from fastconverse._tools.structured import wanted as _wanted
 from fastconverse.errors import TurnKeptInterrupt
@@ -303,7 +303,7 @@ class Conversation:
         "output": .., "cache_read": .., "cache_write": ..}}``, each per 1,000 tokens (cache
         prices may be left out when no cache tokens were used). No price table is built in:
         prices change, and a stale one would be silently wrong."""
-        from fastconverse._cost import cost
+        from fastconverse._records.cost import cost
 
         return cost(self._core.usage_by_model, prices)
 
