@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastconverse import _aio as _aio  # registers the exit hook first
+from fastconverse._turn import at_exit as _at_exit  # noqa: F401 (registers the exit hook first)
+
+# isort: split
 from fastconverse import _core, errors, events, hooks
 from fastconverse._boto3 import client_line as _client_line
 from fastconverse._core import (

@@ -395,7 +395,7 @@ class ConversationMetrics:
 # --- turn/ ---------------------------------------------------------------------------------
 
 class _Turn:
-    """One turn, as a state machine the one driver (``fastconverse._driver``) runs."""
+    """One turn, as a state machine the one driver (``fastconverse._turn.driver``) runs."""
 
     def __enter__(self) -> Self: ...
     def __exit__(
