@@ -23,11 +23,11 @@ from .conversation import ConversationCore as ConversationCore
 from .conversation import UserInput as UserInput
 from .conversation import _Start as _Start
 from .events import ContentBlockStop as ContentBlockStop
-from .events import Event as Event
 from .events import MessageStart as MessageStart
 from .events import MessageStop as MessageStop
 from .events import Metadata as Metadata
 from .events import ReasoningDelta as ReasoningDelta
+from .events import StreamEvent as StreamEvent
 from .events import TextDelta as TextDelta
 from .events import ToolUseDelta as ToolUseDelta
 from .events import ToolUseStart as ToolUseStart

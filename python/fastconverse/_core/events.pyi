@@ -2,8 +2,6 @@
 
 from typing import Any
 
-from fastconverse.events import ToolResult
-
 from .reply import Usage
 
 # --- events.rs -----------------------------------------------------------------------------
@@ -73,7 +71,9 @@ class Metadata:
     def to_dict(self) -> dict[str, Any]:
         """The boto3 event dict: the same as ``converse_stream`` yields."""
 
-Event = (
+# The events of one streamed request, as the native stream yields them (the public
+# ``fastconverse.events.Event`` adds ``ToolResult``, which Python makes between requests).
+StreamEvent = (
     MessageStart
     | TextDelta
     | ToolUseStart
@@ -82,5 +82,4 @@ Event = (
     | ContentBlockStop
     | MessageStop
     | Metadata
-    | ToolResult
 )
