@@ -136,3 +136,18 @@ def test_other_names_are_still_missing() -> None:
     for module in (fastconverse, events, media_formats):
         with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
             module.Nothing  # noqa: B018
+
+
+def test_the_native_module_is_the_extension_beside_its_stubs() -> None:
+    # fastconverse/_core/ holds only the native module's stubs (.pyi): an extension module is
+    # found before a directory without __init__.py, so `fastconverse._core` is the compiled one.
+    import importlib.machinery
+
+    from fastconverse import _core
+
+    assert _core.__file__ is not None
+    assert _core.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    assert not hasattr(_core, "__path__")  # (a module, not a package of stubs)
+    stubs = os.path.join(os.path.dirname(fastconverse.__file__), "_core")
+    if os.path.isdir(stubs):
+        assert all(name.endswith(".pyi") for name in os.listdir(stubs)), os.listdir(stubs)
