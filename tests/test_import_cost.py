@@ -12,7 +12,8 @@ import typing
 
 import fastconverse
 import pytest
-from fastconverse import _media_formats, events
+from fastconverse import events
+from fastconverse._content import media_formats
 from fastconverse.events import (
     ContentBlockStop,
     MessageStart,
@@ -107,7 +108,7 @@ def test_the_lazy_aliases_import_from_a_fresh_interpreter() -> None:
     loaded = modules_after(
         "from fastconverse import Event\n"
         "from fastconverse.events import Event as Same\n"
-        "from fastconverse._media_formats import Kind\n"
+        "from fastconverse._content.media_formats import Kind\n"
         "import typing\n"
         "assert Event is Same and typing.get_args(Event)[-1].__name__ == 'ToolResult'\n"
         "assert typing.get_args(Kind) == ('image', 'document', 'video')\n"
@@ -127,11 +128,26 @@ def test_event_is_the_union_of_the_event_types() -> None:
 
 
 def test_kind_is_the_literal_of_the_media_kinds() -> None:
-    assert typing.get_origin(_media_formats.Kind) is typing.Literal
-    assert typing.get_args(_media_formats.Kind) == ("image", "document", "video")
+    assert typing.get_origin(media_formats.Kind) is typing.Literal
+    assert typing.get_args(media_formats.Kind) == ("image", "document", "video")
 
 
 def test_other_names_are_still_missing() -> None:
-    for module in (fastconverse, events, _media_formats):
+    for module in (fastconverse, events, media_formats):
         with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
             module.Nothing  # noqa: B018
+
+
+def test_the_native_module_is_the_extension_beside_its_stubs() -> None:
+    # fastconverse/_core/ holds only the native module's stubs (.pyi): an extension module is
+    # found before a directory without __init__.py, so `fastconverse._core` is the compiled one.
+    import importlib.machinery
+
+    from fastconverse import _core
+
+    assert _core.__file__ is not None
+    assert _core.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    assert not hasattr(_core, "__path__")  # (a module, not a package of stubs)
+    stubs = os.path.join(os.path.dirname(fastconverse.__file__), "_core")
+    if os.path.isdir(stubs):
+        assert all(name.endswith(".pyi") for name in os.listdir(stubs)), os.listdir(stubs)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastconverse import _aio as _aio  # registers the exit hook first
-from fastconverse import _boto3_client, _core, errors, events, hooks
+from fastconverse._turn import at_exit as _at_exit  # noqa: F401 (registers the exit hook first)
+
+# isort: split
+from fastconverse import _core, errors, events, hooks
+from fastconverse._boto3 import client_line as _client_line
 from fastconverse._core import (
     ConversationMetrics,
     RateLimit,
@@ -16,7 +19,7 @@ from fastconverse._core import (
     Usage,
     __version__,
 )
-from fastconverse._persist import ConversationInfo
+from fastconverse._records.settings import ConversationInfo
 from fastconverse.client import ConverseClient
 from fastconverse.content import document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream
@@ -45,7 +48,7 @@ from fastconverse.template import Template
 # Note: after every submodule import (importing a submodule rebinds its name here): the
 # name `client` is boto3's factory, `fastconverse.client("bedrock-runtime", ...)`, not the
 # module of that name (which `from fastconverse.client import ...` still finds).
-client = _boto3_client.client
+client = _client_line.client
 
 
 def _fork_hooks() -> None:
@@ -71,7 +74,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from fastconverse._tools import ToolStats
+    from fastconverse._tools.toolbox import ToolStats
     from fastconverse.events import Event
     from fastconverse.tools import Tool, ToolInputError, tool
 
@@ -131,9 +134,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(tools, name)
     if name == "ToolStats":
-        from fastconverse import _tools
+        from fastconverse._tools import toolbox
 
-        return _tools.ToolStats
+        return toolbox.ToolStats
     if name == "Event":  # (a typing.Union, built on first use: see events.py)
         return events.Event
     raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from _thread import allocate_lock  # (threading's Lock, without importing threading)
 
-from fastconverse import _core, _persist
-from fastconverse._aws_names import check_service, is_region_name, is_service_name
-from fastconverse._boto3_calls import Boto3Calls
-from fastconverse._by_id import ConversationsById
-from fastconverse._persist import ConversationInfo
+from fastconverse import _core
+from fastconverse._boto3.aws_names import check_service, is_region_name, is_service_name
+from fastconverse._boto3.calls import Boto3Calls
+from fastconverse._records import settings as _stored
+from fastconverse._records.by_id import ConversationsById
+from fastconverse._records.settings import ConversationInfo
 from fastconverse.conversation import Conversation
 from fastconverse.template import Template, render_system_prompt
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, Union
 
-    from fastconverse._tools import ToolBox
+    from fastconverse._tools.toolbox import ToolBox
     from fastconverse.hooks import Hooks
     from fastconverse.memory import MemoryPolicy
 
@@ -31,7 +32,7 @@ __all__ = ["ConverseClient"]
 def _with_tools(found: Conversation, tools: Any) -> None:
     """``tools`` given for a conversation this client holds are its tools from now on (as
     when it is loaded from a store with them), with its tool loop's settings kept."""
-    from fastconverse._tools import ToolBox
+    from fastconverse._tools.toolbox import ToolBox
 
     held = found._tools
     if held is None:
@@ -216,7 +217,7 @@ class ConverseClient(ConversationsById, Boto3Calls):
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         toolbox = None
         if tools is not None:
-            from fastconverse._tools import ToolBox
+            from fastconverse._tools.toolbox import ToolBox
 
             toolbox = ToolBox(
                 tools,
@@ -312,13 +313,13 @@ class ConverseClient(ConversationsById, Boto3Calls):
         cache: Any,
         guardrail: Any,
     ) -> str:
-        return _persist.settings_json(
+        return _stored.settings_json(
             system_prompt=system_prompt
             if isinstance(system_prompt, (str, type(None)))
             else list(system_prompt),
             inference_config=dict(inference_config) if inference_config is not None else None,
             additional_model_request_fields=fields,
-            tool_names=_persist.tool_names(toolbox.specs if toolbox is not None else None),
+            tool_names=_stored.tool_names(toolbox.specs if toolbox is not None else None),
             tool_choice=toolbox.tool_choice if toolbox is not None else None,
             max_tool_rounds=max_tool_rounds,
             max_tool_concurrency=toolbox.max_tool_concurrency if toolbox is not None else 8,
@@ -349,10 +350,10 @@ class ConverseClient(ConversationsById, Boto3Calls):
         import json  # (here, not at the top: only conversations in a store need it)
 
         settings = json.loads(stored.settings)
-        kwargs = _persist.reopened(conversation_id, settings, tools, memory)
+        kwargs = _stored.reopened(conversation_id, settings, tools, memory)
         toolbox = None
         if kwargs.get("tools") is not None:
-            from fastconverse._tools import ToolBox
+            from fastconverse._tools.toolbox import ToolBox
 
             toolbox = ToolBox(
                 kwargs["tools"],

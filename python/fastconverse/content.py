@@ -18,7 +18,7 @@ import os
 import sys
 from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
 
-from fastconverse._media_formats import (
+from fastconverse._content.media_formats import (
     FORMATS,
     check_whole_image,
     detect,
@@ -31,7 +31,7 @@ TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name
 if TYPE_CHECKING:
     from typing import Any, Union
 
-    from fastconverse._media_formats import Kind
+    from fastconverse._content.media_formats import Kind
 
     ContentBlock = dict[str, Any]
     Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview]

@@ -2,20 +2,21 @@
 
 Each method here begins one native turn (``_core._Turn``), a state machine that says what
 to do next (make a request, run tool calls, done) and takes in what happened, and hands it
-to the one driver (``_driver.steps``, with the hooks) and its runner for how it waits. Every step
-that changes the turn runs in the caller's context, and the commit is the last of them: a
-turn that fails, is cancelled or is interrupted leaves the history as it was.
+to the one driver (``_turn.driver.steps``, with the hooks) and its runner for how it waits.
+Every step that changes the turn runs in the caller's context, and the commit is the last of
+them: a turn that fails, is cancelled or is interrupted leaves the history as it was.
 """
 
 from __future__ import annotations
 
 from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
-from fastconverse import _core, _driver
-from fastconverse._persist import ConversationInfo
-from fastconverse._structured import Output
-from fastconverse._structured import wanted as _wanted
-from fastconverse._user_content import has_media, unique_result_names, user_content
+from fastconverse import _core
+from fastconverse._content.user_content import has_media, unique_result_names, user_content
+from fastconverse._records.settings import ConversationInfo
+from fastconverse._tools.structured import Output
+from fastconverse._tools.structured import wanted as _wanted
+from fastconverse._turn import driver as _driver
 from fastconverse.errors import TurnKeptInterrupt
 from fastconverse.stream import ReplyStream
 
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
     from typing import Any, Union
 
-    from fastconverse._driver import Steps
-    from fastconverse._tools import ToolBox, ToolStats
+    from fastconverse._tools.toolbox import ToolBox, ToolStats
+    from fastconverse._turn.driver import Steps
     from fastconverse.hooks import Hooks
     from fastconverse.tools import Tool
 
@@ -221,7 +222,7 @@ class Conversation:
             raise TypeError(
                 f"results: expected a dict of tool use id -> result, got {type(results).__name__}"
             )
-        from fastconverse._tools import given_result
+        from fastconverse._tools.toolbox import given_result
 
         given = {key: given_result(key, value) for key, value in results.items()}
         named = unique_result_names(list(given.values()), self._history)
@@ -303,7 +304,7 @@ class Conversation:
         "output": .., "cache_read": .., "cache_write": ..}}``, each per 1,000 tokens (cache
         prices may be left out when no cache tokens were used). No price table is built in:
         prices change, and a stale one would be silently wrong."""
-        from fastconverse._cost import cost
+        from fastconverse._records.cost import cost
 
         return cost(self._core.usage_by_model, prices)
 

@@ -7,12 +7,13 @@ says which modeled error it is. ``str(error)`` says what happened and what to do
 Code written for boto3 keeps working: every ``ConverseError`` has botocore's ``response``
 dict (``error.response["Error"]["Code"]``) and ``operation_name``, and when botocore is in
 use, service errors are ``botocore.exceptions.ClientError`` (errors inside a stream:
-``EventStreamError``), so ``except ClientError`` catches them. See ``_botocore.py``.
+``EventStreamError``), so ``except ClientError`` catches them. See ``_boto3/botocore_errors.py``.
 """
 
 from __future__ import annotations
 
-from fastconverse import _botocore, _core
+from fastconverse import _core
+from fastconverse._boto3 import botocore_errors as _botocore
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class ConverseError(Exception):
 
     def __new__(cls, message: str = "", *args: Any, **kwargs: Any) -> Any:
         # The class botocore's handlers expect: an error inside a stream is an
-        # EventStreamError when botocore is in use (see _botocore.py).
+        # EventStreamError when botocore is in use (see _boto3/botocore_errors.py).
         code = kwargs.get("code")
         if cls is ConverseError and code is not None:
             cls = ServiceError  # (the native side names unmodeled service codes so)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from fastconverse._core import Reply, Usage
-    from fastconverse.conversation import Conversation
+    from fastconverse._turn.conversation_like import ConversationLike
     from fastconverse.events import ToolResult
 
 __all__ = [
@@ -82,7 +82,7 @@ class TurnStart:
 
     __slots__ = ("context", "conversation", "message")
 
-    def __init__(self, conversation: Conversation, message: dict[str, Any] | None) -> None:
+    def __init__(self, conversation: ConversationLike, message: dict[str, Any] | None) -> None:
         self.conversation = conversation
         self.message = message
         """The turn's first message, boto3-shaped: the user's, or the tool results given to
@@ -117,7 +117,7 @@ class Request:
         "tool_config",
     )
 
-    def __init__(self, conversation: Conversation, kind: str, view: dict[str, Any]) -> None:
+    def __init__(self, conversation: ConversationLike, kind: str, view: dict[str, Any]) -> None:
         self.conversation = conversation
         self.kind = kind
         self.model_id: str = view["modelId"]
@@ -187,7 +187,7 @@ class Response:
 
     def __init__(
         self,
-        conversation: Conversation,
+        conversation: ConversationLike,
         kind: str,
         error: BaseException | None,
         *,
@@ -229,7 +229,7 @@ class ToolCall:
 
     __slots__ = ("_answer", "answered", "conversation", "input", "name", "tool_use_id")
 
-    def __init__(self, conversation: Conversation, call: dict[str, Any]) -> None:
+    def __init__(self, conversation: ConversationLike, call: dict[str, Any]) -> None:
         self.conversation = conversation
         self.name: str = call["name"]
         self.tool_use_id: str = call["toolUseId"]
@@ -251,7 +251,7 @@ class ToolCallResult:
 
     __slots__ = ("conversation", "result")
 
-    def __init__(self, conversation: Conversation, result: ToolResult) -> None:
+    def __init__(self, conversation: ConversationLike, result: ToolResult) -> None:
         self.conversation = conversation
         self.result = result
 
@@ -272,7 +272,7 @@ class TurnCommitted:
 
     __slots__ = ("conversation", "messages", "reply", "version")
 
-    def __init__(self, conversation: Conversation, reply: Reply) -> None:
+    def __init__(self, conversation: ConversationLike, reply: Reply) -> None:
         self.conversation = conversation
         self.reply = reply
         self.messages: list[dict[str, Any]] = reply.messages
@@ -288,7 +288,7 @@ class TurnFailed:
 
     __slots__ = ("conversation", "error")
 
-    def __init__(self, conversation: Conversation, error: BaseException) -> None:
+    def __init__(self, conversation: ConversationLike, error: BaseException) -> None:
         self.conversation = conversation
         self.error = error
 

@@ -1,6 +1,6 @@
 """``ReplyStream``: a streamed turn, as typed events, for ``for`` and ``async for``.
 
-The stream runs the same steps as ``Conversation.send`` (``_driver.steps``): its generators
+The stream runs the same steps as ``Conversation.send`` (``_turn.driver.steps``): its generators
 stream the requests, run the tool calls and yield their results; the steps commit at the
 end. A stream closed early, dropped, or failed ends the turn with the history as it was.
 """
@@ -8,7 +8,7 @@ end. A stream closed early, dropped, or failed ends the turn with the history as
 from __future__ import annotations
 
 from fastconverse import _core
-from fastconverse._driver import REQUEST, SUMMARY, Tools, call_hook, call_hook_async
+from fastconverse._turn.driver import REQUEST, SUMMARY, Tools, call_hook, call_hook_async
 from fastconverse.errors import TurnKeptInterrupt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from fastconverse._driver import Steps
-    from fastconverse._tools import ToolBox
+    from fastconverse._tools.toolbox import ToolBox
+    from fastconverse._turn.driver import Steps
     from fastconverse.events import Event
 
 __all__ = ["ReplyStream"]
@@ -54,7 +54,7 @@ class _Run:
             self.current.close()
 
     def advance(self, value: Any, error: BaseException | None, in_loop: bool) -> Any:
-        """The turn's next operation (``_driver.steps``); None once it is over: its reply
+        """The turn's next operation (``_turn.driver.steps``); None once it is over: its reply
         taken, or closed from another thread just now, which ends the stream quietly."""
         try:
             return self.steps.send(value) if error is None else self.steps.throw(error)
@@ -71,7 +71,7 @@ class _Run:
         return None
 
 
-# Note: the two runners of ``_driver.steps`` for streams, beside ``run`` and ``run_async``
+# Note: the two runners of ``_turn.driver.steps`` for streams, beside ``run`` and ``run_async``
 # there: the same operations, with the request streamed and each tool result yielded.
 
 
@@ -162,7 +162,7 @@ class ReplyStream:
         steps: Steps,
         committed: Callable[[_core.Reply, bool], None],
     ) -> None:
-        """``steps``: the turn's ``_driver.steps``, which this stream runs; ``committed``:
+        """``steps``: the turn's ``_turn.driver.steps``, which this stream runs; ``committed``:
         what runs once the turn is kept (its hooks), given the reply and whether in a loop."""
         self._run = _Run(turn, tools, steps, committed)
         self._sync: Generator[Event, None, None] | None = None

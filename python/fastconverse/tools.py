@@ -37,15 +37,15 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
-from fastconverse._tool_content import result_content
-from fastconverse._tool_schema import (
+from fastconverse._tools.results import result_content
+from fastconverse._tools.schema import (
     _function_name,
     _input_model,
     _input_schema,
     _parse_docstring,
     _signature,
 )
-from fastconverse._tool_validation import (
+from fastconverse._tools.validation import (
     ToolInputError,
     _ModelValidator,
     _SchemaValidator,

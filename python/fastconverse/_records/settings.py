@@ -139,7 +139,7 @@ def reopened(
 
 def _spec(tool: Any) -> Mapping[str, Any]:
     """A tool as its ``{"toolSpec": ...}`` dict (only its name is read)."""
-    from fastconverse._tools import _as_tool
+    from fastconverse._tools.toolbox import _as_tool
 
     return _as_tool(tool, "tools").to_dict()
 

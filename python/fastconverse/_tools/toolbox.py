@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any
 
 from fastconverse._core import _check_block
-from fastconverse._tool_threads import (
+from fastconverse._tools.threads import (
     _caught,
     _own_thread,
     _pool,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
-from fastconverse._media_formats import detect, format_from_name
+from fastconverse._content.media_formats import detect, format_from_name
 from fastconverse.content import (
     _MAX_BYTES,
     MAX_DOCUMENTS,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any
 
-    from fastconverse._media_formats import Kind
+    from fastconverse._content.media_formats import Kind
 
     Block = dict[str, Any]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
-from fastconverse._aws_names import API_VERSION, SERVICE_NAME, check_service
+from fastconverse._boto3.aws_names import API_VERSION, SERVICE_NAME, check_service
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:

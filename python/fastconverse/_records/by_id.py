@@ -150,7 +150,7 @@ class ConversationsById:
         (or functions among the tools), the model's tool calls are answered until it
         replies; otherwise the reply's ``tool_calls`` wait for ``send_tool_results``.
         Returns ``{"message", "stop_reason", "tool_calls", "usage"}``."""
-        from fastconverse._tools import ToolBox
+        from fastconverse._tools.toolbox import ToolBox
 
         box = ToolBox(
             [_tool(t, tool_handler, f"tools[{i}]") for i, t in enumerate(_listed(tools))],

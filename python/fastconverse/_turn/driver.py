@@ -13,19 +13,28 @@ from __future__ import annotations
 import sys
 
 from fastconverse import _core
-from fastconverse._user_content import unique_result_names
+from fastconverse._content.user_content import unique_result_names
 from fastconverse.errors import HookError, TurnKeptInterrupt
+from fastconverse.hooks import (
+    Request,
+    Response,
+    ToolCall,
+    ToolCallResult,
+    TurnCommitted,
+    TurnFailed,
+    TurnStart,
+)
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
     from typing import Any, Union
 
-    from fastconverse._structured import Output
-    from fastconverse._tools import ToolBox, _Outcome
+    from fastconverse._tools.structured import Output
+    from fastconverse._tools.toolbox import ToolBox, _Outcome
+    from fastconverse._turn.conversation_like import ConversationLike
     from fastconverse.hooks import Hooks
 
-    Conversation = Any  # (the driver only hands it to hook events: no import of its layer)
     Op = Union[int, "Tools", "CallHook", "Notify"]
     Steps = Generator[Op, Any, "_core.Reply"]
     Sub = Generator[Op, Any, None]
@@ -89,7 +98,7 @@ def _name(fn: Callable[[Any], Any]) -> str:
 
 
 def steps(
-    conv: Conversation,
+    conv: ConversationLike,
     turn: _core._Turn,
     hooks: Hooks | None,
     box: ToolBox | None,
@@ -140,13 +149,13 @@ def steps(
         # and a turn that was kept did not fail, whatever interrupted the caller after it)
         quiet = isinstance(error, GeneratorExit) or turn.closed or turn.committed
         if hooks is not None and hooks.on_failure and not quiet:
-            event = _hooks().TurnFailed(conv, error)
+            event = TurnFailed(conv, error)
             for fn in hooks.on_failure:
                 yield Notify(fn, event)
         raise
 
 
-def _commit(conv: Conversation, turn: _core._Turn) -> _core.Reply:
+def _commit(conv: ConversationLike, turn: _core._Turn) -> _core.Reply:
     """The turn's commit. A Ctrl-C that came during the store write is raised from it with
     the turn kept: the caller hears both, as ``TurnKeptInterrupt``; the runner then runs
     the commit hooks as for any kept turn. (Another signal's exception, a SIGTERM handler's
@@ -175,51 +184,44 @@ def result_blocks(
     return unique_result_names([o.event.to_dict() for o in outcomes], history)
 
 
-def _hooks() -> Any:
-    import fastconverse.hooks
-
-    return fastconverse.hooks
-
-
-def _turn_start(conv: Conversation, turn: _core._Turn, hooks: Hooks) -> Sub:
+def _turn_start(conv: ConversationLike, turn: _core._Turn, hooks: Hooks) -> Sub:
     added = turn.messages  # (empty while tool calls a results turn answers still run)
-    event = _hooks().TurnStart(conv, added[0] if added else None)
+    event = TurnStart(conv, added[0] if added else None)
     for fn in hooks.on_turn_start:
         yield CallHook(fn, event)
     if event.context:
         turn.add_context(event.context)
 
 
-def _before_request(conv: Conversation, turn: _core._Turn, hooks: Hooks, kind: str) -> Sub:
-    event = _hooks().Request(conv, kind, turn.request_view())
+def _before_request(conv: ConversationLike, turn: _core._Turn, hooks: Hooks, kind: str) -> Sub:
+    event = Request(conv, kind, turn.request_view())
     for fn in hooks.before_request:
         yield CallHook(fn, event)
     turn.set_request(event.to_dict())
 
 
 def _after_response(
-    conv: Conversation, turn: _core._Turn, hooks: Hooks, kind: str, error: BaseException | None
+    conv: ConversationLike, turn: _core._Turn, hooks: Hooks, kind: str, error: BaseException | None
 ) -> Sub:
     facts = turn.last_exchange
     if facts is None:  # (it failed before it was sent: nothing to report)
         return
-    event = _hooks().Response(conv, kind, error, **facts)
+    event = Response(conv, kind, error, **facts)
     for fn in hooks.after_response:
         yield CallHook(fn, event)
 
 
 def _tool_round(
-    conv: Conversation, hooks: Hooks | None, box: ToolBox, calls: list[dict[str, Any]]
+    conv: ConversationLike, hooks: Hooks | None, box: ToolBox, calls: list[dict[str, Any]]
 ) -> Generator[Op, Any, list[_Outcome]]:
     """One round of calls with its hooks: the outcomes, in the calls' order."""
     if hooks is None or not (hooks.before_tool_call or hooks.after_tool_call):
         outcomes: list[_Outcome] = yield Tools(calls, [])
         return outcomes
-    mod = _hooks()
     answered: dict[int, _Outcome] = {}
     to_run: list[dict[str, Any]] = []
     for i, call in enumerate(calls):
-        event = mod.ToolCall(conv, call)
+        event = ToolCall(conv, call)
         for before in hooks.before_tool_call:
             yield CallHook(before, event)
         if event.input is not call["input"]:
@@ -231,18 +233,20 @@ def _tool_round(
     ran = iter((yield Tools(to_run, list(answered.values()))))
     outcomes = [answered[i] if i in answered else next(ran) for i in range(len(calls))]
     for outcome in outcomes:
-        done = mod.ToolCallResult(conv, outcome.event)
+        done = ToolCallResult(conv, outcome.event)
         for after in hooks.after_tool_call:
             yield CallHook(after, done)
     return outcomes
 
 
-def committed(conv: Conversation, hooks: Hooks | None, reply: _core.Reply, in_loop: bool) -> None:
+def committed(
+    conv: ConversationLike, hooks: Hooks | None, reply: _core.Reply, in_loop: bool
+) -> None:
     """Runs the ``on_commit`` hooks of a kept turn: never a failure of it. ``in_loop``: an
     async one runs as a task of its own (no await between a commit and its caller)."""
     if hooks is None or not hooks.on_commit:
         return
-    event = _hooks().TurnCommitted(conv, reply)
+    event = TurnCommitted(conv, reply)
     for fn in hooks.on_commit:
         op = Notify(fn, event)
         if in_loop:
@@ -259,7 +263,7 @@ def call_hook(op: CallHook) -> Any:
     try:
         result = op.fn(op.event)
         if result is not None and hasattr(result, "__await__"):
-            from fastconverse._tool_threads import run_coroutine
+            from fastconverse._tools.threads import run_coroutine
 
             result = run_coroutine(result)
     except Exception as exc:

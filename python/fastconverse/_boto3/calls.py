@@ -28,7 +28,7 @@ class Boto3Calls(_core.ConverseClient):
     def invoke_model(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``invoke_model``: the model's own body format (FakeBedrock speaks
         Anthropic's); ``["body"].read()`` gives the answer's bytes."""
-        from fastconverse._invoke import StreamingBody
+        from fastconverse._boto3.invoke import StreamingBody
 
         out = _core._invoke_model(self, **kwargs)
         out["body"] = StreamingBody(out["body"])
@@ -37,7 +37,7 @@ class Boto3Calls(_core.ConverseClient):
     def invoke_model_with_response_stream(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``invoke_model_with_response_stream``: ``["body"]`` yields
         ``{"chunk": {"bytes": ...}}`` (``for`` or ``async for``)."""
-        from fastconverse._invoke import ChunkEvents
+        from fastconverse._boto3.invoke import ChunkEvents
 
         out = _core._invoke_model_with_response_stream(self, **kwargs)
         out["body"] = ChunkEvents(out["body"])

@@ -1,0 +1,85 @@
+"""The typed events of a streamed request."""
+
+from typing import Any
+
+from .reply import Usage
+
+# --- events.rs -----------------------------------------------------------------------------
+
+class MessageStart:
+    @property
+    def role(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class TextDelta:
+    @property
+    def text(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ToolUseStart:
+    @property
+    def tool_use_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ToolUseDelta:
+    @property
+    def input(self) -> str:
+        """A fragment of the tool input's JSON text."""
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ReasoningDelta:
+    @property
+    def text(self) -> str: ...
+    @property
+    def signature(self) -> str | None: ...
+    @property
+    def redacted_content(self) -> bytes | None: ...
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class ContentBlockStop:
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class MessageStop:
+    @property
+    def stop_reason(self) -> str: ...
+    @property
+    def additional_model_response_fields(self) -> Any: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class Metadata:
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def metrics(self) -> dict[str, int]: ...
+    @property
+    def latency_ms(self) -> int | None: ...
+    @property
+    def trace(self) -> dict[str, Any] | None:
+        """The guardrail's trace (boto3's shape) when the request enabled it."""
+    def to_dict(self) -> dict[str, Any]:
+        """The boto3 event dict: the same as ``converse_stream`` yields."""
+
+# The events of one streamed request, as the native stream yields them (the public
+# ``fastconverse.events.Event`` adds ``ToolResult``, which Python makes between requests).
+StreamEvent = (
+    MessageStart
+    | TextDelta
+    | ToolUseStart
+    | ToolUseDelta
+    | ReasoningDelta
+    | ContentBlockStop
+    | MessageStop
+    | Metadata
+)

@@ -1,0 +1,78 @@
+"""A turn's reply and token usage."""
+
+from typing import Any
+
+# --- reply.rs ------------------------------------------------------------------------------
+
+class Usage:
+    """Token usage of a reply or, summed, of a conversation."""
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        total_tokens: int | None = None,
+        cache_read_input_tokens: int | None = None,
+        cache_write_input_tokens: int | None = None,
+    ) -> None: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def total_tokens(self) -> int: ...
+    @property
+    def cache_read_input_tokens(self) -> int: ...
+    @property
+    def cache_write_input_tokens(self) -> int: ...
+    def __add__(self, other: Usage) -> Usage: ...
+    def to_dict(self) -> dict[str, int]:
+        """boto3's ``usage`` dict."""
+
+class Reply:
+    """The assistant's answer to one turn; ``str(reply)`` is its text."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def message(self) -> dict[str, Any]: ...
+    @property
+    def content(self) -> list[dict[str, Any]]: ...
+    @property
+    def tool_uses(self) -> list[dict[str, Any]]:
+        """Every ``toolUse`` block of the turn, across its tool rounds."""
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The tool uses left for the caller to answer with ``send_tool_results``."""
+    @property
+    def tool_results(self) -> list[dict[str, Any]]:
+        """Every ``toolResult`` block of the turn, in order."""
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages the turn added to the history."""
+    @property
+    def reasoning(self) -> str | None: ...
+    @property
+    def output(self) -> Any:
+        """The validated value of ``send(..., output=Model)``; else None."""
+    @property
+    def trace(self) -> dict[str, Any] | None:
+        """The response's ``trace`` (``{"guardrail": {...}}``) when the guardrail
+        configuration enables ``trace``; else None."""
+    def _with_output(self, output: Any) -> Reply: ...
+    @property
+    def stop_reason(self) -> str: ...
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def metrics(self) -> dict[str, int]: ...
+    @property
+    def latency_ms(self) -> int | None: ...
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def additional_model_response_fields(self) -> Any: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The reply as boto3's ``converse`` result (without ``ResponseMetadata``)."""

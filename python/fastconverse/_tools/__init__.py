@@ -1,0 +1,1 @@
+"""Tools: schemas, input checks, running the calls, their results, and structured output."""
