@@ -1,5 +1,5 @@
 //! The turn: one sans-IO state machine (`machine`), the requests it asks for (`io`), and
-//! its Python face (`py`, `stream`), which the one driver in `fastconverse._driver` runs.
+//! its Python face (`py`, `stream`), which the one driver in `fastconverse._turn.driver` runs.
 
 pub mod commit;
 pub mod exchanged;

@@ -56,7 +56,7 @@ class ChunkEvents:
 
     __slots__ = ("_native",)
 
-    def __init__(self, native: _core.ChunkStream) -> None:
+    def __init__(self, native: _core.EventStream) -> None:
         self._native = native
 
     # Note: an iterator object, not a generator: a read cancelled or interrupted leaves

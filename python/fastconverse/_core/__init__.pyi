@@ -6,7 +6,6 @@ Stubs only: at runtime ``fastconverse._core`` is the compiled extension beside t
 import ``fastconverse._core.<module>`` at runtime; import the names from ``fastconverse._core``.
 """
 
-from .client import ChunkStream as ChunkStream
 from .client import ConverseClient as ConverseClient
 from .client import EventStream as EventStream
 from .client import _invoke_model as _invoke_model

@@ -3,8 +3,6 @@
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from typing import Any
 
-from typing_extensions import Self
-
 from .conversation import ConversationCore
 from .limit import RateLimit
 from .store import Store, _Stored
@@ -78,7 +76,8 @@ class ConverseClient:
 # --- stream.rs -----------------------------------------------------------------------------
 
 class EventStream:
-    """Events of a ConverseStream as boto3-shaped dicts: ``for`` and ``async for`` both work."""
+    """A stream's events as boto3 yields them, ``for`` and ``async for``: a ConverseStream's
+    event dicts, or an InvokeModelWithResponseStream's ``{"chunk": {"bytes": ...}}``."""
 
     def __iter__(self) -> Iterator[dict[str, Any]]: ...
     def __next__(self) -> dict[str, Any]: ...
@@ -93,13 +92,4 @@ def _invoke_model(client: ConverseClient, **kwargs: Any) -> dict[str, Any]:
     """boto3's ``invoke_model``; ``body`` is the answer's bytes."""
 
 def _invoke_model_with_response_stream(client: ConverseClient, **kwargs: Any) -> dict[str, Any]:
-    """boto3's ``invoke_model_with_response_stream``; ``body`` is a ``ChunkStream``."""
-
-class ChunkStream:
-    """The chunks of an InvokeModelWithResponseStream answer."""
-
-    def __iter__(self) -> Self: ...
-    def __next__(self) -> dict[str, Any]: ...
-    def __aiter__(self) -> Self: ...
-    def __anext__(self) -> Awaitable[dict[str, Any]]: ...
-    def close(self) -> None: ...
+    """boto3's ``invoke_model_with_response_stream``; ``body`` is an ``EventStream``."""
