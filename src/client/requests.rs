@@ -12,22 +12,7 @@ use super::{PyConverseClient, StreamStart};
 use crate::errors::ErrorInfo;
 use crate::limit::{self, Limiter};
 use crate::stream::Started;
-use crate::wire::request::ConverseRequest;
-
-macro_rules! with_common {
-    ($fluent:expr, $req:expr) => {
-        $fluent
-            .set_messages($req.messages)
-            .set_system($req.system)
-            .set_inference_config($req.inference_config)
-            .set_tool_config($req.tool_config)
-            .set_additional_model_request_fields($req.additional_model_request_fields)
-            .set_additional_model_response_field_paths($req.additional_model_response_field_paths)
-            .set_request_metadata($req.request_metadata)
-            .set_performance_config($req.performance_config)
-            .set_prompt_variables($req.prompt_variables)
-    };
-}
+use crate::wire::request::{with_request, ConverseRequest};
 
 /// A Converse answer and what its HTTP exchange showed.
 pub(super) type Answered = (
@@ -69,7 +54,7 @@ impl PyConverseClient {
         String,
         impl std::future::Future<Output = Result<Answered, ErrorInfo>> + Send + 'static,
     )> {
-        let req = ConverseRequest::from_kwargs(kwargs)?;
+        let mut req = ConverseRequest::from_kwargs(kwargs)?;
         let model = self.model_for(&req)?;
         let (limiter, tokens) = self.admission(&req)?;
         if req
@@ -81,15 +66,8 @@ impl PyConverseClient {
                 "guardrailConfig.streamProcessingMode: only converse_stream takes it",
             ));
         }
-        let guardrail = req.guardrail.as_ref().map(|g| g.converse());
-        let fluent = with_common!(
-            self.ready()?
-                .sdk
-                .converse()
-                .model_id(model.clone())
-                .set_guardrail_config(guardrail),
-            req
-        );
+        req.model_id = Some(model.clone());
+        let fluent = with_request!(self.ready()?.sdk.converse(), req, converse);
         let model_for_error = model.clone();
         let fut = async move {
             limit::admit(limiter.as_ref(), tokens).await;
@@ -108,18 +86,11 @@ impl PyConverseClient {
         &self,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<impl std::future::Future<Output = StreamStart> + Send + 'static> {
-        let req = ConverseRequest::from_kwargs(kwargs)?;
+        let mut req = ConverseRequest::from_kwargs(kwargs)?;
         let model = self.model_for(&req)?;
         let (limiter, tokens) = self.admission(&req)?;
-        let guardrail = req.guardrail.as_ref().map(|g| g.stream());
-        let fluent = with_common!(
-            self.ready()?
-                .sdk
-                .converse_stream()
-                .model_id(model.clone())
-                .set_guardrail_config(guardrail),
-            req
-        );
+        req.model_id = Some(model.clone());
+        let fluent = with_request!(self.ready()?.sdk.converse_stream(), req, stream);
         Ok(async move {
             limit::admit(limiter.as_ref(), tokens).await;
             let (out, seen) = crate::send_watched!(fluent, &model, "ConverseStream");

@@ -13,6 +13,7 @@ use crate::errors::ErrorInfo;
 use crate::limit::{self, Limiter};
 use crate::reply::{ReplyData, Tokens};
 use crate::stream::{Pump, PumpOptions, Restart, Started};
+use crate::wire::request::with_request;
 
 /// What a conversation needs of its client (cheap to clone: the SDK client is an Arc).
 #[derive(Clone)]
@@ -23,21 +24,6 @@ pub struct Backend {
     pub limiter: Option<Arc<Limiter>>,
 }
 
-macro_rules! with_parts {
-    ($fluent:expr, $parts:expr) => {{
-        let parts = $parts;
-        let messages = parts.messages();
-        $fluent
-            .model_id(parts.model_id)
-            .set_messages(Some(messages))
-            .set_system((!parts.system.is_empty()).then_some(parts.system))
-            .set_inference_config(parts.inference)
-            .set_additional_model_request_fields(parts.fields)
-            .set_tool_config(parts.tool_config)
-            .set_additional_model_response_field_paths(parts.response_paths)
-    }};
-}
-
 /// One Converse request and its reply.
 pub fn converse(
     backend: &Backend,
@@ -45,8 +31,7 @@ pub fn converse(
     tokens: u64,
 ) -> impl Future<Output = Result<ReplyData, ErrorInfo>> + Send + 'static {
     let model = parts.model_id.clone();
-    let guardrail = parts.guardrail.as_ref().map(|g| g.converse());
-    let fluent = with_parts!(backend.sdk.converse(), parts).set_guardrail_config(guardrail);
+    let fluent = with_request!(backend.sdk.converse(), parts.into_request(), converse);
     let limiter = backend.limiter.clone();
     async move {
         limit::admit(limiter.as_ref(), tokens).await;
@@ -92,8 +77,7 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> P
     let restart: Restart = Box::new(move || {
         // Note: the SDK takes its input by value: one copy of the history per attempt.
         let parts = RequestParts::clone(&parts);
-        let guardrail = parts.guardrail.as_ref().map(|g| g.stream());
-        let fluent = with_parts!(sdk.converse_stream(), parts).set_guardrail_config(guardrail);
+        let fluent = with_request!(sdk.converse_stream(), parts.into_request(), stream);
         let model = restart_model.clone();
         let limiter = limiter.clone();
         Box::pin(async move {

@@ -7,6 +7,7 @@ use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::Document;
 
 use crate::context::cache;
+use crate::wire::request::ConverseRequest;
 use crate::wire::request_view::RequestView;
 
 /// What one request sends, complete but not yet in the SDK's builder. The history is the
@@ -30,6 +31,22 @@ pub struct RequestParts {
 }
 
 impl RequestParts {
+    /// The request as the SDK is given it.
+    pub fn into_request(self) -> ConverseRequest {
+        let messages = self.messages();
+        ConverseRequest {
+            model_id: Some(self.model_id),
+            messages: Some(messages),
+            system: (!self.system.is_empty()).then_some(self.system),
+            inference_config: self.inference,
+            tool_config: self.tool_config,
+            guardrail: self.guardrail,
+            additional_model_request_fields: self.fields,
+            additional_model_response_field_paths: self.response_paths,
+            ..ConverseRequest::default()
+        }
+    }
+
     /// The request as a hook sees it: what goes on the wire.
     pub fn view(&self) -> RequestView {
         RequestView {

@@ -29,6 +29,30 @@ pub struct ConverseRequest {
     pub prompt_variables: Option<HashMap<String, t::PromptVariableValues>>,
 }
 
+/// Sets a request on a Converse or ConverseStream fluent builder (`$guardrail`: `converse`
+/// or `stream`, the two guardrail shapes). A macro because the SDK's two builders are
+/// different types with the same setters; the one place a request meets the SDK, for the
+/// boto3-shaped calls and a conversation's turns alike.
+macro_rules! with_request {
+    ($fluent:expr, $req:expr, $guardrail:ident) => {{
+        let req: $crate::wire::request::ConverseRequest = $req;
+        let guardrail = req.guardrail.as_ref().map(|g| g.$guardrail());
+        $fluent
+            .set_model_id(req.model_id)
+            .set_messages(req.messages)
+            .set_system(req.system)
+            .set_inference_config(req.inference_config)
+            .set_tool_config(req.tool_config)
+            .set_guardrail_config(guardrail)
+            .set_additional_model_request_fields(req.additional_model_request_fields)
+            .set_additional_model_response_field_paths(req.additional_model_response_field_paths)
+            .set_request_metadata(req.request_metadata)
+            .set_performance_config(req.performance_config)
+            .set_prompt_variables(req.prompt_variables)
+    }};
+}
+pub(crate) use with_request;
+
 const CONVERSE_KEYS: &[&str] = &[
     "modelId",
     "messages",
