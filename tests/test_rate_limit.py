@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import AKID, SECRET, default_sigint, fc_client
-from fastconverse import RateLimit
+from fastconverse import RateLimit, errors
 from fastconverse.errors import ThrottlingError
 from fastconverse.testing import FakeBedrock
 from redis_server import RedisServer
@@ -247,3 +247,177 @@ def test_four_processes_share_one_quota_through_redis(
     unlimited = sum(r["throttled"] for r in alone)
     print(f"without a limiter: {unlimited} throttled")
     assert unlimited > 0  # without the limiter, they are throttled
+
+
+# Every way a request ends settles its reservation once (issue 23, defect 5). Each test below
+# reserves a large estimate (about ten seconds of a 10-tokens-a-second quota) and checks what
+# the next request had to wait: the limiter's own figure, not a clock.
+
+BIG = "x" * 400  # estimated at about 100 tokens
+
+
+def tokens_limit() -> RateLimit:
+    return RateLimit(tokens_per_minute=600, burst=0.0)
+
+
+def test_a_throttle_inside_a_stream_lowers_the_rate(fake_bedrock: FakeBedrock) -> None:
+    limit = RateLimit(requests_per_minute=6000)
+    conv = fc_client(fake_bedrock, rate_limit=limit, max_attempts=1).create_conversation()
+    fake_bedrock.enqueue_text("a b c", stream_error="throttlingException", after_events=2)
+    with pytest.raises(ThrottlingError):
+        conv.stream("hi").until_done()
+    stats = limit.stats()
+    assert stats["throttles"] == 1 and stats["rate"] < 0.71, stats
+
+
+def test_a_restarted_stream_gives_back_the_attempt_that_failed(fake_bedrock: FakeBedrock) -> None:
+    limit = tokens_limit()
+    conv = fc_client(fake_bedrock, rate_limit=limit, max_attempts=3).create_conversation()
+    # the first attempt is throttled before any content; the pump sends it again
+    fake_bedrock.enqueue_text("a b", stream_error="throttlingException", after_events=1)
+    fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
+    reply = conv.stream(BIG).until_done()
+    assert reply.text == "ok"
+    stats = limit.stats()
+    # the second attempt went at once: the first one's ten seconds of tokens went back
+    # (unsettled, it would have waited behind them)
+    assert stats["throttles"] == 1 and stats["requests"] == 2, stats
+    assert stats["waited"] < 2.0, stats
+
+
+def test_a_failed_request_gives_its_tokens_back(fake_bedrock: FakeBedrock) -> None:
+    limit = tokens_limit()
+    client = fc_client(fake_bedrock, rate_limit=limit)
+    big = [{"role": "user", "content": [{"text": BIG}]}]
+    with pytest.raises(errors.ValidationError):
+        client.converse(messages=big, inferenceConfig={"maxTokens": 0})
+    conv = client.create_conversation()
+    fake_bedrock.enqueue_error("ValidationException", "refused")
+    with pytest.raises(errors.ValidationError):
+        conv.send(BIG)
+    fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
+    conv.send("y")
+    assert limit.stats()["waited"] < 2.0, limit.stats()
+
+
+def test_a_boto3_shaped_stream_settles_with_its_usage(fake_bedrock: FakeBedrock) -> None:
+    limit = tokens_limit()
+    client = fc_client(fake_bedrock, rate_limit=limit)
+    fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
+    stream = client.converse_stream(messages=[{"role": "user", "content": [{"text": BIG}]}])
+    assert [e for e in stream["stream"] if "metadata" in e]
+    fake_bedrock.enqueue_text("ok", usage={"inputTokens": 10, "outputTokens": 2})
+    client.converse(messages=hi())
+    # the stream used 12 tokens (1.2 s of quota), not its estimate of about 100
+    assert limit.stats()["waited"] < 2.0, limit.stats()
+
+
+def test_a_stream_closed_once_sent_keeps_its_estimate(fake_bedrock: FakeBedrock) -> None:
+    limit = tokens_limit()
+    client = fc_client(fake_bedrock, rate_limit=limit)
+    fake_bedrock.enqueue_text("a b c d", delta_delay=0.05)
+    stream = client.converse_stream(messages=[{"role": "user", "content": [{"text": BIG}]}])
+    next(iter(stream["stream"]))
+    stream["stream"].close()
+    # the service may have read the prompt: its estimate stands, and the next request waits
+    # behind it (a little less: the moments in between)
+    fake_bedrock.enqueue_text("ok", usage={"inputTokens": 1, "outputTokens": 1})
+    client.converse(messages=hi())
+    assert limit.stats()["waited"] > 5.0, limit.stats()
+
+
+OPS = "ccsssSSvx"
+MIXER = """
+import json, random, sys, time
+from fastconverse import ConverseClient, RateLimit
+from fastconverse.errors import InternalServerError, ThrottlingError, ValidationError
+url, key, secret, redis_url, limit_key, start, seconds, out, seed, tpm, ops = sys.argv[1:]
+limit = RateLimit(tokens_per_minute=float(tpm), redis_url=redis_url, key=limit_key, burst=0.2)
+client = ConverseClient("m", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key,
+                        aws_secret_access_key=secret, max_attempts=3, rate_limit=limit)
+prompt = " ".join(f"w{i}" for i in range(120))
+messages = [{"role": "user", "content": [{"text": prompt}]}]
+rng = random.Random(int(seed))
+used, closed, failed = [], [], 0  # (when, in, out) answered; when a stream was closed early
+while time.time() < float(start):
+    time.sleep(0.005)
+end = float(start) + float(seconds)
+while time.time() < end:
+    op = rng.choice(ops)
+    try:
+        if op == "c":  # boto3-shaped converse
+            u = client.converse(messages=messages)["usage"]
+            used.append((time.time(), u["inputTokens"], u["outputTokens"]))
+        elif op == "s":  # a boto3-shaped stream read whole (its usage comes last)
+            for e in client.converse_stream(messages=messages)["stream"]:
+                if "metadata" in e:
+                    u = e["metadata"]["usage"]
+                    used.append((time.time(), u["inputTokens"], u["outputTokens"]))
+        elif op == "S":  # a conversation's stream
+            r = client.create_conversation().stream(prompt).until_done()
+            used.append((time.time(), r.usage.input_tokens, r.usage.output_tokens))
+        elif op == "v":  # refused by the service: it used nothing
+            client.converse(messages=messages, inferenceConfig={"maxTokens": 0})
+        else:  # a stream closed once sent: its prompt was read, its answer dropped
+            s = client.converse_stream(messages=messages)["stream"]
+            next(iter(s))
+            s.close()
+            closed.append(time.time())
+    except (InternalServerError, ThrottlingError, ValidationError):
+        failed += 1
+json.dump({"used": used, "closed": closed, "failed": failed, "end": end,
+           "stats": limit.stats()}, open(out, "w"))
+"""
+
+
+def test_four_processes_mixing_streams_retries_and_cancels_keep_one_token_quota(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Streams (some failing inside before any content and sent again), refused requests
+    and streams closed early, from four processes on one Redis limiter: the tokens the
+    service processed stay within the quota, and use all of it (issue 23, defect 5). (The
+    failures are server errors, not throttles: a throttle rightly lowers the rate below the
+    quota for a while, which `test_a_throttle_inside_a_stream_lowers_the_rate` checks.)"""
+    seconds, tpm = 16.0, 120_000.0
+    start = time.time() + 5.0
+    key = f"limit:{uuid.uuid4().hex}"
+    with FakeBedrock() as fake:
+        # the first requests fail before any content; streams are sent again
+        for _ in range(12):
+            fake.enqueue_text("x", stream_error="internalServerException", after_events=1)
+        outs = [tmp_path / f"mix{i}.json" for i in range(4)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    MIXER,
+                    fake.url,
+                    AKID,
+                    SECRET,
+                    redis_server.url,
+                    key,
+                    *(str(a) for a in (start, seconds, out, i, tpm)),
+                    OPS,
+                ]
+            )
+            for i, out in enumerate(outs)
+        ]
+        for p in procs:
+            assert p.wait(timeout=seconds + 60) == 0
+    runs = [json.loads(o.read_text()) for o in outs]
+    answered = [(i, o) for r in runs for t, i, o in r["used"] if t <= r["end"]]
+    prompt_tokens = max(i for i, _ in answered)  # (every request has the same prompt)
+    closed = sum(1 for r in runs for t in r["closed"] if t <= r["end"])
+    # (a stream closed early: its prompt was read; the little it said is not known)
+    processed = sum(i + o for i, o in answered) + closed * prompt_tokens
+    quota = tpm / 60 * seconds
+    print(
+        f"mixed: {processed} tokens processed in {seconds} s, quota {quota:.0f}; "
+        f"{len(answered)} answered, {closed} closed early, "
+        f"{sum(r['failed'] for r in runs)} failed, "
+        f"{sum(r['stats']['requests'] for r in runs)} admitted"
+    )
+    assert sum(r["stats"]["fallbacks"] for r in runs) == 0
+    assert sum(r["failed"] for r in runs) > 0 and closed > 0
+    assert 0.95 * quota <= processed <= 1.05 * quota, (processed, quota)

@@ -156,6 +156,7 @@ pub fn _invoke_model_with_response_stream<'py>(
         request_id: out.request_id().map(str::to_owned),
         receiver: out.body,
         seen,
+        reservation: None, // (InvokeModel is not rate-limited)
     };
     let stream = PyEventStream::new(started, idle, model);
     d.set_item("body", Py::new(py, stream)?)?;

@@ -70,11 +70,11 @@ impl PyConverseClient {
         let fluent = with_request!(self.ready()?.sdk.converse(), req, converse);
         let model_for_error = model.clone();
         let fut = async move {
-            limit::admit(limiter.as_ref(), tokens).await;
+            let reservation = limit::admit(limiter.as_ref(), tokens).await;
             let (out, seen) = crate::send_watched!(fluent, &model_for_error, "Converse");
-            let out = out?;
-            if let (Some(l), Some(u)) = (&limiter, out.usage()) {
-                l.settle(tokens, (u.input_tokens() + u.output_tokens()).max(0) as u64);
+            let (out, reservation) = limit::answered(reservation, out)?;
+            if let (Some(r), Some(u)) = (reservation, out.usage()) {
+                r.used((u.input_tokens() + u.output_tokens()).max(0) as u64);
             }
             Ok((out, seen))
         };
@@ -92,15 +92,16 @@ impl PyConverseClient {
         req.model_id = Some(model.clone());
         let fluent = with_request!(self.ready()?.sdk.converse_stream(), req, stream);
         Ok(async move {
-            limit::admit(limiter.as_ref(), tokens).await;
+            let reservation = limit::admit(limiter.as_ref(), tokens).await;
             let (out, seen) = crate::send_watched!(fluent, &model, "ConverseStream");
-            let out = out?;
+            let (out, reservation) = limit::answered(reservation, out)?;
             let request_id = out.request_id().map(str::to_owned);
             Ok((
                 Started {
                     receiver: out.stream,
                     request_id,
                     seen,
+                    reservation,
                 },
                 model,
             ))

@@ -9,7 +9,7 @@ pub mod py;
 pub mod redis;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gcra::{Gcra, Quota};
@@ -115,7 +115,7 @@ impl Limiter {
     }
 
     /// The service throttled one of this limiter's requests.
-    pub fn throttled(self: &std::sync::Arc<Self>) {
+    pub fn throttled(self: &Arc<Self>) {
         self.stats.throttles.fetch_add(1, Ordering::Relaxed);
         let now = self.now();
         self.local().throttled(now);
@@ -161,10 +161,61 @@ pub fn request_tokens(
         + tools.map_or(0, |t| tools_tokens(t.tools()))
 }
 
-/// Waits for the limiter, when there is one.
-pub async fn admit(limiter: Option<&std::sync::Arc<Limiter>>, tokens: u64) {
-    if let Some(l) = limiter {
-        l.acquire(tokens).await;
+/// Waits for the limiter, when there is one; the request's reservation, to be settled by
+/// whatever reads its answer.
+pub async fn admit(limiter: Option<&Arc<Limiter>>, tokens: u64) -> Option<Reservation> {
+    let limiter = limiter?;
+    limiter.acquire(tokens).await;
+    Some(Reservation {
+        limiter: limiter.clone(),
+        tokens,
+    })
+}
+
+/// What a request sent under `reservation` gave: a failure gives its tokens back (the
+/// service used none), an answer keeps the reservation for its usage to settle.
+pub fn answered<T, E>(
+    reservation: Option<Reservation>,
+    out: Result<T, E>,
+) -> Result<(T, Option<Reservation>), E> {
+    match out {
+        Ok(answer) => Ok((answer, reservation)),
+        Err(e) => {
+            if let Some(r) = reservation {
+                r.unused();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A request's place, from the moment it may go until its answer settles it. Every way a
+/// request can end settles it once:
+/// - answered: its real use (input and output tokens) replaces the estimate (`used`);
+/// - refused or failed before any of the answer (a throttle, a 5xx, a cut connection, a
+///   stream restarted): the service used no tokens, they go back (`unused`); its place in
+///   the request count stays, as the service saw it;
+/// - failed after part of the answer, or cancelled once sent: the estimate stands as its
+///   use (the service may well have read the prompt); dropping it says so.
+#[must_use = "a reservation is settled by the answer"]
+pub struct Reservation {
+    limiter: Arc<Limiter>,
+    tokens: u64,
+}
+
+impl Reservation {
+    pub fn used(self, tokens: u64) {
+        self.limiter.settle(self.tokens, tokens);
+    }
+
+    pub fn unused(self) {
+        self.limiter.settle(self.tokens, 0);
+    }
+
+    /// The service throttled the request inside a stream (HTTP 429s are seen by the SDK's
+    /// interceptor, retries included).
+    pub fn throttled(&self) {
+        self.limiter.throttled();
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Started<R = ConverseReceiver> {
     pub request_id: Option<String>,
     /// The response's headers and the attempts it took (boto3's `ResponseMetadata`).
     pub seen: crate::exchange::Seen,
+    /// Its place in the rate limiter, settled by the pump when the stream ends.
+    pub reservation: Option<crate::limit::Reservation>,
 }
 
 pub type StartFuture<R = ConverseReceiver> =
@@ -78,6 +80,19 @@ impl Item {
 
     pub fn failed(info: ErrorInfo) -> Self {
         Self::Failed(Box::new(info))
+    }
+
+    /// The tokens the request used, from a stream's metadata event.
+    fn usage(&self) -> Option<u64> {
+        match self {
+            Self::Event(event) => match &**event {
+                ConverseStreamOutput::Metadata(m) => m
+                    .usage()
+                    .map(|u| (u.input_tokens() + u.output_tokens()).max(0) as u64),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
 

@@ -97,6 +97,8 @@ pub(super) async fn pump<R: Events>(
     // The SDK's retries of each start, and the pump's own restarts.
     let mut retries: Vec<crate::exchange::Retry> = Vec::new();
     let mut foreign: Option<String>;
+    // The tokens the stream's metadata says the request used.
+    let mut used: Option<u64> = None;
     loop {
         attempt += 1;
         let started = match first.take() {
@@ -106,13 +108,13 @@ pub(super) async fn pump<R: Events>(
                 None => return,
             },
         };
-        let (mut receiver, request_id) = match started {
+        let (mut receiver, request_id, mut reservation) = match started {
             Ok(s) => {
                 retries.extend(s.seen.retries.iter().cloned());
                 // (an answer that is no event stream fails at its first read: say so then)
                 foreign =
                     crate::errors::foreign_answer(&s.seen, "application/vnd.amazon.eventstream");
-                (Box::new(s.receiver), s.request_id)
+                (Box::new(s.receiver), s.request_id, s.reservation)
             }
             Err(mut info) => {
                 // (the restarts before this start, then the SDK's retries of it)
@@ -173,6 +175,7 @@ pub(super) async fn pump<R: Events>(
             };
             match read {
                 Ok(Some(item)) => {
+                    used = item.usage().or(used);
                     batch.push(item);
                     if batch.len() >= BATCH && !hand(&tx, std::mem::take(&mut batch), &waiter).await
                     {
@@ -180,6 +183,10 @@ pub(super) async fn pump<R: Events>(
                     }
                 }
                 Ok(None) => {
+                    // (without a usage event, the estimate stands)
+                    if let (Some(r), Some(used)) = (reservation.take(), used) {
+                        r.used(used);
+                    }
                     let retries =
                         (!retries.is_empty()).then(|| Box::new(std::mem::take(&mut retries)));
                     batch.push(Item::End {
@@ -205,6 +212,16 @@ pub(super) async fn pump<R: Events>(
                 .with_model(Some(&opts.model_id))
                 .with_operation(R::OPERATION),
         );
+        if let Some(r) = reservation.take() {
+            // (an in-stream throttle came with the 200 the stream began with)
+            if failure.class == "ThrottlingError" && failure.status == Some(200) {
+                r.throttled();
+            }
+            // Before any of the answer the service used nothing; after, the estimate stands.
+            if !saw_content {
+                r.unused();
+            }
+        }
         failure.request_id = failure.request_id.take().or(request_id);
         if saw_content || attempt >= opts.max_attempts || restart.is_none() || !transient(&failure)
         {

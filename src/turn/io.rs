@@ -34,9 +34,13 @@ pub fn converse(
     let fluent = with_request!(backend.sdk.converse(), parts.into_request(), converse);
     let limiter = backend.limiter.clone();
     async move {
-        limit::admit(limiter.as_ref(), tokens).await;
+        let reservation = limit::admit(limiter.as_ref(), tokens).await;
         let (out, seen) = crate::send_watched!(fluent, &model, "Converse");
-        let out = out?;
+        let (out, reservation) = limit::answered(reservation, out)?;
+        let usage = Tokens::from_sdk(out.usage.as_ref());
+        if let Some(r) = reservation {
+            r.used((usage.input + usage.output).max(0) as u64);
+        }
         let request_id = out.request_id().map(str::to_owned);
         let message = match out.output {
             Some(t::ConverseOutput::Message(m)) => m,
@@ -50,7 +54,7 @@ pub fn converse(
         Ok(ReplyData {
             message,
             stop_reason: out.stop_reason.as_str().to_owned(),
-            usage: Tokens::from_sdk(out.usage.as_ref()),
+            usage,
             latency_ms: out.metrics.map(|m| m.latency_ms),
             request_id,
             model_id: model,
@@ -81,15 +85,17 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> P
         let model = restart_model.clone();
         let limiter = limiter.clone();
         Box::pin(async move {
-            // Each attempt waits its turn (a restarted stream is a new request).
-            limit::admit(limiter.as_ref(), tokens).await;
+            // Each attempt waits its turn (a restarted stream is a new request); the pump
+            // settles it.
+            let reservation = limit::admit(limiter.as_ref(), tokens).await;
             let (out, seen) = crate::send_watched!(fluent, &model, "ConverseStream");
-            let out = out?;
+            let (out, reservation) = limit::answered(reservation, out)?;
             let request_id = out.request_id().map(str::to_owned);
             Ok(Started {
                 receiver: out.stream,
                 request_id,
                 seen,
+                reservation,
             })
         })
     });

@@ -36,8 +36,6 @@ struct Inner {
     /// Closed by its driver or its stream's `close()`: whatever follows is not a failure.
     closed: bool,
     committed: bool,
-    /// Tokens the request under way reserved from the rate limiter.
-    reserved: u64,
     /// When the request under way was sent, and its first content came.
     clock: Clock,
     /// What the last request came to (for `after_response` hooks).
@@ -88,7 +86,6 @@ impl PyTurn {
                 counted: false,
                 closed: false,
                 committed: false,
-                reserved: 0,
                 clock: Clock::default(),
                 last: None,
             }),
@@ -179,9 +176,9 @@ impl PyTurn {
             return Err(ended());
         }
         let parts = inner.ready.take().map(|p| *p).ok_or_else(no_request)?;
-        inner.reserved = io::tokens(&self.backend, &parts);
         inner.clock.start();
-        Ok((parts, inner.reserved))
+        let tokens = io::tokens(&self.backend, &parts);
+        Ok((parts, tokens))
     }
 
     /// Takes in what a request gave, on the caller's thread. A failure ends the turn,
@@ -197,19 +194,6 @@ impl PyTurn {
             // Note: a reply that comes after `close()` (from another thread, while its stream
             // was being read) is dropped quietly, as `close()` promises.
             return if inner.closed { Ok(()) } else { Err(ended()) };
-        }
-        if let Some(limiter) = &self.backend.limiter {
-            match &out {
-                Ok(reply) => {
-                    let used = reply.usage.input + reply.usage.output;
-                    limiter.settle(inner.reserved, used.max(0) as u64);
-                }
-                // (a throttle answered with HTTP 429 was seen by the SDK's interceptor)
-                Err(info) if info.class == "ThrottlingError" && info.status.is_none() => {
-                    limiter.throttled()
-                }
-                Err(_) => {}
-            }
         }
         let facts = Exchanged::of(&inner.clock, inner.machine.model_id(), &out);
         inner.last = Some(facts);
