@@ -5,13 +5,21 @@
 //! the system's certificate store is most of the cost of a first `ConverseClient(...)`, which
 //! notebooks and short scripts pay even when they never send a request (or, with FakeBedrock,
 //! never use TLS).
+//!
+//! One more change: the body of an answer that is read whole (every operation but the
+//! streams) is capped, so that an endpoint that never ends its answer fails the call with
+//! a clear error instead of filling memory (the SDK buffers such a body to the end).
 
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
+use http_body_util::BodyExt;
 
 use crate::fork::ForkLocal;
 
@@ -27,7 +35,7 @@ impl HttpClient for CertificatesAtFirstUse {
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        self.0.get().http_connector(settings, components)
+        Capped(self.0.get().http_connector(settings, components)).into_shared()
     }
 
     fn validate_base_client_config(
@@ -43,6 +51,59 @@ impl HttpClient for CertificatesAtFirstUse {
         &self,
     ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
         self.0.get().connector_metadata()
+    }
+}
+
+/// The most an answer read whole may hold. Bedrock's largest are InvokeModel bodies with
+/// generated images, a few MiB; ours.
+const WHOLE_ANSWER_CAP: usize = 32 << 20;
+
+/// An answer read whole that grew past the cap.
+#[derive(Debug)]
+struct AnswerTooLarge;
+
+impl std::fmt::Display for AnswerTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the answer grew past {} MiB without ending: no Bedrock answer is that large",
+            WHOLE_ANSWER_CAP >> 20
+        )
+    }
+}
+
+impl std::error::Error for AnswerTooLarge {}
+
+/// A connector whose answers, unless they are streams, are capped at `WHOLE_ANSWER_CAP`.
+#[derive(Debug)]
+struct Capped(SharedHttpConnector);
+
+impl HttpConnector for Capped {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        // (ConverseStream's and InvokeModelWithResponseStream's paths end in `-stream`;
+        // the pump reads those a frame at a time)
+        let path = request.uri().split('?').next().unwrap_or_default();
+        let streamed = path.ends_with("-stream");
+        let answer = self.0.call(request);
+        if streamed {
+            return answer;
+        }
+        HttpConnectorFuture::new(async move {
+            let response = answer.await?;
+            Ok(response.map(|body| {
+                SdkBody::from_body_1_x(
+                    http_body_util::Limited::new(body, WHOLE_ANSWER_CAP).map_err(
+                        |e| -> Box<dyn std::error::Error + Send + Sync> {
+                            if e.is::<http_body_util::LengthLimitError>() {
+                                Box::new(AnswerTooLarge)
+                            } else {
+                                e
+                            }
+                        },
+                    ),
+                )
+            }))
+        })
     }
 }
 

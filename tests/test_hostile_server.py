@@ -111,6 +111,21 @@ def two_gb_frame(c: socket.socket) -> None:
     time.sleep(5)
 
 
+def endless(frame_bytes: bytes) -> Answer:
+    """The stream's start, then `frame_bytes` again and again until the reader goes."""
+
+    def answer(c: socket.socket) -> None:
+        c.sendall(STREAM_HEAD + chunk(START))
+        burst = chunk(frame_bytes * 256)
+        while True:
+            c.sendall(burst)
+
+    return answer
+
+
+# A frame with no headers and no payload: 16 bytes of nothing, which no event may be.
+EMPTY_FRAME = frame({}, b"")
+
 CASES: dict[str, Answer] = {
     "bad prelude crc": stream_of(START, corrupt(DELTA, 9)),
     "bad message crc": stream_of(START, corrupt(DELTA, len(DELTA) - 1)),
@@ -126,6 +141,7 @@ CASES: dict[str, Answer] = {
     "content-length beyond the body": short_body,
     "reset mid-headers": reset_mid_headers,
     "a byte every half second": drip,
+    "endless empty frames": endless(EMPTY_FRAME),
 }
 
 
@@ -252,6 +268,63 @@ def test_a_hostile_answer_ends_in_a_typed_error(hostile: Hostile, api: str) -> N
     typed(caught.value)
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 64, f"memory grew by {grown_mib:.0f} MiB"
+
+
+@pytest.mark.parametrize("api", ["stream", "boto3_stream"])
+def test_an_endless_flood_of_unknown_events_stays_small_and_can_be_closed(api: str) -> None:
+    """Events of a kind this version does not know, without end: they are skipped (as boto3
+    does), memory stays bounded while they pour in, and closing the stream ends the read."""
+    server = Hostile(endless(event("surpriseEvent", b"{}")))
+    client = client_of(server)
+    try:
+        if api == "stream":
+            conv = client.create_conversation(messages=HISTORY)
+            stream: Any = conv.stream("again")
+        else:
+            stream = client.converse_stream(messages=[*HISTORY, HISTORY[0]])["stream"]
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        threading.Timer(3.0, stream.close).start()
+        seen = 0
+        try:
+            for e in stream:
+                # a conversation's stream shows only its start; boto3's shows the unknown
+                # events as botocore does, as empty dicts
+                assert seen == 0 or (api == "boto3_stream" and e == {}), e
+                seen += 1
+        except errors.ConverseError as e:
+            typed(e)
+        grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert grown_mib < 64, f"memory grew by {grown_mib:.0f} MiB"
+        if api == "stream":
+            assert conv.messages == HISTORY
+    finally:
+        server.close()
+
+
+def endless_json(c: socket.socket) -> None:
+    c.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"x-amzn-RequestId: hostile\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(b'{"output":')
+    )
+    burst = chunk(b" " * 65536)
+    while True:
+        c.sendall(burst)
+
+
+def test_an_answer_read_whole_that_never_ends_is_cut_at_a_cap() -> None:
+    """Converse's answer is read whole: one that never ends fails, with memory bounded,
+    instead of being buffered for ever."""
+    server = Hostile(endless_json)
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        conv = client_of(server).create_conversation(messages=HISTORY)
+        with pytest.raises(errors.ConverseError, match="grew past 32 MiB without ending"):
+            conv.send("again")
+        assert conv.messages == HISTORY
+        grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert grown_mib < 96, f"memory grew by {grown_mib:.0f} MiB"
+    finally:
+        server.close()
 
 
 def test_an_html_answer_says_so() -> None:

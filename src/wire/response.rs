@@ -277,6 +277,7 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
             }
             dict1(py, intern!(py, "metadata"), d)
         }
-        _ => unknown(py),
+        // (botocore yields an empty dict for an event type it does not know)
+        _ => Ok(PyDict::new(py)),
     }
 }
