@@ -18,6 +18,8 @@ raise, hang past their timeout or return what Bedrock would refuse). Then:
 - usage adds up: the conversation's usage is the sum of its committed replies' usage;
 - every scenario ends within its bound (a hang fails, however long it takes);
 - threads, file descriptors and memory are stable across the campaign;
+- about one scenario in ten then forks: the child makes turns with the inherited client,
+  on the scenario's conversation and on a new one, sent and streamed;
 - hooks are installed on every client: they run on the scenario's own thread, each committed
   turn is reported once by ``on_commit`` (in order), and no turn ends twice; context they add
   to the main turn reaches the wire and never the history; a hook armed to raise at a random
@@ -196,6 +198,7 @@ class CampaignHook:
 @dataclass
 class Tally:
     counts: collections.Counter[tuple[str, str, str]] = field(default_factory=collections.Counter)
+    forks: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -233,6 +236,8 @@ class Scenario:
         self.committed: list[Any] = []
         self.hook: CampaignHook = self.client._hooks.objects[0]
         self.hook.arm(rng)
+        # about one scenario in ten forks afterwards: the child makes turns of its own
+        self.forks = rng.random() < 0.1
 
     def _faults(self) -> list[str]:
         faults = ["none", "http_error", "stream_error", "disconnect", "stall"]
@@ -335,7 +340,40 @@ class Scenario:
             assert kept.transcript == conv.transcript, "the store holds another history"
             assert (kept.version, kept.usage) == (conv.version, conv.usage)
             assert kept.messages == conv.messages and kept.summary == conv.summary
+        if self.forks:
+            self.fork_and_check(conv)
         return outcome
+
+    def fork_and_check(self, conv: Any) -> None:
+        """After ``fork()``, whatever the scenario left behind (timed-out tool threads, a
+        stream's pump, an SQLite connection, the parent's runtime), the child makes turns
+        with the inherited client: on the scenario's conversation and on a new one, sent and
+        streamed."""
+        pid = os.fork()
+        if pid == 0:  # the child: report by exit code only, never return into pytest
+            code = 3
+            try:
+                before = conv.messages
+                again = conv.send("child")
+                fresh = self.client.create_conversation(model_id=f"{self.model}-child")
+                with fresh.stream("streamed") as s:
+                    for _ in s:
+                        pass
+                ok = (
+                    again.text == "You said: child"
+                    and conv.messages == [*before, *again.messages][-len(conv.messages) :]
+                    and s.reply.text == "You said: streamed"
+                    and len(fresh.messages) == 2
+                )
+                code = 0 if ok else 2
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, f"the forked child ended with {status}"
 
     def drive(self, conv: Any) -> tuple[str, Any]:
         api, rng = self.api, self.rng
@@ -471,6 +509,7 @@ def campaign(seed: int, count: int, report: Callable[[str], None] | None = None)
                     f"scenario {n} ({scenario.api} x {scenario.fault}) took {took:.1f} s"
                 )
             tally.counts[(scenario.api, scenario.fault, outcome)] += 1
+            tally.forks += scenario.forks and outcome != "FAILED" and scenario.api != "boto3_layer"
             if report and n and n % 1000 == 0:
                 report(f"{n} scenarios, {len(tally.failures)} failures")
         if len(marks) == 2:
@@ -490,7 +529,10 @@ def summary(tally: Tally) -> str:
     for (api, fault, outcome), k in tally.counts.items():
         by_pair[(api, fault)] += k
         outcomes[outcome] += k
-    lines = [f"{sum(by_pair.values())} scenarios, {len(tally.failures)} failures"]
+    lines = [
+        f"{sum(by_pair.values())} scenarios, {len(tally.failures)} failures, "
+        f"{tally.forks} forked children checked"
+    ]
     lines.append("outcomes: " + ", ".join(f"{o} {k}" for o, k in outcomes.most_common()))
     for api in APIS:
         row = ", ".join(f"{f} {by_pair[(api, f)]}" for f in FAULTS if by_pair[(api, f)])
