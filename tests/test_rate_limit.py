@@ -420,4 +420,7 @@ def test_four_processes_mixing_streams_retries_and_cancels_keep_one_token_quota(
     )
     assert sum(r["stats"]["fallbacks"] for r in runs) == 0
     assert sum(r["failed"] for r in runs) > 0 and closed > 0
-    assert 0.95 * quota <= processed <= 1.05 * quota, (processed, quota)
+    # (give or take what was in flight at the window's end, one request per process:
+    # admitted inside it, answered after it)
+    in_flight = 4 * max(i + o for i, o in answered)
+    assert 0.95 * quota - in_flight <= processed <= 1.05 * quota, (processed, quota)

@@ -68,6 +68,7 @@ def test_credentials_appear_nowhere_a_user_or_a_log_sees(
                 aws_secret_access_key=SECRET,
                 aws_session_token=TOKEN,
                 store=store,
+                log_content=True,  # (every record the log makes, message text included)
             )
             seen += [("client repr", repr(client)), ("store repr", repr(store))]
             conv = client.create_conversation("Be brief.", metadata={"user": "u1"})

@@ -92,6 +92,9 @@ class ConverseClient(ConversationsById, Boto3Calls):
             ``after_response``, ``before_tool_call``, ``after_tool_call``, ``on_commit``,
             ``on_failure``) run around every turn of this client's conversations, before
             each conversation's own; see ``fastconverse.hooks``.
+        log_content: Whether ``logging.getLogger("fastconverse")``'s DEBUG records may
+            carry message text, tool inputs and results (also on with the environment
+            variable ``FASTCONVERSE_LOG_CONTENT=1``); credentials never appear in a record.
     """
 
     def __init__(
@@ -113,7 +116,10 @@ class ConverseClient(ConversationsById, Boto3Calls):
         service_name: str | None = None,
         guardrail_config: Mapping[str, Any] | None = None,
         hooks: Sequence[Any] | None = None,
+        log_content: bool = False,
     ) -> None:
+        if not isinstance(log_content, bool):
+            raise TypeError(f"log_content: expected a bool, got {type(log_content).__name__}")
         if service_name is not None:
             check_service(service_name)
         if isinstance(model_id, str) and is_service_name(model_id):
@@ -145,6 +151,8 @@ class ConverseClient(ConversationsById, Boto3Calls):
         )
         self._store = _core._store_from(store)
         self._hooks = _compile_hooks(hooks, "hooks")
+        # (message text in log records: off unless asked for, here or in the environment)
+        self._log_content = log_content
         # (checked with each conversation's settings: a bad one names guardrail_config)
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
         # (a dict keeps the order conversations were added in: all an OrderedDict gave here)
@@ -300,7 +308,11 @@ class ConverseClient(ConversationsById, Boto3Calls):
             metadata=metadata,
             guardrail_config=guardrail,
         )
-        return self._keep(Conversation(core, toolbox, self._hooks_with(own_hooks)))
+        return self._keep(
+            Conversation(
+                core, toolbox, self._hooks_with(own_hooks), getattr(self, "_log_content", False)
+            )
+        )
 
     def _settings(
         self,
@@ -381,7 +393,11 @@ class ConverseClient(ConversationsById, Boto3Calls):
             stored=stored,
             guardrail_config=kwargs.get("guardrail_config"),
         )
-        return self._keep(Conversation(core, toolbox, self._hooks_with(None)))
+        return self._keep(
+            Conversation(
+                core, toolbox, self._hooks_with(None), getattr(self, "_log_content", False)
+            )
+        )
 
     def _registry(self) -> dict[str, Conversation]:
         try:

@@ -9,6 +9,7 @@ them: a turn that fails, is cancelled or is interrupted leaves the history as it
 
 from __future__ import annotations
 
+import sys
 from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
 from fastconverse import _core
@@ -39,18 +40,57 @@ if TYPE_CHECKING:
 __all__ = ["Conversation", "ReplyStream"]
 
 
+_logger: Any = None
+
+
+def _logging_on() -> bool:
+    """Whether ``logging.getLogger("fastconverse")`` takes records: INFO ones, or WARNING
+    ones once a handler is set up somewhere (Python's default, warnings to no handler, does
+    not count: a library stays quiet until its user sets logging up). Without the ``logging``
+    module imported, nobody did: off, and it stays unimported."""
+    global _logger
+    if _logger is None:
+        logging = sys.modules.get("logging")
+        if logging is None:
+            return False
+        _logger = logging.getLogger("fastconverse")
+    return bool(
+        _logger.isEnabledFor(20)  # (logging.INFO)
+        or (_logger.isEnabledFor(30) and _logger.hasHandlers())
+    )
+
+
 class Conversation:
     """A multi-turn conversation with one model at a time; create it with
     ``ConverseClient.create_conversation``. The history changes only when a turn completes."""
 
-    __slots__ = ("__weakref__", "_core", "_hooks", "_tools")
+    __slots__ = ("__weakref__", "_core", "_hooks", "_log_content", "_logged", "_tools")
 
     def __init__(
-        self, core: _core.ConversationCore, tools: ToolBox | None, hooks: Hooks | None = None
+        self,
+        core: _core.ConversationCore,
+        tools: ToolBox | None,
+        hooks: Hooks | None = None,
+        log_content: bool = False,
     ) -> None:
         self._core = core
         self._tools = tools
         self._hooks = hooks
+        self._log_content = log_content
+        # (the hooks with the log's, made at first use, and the hooks they were made from)
+        self._logged: tuple[Hooks | None, Hooks] | None = None
+
+    def _turn_hooks(self) -> Hooks | None:
+        """The hooks of the turn that begins: the log's too while ``fastconverse`` logs
+        (looked at once per turn), so logging that is off costs a turn nothing."""
+        if not _logging_on():
+            return self._hooks
+        logged = self._logged
+        if logged is None or logged[0] is not self._hooks:
+            from fastconverse._observe.logs import with_log
+
+            logged = self._logged = (self._hooks, with_log(self._hooks, self._log_content))
+        return logged[1]
 
     # --- the turns -------------------------------------------------------------------------
 
@@ -137,11 +177,12 @@ class Conversation:
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
         )
+        hooks = self._turn_hooks()
         return ReplyStream(
             turn,
             self._tools,
-            self._steps(turn),
-            lambda reply, in_loop: _driver.committed(self, self._hooks, reply, in_loop),
+            self._steps(turn, hooks),
+            lambda reply, in_loop: _driver.committed(self, hooks, reply, in_loop),
         )
 
     def send_tool_results(
@@ -159,30 +200,32 @@ class Conversation:
         begin = self._results_starter(results, tool_choice)
         return self._drive_async(begin)
 
-    def _steps(self, turn: _core._Turn, wanted: Output | None = None) -> Steps:
+    def _steps(self, turn: _core._Turn, hooks: Hooks | None, wanted: Output | None = None) -> Steps:
         return _driver.steps(
-            self, turn, self._hooks, self._tools, _driver.with_turn(self._history, turn), wanted
+            self, turn, hooks, self._tools, _driver.with_turn(self._history, turn), wanted
         )
 
     def _drive(self, turn: _core._Turn, wanted: Output | None = None) -> _core.Reply:
+        hooks = self._turn_hooks()
         try:
-            reply = _driver.run(self._steps(turn, wanted), turn, self._tools)
+            reply = _driver.run(self._steps(turn, hooks, wanted), turn, self._tools)
         except TurnKeptInterrupt as kept:
-            _driver.committed(self, self._hooks, kept.reply, in_loop=False)
+            _driver.committed(self, hooks, kept.reply, in_loop=False)
             raise
-        _driver.committed(self, self._hooks, reply, in_loop=False)
+        _driver.committed(self, hooks, reply, in_loop=False)
         return reply
 
     async def _drive_async(
         self, begin: Callable[[], _core._Turn], wanted: Output | None = None
     ) -> _core.Reply:
         turn = begin()
+        hooks = self._turn_hooks()
         try:
-            reply = await _driver.run_async(self._steps(turn, wanted), turn, self._tools)
+            reply = await _driver.run_async(self._steps(turn, hooks, wanted), turn, self._tools)
         except TurnKeptInterrupt as kept:
-            _driver.committed(self, self._hooks, kept.reply, in_loop=True)
+            _driver.committed(self, hooks, kept.reply, in_loop=True)
             raise
-        _driver.committed(self, self._hooks, reply, in_loop=True)  # (no await: no cancel here)
+        _driver.committed(self, hooks, reply, in_loop=True)  # (no await: no cancel here)
         return reply
 
     def _content(self, message: UserInput) -> Any:
