@@ -370,3 +370,20 @@ def test_lasting_conversations_script(tmp_path: Path) -> None:
         "kept: 8 messages, version 5, 168 tokens, metadata {'customer': 'c-1042', 'channel': 'web'}"
     )
     assert (tmp_path / "conversations.db").exists()  # the store outlives the script
+
+
+def test_observability_script(tmp_path: Path) -> None:
+    out = run_example("observability.py", tmp_path)
+    lines = out.splitlines()
+    (log,) = [line for line in lines if line.startswith("log: turn: ")]
+    assert "requests=2" in log and "tools=opening_hours" in log, log
+    assert "assistant: On Saturday we open 9:00-18:00." in lines
+    tree = lines[lines.index("trace:") + 1 :]
+    shape = [(len(t) - len(t.lstrip()), t.split(" [")[0].strip().split(" ")[0]) for t in tree]
+    assert shape == [
+        (0, "handle"),
+        (2, "invoke_agent"),
+        (4, "chat"),
+        (4, "execute_tool"),
+        (4, "chat"),
+    ], tree

@@ -9,11 +9,11 @@ them: a turn that fails, is cancelled or is interrupted leaves the history as it
 
 from __future__ import annotations
 
-import sys
 from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
 from fastconverse import _core
 from fastconverse._content.user_content import has_media, unique_result_names, user_content
+from fastconverse._observe.switches import logging_on, observed, tracing_on
 from fastconverse._records.settings import ConversationInfo
 from fastconverse._tools.structured import Output
 from fastconverse._tools.structured import wanted as _wanted
@@ -40,26 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["Conversation", "ReplyStream"]
 
 
-_logger: Any = None
-
-
-def _logging_on() -> bool:
-    """Whether ``logging.getLogger("fastconverse")`` takes records: INFO ones, or WARNING
-    ones once a handler is set up somewhere (Python's default, warnings to no handler, does
-    not count: a library stays quiet until its user sets logging up). Without the ``logging``
-    module imported, nobody did: off, and it stays unimported."""
-    global _logger
-    if _logger is None:
-        logging = sys.modules.get("logging")
-        if logging is None:
-            return False
-        _logger = logging.getLogger("fastconverse")
-    return bool(
-        _logger.isEnabledFor(20)  # (logging.INFO)
-        or (_logger.isEnabledFor(30) and _logger.hasHandlers())
-    )
-
-
 class Conversation:
     """A multi-turn conversation with one model at a time; create it with
     ``ConverseClient.create_conversation``. The history changes only when a turn completes."""
@@ -77,20 +57,20 @@ class Conversation:
         self._tools = tools
         self._hooks = hooks
         self._log_content = log_content
-        # (the hooks with the log's, made at first use, and the hooks they were made from)
-        self._logged: tuple[Hooks | None, Hooks] | None = None
+        # (the hooks with the observers', made at first use, with what they were made from)
+        self._logged: tuple[Hooks | None, tuple[bool, bool], Hooks] | None = None
 
     def _turn_hooks(self) -> Hooks | None:
-        """The hooks of the turn that begins: the log's too while ``fastconverse`` logs
-        (looked at once per turn), so logging that is off costs a turn nothing."""
-        if not _logging_on():
+        """The hooks of the turn that begins: the observers' too (logs, traces) while they
+        are on, asked once per turn, so that observing that is off costs a turn nothing."""
+        log, tracing = logging_on(), tracing_on()
+        if not (log or tracing):
             return self._hooks
-        logged = self._logged
-        if logged is None or logged[0] is not self._hooks:
-            from fastconverse._observe.logs import with_log
-
-            logged = self._logged = (self._hooks, with_log(self._hooks, self._log_content))
-        return logged[1]
+        cached = self._logged
+        if cached is None or cached[0] is not self._hooks or cached[1] != (log, tracing):
+            hooks = observed(self._hooks, log, tracing, self._log_content)
+            cached = self._logged = (self._hooks, (log, tracing), hooks)
+        return cached[2]
 
     # --- the turns -------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ import os
 from typing import Any
 
 from fastconverse.hooks import (
-    Hooks,
     Response,
     ToolCallResult,
     TurnCommitted,
@@ -205,10 +204,9 @@ class LogHook:
 _HOOKS: dict[bool, LogHook] = {}
 
 
-def with_log(hooks: Hooks | None, log_content: bool) -> Hooks:
-    """`hooks`, after the log's (the log sees each request before the user's hooks change
-    nothing it reads, and reports failures they cause)."""
+def log_hook(log_content: bool) -> LogHook:
+    """The log's hook (one per setting of `log_content`)."""
     log = _HOOKS.get(log_content)
     if log is None:
         log = _HOOKS[log_content] = LogHook(log_content)
-    return Hooks([log]) + hooks
+    return log
