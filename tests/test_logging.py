@@ -9,10 +9,11 @@ import logging
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import pytest
 from conftest import fc_client
-from fastconverse import errors, tool
+from fastconverse import SlidingWindow, errors, tool
 from fastconverse.testing import FakeBedrock
 
 SECRET_WORDS = "purple elephants at midnight"
@@ -204,3 +205,17 @@ def test_a_program_that_never_set_logging_up_hears_nothing() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("sent")
     assert done.stderr == "", done.stderr
+
+
+def test_a_turn_that_recovered_from_an_overflow_warns(
+    make_fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = make_fake(default_context_window=400)
+    conv = fc_client(fake).create_conversation(memory=SlidingWindow(1000))
+    for i in range(6):
+        conv.send(f"turn {i} " + "word " * 30)
+    caplog.set_level(logging.INFO, logger="fastconverse")
+    conv.send("one more " + "word " * 30)
+    warnings = [r.getMessage() for r in ours(caplog, logging.WARNING)]
+    assert len(warnings) == 1 and "the turn cut its history" in warnings[0], warnings
+    assert "requests=2" in ours(caplog, logging.INFO)[-1].getMessage()

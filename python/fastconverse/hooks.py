@@ -270,13 +270,20 @@ class TurnCommitted:
     """A turn is in the history: ``messages`` are what it added, ``version`` the store's
     version written (None without a store)."""
 
-    __slots__ = ("conversation", "messages", "reply", "version")
+    __slots__ = ("_messages", "conversation", "reply", "version")
 
     def __init__(self, conversation: ConversationLike, reply: Reply) -> None:
         self.conversation = conversation
         self.reply = reply
-        self.messages: list[dict[str, Any]] = reply.messages
+        self._messages: list[dict[str, Any]] | None = None
         self.version: int | None = conversation.version if conversation._core.store else None
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages the turn added (made into dicts when first read)."""
+        if self._messages is None:
+            self._messages = self.reply.messages
+        return self._messages
 
     def __repr__(self) -> str:
         return _repr(self, ("messages", "version"))

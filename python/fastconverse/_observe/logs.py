@@ -93,6 +93,15 @@ class LogHook:
         if event.request_id:
             turn.request_ids.append(event.request_id)
         error = event.error
+        if error is None and event.error_code is not None:
+            # (the one failure a turn recovers from: a prompt over the context window)
+            LOG.warning(
+                "the prompt was over the context window of %s (%s): conversation=%s; "
+                "the turn cut its history and sent it again",
+                event.model_id,
+                event.error_code,
+                event.conversation.id,
+            )
         if error is not None:
             name = type(error).__name__
             if event.kind == "summary":
@@ -107,7 +116,7 @@ class LogHook:
             elif name == "ContextWindowExceededError":
                 LOG.warning(
                     "the prompt is over the context window of %s: conversation=%s "
-                    "(a memory policy lets the turn cut the history and try again)",
+                    "(a memory policy that cuts the history lets a turn recover)",
                     event.model_id,
                     event.conversation.id,
                 )
