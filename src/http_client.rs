@@ -54,55 +54,61 @@ impl HttpClient for CertificatesAtFirstUse {
     }
 }
 
-/// The most an answer read whole may hold. Bedrock's largest are InvokeModel bodies with
-/// generated images, a few MiB; ours.
+/// The most an answer read whole may hold: Converse's (and an error's) are a few hundred
+/// KiB at most; InvokeModel's may carry generated images, several of a few MiB each. Ours.
 const WHOLE_ANSWER_CAP: usize = 32 << 20;
+const INVOKE_ANSWER_CAP: usize = 256 << 20;
 
-/// An answer read whole that grew past the cap.
+/// An answer read whole that grew past its cap.
 #[derive(Debug)]
-struct AnswerTooLarge;
+struct AnswerTooLarge(usize);
 
 impl std::fmt::Display for AnswerTooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "the answer grew past {} MiB without ending: no Bedrock answer is that large",
-            WHOLE_ANSWER_CAP >> 20
+            self.0 >> 20
         )
     }
 }
 
 impl std::error::Error for AnswerTooLarge {}
 
-/// A connector whose answers, unless they are streams, are capped at `WHOLE_ANSWER_CAP`.
+/// A connector whose answers are capped, unless they are streams under way.
 #[derive(Debug)]
 struct Capped(SharedHttpConnector);
 
+fn capped(body: SdkBody, cap: usize) -> SdkBody {
+    SdkBody::from_body_1_x(http_body_util::Limited::new(body, cap).map_err(
+        move |e| -> Box<dyn std::error::Error + Send + Sync> {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Box::new(AnswerTooLarge(cap))
+            } else {
+                e
+            }
+        },
+    ))
+}
+
 impl HttpConnector for Capped {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        // (ConverseStream's and InvokeModelWithResponseStream's paths end in `-stream`;
-        // the pump reads those a frame at a time)
+        // (ConverseStream's and InvokeModelWithResponseStream's paths end in `-stream`: the
+        // pump reads a successful one a frame at a time; their error answers are read whole)
         let path = request.uri().split('?').next().unwrap_or_default();
         let streamed = path.ends_with("-stream");
+        let cap = if path.ends_with("/invoke") {
+            INVOKE_ANSWER_CAP
+        } else {
+            WHOLE_ANSWER_CAP
+        };
         let answer = self.0.call(request);
-        if streamed {
-            return answer;
-        }
         HttpConnectorFuture::new(async move {
             let response = answer.await?;
-            Ok(response.map(|body| {
-                SdkBody::from_body_1_x(
-                    http_body_util::Limited::new(body, WHOLE_ANSWER_CAP).map_err(
-                        |e| -> Box<dyn std::error::Error + Send + Sync> {
-                            if e.is::<http_body_util::LengthLimitError>() {
-                                Box::new(AnswerTooLarge)
-                            } else {
-                                e
-                            }
-                        },
-                    ),
-                )
-            }))
+            if streamed && response.status().is_success() {
+                return Ok(response);
+            }
+            Ok(response.map(|body| capped(body, cap)))
         })
     }
 }

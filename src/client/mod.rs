@@ -26,7 +26,7 @@ use crate::turn::machine::Base;
 use crate::wire::pyobj::{py_repr, Obj};
 use crate::wire::response;
 
-/// Applies the arguments Converse and ConverseStream share to either fluent builder.
+/// A started ConverseStream and its model, or why it did not start.
 type StreamStart = Result<(Started, String), ErrorInfo>;
 
 /// A client of Bedrock Runtime's Converse API.

@@ -172,16 +172,20 @@ pub async fn admit(limiter: Option<&Arc<Limiter>>, tokens: u64) -> Option<Reserv
     })
 }
 
-/// What a request sent under `reservation` gave: a failure gives its tokens back (the
-/// service used none), an answer keeps the reservation for its usage to settle.
-pub fn answered<T, E>(
+/// What a request sent under `reservation` gave: a refusal the service answered gives its
+/// tokens back (it used none); a failure without an answer (a timeout, a cut connection)
+/// keeps the estimate (the service may have read the prompt); an answer keeps the
+/// reservation for its usage to settle.
+// (the error is the call's own, passed straight through: boxing it here would only move it)
+#[allow(clippy::result_large_err)]
+pub fn answered<T>(
     reservation: Option<Reservation>,
-    out: Result<T, E>,
-) -> Result<(T, Option<Reservation>), E> {
+    out: Result<T, crate::errors::ErrorInfo>,
+) -> Result<(T, Option<Reservation>), crate::errors::ErrorInfo> {
     match out {
         Ok(answer) => Ok((answer, reservation)),
         Err(e) => {
-            if let Some(r) = reservation {
+            if let (Some(r), Some(_)) = (reservation, e.status) {
                 r.unused();
             }
             Err(e)
@@ -192,11 +196,13 @@ pub fn answered<T, E>(
 /// A request's place, from the moment it may go until its answer settles it. Every way a
 /// request can end settles it once:
 /// - answered: its real use (input and output tokens) replaces the estimate (`used`);
-/// - refused or failed before any of the answer (a throttle, a 5xx, a cut connection, a
-///   stream restarted): the service used no tokens, they go back (`unused`); its place in
-///   the request count stays, as the service saw it;
-/// - failed after part of the answer, or cancelled once sent: the estimate stands as its
-///   use (the service may well have read the prompt); dropping it says so.
+/// - refused by the service before any of the answer (a throttle, a 5xx, a stream's
+///   exception before its content, each attempt of a stream sent again): it used no
+///   tokens, they go back (`unused`); its place in the request count stays, as the
+///   service saw it;
+/// - failed without an answer (a timeout, a cut connection), after part of the answer, or
+///   cancelled once sent: the estimate stands as its use (the service may well have read
+///   the prompt); dropping it says so.
 #[must_use = "a reservation is settled by the answer"]
 pub struct Reservation {
     limiter: Arc<Limiter>,

@@ -45,6 +45,8 @@ fn event_dict(py: Python<'_>, item: Item) -> PyResult<Option<Py<PyAny>>> {
             response::stream_event(py, &event)?.into_any().unbind(),
         )),
         Item::Chunk(bytes) => Ok(Some(response::chunk_event(py, &bytes)?.into_any().unbind())),
+        // (botocore yields an empty dict for an event type it does not know)
+        Item::Unknown => Ok(Some(pyo3::types::PyDict::new(py).into_any().unbind())),
         Item::End { .. } => Ok(None),
         Item::Failed(info) => Err(info.into_pyerr(py)),
     }

@@ -104,16 +104,16 @@ impl Events for ChunkReceiver {
     const OPERATION: &'static str = "InvokeModelWithResponseStream";
 
     async fn next(&mut self) -> Result<Option<Received>, ErrorInfo> {
-        loop {
-            return match self.recv().await {
-                Ok(Some(ResponseStream::Chunk(part))) => {
-                    let bytes = part.bytes.map(|b| b.into_inner()).unwrap_or_default();
-                    Ok(Some(Received::Content(Item::Chunk(bytes))))
-                }
-                Ok(Some(_)) => continue, // (an event this SDK version does not know)
-                Ok(None) => Ok(None),
-                Err(err) => Err(stream_error(&err, chunk_code)),
-            };
+        match self.recv().await {
+            Ok(Some(ResponseStream::Chunk(part))) => {
+                let bytes = part.bytes.map(|b| b.into_inner()).unwrap_or_default();
+                Ok(Some(Received::Content(Item::Chunk(bytes))))
+            }
+            // (an event this SDK version does not know: shown as botocore shows it, and
+            // like any event it proves the stream alive)
+            Ok(Some(_)) => Ok(Some(Received::Content(Item::Unknown))),
+            Ok(None) => Ok(None),
+            Err(err) => Err(stream_error(&err, chunk_code)),
         }
     }
 }

@@ -57,6 +57,8 @@ pub enum Item {
     Event(Box<ConverseStreamOutput>),
     /// A chunk of an InvokeModel stream: the model's own body format, as bytes.
     Chunk(Vec<u8>),
+    /// An InvokeModel stream's event of a kind this version does not know.
+    Unknown,
     End {
         request_id: Option<String>,
         /// The retries the stream took to start (boxed: the item stays small).
@@ -206,7 +208,10 @@ impl Pump {
             // The pump ended without a word: only after close() or an abort.
             Item::failed(interrupted("the stream was closed".into()))
         });
-        if !matches!(item, Item::Event(_) | Item::Text { .. } | Item::Chunk(_)) {
+        if !matches!(
+            item,
+            Item::Event(_) | Item::Text { .. } | Item::Chunk(_) | Item::Unknown
+        ) {
             self.done.store(true, Ordering::Release);
         }
         item

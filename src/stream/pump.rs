@@ -168,7 +168,7 @@ pub(super) async fn pump<R: Events>(
                     Ok(Ok(None)) => Ok(None),
                     Ok(Err(err)) => Err(Box::new(err)),
                     Err(_) => Err(Box::new(interrupted(format!(
-                        "no event arrived for {:?}",
+                        "no event arrived for {:?} (read_timeout)",
                         opts.idle_timeout
                     )))),
                 }
@@ -217,8 +217,9 @@ pub(super) async fn pump<R: Events>(
             if failure.class == "ThrottlingError" && failure.status == Some(200) {
                 r.throttled();
             }
-            // Before any of the answer the service used nothing; after, the estimate stands.
-            if !saw_content {
+            // Refused before any of the answer, the service used nothing; after it, or
+            // without an answer (a cut connection), the estimate stands.
+            if !saw_content && failure.status.is_some() {
                 r.unused();
             }
         }

@@ -38,7 +38,8 @@ pub fn converse(
         let (out, seen) = crate::send_watched!(fluent, &model, "Converse");
         let (out, reservation) = limit::answered(reservation, out)?;
         let usage = Tokens::from_sdk(out.usage.as_ref());
-        if let Some(r) = reservation {
+        // (an answer without usage leaves the estimate standing)
+        if let (Some(r), true) = (reservation, out.usage.is_some()) {
             r.used((usage.input + usage.output).max(0) as u64);
         }
         let request_id = out.request_id().map(str::to_owned);

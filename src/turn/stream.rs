@@ -70,7 +70,7 @@ impl Shared {
                 })
             }
             // (a turn reads a ConverseStream, which has no chunks: `hidden` drops any)
-            Item::Chunk(_) => Ok(Step::Yield(py.None())),
+            Item::Chunk(_) | Item::Unknown => Ok(Step::Yield(py.None())),
             Item::End {
                 request_id,
                 retries,
@@ -130,7 +130,7 @@ impl Shared {
                 self.assembler().push(event);
                 true
             }
-            Item::Chunk(_) => true,
+            Item::Chunk(_) | Item::Unknown => true,
             _ => false,
         }
     }

@@ -63,7 +63,8 @@ pub fn content_block<N: Node>(obj: &N, path: &str) -> Read<t::ContentBlock> {
                 t::ToolUseBlock::builder()
                     .tool_use_id(u.req_str("toolUseId")?)
                     .name(u.req_str("name")?)
-                    .input(u.req("input")?.to_document(&u.at("input"))?)
+                    // (a null input is a document too: the service may send one)
+                    .input(u.present("input")?.to_document(&u.at("input"))?)
                     .build(),
                 &u.path,
             )?)

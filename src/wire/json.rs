@@ -177,6 +177,7 @@ mod tests {
               "citations":{"enabled":true}}},
             {"video":{"format":"mp4","source":{"s3Location":{"uri":"s3://b/k","bucketOwner":"1"}}}},
             {"toolUse":{"toolUseId":"t1","name":"f","input":{"a":[1,2.5,null,true]}}},
+            {"toolUse":{"toolUseId":"t2","name":"g","input":null}},
             {"toolResult":{"toolUseId":"t1","content":[{"text":"x"},{"json":{"k":"v"}}],"status":"error"}},
             {"cachePoint":{"type":"default","ttl":"1h"}},
             {"reasoningContent":{"reasoningText":{"text":"why","signature":"s"}}},
@@ -185,7 +186,7 @@ mod tests {
         let m = decode_message(text, "m").unwrap();
         let again = decode_message(&encode_message(&m).unwrap(), "m").unwrap();
         assert_eq!(m, again);
-        assert_eq!(m.content().len(), 10);
+        assert_eq!(m.content().len(), 11);
     }
 
     #[test]

@@ -144,6 +144,11 @@ impl<N: Node> Reader<N> {
             .ok_or_else(|| WireError::value(&self.at(key), "is required"))
     }
 
+    /// The value at `key`, null included (a document may be null); missing is refused.
+    pub fn present(&self, key: &str) -> Read<N> {
+        N::entry(&self.dict, key)?.ok_or_else(|| WireError::value(&self.at(key), "is required"))
+    }
+
     pub fn str(&self, key: &str) -> Read<Option<String>> {
         self.get(key)?.map(|v| text(&v, &self.at(key))).transpose()
     }

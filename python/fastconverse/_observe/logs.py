@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from typing import Any
 
 from fastconverse.hooks import (
@@ -37,6 +38,17 @@ def content_wanted(client_says: bool) -> bool:
     if client_says:
         return True
     return os.environ.get("FASTCONVERSE_LOG_CONTENT", "").lower() in ("1", "true", "yes")
+
+
+def _error(error: BaseException, content: bool) -> str:
+    """An error for a record: its class, and its text only on opt-in (a tool's error, a
+    hook's, a structured output's may quote what the model or the user wrote). A service
+    error's code says what the service refused without it."""
+    name = type(error).__name__
+    if content:
+        return f"{name}: {error}"
+    code = getattr(error, "code", None)
+    return f"{name} ({code})" if code else name
 
 
 def _clip(value: Any, limit: int = 2000) -> str:
@@ -62,17 +74,19 @@ class LogHook:
 
     def __init__(self, log_content: bool = False) -> None:
         self.log_content = log_content
-        # (a conversation runs one turn at a time: its turn's records, by the conversation)
-        self._turns: dict[int, _Turn] = {}
+        # A conversation runs one turn at a time: its turn's records, by the conversation.
+        # (weakly: a stream closed early ends its turn with neither a commit nor a failure,
+        # and what it left goes with its conversation, or at its next turn)
+        self._turns: weakref.WeakKeyDictionary[Any, _Turn] = weakref.WeakKeyDictionary()
 
     def _turn(self, conversation: Any) -> _Turn:
-        turn = self._turns.get(id(conversation))
+        turn = self._turns.get(conversation)
         if turn is None:
-            turn = self._turns[id(conversation)] = _Turn()
+            turn = self._turns[conversation] = _Turn()
         return turn
 
     def on_turn_start(self, event: TurnStart) -> None:
-        self._turns[id(event.conversation)] = _Turn()
+        self._turns[event.conversation] = _Turn()
         if event.message is not None and LOG.isEnabledFor(logging.DEBUG):
             conv = event.conversation
             if content_wanted(self.log_content):
@@ -93,6 +107,7 @@ class LogHook:
         if event.request_id:
             turn.request_ids.append(event.request_id)
         error = event.error
+        content = content_wanted(self.log_content)
         if error is None and event.error_code is not None:
             # (the one failure a turn recovers from: a prompt over the context window)
             LOG.warning(
@@ -106,10 +121,9 @@ class LogHook:
             name = type(error).__name__
             if event.kind == "summary":
                 LOG.warning(
-                    "a summary request failed (%s: %s): conversation=%s model=%s; "
+                    "a summary request failed (%s): conversation=%s model=%s; "
                     "the turn goes on without it",
-                    name,
-                    error,
+                    _error(error, content),
                     event.conversation.id,
                     event.model_id,
                 )
@@ -132,7 +146,7 @@ class LogHook:
                 ""
                 if event.time_to_first_token is None
                 else f" (first token {event.time_to_first_token:.3f} s)",
-                f"failed: {type(error).__name__}: {error}"
+                f"failed: {_error(error, content)}"
                 if error is not None
                 else f"stop={event.stop_reason}",
                 ""
@@ -145,10 +159,16 @@ class LogHook:
         result = event.result
         self._turn(event.conversation).tools.append(result.name)
         if result.status == "error":
+            # (what the model was told may quote its input: the text only on opt-in)
+            told = (
+                f": {result.error}"
+                if content_wanted(self.log_content)
+                else " (its error text may quote the input: log_content=True shows it)"
+            )
             LOG.warning(
-                "tool %s failed: %s (conversation=%s tool_use_id=%s, %.3f s)",
+                "tool %s failed%s (conversation=%s tool_use_id=%s, %.3f s)",
                 result.name,
-                result.error,
+                told,
                 event.conversation.id,
                 result.tool_use_id,
                 result.duration,
@@ -166,7 +186,7 @@ class LogHook:
                 LOG.debug("tool %s: %.3f s", result.name, result.duration)
 
     def on_commit(self, event: TurnCommitted) -> None:
-        turn = self._turns.pop(id(event.conversation), None) or _Turn()
+        turn = self._turns.pop(event.conversation, None) or _Turn()
         reply, conv = event.reply, event.conversation
         usage = reply.usage
         cache = ""
@@ -197,16 +217,15 @@ class LogHook:
             LOG.debug("reply: conversation=%s text=%s", conv.id, _clip(reply.text))
 
     def on_failure(self, event: TurnFailed) -> None:
-        turn = self._turns.pop(id(event.conversation), None) or _Turn()
+        turn = self._turns.pop(event.conversation, None) or _Turn()
         LOG.info(
-            "turn failed: conversation=%s model=%s requests=%d request_ids=%s %s: %s "
+            "turn failed: conversation=%s model=%s requests=%d request_ids=%s %s "
             "(the history is as it was)",
             event.conversation.id,
             event.conversation.model_id,
             turn.requests,
             ",".join(turn.request_ids) or "-",
-            type(event.error).__name__,
-            event.error,
+            _error(event.error, content_wanted(self.log_content)),
         )
 
 

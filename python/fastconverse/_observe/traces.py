@@ -16,6 +16,7 @@ without one a turn pays nothing. Message text is never put in an attribute.
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -78,11 +79,16 @@ class TraceHook:
             unit="s",
             description="Time to the first chunk of a streamed answer",
         )
-        # (a conversation runs one turn at a time: its turn's span, by the conversation)
-        self._turns: dict[int, _Turn] = {}
+        # A conversation runs one turn at a time: its turn's span, by the conversation
+        # (weakly: a stream closed early ends its turn with neither a commit nor a failure).
+        self._turns: weakref.WeakKeyDictionary[Any, _Turn] = weakref.WeakKeyDictionary()
 
     def on_turn_start(self, event: TurnStart) -> None:
         conv = event.conversation
+        stale = self._turns.pop(conv, None)
+        if stale is not None:  # (a stream closed before its end: its turn ended there)
+            stale.span.set_attribute("fastconverse.turn.closed", True)
+            stale.span.end()
         span = self.tracer.start_span(
             "invoke_agent fastconverse",
             kind=trace.SpanKind.INTERNAL,
@@ -94,16 +100,16 @@ class TraceHook:
                 "gen_ai.request.model": conv.model_id,
             },
         )
-        self._turns[id(conv)] = _Turn(span)
+        self._turns[conv] = _Turn(span)
 
     def before_request(self, event: Request) -> None:
-        turn = self._turns.get(id(event.conversation))
+        turn = self._turns.get(event.conversation)
         if turn is not None:
             turn.inference = event.inference_config
 
     def after_response(self, event: Response) -> None:
         conv = event.conversation
-        turn = self._turns.get(id(conv))
+        turn = self._turns.get(conv)
         parent = trace.set_span_in_context(turn.span) if turn is not None else None
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
@@ -169,7 +175,7 @@ class TraceHook:
 
     def after_tool_call(self, event: ToolCallResult) -> None:
         result = event.result
-        turn = self._turns.get(id(event.conversation))
+        turn = self._turns.get(event.conversation)
         parent = trace.set_span_in_context(turn.span) if turn is not None else None
         span = self.tracer.start_span(
             f"execute_tool {result.name}",
@@ -189,7 +195,7 @@ class TraceHook:
         span.end()
 
     def on_commit(self, event: TurnCommitted) -> None:
-        turn = self._turns.pop(id(event.conversation), None)
+        turn = self._turns.pop(event.conversation, None)
         if turn is None:
             return
         reply = event.reply
@@ -200,7 +206,7 @@ class TraceHook:
         turn.span.end()
 
     def on_failure(self, event: TurnFailed) -> None:
-        turn = self._turns.pop(id(event.conversation), None)
+        turn = self._turns.pop(event.conversation, None)
         if turn is None:
             return
         error = event.error
