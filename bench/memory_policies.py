@@ -275,10 +275,7 @@ def main() -> int:
         lines.append(
             f"| {LABELS[k]} | {sent[k]:,} | {cpu_us:,.1f} | {over} | {wall_us:,.1f} | {target} |"
         )
-    print("\n".join(lines))
-    if not args.no_write:
-        common.write_section(lines, SECTION)
-        print(f"\nwrote {common.RESULTS}")
+    common.report(lines, SECTION, args.no_write)
     return 0
 
 

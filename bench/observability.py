@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
@@ -102,27 +100,7 @@ def measure_one(kind: str, url: str, turns: int) -> dict[str, Any]:
 
 
 def run(kind: str, turns: int) -> dict[str, Any]:
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--turns", str(turns)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=common.child_env(),
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        if not re.match(r"http://[\d.]+:\d+", url):
-            raise SystemExit(f"FakeBedrock did not start: {url!r}")
-        cmd = [sys.executable, __file__, "--one", kind, "--url", url, "--turns", str(turns)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=common.child_env())
-        if proc.returncode != 0:
-            raise SystemExit(f"{kind} failed:\n{proc.stdout}{proc.stderr}")
-        out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        server.communicate("", timeout=30)
-    print(f"  {kind:<10} " + ", ".join(f"{k}={v:.4g}" for k, v in out.items()), flush=True)
-    return out
+    return common.run_fresh(__file__, kind, turns)
 
 
 def main() -> int:
@@ -131,7 +109,7 @@ def main() -> int:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="200 turns, 1 rep, prints only")
     p.add_argument("--no-write", action="store_true", help="print only")
-    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--serve", choices=CLIENTS, help=argparse.SUPPRESS)
     p.add_argument("--one", choices=CLIENTS, help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -177,10 +155,7 @@ def main() -> int:
             f"| {LABELS[c]} | {cpu:,.0f} ({spread(c)}) | {wall:,.0f} | {b_cpu:,.0f} "
             f"| {b_cpu / cpu:.1f}x | {added} |"
         )
-    print("\n".join(lines))
-    if not args.no_write:
-        common.write_section(lines, SECTION)
-        print(f"\nwrote {common.RESULTS}")
+    common.report(lines, SECTION, args.no_write)
     return 0
 
 

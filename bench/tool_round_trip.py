@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
@@ -137,27 +135,7 @@ def measure_one(kind: str, url: str, turns: int) -> dict[str, Any]:
 
 
 def run(kind: str, turns: int) -> dict[str, Any]:
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--turns", str(turns)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=common.child_env(),
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        if not re.match(r"http://[\d.]+:\d+", url):
-            raise SystemExit(f"FakeBedrock did not start: {url!r}")
-        cmd = [sys.executable, __file__, "--one", kind, "--url", url, "--turns", str(turns)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=common.child_env())
-        if proc.returncode != 0:
-            raise SystemExit(f"{kind} failed:\n{proc.stdout}{proc.stderr}")
-        out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        server.communicate("", timeout=30)
-    print(f"  {kind:<9} " + ", ".join(f"{k}={v:.4g}" for k, v in out.items()), flush=True)
-    return out
+    return common.run_fresh(__file__, kind, turns)
 
 
 def main() -> int:
@@ -229,10 +207,7 @@ def main() -> int:
         "result, and the events a stream would report. (fc-plain makes two turns where "
         "fc-tools makes one, so the figure leaves out one turn's fixed cost.)",
     ]
-    print("\n".join(lines))
-    if not args.no_write:
-        common.write_section(lines, SECTION)
-        print(f"\nwrote {common.RESULTS}")
+    common.report(lines, SECTION, args.no_write)
     return 0
 
 

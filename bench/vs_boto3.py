@@ -820,6 +820,41 @@ def versions() -> str:
 NOTES = "### Notes"
 
 
+def run_fresh(script: str, kind: str, turns: int) -> dict[str, Any]:
+    """One measurement of a benchmark `script` that serves its own scripted FakeBedrock
+    (``--serve KIND``) and measures a client (``--one KIND --url URL``), each in a fresh
+    process: the client's JSON line, also printed in brief."""
+    server = subprocess.Popen(
+        [sys.executable, script, "--serve", kind, "--turns", str(turns)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        if not re.match(r"http://[\d.]+:\d+", url):
+            raise SystemExit(f"FakeBedrock did not start: {url!r}")
+        cmd = [sys.executable, script, "--one", kind, "--url", url, "--turns", str(turns)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env())
+        if proc.returncode != 0:
+            raise SystemExit(f"{kind} failed:\n{proc.stdout}{proc.stderr}")
+        out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        server.communicate("", timeout=30)
+    print(f"  {kind:<10} " + ", ".join(f"{k}={v:.4g}" for k, v in out.items()), flush=True)
+    return out
+
+
+def report(lines: list[str], section: str, no_write: bool) -> None:
+    """Prints a benchmark's section and, unless `no_write`, puts it in RESULTS.md."""
+    print("\n".join(lines))
+    if not no_write:
+        write_section(lines, section)
+        print(f"\nwrote {RESULTS}")
+
+
 def write_section(body: list[str], section: str = SECTION) -> None:
     """Replaces a benchmark's section of RESULTS.md, keeping its hand-written notes."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
