@@ -1,8 +1,9 @@
 """The wheel installs and runs where users put it (issue 23), and the sdist holds a build.
 
-A fresh virtualenv, made from this test run's interpreter, gets the wheel as a user's
-``pip install`` would, with no Rust on PATH and no build from source allowed, then runs a
-program against FakeBedrock and the README's ``chat --fake`` command.
+A fresh virtualenv, made from this test run's interpreter (so ``./dev crossversion`` does this
+on 3.9 and 3.13 too), gets the wheel as a user's ``pip install`` would, with no Rust on PATH
+and no build from source allowed, then runs a program against FakeBedrock and the README's
+``chat --fake`` command.
 
 Where things come from: the wheel is ``$FASTCONVERSE_WHEEL`` (``./dev`` exports it), else the
 one in ``target/wheels/``; its runtime dependencies come with ``--no-index`` from
