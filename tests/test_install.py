@@ -1,9 +1,9 @@
 """The wheel installs and runs where users put it (issue 23), and the sdist holds a build.
 
 A fresh virtualenv, made from this test run's interpreter (so ``./dev crossversion`` does this
-on 3.9 and 3.13 too), gets the wheel as a user's ``pip install`` would, with no Rust on PATH
-and no build from source allowed, then runs a program against FakeBedrock and the README's
-``chat --fake`` command.
+on 3.9 and 3.13 too), gets the wheel the way the README's install section says, with no
+Rust on PATH and no build from source allowed, then runs a program against FakeBedrock and
+the README's ``chat --fake`` command.
 
 Where things come from: the wheel is ``$FASTCONVERSE_WHEEL`` (``./dev`` exports it), else the
 one in ``target/wheels/``; its runtime dependencies come with ``--no-index`` from
@@ -189,3 +189,14 @@ def test_the_sdist_s_manifest_and_lock_file_load(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_readme_builds_the_wheel_as_dev_does() -> None:
+    # The install section's commands are ./dev's: the same build flags, the same pins.
+    readme = (ROOT / "README.md").read_text()
+    dev = " ".join((ROOT / "dev").read_text().replace("\\\n", " ").split())
+    build = "build --release --zig --compatibility manylinux2014 --out target/wheels"
+    assert build in readme and build in dev
+    requirements = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    pins = [line for line in requirements if line.startswith(("maturin", "ziglang"))]
+    assert len(pins) == 2 and all(f'"{pin}"' in readme for pin in pins), pins
