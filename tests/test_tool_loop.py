@@ -505,12 +505,12 @@ def test_a_sync_tool_may_run_its_own_event_loop_inside_and_outside_a_running_loo
 def test_cancelling_send_async_during_a_tool_keeps_the_history(
     fake_bedrock: FakeBedrock, client: Any
 ) -> None:
-    started = asyncio.Event()
+    started: list[asyncio.Event] = []  # (made in the loop: before 3.10 an Event takes one)
 
     @tool
     async def forever() -> str:
         """Never returns."""
-        started.set()
+        started[0].set()
         await asyncio.sleep(30)
         return "never"
 
@@ -518,8 +518,9 @@ def test_cancelling_send_async_during_a_tool_keeps_the_history(
     fake_bedrock.enqueue_tool_use("forever", {})
 
     async def main() -> None:
+        started.append(asyncio.Event())
         task = asyncio.ensure_future(conv.send_async("go"))
-        await started.wait()
+        await started[0].wait()
         assert conv.busy
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
