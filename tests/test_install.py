@@ -61,24 +61,31 @@ def artifact(variable: str, pattern: str) -> Path:
     return found[0]
 
 
-@pytest.fixture(scope="module")
-def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new virtualenv with the wheel and its runtime dependencies installed, no more."""
+def make_venv(tmp_path_factory: pytest.TempPathFactory, extras: str = "") -> Path:
+    """A new virtualenv with the wheel (with ``extras``, as in ``[otel]``) and its runtime
+    dependencies installed, no more."""
     wheel = artifact("FASTCONVERSE_WHEEL", "target/wheels/fastconverse-*.whl")
     venv = tmp_path_factory.mktemp("install") / "venv"
     # A venv from a venv's interpreter is made on the base one, as a user's would be.
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     wheelhouse = os.environ.get("FASTCONVERSE_WHEELHOUSE")
     where = ["--no-index", "--find-links", wheelhouse] if wheelhouse else []
+    # The README's forms: the wheel's path, or "fastconverse[otel] @ file:///.../the.whl".
+    requirement = f"fastconverse{extras} @ {wheel.as_uri()}" if extras else str(wheel)
     # --only-binary: nothing is built from source, so no compiler (nor Rust) can be used.
     pip = [venv / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check"]
     subprocess.run(
-        [*pip, "--only-binary", ":all:", *where, str(wheel)],
+        [*pip, "--only-binary", ":all:", *where, requirement],
         check=True,
         env=clean_env(venv),
         timeout=600,
     )
     return venv
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory)
 
 
 def clean_env(venv: Path) -> dict[str, str]:
@@ -128,17 +135,40 @@ def test_the_readme_chat_command_answers_from_a_fresh_venv(fresh_venv: Path) -> 
 
 
 def test_the_fresh_venv_has_only_the_wheel_and_its_dependencies(fresh_venv: Path) -> None:
+    names = installed(fresh_venv)
+    assert {"fastconverse", "pydantic", "docstring-parser"} <= names
+    assert not names & {"boto3", "botocore", "maturin", "pytest", "opentelemetry-api"}, names
+
+
+def installed(venv: Path) -> set[str]:
+    """The distributions in ``venv``, by normalized name."""
     listed = subprocess.run(
-        [fresh_venv / "bin" / "python", "-m", "pip", "list", "--format=freeze"],
+        [venv / "bin" / "python", "-m", "pip", "list", "--format=freeze"],
         capture_output=True,
         text=True,
         check=True,
-        env=clean_env(fresh_venv),
+        env=clean_env(venv),
         timeout=120,
     ).stdout
-    names = {line.split("==")[0].lower().replace("_", "-") for line in listed.split()}
-    assert {"fastconverse", "pydantic", "docstring-parser"} <= names
-    assert not names & {"boto3", "botocore", "maturin", "pytest"}, names
+    return {line.split("==")[0].lower().replace("_", "-") for line in listed.split()}
+
+
+def test_the_otel_extra_installs_from_the_wheel_and_a_turn_runs_with_it(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    venv = make_venv(tmp_path_factory, "[otel]")
+    assert "opentelemetry-api" in installed(venv)
+    program = "import opentelemetry.trace\n" + PROGRAM  # (the extra's package is there)
+    done = subprocess.run(
+        [venv / "bin" / "python", "-c", program],
+        capture_output=True,
+        text=True,
+        env=clean_env(venv),
+        cwd=venv,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[2] == "You said: Hi there"
 
 
 def test_the_sdist_holds_what_a_build_needs() -> None:
