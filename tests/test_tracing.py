@@ -147,3 +147,47 @@ def test_streams_and_tasks_nest_under_the_current_span_and_time_their_first_chun
     assert sum(p.count for p in points["gen_ai.client.operation.duration"]) == 2
     kinds = {p.attributes["gen_ai.token.type"] for p in points["gen_ai.client.token.usage"]}
     assert kinds == {"input", "output"}
+
+
+def test_no_credential_reaches_a_span_or_a_metric(spans: InMemorySpanExporter) -> None:
+    """The canary (issue 23) for traces: unique credentials, a failed turn and a tool turn;
+    no span name, attribute, event or status, and no metric attribute, carries them."""
+    import uuid
+
+    from fastconverse import ConverseClient
+
+    tag = uuid.uuid4().hex[:10].upper()
+    akid, secret, token = f"AKIACANARY{tag}", f"canarySecret{tag}xyz", f"canaryToken{tag}"
+
+    @tool
+    def echo(text: str) -> str:
+        """Echoes."""
+        return text
+
+    with FakeBedrock(credentials=[(akid, secret)]) as fake:
+        client = ConverseClient(
+            "m",
+            endpoint_url=fake.url,
+            region_name="us-east-1",
+            aws_access_key_id=akid,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+        )
+        conv = client.create_conversation(tools=[echo])
+        fake.enqueue_tool_use("echo", {"text": "x"})
+        conv.send("hello")
+        fake.enqueue_error("AccessDeniedException")
+        with pytest.raises(errors.AccessDeniedError):
+            conv.send("denied")
+    seen = []
+    for span in spans.get_finished_spans():
+        seen.append(repr((span.name, dict(span.attributes or {}), span.status, span.events)))
+    data: Any = READER.get_metrics_data()
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                seen += [repr(dict(p.attributes)) for p in metric.data.data_points]
+    assert len(seen) > 4
+    text = "\n".join(seen)
+    for hidden in (secret, token):
+        assert hidden not in text
