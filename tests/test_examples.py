@@ -9,22 +9,17 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import fastconverse
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from notebooks import run_notebook, stdout_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NOTEBOOK = EXAMPLES / "conversation.ipynb"
 RICH_NOTEBOOK = EXAMPLES / "rich_content.ipynb"
+DISPLAY_NOTEBOOK = EXAMPLES / "notebook_display.ipynb"
 
 USAGE = re.compile(r"Usage\(input_tokens=(\d+), output_tokens=(\d+), total_tokens=(\d+)\)")
-
-
-def stdout_of(cell: Any) -> str:
-    return "".join(o["text"] for o in cell.outputs if o.get("name") == "stdout")
 
 
 def usage_in(text: str) -> tuple[int, int, int]:
@@ -34,7 +29,9 @@ def usage_in(text: str) -> tuple[int, int, int]:
     return fresh, out, total
 
 
-@pytest.mark.parametrize("notebook", [NOTEBOOK, RICH_NOTEBOOK], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "notebook", [NOTEBOOK, RICH_NOTEBOOK, DISPLAY_NOTEBOOK], ids=lambda p: p.stem
+)
 def test_notebook_is_stored_clean(notebook: Path) -> None:
     nb = nbformat.read(notebook, as_version=4)
     nbformat.validate(nb)
@@ -44,62 +41,6 @@ def test_notebook_is_stored_clean(notebook: Path) -> None:
     for cell in code:
         assert cell.outputs == [], cell.id
         assert cell.execution_count is None, cell.id
-
-
-@pytest.fixture
-def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A `python3` kernel spec that starts this interpreter, and private Jupyter/IPython dirs,
-    so that neither the user's kernels nor their IPython profile take part."""
-    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (fastconverse tests)",
-        "language": "python",
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    work = tmp_path / "work"
-    work.mkdir()
-    return work
-
-
-def run_notebook(path: Path, kernel_env: Path) -> dict[str, Any]:
-    """Runs the notebook in a Jupyter kernel; checks that every cell ran without an error or
-    anything on stderr, in this environment, with this fastconverse, inside a running event
-    loop (as in Jupyter). Returns the executed code cells by id."""
-    nb = nbformat.read(path, as_version=4)
-    # One extra cell, not stored in the notebook: which environment and fastconverse the
-    # kernel used, and whether its cells run inside a running event loop (as in Jupyter).
-    nb.cells.append(
-        nbformat.v4.new_code_cell(
-            "import asyncio, sys, fastconverse\n"
-            "print(sys.prefix)\n"
-            "print(fastconverse.__file__)\n"
-            "print('loop running:', asyncio.get_running_loop().is_running())"
-        )
-    )
-    client = NotebookClient(
-        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(kernel_env)}}
-    )
-    client.execute()
-
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        assert isinstance(cell.execution_count, int), cell.source
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert not errors, (cell.source, errors)
-        stderr = [o for o in cell.outputs if o.get("name") == "stderr"]
-        assert not stderr, (cell.source, stderr)
-
-    prefix, module, loop = stdout_of(nb.cells[-1]).splitlines()
-    assert Path(prefix).resolve() == Path(sys.prefix).resolve()
-    assert Path(module).resolve() == Path(fastconverse.__file__).resolve()
-    assert loop == "loop running: True"
-    return {cell.id: cell for cell in nb.cells if cell.cell_type == "code"}
 
 
 def test_notebook_runs_in_a_jupyter_kernel(kernel_env: Path) -> None:

@@ -63,6 +63,26 @@ def _fork_hooks() -> None:
 
 _fork_hooks()
 
+
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext fastconverse``: replies, usage and metrics display as HTML in this shell.
+    (Importing fastconverse in a running IPython does the same.)"""
+    from fastconverse._observe.notebook import register
+
+    register(shell)
+
+
+def _notebook_display() -> None:
+    import sys
+
+    ipython = sys.modules.get("IPython")  # (never imported here: only found)
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        load_ipython_extension(shell)
+
+
+_notebook_display()
+
 # Note: `import fastconverse` stays cheap (tests/test_import_cost.py): no module on its path
 # imports typing, re, json, threading, collections and the like when it is imported (they
 # were two thirds of its cost). Type-only imports sit under a local `TYPE_CHECKING = False`

@@ -416,6 +416,17 @@ class Conversation:
         """The id: what the id-based methods take (``print(f"started {conv}")``)."""
         return self.id
 
+    def to_html(self, prices: Mapping[str, Mapping[str, float]] | None = None) -> str:
+        """The transcript as HTML, as a notebook shows the conversation: roles, Markdown,
+        tool calls and results folded, images as thumbnails, a footer with turns, tokens and,
+        given ``prices`` (as ``cost`` takes them), the cost. Every text is escaped."""
+        from fastconverse._observe.notebook import conversation_html
+
+        return conversation_html(self, prices)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
     def __repr__(self) -> str:
         return (
             f"Conversation(id={self.id!r}, model_id={self.model_id!r}, messages={len(self._core)})"

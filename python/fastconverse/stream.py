@@ -219,6 +219,47 @@ class ReplyStream:
             pass
         return self.reply
 
+    def display(self) -> _core.Reply:
+        """Reads the stream while showing it, and returns the finished reply.
+
+        In a notebook one output area shows the text as it arrives (Markdown), each tool
+        call as it runs, and then the reply's own display; elsewhere the text is written to
+        stdout as it arrives. A failure shows in the output, then is raised."""
+        from fastconverse._observe.live import Live
+
+        live = Live()
+        try:
+            for event in self.__iter__():
+                live.event(event)
+        except BaseException as error:
+            live.failed(error)
+            raise
+        live.done(self.reply)
+        return self.reply
+
+    async def display_async(self) -> _core.Reply:
+        """``display()`` with ``async for``: the event loop stays free while it runs."""
+        from fastconverse._observe.live import Live
+
+        live = Live()
+        try:
+            async for event in self:
+                live.event(event)
+        except BaseException as error:
+            live.failed(error)
+            raise
+        live.done(self.reply)
+        return self.reply
+
+    def _ipython_display_(self) -> None:
+        # A stream as a cell's value shows live (``display()``); a finished one, its reply.
+        if self._run.reply is not None:
+            from IPython.display import display
+
+            display(self._run.reply)  # type: ignore[no-untyped-call]
+        else:
+            self.display()
+
     def close(self) -> None:
         """Stops the stream and closes its connection; an unfinished turn is dropped and the
         history is unchanged."""
