@@ -191,3 +191,27 @@ def test_no_credential_reaches_a_span_or_a_metric(spans: InMemorySpanExporter) -
     text = "\n".join(seen)
     for hidden in (secret, token):
         assert hidden not in text
+
+
+def test_a_guardrailed_conversation_names_its_guardrail_on_its_spans(
+    fake_bedrock: FakeBedrock, spans: InMemorySpanExporter
+) -> None:
+    config = {"guardrailIdentifier": "gr-7", "guardrailVersion": "2", "trace": "enabled"}
+    conv = fc_client(fake_bedrock).create_conversation(guardrail_config=config)
+    assert conv.guardrail_config == config
+    conv.send("hello")
+    fake_bedrock.enqueue_guardrail_intervention(guardrail_id="gr-7")
+    reply = conv.send("something forbidden")
+    assert reply.stop_reason == "guardrail_intervened"
+    turns = named(spans, "invoke_agent")
+    chats = named(spans, "chat ")
+    assert len(turns) == 2 and len(chats) == 2
+    for span in turns + chats:
+        assert dict(span.attributes or {})["aws.bedrock.guardrail.id"] == "gr-7", span.name
+
+    spans.clear()
+    plain = fc_client(fake_bedrock).create_conversation()
+    assert plain.guardrail_config is None
+    plain.send("hello")
+    for span in spans.get_finished_spans():
+        assert "aws.bedrock.guardrail.id" not in dict(span.attributes or {}), span.name

@@ -278,6 +278,12 @@ class Conversation:
         return self._core.inference_config
 
     @property
+    def guardrail_config(self) -> dict[str, Any] | None:
+        """boto3's ``guardrailConfig`` dict every request of the conversation carries (a
+        copy); None without a guardrail."""
+        return self._core.guardrail_config
+
+    @property
     def additional_model_request_fields(self) -> Any:
         return self._core.additional_model_request_fields
 

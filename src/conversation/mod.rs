@@ -272,6 +272,15 @@ impl PyConversationCore {
     }
 
     #[getter]
+    fn guardrail_config<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.setup()
+            .guardrail
+            .as_ref()
+            .map(|g| g.to_py(py))
+            .transpose()
+    }
+
+    #[getter]
     fn inference_config<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         self.setup()
             .inference

@@ -24,6 +24,20 @@ impl Guardrail {
             .build()
     }
 
+    /// boto3's `guardrailConfig` dict, as it was given.
+    pub fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("guardrailIdentifier", &self.id)?;
+        d.set_item("guardrailVersion", &self.version)?;
+        if let Some(trace) = &self.trace {
+            d.set_item("trace", trace)?;
+        }
+        if let Some(mode) = &self.stream_mode {
+            d.set_item("streamProcessingMode", mode)?;
+        }
+        Ok(d)
+    }
+
     pub fn stream(&self) -> t::GuardrailStreamConfiguration {
         t::GuardrailStreamConfiguration::builder()
             .guardrail_identifier(&self.id)

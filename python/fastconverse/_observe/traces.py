@@ -31,6 +31,7 @@ from fastconverse.hooks import (
 )
 
 PROVIDER = "aws.bedrock"
+GUARDRAIL = "aws.bedrock.guardrail.id"  # (the semantic conventions' AWS Bedrock attribute)
 _SCOPE = "fastconverse"
 
 
@@ -100,6 +101,9 @@ class TraceHook:
                 "gen_ai.request.model": conv.model_id,
             },
         )
+        guardrail = getattr(conv, "guardrail_config", None)
+        if guardrail:
+            span.set_attribute(GUARDRAIL, guardrail["guardrailIdentifier"])
         self._turns[conv] = _Turn(span)
 
     def before_request(self, event: Request) -> None:
@@ -128,6 +132,9 @@ class TraceHook:
             ):
                 if config.get(key) is not None:
                     attributes[name] = config[key]
+        guardrail = getattr(conv, "guardrail_config", None) if event.kind == "turn" else None
+        if guardrail:  # (a summary request goes without the guardrail)
+            attributes[GUARDRAIL] = guardrail["guardrailIdentifier"]
         if event.request_id:
             attributes["gen_ai.response.id"] = event.request_id
         if event.stop_reason:
