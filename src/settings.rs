@@ -20,6 +20,39 @@ pub fn parse_choice(choice: Option<&Bound<'_, PyAny>>) -> PyResult<Option<t::Too
         .transpose()
 }
 
+/// A system prompt, checked: text (not blank), or a list of system content blocks (empty:
+/// none); its blocks and its text (the text blocks joined by newlines). `name`: the
+/// argument it came as.
+pub fn system_from(
+    sp: &Bound<'_, PyAny>,
+    name: &str,
+) -> PyResult<(Vec<t::SystemContentBlock>, Option<String>)> {
+    if let Ok(text) = sp.cast::<PyString>() {
+        let text = text.to_cow()?.into_owned();
+        if text.trim().is_empty() {
+            return Err(value_error(
+                name,
+                "must not be blank (pass None for no system prompt)",
+            ));
+        }
+        return Ok((vec![t::SystemContentBlock::Text(text.clone())], Some(text)));
+    }
+    let blocks: Vec<t::SystemContentBlock> = as_list(sp, name)?
+        .iter()
+        .enumerate()
+        .map(|(i, b)| content_in::system_block(b, &format!("{name}[{i}]")))
+        .collect::<Result<_, _>>()?;
+    let text: Vec<&str> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            t::SystemContentBlock::Text(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    let text = (!text.is_empty()).then(|| text.join("\n"));
+    Ok((blocks, text))
+}
+
 /// `create_conversation`'s arguments, checked.
 pub fn setup_from(
     system_prompt: Option<&Bound<'_, PyAny>>,
@@ -28,32 +61,7 @@ pub fn setup_from(
 ) -> PyResult<Setup> {
     let mut setup = Setup::default();
     if let Some(sp) = system_prompt.filter(|s| !s.is_none()) {
-        if let Ok(text) = sp.cast::<PyString>() {
-            let text = text.to_cow()?.into_owned();
-            if text.trim().is_empty() {
-                return Err(value_error(
-                    "system_prompt",
-                    "must not be blank (pass None for no system prompt)",
-                ));
-            }
-            setup.system = vec![t::SystemContentBlock::Text(text.clone())];
-            setup.system_prompt = Some(text);
-        } else {
-            setup.system = as_list(sp, "system_prompt")?
-                .iter()
-                .enumerate()
-                .map(|(i, b)| content_in::system_block(b, &format!("system_prompt[{i}]")))
-                .collect::<Result<_, _>>()?;
-            let text: Vec<&str> = setup
-                .system
-                .iter()
-                .filter_map(|b| match b {
-                    t::SystemContentBlock::Text(s) => Some(s.as_str()),
-                    _ => None,
-                })
-                .collect();
-            setup.system_prompt = (!text.is_empty()).then(|| text.join("\n"));
-        }
+        (setup.system, setup.system_prompt) = system_from(sp, "system_prompt")?;
     }
     if let Some(c) = inference_config.filter(|c| !c.is_none()) {
         setup.inference = Some(request::inference_config(&Obj::new(
@@ -137,6 +145,8 @@ pub struct TurnSettings<'a, 'py> {
     pub response_paths: Option<&'a Bound<'py, PyAny>>,
     /// A structured output's `{"toolSpec": {...}}`.
     pub output_tool: Option<&'a Bound<'py, PyAny>>,
+    /// The turn's own system prompt (text or system blocks), instead of the conversation's.
+    pub system: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// A turn's own inference settings and model fields, over the conversation's: each key
@@ -150,10 +160,15 @@ pub fn for_turn(setup: &Arc<Setup>, turn: &TurnSettings<'_, '_>) -> PyResult<Arc
         && turn.model_id.is_none()
         && !pick(turn.response_paths)
         && !pick(turn.output_tool)
+        && !pick(turn.system)
     {
         return Ok(setup.clone());
     }
     let mut own = Setup::clone(setup);
+    if let Some(sp) = turn.system.filter(|s| !s.is_none()) {
+        (own.system, own.system_prompt) = system_from(sp, "system")?;
+        own.fixed_tokens = own.estimate_fixed();
+    }
     if let Some(model) = turn.model_id {
         if model.trim().is_empty() {
             return Err(value_error("model_id", "must not be empty"));

@@ -9,7 +9,7 @@ them: a turn that fails, is cancelled or is interrupted leaves the history as it
 
 from __future__ import annotations
 
-from _collections_abc import Mapping  # (collections.abc's, without importing collections)
+from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
 
 from fastconverse import _core
 from fastconverse._content.user_content import has_media, unique_result_names, user_content
@@ -20,11 +20,12 @@ from fastconverse._tools.structured import wanted as _wanted
 from fastconverse._turn import driver as _driver
 from fastconverse.errors import TurnKeptInterrupt
 from fastconverse.stream import ReplyStream
+from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Coroutine, Sequence
+    from collections.abc import Callable, Coroutine
     from typing import Any, Union
 
     from fastconverse._tools.toolbox import ToolBox, ToolStats
@@ -84,12 +85,17 @@ class Conversation:
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Any = None,
+        system: str | Template | Sequence[Mapping[str, Any]] | None = None,
+        context: Sequence[Any] | str | None = None,
     ) -> _core.Reply:
         """Sends one user turn and waits for the whole reply (GIL released, Ctrl-C aware).
         With tools, the model's tool uses are answered by calling them until it replies.
         ``inference_config``, ``additional_model_request_fields`` (each key over the
-        conversation's own), ``model_id`` and ``additional_model_response_field_paths``
-        apply to this turn only.
+        conversation's own), ``model_id``, ``additional_model_response_field_paths`` and
+        ``system`` (a system prompt instead of the conversation's) apply to this turn only.
+        ``context`` (text or content blocks, e.g. retrieved passages or ``document()``s)
+        goes to the model before the message, on every request of this turn, and is never
+        kept in the history.
 
         ``output`` (a pydantic model, dataclass or TypedDict class) asks for a value of
         that type: it is on ``reply.output``, validated, and ``reply.text`` is its JSON. A
@@ -98,6 +104,7 @@ class Conversation:
         wanted = _wanted(
             output, self.additional_model_request_fields, additional_model_request_fields
         )
+        blocks = _context_blocks(context)
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
             self._choice(tool_choice),
@@ -106,8 +113,9 @@ class Conversation:
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
             output=wanted.spec if wanted is not None else None,
+            system=render_system_prompt(system, None),
         )
-        return self._drive(turn, wanted)
+        return self._drive(_with_context(turn, blocks), wanted)
 
     def send_async(
         self,
@@ -119,12 +127,15 @@ class Conversation:
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Any = None,
+        system: str | Template | Sequence[Mapping[str, Any]] | None = None,
+        context: Sequence[Any] | str | None = None,
     ) -> Coroutine[Any, Any, _core.Reply]:
         """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
         cancelled turn never commits. Bad input is refused at once, before any await."""
         wanted = _wanted(
             output, self.additional_model_request_fields, additional_model_request_fields
         )
+        blocks = _context_blocks(context)
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
         start = self._core.prepare(
             message if type(message) is str else self._content(message),
@@ -134,8 +145,9 @@ class Conversation:
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
             output=wanted.spec if wanted is not None else None,
+            system=render_system_prompt(system, None),
         )
-        return self._drive_async(start.begin, wanted)
+        return self._drive_async(lambda: _with_context(start.begin(), blocks), wanted)
 
     def stream(
         self,
@@ -146,9 +158,12 @@ class Conversation:
         additional_model_request_fields: Mapping[str, Any] | None = None,
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
+        system: str | Template | Sequence[Mapping[str, Any]] | None = None,
+        context: Sequence[Any] | str | None = None,
     ) -> ReplyStream:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
         for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
+        blocks = _context_blocks(context)
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
             self._choice(tool_choice),
@@ -156,7 +171,9 @@ class Conversation:
             additional_model_request_fields,
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
+            system=render_system_prompt(system, None),
         )
+        _with_context(turn, blocks)
         hooks = self._turn_hooks()
         return ReplyStream(
             turn,
@@ -270,7 +287,42 @@ class Conversation:
 
     @property
     def system_prompt(self) -> str | None:
+        """The system prompt's text (its text blocks joined by newlines), or None.
+
+        Assign text, a list of system blocks, a ``Template`` without fields, or None, and the
+        next turns send it; in a store it is written at once, and other workers take it in
+        at their next turn. ``set_system_prompt`` fills a ``Template``'s fields."""
         return self._core.system_prompt
+
+    @system_prompt.setter
+    def system_prompt(self, value: str | Template | Sequence[Mapping[str, Any]] | None) -> None:
+        self.set_system_prompt(value)
+
+    def set_system_prompt(
+        self,
+        prompt: str | Template | Sequence[Mapping[str, Any]] | None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Sets the system prompt of the next turns: text, system blocks, None, or a
+        ``Template`` filled in from ``variables`` (a missing or unused variable is a
+        ``ValueError``, as in ``create_conversation``)."""
+        value: Any = render_system_prompt(prompt, variables)
+        import json  # (here: a change of system prompt is rare)
+
+        if value is not None and not isinstance(value, str):
+            if isinstance(value, Mapping) or not isinstance(value, Sequence):
+                raise TypeError(
+                    "system_prompt: expected text, a list of system blocks, a Template or "
+                    f"None, got {type(value).__name__}"
+                )
+            value = list(value)
+        try:
+            stored = json.dumps(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"system_prompt: a stored conversation keeps it as JSON, and {e}"
+            ) from None
+        self._core.set_system_prompt(value, stored)
 
     @property
     def inference_config(self) -> dict[str, Any] | None:
@@ -437,3 +489,40 @@ class Conversation:
         return (
             f"Conversation(id={self.id!r}, model_id={self.model_id!r}, messages={len(self._core)})"
         )
+
+
+def _context_blocks(context: Sequence[Any] | str | None) -> list[Any]:
+    """``context=``: text or content blocks, checked for their kind here (their contents
+    when the turn takes them)."""
+    if context is None:
+        return []
+    items = [context] if isinstance(context, (str, Mapping)) else context
+    if not isinstance(items, Sequence):
+        raise TypeError(
+            f"context: expected text, a content block or a list of them, got "
+            f"{type(context).__name__}"
+        )
+    blocks: list[Any] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            blocks.append({"text": item})
+        elif isinstance(item, Mapping):
+            blocks.append(item)
+        else:
+            raise TypeError(
+                f"context[{i}]: expected text or a content block dict (image(), document(), "
+                f"...), got {type(item).__name__}"
+            )
+    return blocks
+
+
+def _with_context(turn: _core._Turn, blocks: list[Any]) -> _core._Turn:
+    """The turn, with ``blocks`` (``_context_blocks``) added; content the turn refuses
+    ends it (the conversation is left as it was) and is raised."""
+    if blocks:
+        try:
+            turn.add_context(blocks)
+        except BaseException:
+            turn.close()
+            raise
+    return turn

@@ -95,6 +95,53 @@ impl PyConversationCore {
         })
     }
 
+    /// A new system prompt for the next turns (None: none); `stored`: its JSON, as the
+    /// store keeps it. In a store it is written at once (a turn under way writes it with
+    /// its commit); a change the store refuses is not made.
+    pub(super) fn replace_system(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        stored: &str,
+    ) -> PyResult<()> {
+        let (system, text) = if value.is_none() {
+            (Vec::new(), None)
+        } else {
+            crate::settings::system_from(value, "system_prompt")?
+        };
+        let stored: serde_json::Value = serde_json::from_str(stored)
+            .map_err(|e| PyValueError::new_err(format!("system_prompt: not JSON: {e}")))?;
+        let before = self.setup();
+        let mut setup = Setup::clone(&before);
+        (setup.system, setup.system_prompt) = (system, text);
+        setup.fixed_tokens = setup.estimate_fixed();
+        let guard = TurnGuard::acquire(&self.busy, &self.id).ok();
+        let Some(link) = &self.link else {
+            *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
+            return Ok(());
+        };
+        if guard.is_some() {
+            self.refresh(py)?;
+        }
+        let swap = |stored: serde_json::Value| {
+            let mut settings = link.settings.lock().unwrap_or_else(|e| e.into_inner());
+            match &mut *settings {
+                serde_json::Value::Object(m) => m.insert("system_prompt".into(), stored),
+                _ => None,
+            }
+        };
+        let old = swap(stored);
+        *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
+        if guard.is_none() {
+            return Ok(()); // (written with the commit of the turn under way)
+        }
+        self.switched(py, |_| Box::new(|_: &mut State| {}))
+            .inspect_err(|_| {
+                swap(old.unwrap_or(serde_json::Value::Null));
+                *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = before.clone();
+            })
+    }
+
     pub(super) fn switch_model(&self, py: Python<'_>, value: Option<String>) -> PyResult<()> {
         let model = match value {
             Some(v) if !v.trim().is_empty() => v,

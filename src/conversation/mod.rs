@@ -142,7 +142,7 @@ impl PyConversationCore {
 #[pymethods]
 impl PyConversationCore {
     /// Checks a turn's input now; the turn begins with `_Start.begin()`.
-    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None, system = None))]
     #[allow(clippy::too_many_arguments)]
     fn prepare(
         slf: Py<Self>,
@@ -153,6 +153,7 @@ impl PyConversationCore {
         model_id: Option<&str>,
         additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
         output: Option<&Bound<'_, PyAny>>,
+        system: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyStart> {
         let turn = TurnSettings {
             inference_config,
@@ -160,6 +161,7 @@ impl PyConversationCore {
             model_id,
             response_paths: additional_model_response_field_paths,
             output_tool: output,
+            system,
         };
         let input = slf.get().input(message, tool_choice, &turn)?;
         Ok(PyStart::new(slf, input))
@@ -167,7 +169,7 @@ impl PyConversationCore {
 
     /// Begins a turn that sends `message`: marks the conversation busy and takes the
     /// history it builds on.
-    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None, system = None))]
     #[allow(clippy::too_many_arguments)]
     fn begin(
         &self,
@@ -179,6 +181,7 @@ impl PyConversationCore {
         model_id: Option<&str>,
         additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
         output: Option<&Bound<'_, PyAny>>,
+        system: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTurn> {
         let turn = TurnSettings {
             inference_config,
@@ -186,6 +189,7 @@ impl PyConversationCore {
             model_id,
             response_paths: additional_model_response_field_paths,
             output_tool: output,
+            system,
         };
         let (user, choice, setup) = self.input(message, tool_choice, &turn)?;
         self.begin_checked(py, user, choice, setup)
@@ -269,6 +273,16 @@ impl PyConversationCore {
     #[getter]
     fn system_prompt(&self) -> Option<String> {
         self.setup().system_prompt.clone()
+    }
+
+    /// Sets the system prompt of the next turns (`stored`: its JSON, for a store).
+    fn set_system_prompt(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        stored: &str,
+    ) -> PyResult<()> {
+        self.replace_system(py, value, stored)
     }
 
     #[getter]

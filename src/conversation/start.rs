@@ -71,7 +71,9 @@ impl PyConversationCore {
         setup: Arc<Setup>,
     ) -> PyResult<PyTurn> {
         let guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
+        let before = self.setup();
         self.refresh(py)?;
+        let setup = taken_in(setup, &before, self.setup());
         let state = lock(&self.state);
         let open = unanswered(&state.history.messages[state.history.start..]);
         let answers = user
@@ -89,4 +91,23 @@ impl PyConversationCore {
         drop(state);
         Ok(self.turn(py, guard, machine))
     }
+}
+
+/// A turn's settings after `refresh` took in another worker's system prompt: the new one,
+/// unless the turn has a system prompt of its own (`send(..., system=...)`).
+fn taken_in(turn: Arc<Setup>, before: &Arc<Setup>, now: Arc<Setup>) -> Arc<Setup> {
+    if Arc::ptr_eq(before, &now) {
+        return turn;
+    }
+    if Arc::ptr_eq(&turn, before) {
+        return now;
+    }
+    if turn.system != before.system {
+        return turn;
+    }
+    let mut own = Setup::clone(&turn);
+    own.system = now.system.clone();
+    own.system_prompt = now.system_prompt.clone();
+    own.fixed_tokens = own.estimate_fixed();
+    Arc::new(own)
 }

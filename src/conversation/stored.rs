@@ -1,12 +1,14 @@
 //! A conversation and its store: taking in the store's newer version before a turn (another
 //! worker's turns), and writing the conversation as it is (when created, after a reset).
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 
 use super::PyConversationCore;
 use crate::store::link::Doubt;
 use crate::store::Failure;
-use crate::turn::machine::Base;
+use crate::turn::machine::{Base, Setup};
 use crate::turn::state::{lock, reload, state_write, undo_landed};
 
 impl PyConversationCore {
@@ -24,6 +26,7 @@ impl PyConversationCore {
             Some(_) if undo_landed(py, &self.state, link)? => Ok(()),
             Some(_) => match link.load(py)?.map_err(fail)? {
                 Some(record) => {
+                    self.take_system(py, &record.head.settings)?;
                     reload(&mut lock(&self.state), record);
                     Ok(())
                 }
@@ -69,6 +72,7 @@ impl PyConversationCore {
             Err(f @ Failure::Conflict { .. }) => {
                 if !undo_landed(py, &self.state, link).unwrap_or(false) {
                     if let Ok(Ok(Some(record))) = link.reload(py) {
+                        self.take_system(py, &record.head.settings)?;
                         reload(&mut lock(&self.state), record);
                     }
                 }
@@ -76,5 +80,38 @@ impl PyConversationCore {
             }
             Err(f) => Err(fail(f)),
         }
+    }
+
+    /// Takes in the system prompt another worker set (`conv.system_prompt = ...`), kept in
+    /// the stored settings as it was given.
+    pub(super) fn take_system(&self, py: Python<'_>, stored: &serde_json::Value) -> PyResult<()> {
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        let theirs = stored
+            .get("system_prompt")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        let mut ours = link.settings.lock().unwrap_or_else(|e| e.into_inner());
+        if ours
+            .get("system_prompt")
+            .unwrap_or(&serde_json::Value::Null)
+            == &theirs
+        {
+            return Ok(());
+        }
+        let value = crate::wire::json::to_py(py, &theirs)?;
+        let mut setup = Setup::clone(&self.setup());
+        (setup.system, setup.system_prompt) = if theirs.is_null() {
+            (Vec::new(), None)
+        } else {
+            crate::settings::system_from(&value, "system_prompt")?
+        };
+        setup.fixed_tokens = setup.estimate_fixed();
+        if let serde_json::Value::Object(m) = &mut *ours {
+            m.insert("system_prompt".into(), theirs);
+        }
+        *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
+        Ok(())
     }
 }

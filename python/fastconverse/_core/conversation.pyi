@@ -24,6 +24,7 @@ class ConversationCore:
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Mapping[str, Any] | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
     ) -> _Start:
         """Checks a turn's input now; the turn begins with ``_Start.begin()``."""
     def begin(
@@ -36,6 +37,7 @@ class ConversationCore:
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Mapping[str, Any] | None = None,
+        system: str | Sequence[Mapping[str, Any]] | None = None,
     ) -> _Turn:
         """Begins a turn that sends ``message`` (marks the conversation busy); with a store,
         first takes in a newer stored version."""
@@ -67,6 +69,10 @@ class ConversationCore:
     def inference_config(self) -> dict[str, Any] | None: ...
     @property
     def guardrail_config(self) -> dict[str, Any] | None: ...
+    def set_system_prompt(
+        self, value: str | Sequence[Mapping[str, Any]] | None, stored: str
+    ) -> None:
+        """The system prompt of the next turns; ``stored``: its JSON, for a store."""
     @property
     def additional_model_request_fields(self) -> Any: ...
     @property
