@@ -191,3 +191,18 @@ def test_no_credential_reaches_a_span_or_a_metric(spans: InMemorySpanExporter) -
     text = "\n".join(seen)
     for hidden in (secret, token):
         assert hidden not in text
+
+
+def test_cancelled_tasks_hear_it_when_traced(
+    fake_bedrock: FakeBedrock, spans: InMemorySpanExporter
+) -> None:
+    # The cancellation campaign (test_cancellation.py) with the trace hook at every turn's
+    # points: a cancelled task still ends with CancelledError, and its turn's span says so.
+    from test_cancellation import campaign
+
+    client = fc_client(fake_bedrock, max_attempts=1, max_conversations=1000)
+    seen = campaign(client, fake_bedrock, "traced")
+    assert seen["cancelled before the commit"] >= 10, seen
+    turns = named(spans, "invoke_agent")
+    cancelled = [t for t in turns if (t.attributes or {}).get("error.type") == "CancelledError"]
+    assert cancelled and len(cancelled) < len(turns)
