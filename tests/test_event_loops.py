@@ -90,15 +90,19 @@ def test_results_that_arrive_for_cancelled_callers_are_dropped_quietly(
     fake_bedrock: FakeBedrock, client: ConverseClient
 ) -> None:
     # Every reply's events come 1 ms apart, so cancellations land between and during them.
-    async def main() -> list[object]:
+    # Note: a cancel that comes after its task ended is refused (`cancel()` is False): on a
+    # loaded machine the loop is late, a whole reply has arrived, and the task reads it all
+    # without waiting. Only the cancels taken count.
+    async def main() -> tuple[list[bool], list[object]]:
         for _ in range(60):
             fake_bedrock.enqueue_text("one two three four five", delta_delay=0.001)
         tasks = [asyncio.ensure_future(collect(client)) for _ in range(60)]
+        taken = [False] * 60
         for i, task in enumerate(tasks):
             if i % 3 == 0:
-                task.cancel()
+                taken[i] = task.cancel()
             await asyncio.sleep(0)
-        return await asyncio.gather(*tasks, return_exceptions=True)
+        return taken, await asyncio.gather(*tasks, return_exceptions=True)
 
     async def collect(client: ConverseClient) -> str:
         got = []
@@ -107,12 +111,13 @@ def test_results_that_arrive_for_cancelled_callers_are_dropped_quietly(
                 got.append(event.text)
         return "".join(got)
 
-    outcomes = run_strict(main)
-    cancelled = [o for o in outcomes if isinstance(o, asyncio.CancelledError)]
-    assert len(cancelled) == 20
-    assert [o for o in outcomes if not isinstance(o, asyncio.CancelledError)] == [
-        "one two three four five"
-    ] * 40
+    taken, outcomes = run_strict(main)
+    assert taken[0]  # (cancelled before it ever ran)
+    for was_cancelled, outcome in zip(taken, outcomes):
+        if was_cancelled:
+            assert isinstance(outcome, asyncio.CancelledError)
+        else:
+            assert outcome == "one two three four five"
 
 
 class NoReaderLoop(asyncio.SelectorEventLoop):

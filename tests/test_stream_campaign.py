@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import itertools
 import json
 import random
 import signal
@@ -27,6 +28,10 @@ from fastconverse.testing import FakeBedrock
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 KINDS = ["typed", "dicts", "chunks"]
+# Each stream asks for a model id of its own, and its replies are scripted for that id
+# alone: a request of an earlier, interrupted stream that reaches FakeBedrock late (under
+# load) cannot take a later stream's reply.
+_STREAM_IDS = itertools.count()
 
 
 def _settle() -> None:
@@ -50,6 +55,7 @@ def _words(rng: random.Random) -> list[str]:
 def _open(kind: str, client: ConverseClient, fake: FakeBedrock, rng: random.Random) -> Any:
     """A stream of `kind`, and what it must yield: (stream, expected, conversation)."""
     fake.reset()  # (a turn an interrupted stream never asked for is not left queued)
+    model = f"{MODEL}-{next(_STREAM_IDS)}"
     words = _words(rng)
     delay = rng.choice([0.0, 0.0005, 0.002])
     if kind == "chunks":
@@ -60,17 +66,17 @@ def _open(kind: str, client: ConverseClient, fake: FakeBedrock, rng: random.Rand
                 "messages": [{"role": "user", "content": [{"type": "text", "text": "go"}]}],
             }
         )
-        fake.enqueue_text("".join(words))
-        whole = client.invoke_model_with_response_stream(modelId=MODEL, body=body)["body"]
+        fake.enqueue_text("".join(words), model_id=model)
+        whole = client.invoke_model_with_response_stream(modelId=model, body=body)["body"]
         expected = _chunks(list(whole))
-        fake.enqueue_text("".join(words), delta_delay=delay)
-        out = client.invoke_model_with_response_stream(modelId=MODEL, body=body)
+        fake.enqueue_text("".join(words), delta_delay=delay, model_id=model)
+        out = client.invoke_model_with_response_stream(modelId=model, body=body)
         return out["body"], expected, None
-    fake.enqueue_text("".join(words), delta_delay=delay)
+    fake.enqueue_text("".join(words), delta_delay=delay, model_id=model)
     if kind == "dicts":
-        request = {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": "go"}]}]}
+        request = {"modelId": model, "messages": [{"role": "user", "content": [{"text": "go"}]}]}
         return client.converse_stream(**request)["stream"], words, None
-    conv = client.create_conversation(model_id=MODEL)
+    conv = client.create_conversation(model_id=model)
     return conv.stream("go"), words, conv
 
 

@@ -215,3 +215,18 @@ def test_a_guardrailed_conversation_names_its_guardrail_on_its_spans(
     plain.send("hello")
     for span in spans.get_finished_spans():
         assert "aws.bedrock.guardrail.id" not in dict(span.attributes or {}), span.name
+
+
+def test_cancelled_tasks_hear_it_when_traced(
+    fake_bedrock: FakeBedrock, spans: InMemorySpanExporter
+) -> None:
+    # The cancellation campaign (test_cancellation.py) with the trace hook at every turn's
+    # points: a cancelled task still ends with CancelledError, and its turn's span says so.
+    from test_cancellation import campaign
+
+    client = fc_client(fake_bedrock, max_attempts=1, max_conversations=1000)
+    seen = campaign(client, fake_bedrock, "traced")
+    assert seen["cancelled before the commit"] >= 10, seen
+    turns = named(spans, "invoke_agent")
+    cancelled = [t for t in turns if (t.attributes or {}).get("error.type") == "CancelledError"]
+    assert cancelled and len(cancelled) < len(turns)

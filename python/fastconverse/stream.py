@@ -71,6 +71,14 @@ class _Run:
         return None
 
 
+def _quiet_end(run: _Run, error: BaseException | None) -> bool:
+    """Whether the stream ends here, quietly: ``close()`` ends it between any two events,
+    and an ``Exception`` the close caused (the read it cut) with it. A cancellation or a
+    Ctrl-C that came meanwhile is the caller's all the same: it goes on into the steps,
+    which end the closed turn quietly and raise it, as they would without the close."""
+    return run.closed and (error is None or isinstance(error, Exception))
+
+
 # Note: the two runners of ``_turn.driver.steps`` for streams, beside ``run`` and ``run_async``
 # there: the same operations, with the request streamed and each tool result yielded.
 
@@ -80,7 +88,7 @@ def _events(run: _Run) -> Generator[Event, None, None]:
     value: Any = None
     error: BaseException | None = None
     try:
-        while not run.closed:  # close() ends the stream quietly, between any two events
+        while not _quiet_end(run, error):
             op = run.advance(value, error, False)
             if op is None:
                 return
@@ -116,7 +124,7 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
     value: Any = None
     error: BaseException | None = None
     try:
-        while not run.closed:
+        while not _quiet_end(run, error):
             op = run.advance(value, error, True)
             if op is None:
                 return
