@@ -70,7 +70,7 @@ def test_exit_and_quit_stop_reading(fake_bedrock: FakeBedrock) -> None:
 def test_help_lists_the_commands() -> None:
     result = chat("--fake", stdin="/help\n")
     assert result.returncode == 0
-    for command in ("/reset", "/usage", "/model", "/exit", "/quit", "/help"):
+    for command in ("/reset", "/usage", "/history", "/cost", "/save", "/model", "/exit", "/help"):
         assert command in result.stdout
 
 
@@ -202,7 +202,7 @@ def test_unknown_command_is_not_sent(fake_bedrock: FakeBedrock) -> None:
     assert result.returncode == 1
     assert result.stdout == "You said: hello\n"
     assert "/frobnicate" in result.stderr
-    for command in ("/reset", "/usage", "/model", "/exit"):
+    for command in ("/reset", "/usage", "/history", "/cost", "/save", "/model", "/exit"):
         assert command in result.stderr
     assert [r.body["messages"] for r in streams(fake_bedrock)] == [[user("hello")]]
 
