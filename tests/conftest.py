@@ -26,6 +26,25 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.fixture
+def terminal() -> Iterator[Any]:
+    """``chat_process.Terminal``, each one opened closed after the test."""
+    if sys.platform == "win32":
+        pytest.skip("pseudo-terminals are POSIX only")
+    from chat_process import Terminal
+
+    opened: list[Terminal] = []
+
+    class Opened(Terminal):
+        def __init__(self, *args: str, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    yield Opened
+    for term in opened:
+        term.close()
+
+
 # The modeled error codes of Converse (WIRE.md), as HTTP errors before any stream.
 ERROR_CODES = [
     "ValidationException",

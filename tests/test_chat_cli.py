@@ -2,53 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import select
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assistant, default_sigint, user
+from chat_process import Terminal, chat, chat_env
+from conftest import assistant, user
 from fastconverse.testing import FakeBedrock
 
-TESTS = Path(__file__).parent
 DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-TIMEOUT = 30
-
-
-def chat_env(**extra: str) -> dict[str, str]:
-    """The environment of a chat process: test credentials, no profile, no model override."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AWS_") and k != "FASTCONVERSE_MODEL"
-    }
-    env.update(
-        AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    env.update(extra)
-    return env
-
-
-def chat(
-    *args: str, stdin: str = "", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fastconverse", "chat", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=TESTS,
-        env=env or chat_env(),
-        timeout=TIMEOUT,
-    )
 
 
 def chat_with(fake: FakeBedrock, *args: str, stdin: str) -> subprocess.CompletedProcess[str]:
@@ -107,7 +70,7 @@ def test_exit_and_quit_stop_reading(fake_bedrock: FakeBedrock) -> None:
 def test_help_lists_the_commands() -> None:
     result = chat("--fake", stdin="/help\n")
     assert result.returncode == 0
-    for command in ("/reset", "/usage", "/model", "/exit", "/quit", "/help"):
+    for command in ("/reset", "/usage", "/history", "/cost", "/save", "/model", "/exit", "/help"):
         assert command in result.stdout
 
 
@@ -239,7 +202,7 @@ def test_unknown_command_is_not_sent(fake_bedrock: FakeBedrock) -> None:
     assert result.returncode == 1
     assert result.stdout == "You said: hello\n"
     assert "/frobnicate" in result.stderr
-    for command in ("/reset", "/usage", "/model", "/exit"):
+    for command in ("/reset", "/usage", "/history", "/cost", "/save", "/model", "/exit"):
         assert command in result.stderr
     assert [r.body["messages"] for r in streams(fake_bedrock)] == [[user("hello")]]
 
@@ -290,93 +253,6 @@ def test_bad_options_exit_2(args: list[str], message: str) -> None:
 
 
 # --- at a terminal (a pseudo-terminal) -------------------------------------------------------
-
-
-class Terminal:
-    """The chat running on a pseudo-terminal, read with generous timeouts."""
-
-    def __init__(self, *args: str) -> None:
-        import pty
-
-        self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fastconverse", "chat", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            cwd=TESTS,
-            env=chat_env(TERM="dumb"),
-            close_fds=True,
-            preexec_fn=default_sigint,  # the test sends Ctrl-C
-        )
-        os.close(slave)
-        self.pending = b""
-
-    def expect(self, text: str) -> str:
-        """Reads until ``text`` appears; returns everything up to and including it."""
-        wanted = text.encode()
-        deadline = time.monotonic() + TIMEOUT
-        while wanted not in self.pending:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.master], [], [], max(left, 0))
-            if not ready:
-                raise AssertionError(f"no {text!r} in {self.pending!r}")
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:  # EIO: the process has gone and closed the terminal
-                data = b""
-            if not data:
-                raise AssertionError(f"output ended without {text!r}: {self.pending!r}")
-            self.pending += data
-        end = self.pending.index(wanted) + len(wanted)
-        seen, self.pending = self.pending[:end], self.pending[end:]
-        return seen.decode(errors="replace")
-
-    def type(self, line: str) -> None:
-        os.write(self.master, line.encode())
-
-    def interrupt(self) -> None:
-        self.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-
-    def interrupt_until_exit(self) -> int:
-        """Ctrl-C at the prompt, repeated until the process ends; its exit code.
-
-        CPython's readline loses a SIGINT that lands between printing the prompt and waiting
-        for input (the wait is not interrupted), so one signal sent right after the prompt
-        appears is sometimes not seen until the next one.
-        """
-        for _ in range(TIMEOUT // 2):
-            self.interrupt()
-            try:
-                return self.proc.wait(2)
-            except subprocess.TimeoutExpired:
-                continue
-        raise AssertionError("Ctrl-C at the prompt did not end the chat")
-
-    def wait(self) -> int:
-        return self.proc.wait(TIMEOUT)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(TIMEOUT)
-        os.close(self.master)
-
-
-@pytest.fixture
-def terminal() -> Iterator[type[Terminal]]:
-    if sys.platform == "win32":
-        pytest.skip("pseudo-terminals are POSIX only")
-    opened: list[Terminal] = []
-
-    class Opened(Terminal):
-        def __init__(self, *args: str) -> None:
-            super().__init__(*args)
-            opened.append(self)
-
-    yield Opened
-    for term in opened:
-        term.close()
 
 
 def test_terminal_prompts_and_streams_replies(terminal: type[Terminal]) -> None:

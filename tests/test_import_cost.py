@@ -42,6 +42,7 @@ HEAVY = (
     "logging",
     "pydantic",
     "re",
+    "rich",
     "string",
     "threading",
     "types",
@@ -102,6 +103,12 @@ def test_importing_the_tools_leaves_asyncio_out() -> None:
     # (pydantic brings typing, re and the rest; asyncio would add a sixth to its time)
     loaded = modules_after("import fastconverse.tools", site=True)
     assert "pydantic" in loaded and "asyncio" not in loaded
+
+
+def test_the_chat_imports_rich_only_when_it_renders() -> None:
+    # (rich is the optional extra `chat`; the piped chat and `--help` never need it)
+    loaded = modules_after("import fastconverse.chat, fastconverse.cli", site=True)
+    assert "fastconverse.chat" in loaded and "rich" not in loaded
 
 
 def test_the_lazy_aliases_import_from_a_fresh_interpreter() -> None:

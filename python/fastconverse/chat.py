@@ -1,9 +1,11 @@
 """``python -m fastconverse chat``: a streaming chat with a Bedrock model in the terminal.
 
-At a terminal it prompts with ``you> `` and streams each reply as it arrives; Ctrl-C stops a
-reply (the turn is dropped, the history stays as it was) and Ctrl-C or Ctrl-D at the prompt
-exits. With piped input every non-empty line is one turn and only the replies are written to
-stdout, one per turn; notes and errors go to stderr. Lines starting with ``/`` are commands.
+At a terminal it prompts with ``you> `` and streams each reply as it arrives, rendered as
+Markdown when ``rich`` is installed (``pip install 'fastconverse[chat]'``); tool calls show
+as they happen. Ctrl-C stops a reply (the turn is dropped, the history stays as it was) and
+Ctrl-C or Ctrl-D at the prompt exits. With piped input every non-empty line is one turn and
+only the replies are written to stdout, as plain text, one per turn; notes (tool calls
+included) and errors go to stderr. Lines starting with ``/`` are commands.
 """
 
 from __future__ import annotations
@@ -12,35 +14,20 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any
 
-from fastconverse import Conversation, ConverseClient, TextDelta, errors
+from fastconverse import Conversation, ConverseClient, errors
+from fastconverse._chat import options as load
+from fastconverse._chat.commands import Commands
+from fastconverse._chat.output import make_output
+from fastconverse._chat.session import Session
 
 __all__ = ["DEFAULT_MODEL", "MODEL_ENV", "ChatOptions", "default_model", "run"]
 
 DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 MODEL_ENV = "FASTCONVERSE_MODEL"
-PROMPT = "you> "
-
-HELP = """\
-/reset        forget the conversation so far
-/usage        tokens used in this session and messages in the history
-/model NAME   switch to model NAME (/model alone shows the current one)
-/help         this list
-/exit, /quit  leave (so do Ctrl-D and, at the prompt, Ctrl-C)
-//text        send "/text" as a message"""
-
-COMMAND_NAMES = ("/reset", "/usage", "/model", "/help", "/exit", "/quit")
-
-# Stop reasons worth a note: the reply on screen is not what the model would have said.
-STOP_NOTES = {
-    "max_tokens": "the reply was cut at the token limit (--max-tokens)",
-    "guardrail_intervened": "a guardrail intervened",
-    "content_filtered": "the reply was filtered",
-    "model_context_window_exceeded": "the context window is full; /reset starts afresh",
-}
 
 
 def default_model() -> str:
@@ -52,7 +39,8 @@ def default_model() -> str:
 class ChatOptions:
     """Settings of one chat session (the command's options)."""
 
-    model: str = DEFAULT_MODEL
+    model: str | None = None
+    """None: ``default_model()`` for a new conversation; a continued one keeps its own."""
     system: str | None = None
     region: str | None = None
     profile: str | None = None
@@ -61,18 +49,36 @@ class ChatOptions:
     temperature: float | None = None
     max_attempts: int = 3
     fake: bool = False
+    template: str | None = None
+    """A file holding a ``Template``'s text, or ``module:attr`` naming a Template or str:
+    the system prompt, filled in from ``variables``."""
+    variables: tuple[tuple[str, str], ...] = ()
+    tools: tuple[str, ...] = ()
+    """``module:attr`` references, each to a tool or a list of tools."""
+    store: str | None = None
+    """A SQLite file path or a ``redis://`` URL: the conversation outlives the process."""
+    conversation: str | None = None
+    """The id of a conversation in ``store`` to continue."""
+    log_level: str | None = None
+    prices: str | None = None
+    """A JSON file of prices per 1,000 tokens by model, for /cost."""
 
 
 def run(options: ChatOptions) -> int:
     """Runs the chat on stdin/stdout/stderr; returns the process exit code.
 
     0 when the chat ends normally, 1 when a piped turn failed, 2 when no client could be made
-    (bad settings, no region), 130 when piped input is interrupted with Ctrl-C.
+    (bad settings, no region, an option naming what cannot be loaded), 130 when piped input
+    is interrupted with Ctrl-C.
     """
     _tolerant_streams()
+    if options.log_level is not None:
+        load.configure_logging(options.log_level)
     with contextlib.ExitStack() as cleanup:
+        banner: list[str] = []
         try:
-            conv = _start(options, cleanup)
+            prices = load.prices(options.prices) if options.prices is not None else None
+            client, conv = _start(options, cleanup, banner)
         except (errors.ConverseError, ValueError, TypeError) as err:
             print(f"fastconverse chat: error: {err}", file=sys.stderr)
             if isinstance(err, errors.CredentialsError):
@@ -82,9 +88,15 @@ def run(options: ChatOptions) -> int:
                     file=sys.stderr,
                 )
             return 2
-        chat = _Chat(conv, sys.stdin, sys.stdout, sys.stderr, sys.stdin.isatty())
+        output = make_output(sys.stdout, sys.stderr)
+        commands = Commands(client, conv, output, prices, options.store)
+        interactive = sys.stdin.isatty()
+        if not interactive:  # (at a terminal they open the banner)
+            for line in banner:
+                output.note(line)
+        session = Session(conv, commands, output, sys.stdin, interactive)
         try:
-            return chat.loop()
+            return session.loop(banner)
         except BrokenPipeError:
             # The reader of our stdout went away (e.g. `| head -1`): stop quietly. Pointing
             # stdout at devnull keeps Python's final flush from failing again.
@@ -101,7 +113,14 @@ def _tolerant_streams() -> None:
             stream.reconfigure(errors="replace")
 
 
-def _start(options: ChatOptions, cleanup: contextlib.ExitStack) -> Conversation:
+def _start(
+    options: ChatOptions, cleanup: contextlib.ExitStack, banner: list[str]
+) -> tuple[ConverseClient, Conversation]:
+    settings: dict[str, Any] = {
+        "max_attempts": options.max_attempts,
+        "store": options.store,
+    }
+    model = options.model or default_model()
     if options.fake:
         from fastconverse.testing import FakeBedrock
 
@@ -112,211 +131,68 @@ def _start(options: ChatOptions, cleanup: contextlib.ExitStack) -> Conversation:
             file=sys.stderr,
         )
         client = ConverseClient(
-            options.model,
+            model,
             region_name=options.region or "us-east-1",
             endpoint_url=fake.url,
             aws_access_key_id="fake",
             aws_secret_access_key="fake",
-            max_attempts=options.max_attempts,
+            **settings,
         )
     else:
         client = ConverseClient(
-            options.model,
+            model,
             region_name=options.region,
             profile_name=options.profile,
             endpoint_url=options.endpoint_url,
-            max_attempts=options.max_attempts,
+            **settings,
         )
+    tools = load.tools(options.tools) or None
+    if options.conversation is not None:
+        return client, _continued(client, options, tools, banner)
     inference: dict[str, int | float] = {}
     if options.max_tokens is not None:
         inference["maxTokens"] = options.max_tokens
     if options.temperature is not None:
         inference["temperature"] = options.temperature
-    return client.create_conversation(options.system or None, inference_config=inference or None)
-
-
-class _Quit(Exception):
-    """A command asked to end the session."""
-
-
-class _Chat:
-    def __init__(
-        self, conv: Conversation, stdin: TextIO, out: TextIO, err: TextIO, interactive: bool
-    ) -> None:
-        self.conv = conv
-        self.stdin = stdin
-        self.out = out
-        self.err = err
-        self.interactive = interactive
-        self.failed = False
-        self.commands: dict[str, Callable[[str], None]] = {
-            "/reset": self._reset,
-            "/usage": self._usage,
-            "/model": self._model,
-            "/help": self._help,
-            "/exit": self._quit,
-            "/quit": self._quit,
-        }
-
-    def loop(self) -> int:
-        if self.interactive:
-            _enable_line_editing()
-            self._note(
-                f"Chatting with {self.conv.model_id}. /help lists commands; "
-                "Ctrl-C stops a reply, Ctrl-D exits."
-            )
-        while True:
-            try:
-                line = self._read()
-            except (EOFError, KeyboardInterrupt) as stop:
-                if self.interactive:
-                    self._write("\n")
-                    return 0
-                return 130 if isinstance(stop, KeyboardInterrupt) else self._status()
-            text = line.strip()
-            if not text:
-                continue
-            if text.startswith("/") and not text.startswith("//"):
-                try:
-                    self._command(text)
-                except _Quit:
-                    return self._status()
-                continue
-            if text.startswith("//"):
-                text = text[1:]
-            try:
-                self._turn(text)
-            except KeyboardInterrupt:
-                if not self.interactive:
-                    return 130
-
-    def _status(self) -> int:
-        return 1 if self.failed and not self.interactive else 0
-
-    def _read(self) -> str:
-        if not self.interactive:
-            line = self.stdin.readline()
-            if not line:
-                raise EOFError
-            return line
-        if self.out.isatty():
-            return input(PROMPT)
-        # Output goes to a file: keep the prompt out of it.
-        self.err.write(PROMPT)
-        self.err.flush()
-        return input()
-
-    def _turn(self, text: str) -> None:
-        """Streams one reply; a failed or interrupted turn leaves the history unchanged.
-
-        Ctrl-C (``KeyboardInterrupt``) is noted and passed on to the caller.
-        """
-        written = finished = False
-        try:
-            with self.conv.stream(text) as stream:
-                try:
-                    for event in stream:
-                        if isinstance(event, TextDelta) and event.text:
-                            self._write(event.text)
-                            written = True
-                    finished = True
-                finally:
-                    if written and not finished:
-                        self._write("\n")  # end the cut reply's line before the note
-            reply = stream.reply
-        except errors.ConverseError as err:
-            self.failed = True
-            self._note(f"error: {err}")
-            return
-        except KeyboardInterrupt:
-            if finished:  # too late to stop it: the reply is complete and kept
-                self._write("\n")
-            else:
-                self._note("(reply interrupted; it is not kept in the history)")
-            raise
-        self._write("\n")
-        note = STOP_NOTES.get(reply.stop_reason)
-        if note:
-            self._note(f"({note})")
-
-    def _command(self, line: str) -> None:
-        name, _, arg = line.partition(" ")
-        handler = self.commands.get(name.lower())
-        if handler is None:
-            self.failed = True
-            self._note(f"unknown command {name}; commands: {' '.join(COMMAND_NAMES)}")
-            return
-        handler(arg.strip())
-
-    def _reset(self, arg: str) -> None:
-        if self._no_argument("/reset", arg):
-            self.conv.reset()
-            self._note("(history cleared)")
-
-    def _usage(self, arg: str) -> None:
-        if not self._no_argument("/usage", arg):
-            return
-        usage = self.conv.usage
-        parts = [
-            f"input {usage.input_tokens}",
-            f"output {usage.output_tokens}",
-            f"total {usage.total_tokens}",
-        ]
-        if usage.cache_read_input_tokens:
-            parts.append(f"cache read {usage.cache_read_input_tokens}")
-        if usage.cache_write_input_tokens:
-            parts.append(f"cache write {usage.cache_write_input_tokens}")
-        count = len(self.conv)
-        plural = "" if count == 1 else "s"
-        self._write(f"tokens: {', '.join(parts)}; history: {count} message{plural}\n")
-
-    def _model(self, arg: str) -> None:
-        if not arg:
-            self._write(f"{self.conv.model_id}\n")
-            return
-        try:
-            self.conv.model_id = arg
-        except ValueError as err:
-            self.failed = True
-            self._note(f"error: {err}")
-            return
-        self._note(f"(model: {arg})")
-
-    def _help(self, arg: str) -> None:
-        self._write(HELP + "\n")
-
-    def _quit(self, arg: str) -> None:
-        raise _Quit
-
-    def _no_argument(self, name: str, arg: str) -> bool:
-        if arg:
-            self.failed = True
-            self._note(f"{name} takes no argument")
-        return not arg
-
-    def _write(self, text: str) -> None:
-        self.out.write(text)
-        self.out.flush()
-
-    def _note(self, text: str) -> None:
-        self.err.write(text + "\n")
-        self.err.flush()
-
-
-def _enable_line_editing() -> None:
-    """Line editing, history and Tab completion of commands, where ``readline`` exists."""
+    system: Any = options.system or None
+    variables: Mapping[str, str] | None = None
+    if options.template is not None:
+        system = load.template(options.template)
+        variables = dict(options.variables)
     try:
-        import readline
-    except ImportError:  # Windows
-        return
+        conv = client.create_conversation(
+            system, prompt_variables=variables, inference_config=inference or None, tools=tools
+        )
+    except ValueError as err:
+        if variables is not None and str(err).startswith("prompt_variables"):
+            raise ValueError(f"--var: {err}") from None
+        raise
+    if options.store is not None:
+        banner.append(
+            f"(conversation {conv.id}, kept in {options.store}; /save shows how to continue it)"
+        )
+    return client, conv
 
-    def complete(text: str, state: int) -> str | None:
-        matches = [name for name in COMMAND_NAMES if name.startswith(text)]
-        return matches[state] if state < len(matches) else None
 
-    readline.set_completer(complete)
-    readline.set_completer_delims(" \t\n")
-    if "libedit" in (readline.__doc__ or ""):
-        readline.parse_and_bind("bind ^I rl_complete")
-    else:
-        readline.parse_and_bind("tab: complete")
+def _continued(
+    client: ConverseClient, options: ChatOptions, tools: list[Any] | None, banner: list[str]
+) -> Conversation:
+    conversation_id = options.conversation
+    assert conversation_id is not None
+    try:
+        conv = client.get_conversation(conversation_id, tools=tools)
+    except KeyError:
+        raise ValueError(
+            f"--conversation {conversation_id}: no such conversation in {options.store}"
+        ) from None
+    except ValueError as err:
+        hint = " (give them with --tools module:attr)" if str(err).startswith("tools:") else ""
+        raise ValueError(f"--conversation {conversation_id}: {err}{hint}") from None
+    if options.model is not None:
+        conv.model_id = options.model
+    count = len(conv)
+    banner.append(
+        f"(continuing conversation {conv.id} from {options.store}: "
+        f"{count} message{'' if count == 1 else 's'})"
+    )
+    return conv

@@ -43,11 +43,63 @@ def _temperature(value: str) -> float:
     return number
 
 
+def _variable(value: str) -> tuple[str, str]:
+    name, sep, text = value.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    return name, text
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> str:
+    if value.upper() not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(_LOG_LEVELS)} (any case), got {value!r}"
+        )
+    return value.upper()
+
+
+def _chat_conflicts(args: argparse.Namespace) -> str | None:
+    """What is wrong with this combination of options, if anything."""
+    if args.fake and (args.endpoint_url or args.profile):
+        return "--fake cannot be combined with --endpoint-url or --profile"
+    if args.template is not None and args.system is not None:
+        return "--template and --system both set the system prompt: give one"
+    if args.var and args.template is None:
+        return "--var fills in the fields of a --template: give one"
+    names = [name for name, _ in args.var]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        return f"--var: {', '.join(twice)} given more than once"
+    if args.conversation is not None:
+        if args.store is None:
+            return "--conversation continues a conversation kept in a --store: give one"
+        settings = [
+            option
+            for option, value in (
+                ("--system", args.system),
+                ("--template", args.template),
+                ("--max-tokens", args.max_tokens),
+                ("--temperature", args.temperature),
+            )
+            if value is not None
+        ]
+        if settings:
+            return (
+                f"--conversation keeps the settings it was created with; leave out "
+                f"{', '.join(settings)}"
+            )
+    return None
+
+
 def _chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from fastconverse.chat import ChatOptions, run
 
-    if args.fake and (args.endpoint_url or args.profile):
-        parser.error("--fake cannot be combined with --endpoint-url or --profile")
+    conflict = _chat_conflicts(args)
+    if conflict is not None:
+        parser.error(conflict)
     return run(
         ChatOptions(
             model=args.model,
@@ -59,6 +111,13 @@ def _chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             temperature=args.temperature,
             max_attempts=args.max_attempts,
             fake=args.fake,
+            template=args.template,
+            variables=tuple(args.var),
+            tools=tuple(args.tools),
+            store=args.store,
+            conversation=args.conversation,
+            log_level=args.log_level,
+            prices=args.prices,
         )
     )
 
@@ -66,21 +125,23 @@ def _chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _add_chat(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    from fastconverse.chat import DEFAULT_MODEL, MODEL_ENV, default_model
+    from fastconverse.chat import DEFAULT_MODEL, MODEL_ENV
 
     chat = commands.add_parser(
         "chat",
         help="chat with a model in the terminal, replies streamed",
         description="Chat with a Bedrock model; replies stream as they are generated. "
         "With piped input each line is one turn and only the replies go to stdout.",
-        epilog="Commands: /reset /usage /model [NAME] /help /exit. Exit status: 0, "
-        "1 when a piped turn failed, 2 for bad options or no usable region.",
+        epilog="Commands: /reset /usage /history /cost /save [PATH] /model [NAME] /help "
+        "/exit. At a terminal replies show as Markdown when rich is installed "
+        "(pip install 'fastconverse[chat]'). Exit status: 0, 1 when a piped turn failed, "
+        "2 for bad options or no usable region.",
     )
     chat.add_argument(
         "--model",
-        default=default_model(),
         metavar="MODEL_ID",
-        help=f"model or inference profile id (default: ${MODEL_ENV} or {DEFAULT_MODEL})",
+        help=f"model or inference profile id (default: ${MODEL_ENV} or {DEFAULT_MODEL}; "
+        "with --conversation, the conversation's own)",
     )
     chat.add_argument("--system", metavar="TEXT", help="system prompt")
     chat.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
@@ -99,6 +160,52 @@ def _add_chat(
         "--fake",
         action="store_true",
         help="start FakeBedrock in this process and chat with it: no AWS account needed",
+    )
+    chat.add_argument(
+        "--template",
+        metavar="FILE_OR_MODULE:ATTR",
+        help="the system prompt as a fastconverse.Template: a file holding its text, or "
+        "module:attr naming a Template or a str (a file that exists wins)",
+    )
+    chat.add_argument(
+        "--var",
+        type=_variable,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fill in the template's field NAME (repeatable; each field needs one)",
+    )
+    chat.add_argument(
+        "--tools",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="tools the model may call: a @tool function, a typed function or a list of "
+        "them, imported from MODULE (repeatable; the current folder is searched first)",
+    )
+    chat.add_argument(
+        "--store",
+        metavar="PATH_OR_URL",
+        help="keep the conversation in a SQLite file or a redis:// URL",
+    )
+    chat.add_argument(
+        "--conversation",
+        metavar="ID",
+        help="continue the conversation with this id from --store (its id is shown when "
+        "it starts, and by /save)",
+    )
+    chat.add_argument(
+        "--log-level",
+        type=_log_level,
+        metavar="LEVEL",
+        help="write the fastconverse logger's records from LEVEL up to stderr "
+        "(DEBUG, INFO, WARNING, ERROR)",
+    )
+    chat.add_argument(
+        "--prices",
+        metavar="FILE",
+        help='JSON prices for /cost: {"MODEL_ID": {"input": 0.0008, "output": 0.004}}, '
+        "dollars per 1,000 tokens (cache_read and cache_write too, when used)",
     )
     return chat
 

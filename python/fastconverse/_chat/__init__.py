@@ -1,0 +1,1 @@
+"""The parts of ``python -m fastconverse chat`` (``fastconverse.chat`` is its face)."""
