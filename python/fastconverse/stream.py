@@ -260,11 +260,17 @@ class ReplyStream:
         return self.reply
 
     def _ipython_display_(self) -> None:
-        # A stream as a cell's value shows live (``display()``); a finished one, its reply.
-        if self._run.reply is not None:
-            from IPython.display import display
+        # A stream as a cell's value shows live (``display()``); a finished one, its reply;
+        # one that failed, or that `async for` reads, its repr (and how to show it live).
+        from IPython.display import display
 
+        if self._run.reply is not None:
             display(self._run.reply)  # type: ignore[no-untyped-call]
+        elif self.done:
+            display({"text/plain": repr(self)}, raw=True)  # type: ignore[no-untyped-call]
+        elif self._async is not None:
+            hint = "read with `async for`: `await stream.display_async()` shows it live"
+            display({"text/plain": f"{self!r} ({hint})"}, raw=True)  # type: ignore[no-untyped-call]
         else:
             self.display()
 

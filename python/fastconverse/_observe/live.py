@@ -35,13 +35,15 @@ def _kernel_shell() -> Any:
 class Live:
     """Shows the events of one stream, then its reply (or how it failed)."""
 
-    __slots__ = ("_id", "_last", "_parts", "_shell", "_written")
+    __slots__ = ("_every", "_id", "_last", "_parts", "_shell", "_thinking", "_written")
 
     def __init__(self) -> None:
         self._shell = _kernel_shell()
         self._parts: list[str] = []  # (HTML of finished tool lines, and text so far)
         self._written = ""
         self._last = 0.0
+        self._every = EVERY
+        self._thinking = False
         self._id: str | None = None
         if self._shell is not None:
             from IPython.display import display
@@ -52,6 +54,13 @@ class Live:
     def event(self, event: Any) -> None:
         if isinstance(event, _core.TextDelta):
             self._text(event.text)
+        elif isinstance(event, (_core.ContentBlockStop, _core.MessageStop)):
+            if self._shell is not None and self._written:  # (what the last wait held back)
+                self._show(self._written)
+        elif isinstance(event, _core.ReasoningDelta):
+            if not self._thinking:
+                self._thinking = True
+                self._note("thinking…")
         elif isinstance(event, _core.ToolUseStart):
             self._note(f"calling {event.name}…")
         elif isinstance(event, ToolResult):
@@ -65,9 +74,12 @@ class Live:
             return
         self._written += text
         now = time.monotonic()
-        if now - self._last >= EVERY:
-            self._last = now
+        if now - self._last >= self._every:
             self._show(self._written)
+            # (a long reply renders slower: wait at least four renders between two, so that
+            # showing it never takes most of the time, nor blocks an event loop for long)
+            self._last = time.monotonic()
+            self._every = max(EVERY, 4 * (self._last - now))
 
     def _note(self, note: str) -> None:
         if self._shell is None:
@@ -98,7 +110,8 @@ class Live:
         update_display(bundle, raw=True, display_id=self._id)  # type: ignore[no-untyped-call]
 
     def failed(self, error: BaseException) -> None:
-        note = f"the stream ended early: {type(error).__name__}: {error}".rstrip(": ")
+        why = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        note = f"the stream ended early: {why}"
         if self._shell is None:
             sys.stdout.write(f"\n[{note}]\n")
             sys.stdout.flush()

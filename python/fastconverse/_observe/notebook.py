@@ -33,7 +33,8 @@ BOX = (
 FOOTER = 'style="opacity:.7;font-size:85%;margin-top:6px"'
 ROLE = 'style="font-weight:600;opacity:.75;font-size:85%;margin-top:6px"'
 THUMB = 'style="max-width:240px;max-height:160px;border-radius:4px"'
-MAX_MESSAGES = 200  # a longer transcript shows its newest messages, with a note
+MAX_MESSAGES = 200  # a longer transcript shows its newest messages in a notebook, with a note
+MAX_INLINE = 1 << 20  # bytes of an image shown as a thumbnail (bigger: named, not inlined)
 
 
 _markdown: Callable[[str], str] | None = None
@@ -48,9 +49,14 @@ def _renderer() -> Callable[[str], str]:
             _markdown = _plain
         else:
             # commonmark with raw HTML off: `<b>` in a reply is text, not markup; links to
-            # javascript:, vbscript:, file: and data: (but images) are refused by markdown-it
+            # javascript:, vbscript:, file: and data: (but images) are refused by markdown-it.
+            # Images are off: a remote one loads without a click, which would let a
+            # prompt-injected reply send data out in its URL (they show as links instead).
             _markdown = (
-                MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).render
+                MarkdownIt("commonmark", {"html": False})
+                .enable(["table", "strikethrough"])
+                .disable("image")
+                .render
             )
     return _markdown
 
@@ -82,7 +88,7 @@ def _media(kind: str, item: Mapping[str, Any]) -> str:
     fmt = str(item.get("format", ""))
     source = item.get("source") or {}
     data = source.get("bytes") if isinstance(source, dict) else None
-    if kind == "image" and isinstance(data, (bytes, bytearray)):
+    if kind == "image" and isinstance(data, (bytes, bytearray)) and len(data) <= MAX_INLINE:
         encoded = base64.b64encode(bytes(data)).decode("ascii")
         mime = "jpeg" if fmt == "jpg" else fmt
         return f'<img src="data:image/{escape(mime)};base64,{encoded}" alt="image" {THUMB}/>'
@@ -166,7 +172,10 @@ def reply_html(reply: _core.Reply) -> str:
 
 
 def conversation_html(
-    conv: Any, prices: Mapping[str, Mapping[str, float]] | None = None, title: bool = True
+    conv: Any,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
+    title: bool = True,
+    max_messages: int | None = None,
 ) -> str:
     """The transcript of a ``Conversation``: roles, Markdown, tool calls and results folded,
     images as thumbnails; a footer with turns, tokens and, given ``prices``, the cost."""
@@ -181,9 +190,9 @@ def conversation_html(
     if conv.summary:
         parts.append(_folded("summary of earlier turns", markdown_html(conv.summary)))
     messages = conv.transcript
-    if len(messages) > MAX_MESSAGES:
-        parts.append(f"<div {FOOTER}>… {len(messages) - MAX_MESSAGES:,} earlier messages</div>")
-        messages = messages[-MAX_MESSAGES:]
+    if max_messages is not None and len(messages) > max_messages:
+        parts.append(f"<div {FOOTER}>… {len(messages) - max_messages:,} earlier messages</div>")
+        messages = messages[-max_messages:] if max_messages else []
     parts.extend(_message(m) for m in messages)
     metrics = conv.metrics
     turns = metrics.turns
