@@ -200,6 +200,7 @@ impl Assembler {
             fields: self.fields,
             turn: None,
             output: None,
+            grounding: None,
             trace: self.trace.map(std::sync::Arc::new),
             retries: Vec::new(),
         })

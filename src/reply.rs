@@ -116,6 +116,15 @@ pub struct ReplyData {
     pub trace: Option<std::sync::Arc<serde_json::Value>>,
     /// The retries the request took, inside the SDK and (streams) restarts of the stream.
     pub retries: Vec<crate::exchange::Retry>,
+    /// The passages a grounding retriever gave the turn (set by the Python driver).
+    pub grounding: Option<std::sync::Arc<Grounded>>,
+}
+
+/// What grounding gave a turn: the sources (a Python list) and why it failed, if it did.
+#[derive(Debug)]
+pub struct Grounded {
+    pub sources: Py<PyAny>,
+    pub error: Option<String>,
 }
 
 impl ReplyData {
@@ -211,6 +220,21 @@ impl PyReply {
     #[getter]
     fn output(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         self.0.output.as_ref().map(|o| o.clone_ref(py))
+    }
+
+    /// The passages the conversation's grounding gave this turn (`Source` objects).
+    #[getter]
+    fn sources<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match &self.0.grounding {
+            Some(g) => g.sources.bind(py).clone(),
+            None => PyList::empty(py).into_any(),
+        }
+    }
+
+    /// Why grounding gave this turn no passages, when it failed (the turn went on).
+    #[getter]
+    fn grounding_error(&self) -> Option<String> {
+        self.0.grounding.as_ref().and_then(|g| g.error.clone())
     }
 
     /// The response's `trace` as boto3 gives it (`{"guardrail": {...}}` when the guardrail

@@ -34,6 +34,7 @@ from fastconverse.events import (
     ToolUseDelta,
     ToolUseStart,
 )
+from fastconverse.grounding import Grounding, Source
 from fastconverse.hooks import Hook
 from fastconverse.memory import (
     HistoryView,
@@ -105,6 +106,7 @@ __all__ = [
     "ConversationMetrics",
     "ConverseClient",
     "Event",
+    "Grounding",
     "HistoryView",
     "Hook",
     "MemoryPolicy",
@@ -118,6 +120,7 @@ __all__ = [
     "ReplyStream",
     "SQLiteStore",
     "SlidingWindow",
+    "Source",
     "Store",
     "Summarizing",
     "Template",

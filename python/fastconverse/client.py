@@ -16,11 +16,12 @@ from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from fastconverse._records.registry import Memory
     from fastconverse._tools.toolbox import ToolBox
+    from fastconverse.grounding import Grounding
     from fastconverse.hooks import Hooks
 
 __all__ = ["ConverseClient"]
@@ -156,6 +157,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         metadata: Mapping[str, Any] | None = None,
         guardrail_config: Mapping[str, Any] | None = None,
         hooks: Sequence[Any] | None = None,
+        grounding: Grounding | Callable[..., Any] | None = None,
     ) -> Conversation:
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
@@ -184,9 +186,18 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
 
         ``hooks`` run around this conversation's turns, after the client's (see
         ``fastconverse.hooks``).
+
+        ``grounding`` (a retriever, or a ``fastconverse.Grounding`` with its options) finds
+        passages for each user message, which go to the model with it and are listed on
+        ``reply.sources``; see ``fastconverse.grounding``.
         """
         self._registry()  # (an initialised client)
         own_hooks = _compile_hooks(hooks, "hooks")
+        if grounding is not None:
+            from fastconverse.grounding import grounding_hook
+            from fastconverse.hooks import Hooks
+
+            own_hooks = Hooks([grounding_hook(grounding)]) + own_hooks
         system_prompt = render_system_prompt(system_prompt, prompt_variables)
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         toolbox = None
@@ -232,6 +243,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
                     ("metadata", metadata, None),
                     ("guardrail_config", guardrail_config, None),
                     ("hooks", hooks, None),
+                    ("grounding", grounding, None),
                 )
                 if value is not default and value != default and name not in code
             ]

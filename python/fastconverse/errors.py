@@ -29,6 +29,7 @@ __all__ = [
     "CredentialsError",
     "EmptyReplyError",
     "EndpointError",
+    "GroundingError",
     "HookError",
     "InternalServerError",
     "ModelError",
@@ -228,6 +229,16 @@ class HookError(ConverseError):
     def __init__(self, hook: str, cause: BaseException) -> None:
         super().__init__(f"hook {hook} raised {type(cause).__name__}: {cause}".rstrip(": "))
         self.hook = hook
+
+
+class GroundingError(HookError):
+    """The conversation's grounding (``Grounding(required=True)``) could not retrieve
+    passages: the turn failed before any request, and the history is as it was. The
+    retriever's exception, if any, is ``__cause__``."""
+
+    def __init__(self, message: str) -> None:
+        ConverseError.__init__(self, message)
+        self.hook = "Grounding.on_turn_start"
 
 
 class TurnKeptInterrupt(KeyboardInterrupt):

@@ -80,7 +80,7 @@ def _repr(obj: object, names: Sequence[str]) -> str:
 class TurnStart:
     """A turn begins (``send``, ``send_async``, ``stream``, ``send_tool_results``)."""
 
-    __slots__ = ("context", "conversation", "message")
+    __slots__ = ("context", "conversation", "grounding_error", "message", "sources")
 
     def __init__(self, conversation: ConversationLike, message: dict[str, Any] | None) -> None:
         self.conversation = conversation
@@ -89,6 +89,11 @@ class TurnStart:
         ``send_tool_results`` (None there while some of its calls have yet to run)."""
         self.context: list[Any] = []
         """What ``add_context`` added so far."""
+        self.sources: list[Any] = []
+        """The passages given with the context (``fastconverse.grounding.Source``): the
+        reply's ``sources``."""
+        self.grounding_error: str | None = None
+        """Why the passages could not be had (the reply's ``grounding_error``)."""
 
     def add_context(self, *content: Any) -> None:
         """Adds text or content blocks (``image()``, ``document()``, dicts) that go to the

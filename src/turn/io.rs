@@ -62,6 +62,7 @@ pub fn converse(
             fields: out.additional_model_response_fields,
             turn: None,
             output: None,
+            grounding: None,
             trace: out
                 .trace
                 .as_ref()

@@ -56,6 +56,8 @@ pub struct Machine {
     pub(super) stats: TurnStats,
     /// Blocks this turn's requests carry in its first message, never kept (turn-start hooks).
     context: Vec<t::ContentBlock>,
+    /// What grounding gave the turn, for its reply.
+    grounding: Option<Arc<crate::reply::Grounded>>,
 }
 
 fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {
@@ -140,10 +142,15 @@ impl Machine {
                 ..TurnStats::default()
             },
             context: Vec::new(),
+            grounding: None,
         }
     }
 
     /// Adds blocks that go to the model with this turn's requests but never into the history.
+    pub fn set_grounding(&mut self, grounded: crate::reply::Grounded) {
+        self.grounding = Some(Arc::new(grounded));
+    }
+
     pub fn add_context(&mut self, blocks: Vec<t::ContentBlock>) {
         self.context.extend(blocks);
     }
@@ -367,6 +374,7 @@ impl Machine {
         let mut reply = self.last.take().expect("a finished turn has a reply");
         reply.usage = self.usage;
         reply.turn = Some(Arc::new(self.added.clone()));
+        reply.grounding = self.grounding.take();
         let mut stats = std::mem::take(&mut self.stats);
         if self.added.is_empty() {
             // A blank answer is not kept, nor the message it answered: no exact figure.

@@ -30,6 +30,7 @@ fn reply(content: Vec<t::ContentBlock>, tokens: i64) -> ReplyData {
         fields: None,
         turn: None,
         output: None,
+        grounding: None,
         trace: None,
         retries: Vec::new(),
     }

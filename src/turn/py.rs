@@ -327,6 +327,19 @@ impl PyTurn {
         Ok(())
     }
 
+    /// What grounding gave the turn (`sources`: a list of `Source`), for its reply.
+    #[pyo3(signature = (sources, error = None))]
+    fn set_grounding(&self, sources: Py<PyAny>, error: Option<String>) -> PyResult<()> {
+        let mut inner = self.inner();
+        if inner.machine.is_ended() {
+            return Err(ended());
+        }
+        inner
+            .machine
+            .set_grounding(crate::reply::Grounded { sources, error });
+        Ok(())
+    }
+
     /// The due request as Converse's keyword arguments (`before_request` hooks).
     fn request_view<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let view = {

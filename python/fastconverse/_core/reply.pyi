@@ -61,6 +61,12 @@ class Reply:
         configuration enables ``trace``; else None."""
     def _with_output(self, output: Any) -> Reply: ...
     @property
+    def sources(self) -> list[Any]:
+        """The passages the conversation's grounding gave this turn (``Source`` objects)."""
+    @property
+    def grounding_error(self) -> str | None:
+        """Why grounding gave this turn no passages, when it failed (the turn went on)."""
+    @property
     def stop_reason(self) -> str: ...
     @property
     def usage(self) -> Usage: ...

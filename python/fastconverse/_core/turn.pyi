@@ -36,6 +36,8 @@ class _Turn:
         validated value (the reply's ``output``)."""
     def add_context(self, content: Sequence[Mapping[str, Any]]) -> None:
         """Blocks this turn's requests carry in its first message, never kept."""
+    def set_grounding(self, sources: list[Any], error: str | None = None) -> None:
+        """What grounding gave the turn (``Source`` objects), for its reply."""
     def request_view(self) -> dict[str, Any]:
         """The due request as Converse's keyword arguments (a copy)."""
     def set_request(self, view: Mapping[str, Any]) -> None:

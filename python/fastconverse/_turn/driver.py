@@ -65,6 +65,8 @@ class CallHook:
         self.event = event
 
     def failed(self, exc: BaseException) -> HookError:
+        if isinstance(exc, HookError):  # (one of ours, e.g. GroundingError: as it is)
+            return exc
         error = HookError(_name(self.fn), exc)
         error.__cause__ = exc
         return error
@@ -191,6 +193,8 @@ def _turn_start(conv: ConversationLike, turn: _core._Turn, hooks: Hooks) -> Sub:
         yield CallHook(fn, event)
     if event.context:
         turn.add_context(event.context)
+    if event.sources or event.grounding_error is not None:
+        turn.set_grounding(list(event.sources), event.grounding_error)
 
 
 def _before_request(conv: ConversationLike, turn: _core._Turn, hooks: Hooks, kind: str) -> Sub:

@@ -1,0 +1,305 @@
+"""Knowledge grounding: passages retrieved for each user message go to the model with it.
+
+::
+
+    def search(query: str) -> list[str]:          # or async, or (query, conversation)
+        return index.top(query)
+
+    conv = client.create_conversation("Answer from the passages.", grounding=search)
+    reply = conv.send("How long is the warranty?")
+    reply.sources          # [Source(index=1, title=..., source=..., content=...), ...]
+
+``Grounding`` is a hook (``on_turn_start``): the passages go to the model as the turn's
+context (``send(..., context=...)``), numbered so that the model can cite them, on every
+request of the turn, and are never kept in the history. A retriever that fails or is slower
+than ``timeout`` leaves the turn without passages (``reply.grounding_error`` says why),
+unless ``required=True``: then the turn fails with ``GroundingError`` before any request.
+"""
+
+from __future__ import annotations
+
+from _collections_abc import Mapping
+
+from fastconverse.errors import GroundingError
+
+TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+    from typing import Any
+
+    from fastconverse.hooks import TurnStart
+
+__all__ = ["Grounding", "Source"]
+
+
+class Source:
+    """A passage given to the model: its number in the turn's context (``[1]``), text and,
+    when the retriever gave them, title, source (a URL, a path) and score."""
+
+    __slots__ = ("content", "index", "score", "source", "title")
+
+    def __init__(
+        self,
+        content: str,
+        *,
+        index: int = 0,
+        title: str | None = None,
+        source: str | None = None,
+        score: float | None = None,
+    ) -> None:
+        self.content = content
+        self.index = index
+        self.title = title
+        self.source = source
+        self.score = score
+
+    @classmethod
+    def of(cls, item: Any, at: str) -> Source:
+        """A retriever's passage: text, or a dict or object with ``content`` (and optional
+        ``title``, ``source``, ``score``)."""
+        if isinstance(item, str):
+            return cls(item)
+        get: Callable[[str], Any] = (
+            item.get if isinstance(item, Mapping) else lambda name: getattr(item, name, None)
+        )
+        content = get("content")
+        if not isinstance(content, str):
+            raise TypeError(
+                f"{at}: expected text, or a dict or object with a str `content`, got "
+                f"{type(item).__name__}" + ("" if content is None else f" with {content!r}")
+            )
+        title, source, score = get("title"), get("source"), get("score")
+        return cls(
+            content,
+            title=None if title is None else str(title),
+            source=None if source is None else str(source),
+            score=None if score is None else float(score),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("index", "title", "source", "score", "content")}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Source):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{k}={v!r}" for k, v in self.to_dict().items() if v is not None and k != "content"
+        )
+        text = self.content if len(self.content) <= 60 else self.content[:57] + "..."
+        return f"Source({fields}, content={text!r})"
+
+
+def _text(message: Mapping[str, Any] | None) -> str:
+    """The user's text in a turn's first message ('' for tool results)."""
+    if not message:
+        return ""
+    parts = [b["text"] for b in message.get("content") or [] if "text" in b]
+    return "\n".join(p for p in parts if isinstance(p, str)).strip()
+
+
+def _block(sources: list[Source]) -> dict[str, str]:
+    lines = ["Passages retrieved for the user's message (cite them by number where used):"]
+    for s in sources:
+        head = f"[{s.index}]"
+        if s.title:
+            head += f" {s.title}"
+        if s.source:
+            head += f" ({s.source})"
+        lines.append(f"{head}\n{s.content}")
+    return {"text": "\n\n".join(lines)}
+
+
+class Grounding:
+    """Retrieves passages for each user message (a hook: ``create_conversation(grounding=
+    ...)`` adds one, or give it in ``hooks=``).
+
+    ``retriever(query)`` or ``retriever(query, conversation)``, plain or ``async``, returns
+    passages: text, or dicts or objects with ``content`` and optional ``title``,
+    ``source``, ``score``; the first ``top_k`` are given. A plain retriever runs on a worker
+    thread, so that ``timeout`` (seconds) holds; one that overruns goes on running there,
+    its answer unused. ``skip_seen`` leaves out passages given earlier in the conversation
+    (by ``source``, else text): they are not in the history, so the model no longer sees
+    them, which suits retrievers that return the same passages turn after turn.
+    """
+
+    def __init__(
+        self,
+        retriever: Callable[..., Any],
+        *,
+        top_k: int = 5,
+        timeout: float | None = 10.0,
+        required: bool = False,
+        skip_seen: bool = False,
+    ) -> None:
+        if not callable(retriever):
+            raise TypeError(f"grounding: expected a callable, got {type(retriever).__name__}")
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k: expected a whole number of at least 1, got {top_k!r}")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+        ):
+            raise ValueError(f"timeout: expected seconds > 0 or None, got {timeout!r}")
+        import inspect  # (here: only conversations with grounding pay for it)
+
+        self.retriever = retriever
+        self.top_k = top_k
+        self.timeout = None if timeout is None else float(timeout)
+        self.required = required
+        self.skip_seen = skip_seen
+        call = retriever if inspect.isroutine(retriever) else type(retriever).__call__
+        self._async = inspect.iscoroutinefunction(call)
+        try:
+            params = inspect.signature(retriever).parameters.values()
+            positional = [
+                p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            self._with_conversation = len(positional) >= 2 or any(
+                p.kind == p.VAR_POSITIONAL for p in params
+            )
+        except (TypeError, ValueError):  # (a builtin without a signature)
+            self._with_conversation = False
+        import weakref
+
+        self._seen: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+    def _args(self, query: str, conversation: Any) -> tuple[Any, ...]:
+        return (query, conversation) if self._with_conversation else (query,)
+
+    def on_turn_start(self, event: TurnStart) -> Coroutine[Any, Any, None] | None:
+        query = _text(event.message)
+        if not query:  # (a turn that answers tool calls: nothing to look up)
+            return None
+        if self._async:
+            return self._fetch_async(event, query)
+        if _loop_running():
+            return self._fetch_in_executor(event, query)
+        self._fetch(event, query)
+        return None
+
+    def _start(self, query: str, conversation: Any, done: Callable[[bool, Any], None]) -> None:
+        """Runs the plain retriever on a daemon thread of its own (one that overruns must
+        not hold up the program's exit, nor an event loop's executor at its shutdown)."""
+        import threading
+
+        def work() -> None:
+            try:
+                value = self.retriever(*self._args(query, conversation))
+            except BaseException as exc:  # (reported to the caller)
+                done(False, exc)
+            else:
+                done(True, value)
+
+        threading.Thread(target=work, name="fastconverse-grounding", daemon=True).start()
+
+    def _fetch(self, event: TurnStart, query: str) -> None:
+        import threading
+
+        finished = threading.Event()
+        outcome: list[tuple[bool, Any]] = []
+
+        def done(ok: bool, value: Any) -> None:
+            outcome.append((ok, value))
+            finished.set()
+
+        self._start(query, event.conversation, done)
+        if not finished.wait(self.timeout):
+            self._give(event, None, TimeoutError(f"the retriever took over {self.timeout:g} s"))
+            return
+        ok, value = outcome[0]
+        self._give(event, value if ok else None, None if ok else value)
+
+    async def _fetch_in_executor(self, event: TurnStart, query: str) -> None:
+        import asyncio
+        import contextlib
+
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(ok: bool, value: Any) -> None:
+            if not future.done():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+        def done(ok: bool, value: Any) -> None:
+            # (a closed loop raises RuntimeError: nobody waits any more)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, ok, value)
+
+        self._start(query, event.conversation, done)
+        await self._settle(event, future)
+
+    async def _fetch_async(self, event: TurnStart, query: str) -> None:
+        await self._settle(event, self.retriever(*self._args(query, event.conversation)))
+
+    async def _settle(self, event: TurnStart, work: Any) -> None:
+        import asyncio
+
+        try:
+            value = await asyncio.wait_for(work, self.timeout)
+        except asyncio.TimeoutError:
+            self._give(event, None, TimeoutError(f"the retriever took over {self.timeout:g} s"))
+        except Exception as exc:
+            self._give(event, None, exc)
+        else:
+            self._give(event, value, None)
+
+    def _give(self, event: TurnStart, value: Any, error: BaseException | None) -> None:
+        """The passages as the turn's context and its reply's sources, or the failure."""
+        sources: list[Source] = []
+        if error is None:
+            try:
+                sources = self._sources(value)
+            except (TypeError, ValueError) as exc:
+                error = exc
+        if error is not None:
+            why = f"{type(error).__name__}: {error}".rstrip(": ")
+            if self.required:
+                raise GroundingError(f"grounding failed, and it is required: {why}") from error
+            event.grounding_error = why
+            return
+        if self.skip_seen:
+            seen = self._seen.setdefault(event.conversation, set())
+            sources = [s for s in sources if (s.source or s.content) not in seen]
+            seen.update(s.source or s.content for s in sources)
+        for i, s in enumerate(sources, 1):
+            s.index = i
+        event.sources.extend(sources)
+        if sources:
+            event.add_context(_block(sources))
+
+    def _sources(self, value: Any) -> list[Source]:
+        if value is None:
+            return []
+        if isinstance(value, (str, Mapping)) or not hasattr(value, "__iter__"):
+            raise TypeError(
+                f"the retriever returned {type(value).__name__}; expected a list of passages"
+            )
+        sources: list[Source] = []
+        for i, item in enumerate(value):
+            if len(sources) == self.top_k:
+                break
+            sources.append(Source.of(item, f"the retriever's passage {i}"))
+        return sources
+
+    def __repr__(self) -> str:
+        name = getattr(self.retriever, "__qualname__", type(self.retriever).__name__)
+        return f"Grounding({name}, top_k={self.top_k}, timeout={self.timeout})"
+
+
+def _loop_running() -> bool:
+    import sys
+
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and asyncio._get_running_loop() is not None
+
+
+def grounding_hook(grounding: Any) -> Grounding:
+    """``create_conversation(grounding=...)``: a ``Grounding``, or a retriever for one."""
+    return grounding if isinstance(grounding, Grounding) else Grounding(grounding)
