@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import fc_client, user
-from fastconverse import PromptLibrary, Store, Template, errors
+from fastconverse import Conversation, PromptLibrary, Store, Template, errors
 from fastconverse.testing import FakeBedrock
 
 BUILT_IN = {
@@ -315,3 +315,34 @@ def test_name_and_variables_are_kept_by_a_store(
     assert (other.template_name, other.template_vars) == (None, {"who": "Bo"})
     again.send("More")  # and it keeps working
     assert system_sent(fake_bedrock, -1) == "Changed later."
+
+
+# --- create_conversation(conversation_id=conv) --------------------------------------------------
+
+
+def test_conversation_id_takes_a_conversation(fake_bedrock: FakeBedrock) -> None:
+    client = fc_client(fake_bedrock)
+    conv = client.create_conversation("Be brief.")
+    conv.send("Hi")
+    assert client.create_conversation(conversation_id=conv) is conv  # as by its id
+    with pytest.raises(ValueError, match=r"conversation_id: .* exists.*leave out model_id"):
+        client.create_conversation(conversation_id=conv, model_id="other")
+    stranger = fc_client(fake_bedrock).create_conversation()
+    with pytest.raises(ValueError, match=r"conversation_id: the Conversation .* not this client"):
+        client.create_conversation(conversation_id=stranger)
+    assert stranger.id not in [c.id for c in client.list_conversations()]
+    with pytest.raises(TypeError, match="conversation_id: expected the new conversation's id"):
+        client.create_conversation(conversation_id=42)  # type: ignore[arg-type]
+    assert isinstance(client.create_conversation(conversation_id="fresh-id"), Conversation)
+
+
+def test_conversation_id_takes_a_conversation_of_the_same_store(
+    fake_bedrock: FakeBedrock, store_at: Callable[..., Store]
+) -> None:
+    conv = fc_client(fake_bedrock, store=store_at()).create_conversation_with_template(
+        "educational_tutor", {"subject": "chess"}
+    )
+    conv.send("Hi")
+    reopened = fc_client(fake_bedrock, store=store_at()).create_conversation(conversation_id=conv)
+    assert reopened.id == conv.id and reopened.messages == conv.messages
+    assert reopened.template_vars == {"subject": "chess"}

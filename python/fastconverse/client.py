@@ -151,7 +151,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         system_prompt: str | Template | Sequence[Mapping[str, Any]] | None = None,
         *,
         prompt_variables: Mapping[str, Any] | None = None,
-        conversation_id: str | None = None,
+        conversation_id: str | Conversation | None = None,
         model_id: str | None = None,
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
@@ -191,6 +191,13 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         template's name and the variables are kept too (``conv.template_name``,
         ``conv.template_vars``).
 
+        ``conversation_id`` names the new conversation; an id this client holds (or its
+        store has) retrieves that conversation instead, as in the reference tutorial, and
+        settings given with it are refused. A ``Conversation`` stands for its id, as in
+        every by-id method: it retrieves that conversation, and one this client cannot
+        find is a ``ValueError`` (a new, empty conversation under its id would look like
+        it and have none of its history).
+
         ``metadata`` is a dict of JSON values kept with the conversation (a user id, tags):
         ``list_conversations(metadata=...)`` finds conversations by it. With a store, the
         conversation is written there at once, and each turn when it commits.
@@ -207,6 +214,14 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
             else None
         )
         system_prompt = rendered
+        given_conversation = None
+        if isinstance(conversation_id, Conversation):
+            given_conversation, conversation_id = conversation_id, conversation_id.id
+        elif conversation_id is not None and not isinstance(conversation_id, str):
+            raise TypeError(
+                f"conversation_id: expected the new conversation's id (a str), or an "
+                f"existing conversation or its id; got {type(conversation_id).__name__}"
+            )
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         toolbox = None
         if tools is not None:
@@ -264,6 +279,12 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
                 existing = self._reopen(str(conversation_id), stored, tools, memory)
             assert existing is not None
             return existing
+        if given_conversation is not None:
+            raise ValueError(
+                f"conversation_id: the Conversation {conversation_id!r} is not this client's "
+                f"(nor in its store); pass its id as a str to start a new conversation under "
+                f"that id, or use the client that holds it"
+            )
         core = self._new_conversation(
             system_prompt,
             conversation_id=conversation_id,
