@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from chat_process import chat
 from conftest import fc_client, user
 from fastconverse import Conversation, PromptLibrary, Store, Template, errors
 from fastconverse.testing import FakeBedrock
@@ -346,3 +347,32 @@ def test_conversation_id_takes_a_conversation_of_the_same_store(
     reopened = fc_client(fake_bedrock, store=store_at()).create_conversation(conversation_id=conv)
     assert reopened.id == conv.id and reopened.messages == conv.messages
     assert reopened.template_vars == {"subject": "chess"}
+
+
+# --- the chat's --template NAME -----------------------------------------------------------------
+
+
+def test_the_chat_takes_a_library_name(fake_bedrock: FakeBedrock, tmp_path: Path) -> None:
+    db = tmp_path / "chats.db"
+    args = ["--endpoint-url", fake_bedrock.url, "--region", "us-east-1", "--store", str(db)]
+    done = chat(*args, "--template", "customer_service", "--var", "company=Acme", stdin="hi\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "You said: hi\n"
+    expected = PromptLibrary.default().render("customer_service", company="Acme")
+    assert system_sent(fake_bedrock) == expected
+    found = re.search(r"conversation ([0-9a-f-]{36})", done.stderr)
+    assert found, done.stderr
+    kept = fc_client(fake_bedrock, store=str(db)).get_conversation(found.group(1))
+    assert (kept.template_name, kept.template_vars) == ("customer_service", {"company": "Acme"})
+
+
+def test_the_chat_refuses_an_unknown_name_listing_the_library(fake_bedrock: FakeBedrock) -> None:
+    args = ["--endpoint-url", fake_bedrock.url, "--region", "us-east-1"]
+    done = chat(*args, "--template", "custmer_service", stdin="hi\n")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--template custmer_service" in done.stderr
+    assert "customer_service, technical_expert, educational_tutor" in done.stderr
+    missing = chat(*args, "--template", "technical_expert", stdin="hi\n")
+    assert missing.returncode == 2 and "--var" in missing.stderr and "'domain'" in missing.stderr
+    assert "Traceback" not in done.stderr + missing.stderr
+    assert fake_bedrock.requests == []
