@@ -312,6 +312,8 @@ def test_name_and_variables_are_kept_by_a_store(
     assert (again.template_name, again.template_vars) == ("dated", conv.template_vars)
     assert again.system_prompt == "Changed later."
     assert again.messages[0] == user("Hi")
+    details = reader.get_conversation_details(conv.id)
+    assert (details["templateName"], details["templateVars"]) == ("dated", conv.template_vars)
     other = reader.get_conversation(plain.id)
     assert (other.template_name, other.template_vars) == (None, {"who": "Bo"})
     again.send("More")  # and it keeps working
