@@ -44,6 +44,7 @@ from fastconverse.memory import (
     TokenBudget,
     estimate_tokens,
 )
+from fastconverse.prompts import PromptLibrary
 from fastconverse.template import Template
 
 # Note: after every submodule import (importing a submodule rebinds its name here): the
@@ -113,6 +114,7 @@ __all__ = [
     "MessageStart",
     "MessageStop",
     "Metadata",
+    "PromptLibrary",
     "RateLimit",
     "ReasoningDelta",
     "RedisStore",

@@ -163,9 +163,10 @@ def _add_chat(
     )
     chat.add_argument(
         "--template",
-        metavar="FILE_OR_MODULE:ATTR",
-        help="the system prompt as a fastconverse.Template: a file holding its text, or "
-        "module:attr naming a Template or a str (a file that exists wins)",
+        metavar="NAME_OR_FILE_OR_MODULE:ATTR",
+        help="the system prompt as a fastconverse.Template: a built-in template's name "
+        "(customer_service, technical_expert, educational_tutor), a file holding its text, "
+        "or module:attr naming a Template or a str (a file that exists wins)",
     )
     chat.add_argument(
         "--var",

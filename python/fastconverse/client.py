@@ -11,7 +11,9 @@ from fastconverse._boto3.calls import Boto3Calls
 from fastconverse._records import settings as _stored
 from fastconverse._records.by_id import ConversationsById
 from fastconverse._records.registry import ConversationRegistry
+from fastconverse._records.templated import TemplatedConversations
 from fastconverse.conversation import Conversation
+from fastconverse.prompts import PromptLibrary
 from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -35,7 +37,7 @@ def _compile_hooks(hooks: Any, arg: str) -> Hooks | None:
     return compile_hooks(hooks, arg)
 
 
-class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
+class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversations, Boto3Calls):
     """A client of Bedrock Runtime's Converse API.
 
     ``ConverseClient("bedrock-runtime", region_name=...)`` and ``service_name=`` work as in
@@ -74,6 +76,8 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         log_content: Whether ``logging.getLogger("fastconverse")``'s DEBUG records may
             carry message text, tool inputs and results (also on with the environment
             variable ``FASTCONVERSE_LOG_CONTENT=1``); credentials never appear in a record.
+        prompt_library: The named templates of ``create_conversation_with_template`` (a
+            ``PromptLibrary``); by default a new ``PromptLibrary.default()`` of this client.
     """
 
     def __init__(
@@ -96,7 +100,13 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         guardrail_config: Mapping[str, Any] | None = None,
         hooks: Sequence[Any] | None = None,
         log_content: bool = False,
+        prompt_library: PromptLibrary | None = None,
     ) -> None:
+        if prompt_library is not None and not isinstance(prompt_library, PromptLibrary):
+            raise TypeError(
+                f"prompt_library: expected a PromptLibrary (PromptLibrary({{name: text}}) or "
+                f"PromptLibrary.default()), got {type(prompt_library).__name__}"
+            )
         if not isinstance(log_content, bool):
             raise TypeError(f"log_content: expected a bool, got {type(log_content).__name__}")
         if service_name is not None:
@@ -134,6 +144,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         self._log_content = log_content
         # (checked with each conversation's settings: a bad one names guardrail_config)
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
+        self._prompt_library = prompt_library
         self._start_registry()
 
     def create_conversation(
@@ -141,7 +152,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         system_prompt: str | Template | Sequence[Mapping[str, Any]] | None = None,
         *,
         prompt_variables: Mapping[str, Any] | None = None,
-        conversation_id: str | None = None,
+        conversation_id: str | Conversation | None = None,
         model_id: str | None = None,
         inference_config: Mapping[str, Any] | None = None,
         additional_model_request_fields: Mapping[str, Any] | None = None,
@@ -178,7 +189,16 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         next turns are not blocked by it again. Default: the client's.
 
         A ``Template`` system prompt is filled in from ``prompt_variables`` now (a missing
-        or unused variable is a ``ValueError``); the text is what is sent and kept.
+        or unused variable is a ``ValueError``); the text is what is sent and kept, and the
+        template's name and the variables are kept too (``conv.template_name``,
+        ``conv.template_vars``).
+
+        ``conversation_id`` names the new conversation; an id this client holds (or its
+        store has) retrieves that conversation instead, as in the reference tutorial, and
+        settings given with it are refused. A ``Conversation`` stands for its id, as in
+        every by-id method: it retrieves that conversation, and one this client cannot
+        find is a ``ValueError`` (a new, empty conversation under its id would look like
+        it and have none of its history).
 
         ``metadata`` is a dict of JSON values kept with the conversation (a user id, tags):
         ``list_conversations(metadata=...)`` finds conversations by it. With a store, the
@@ -198,7 +218,21 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
             from fastconverse.hooks import Hooks
 
             own_hooks = Hooks([grounding_hook(grounding)]) + own_hooks
-        system_prompt = render_system_prompt(system_prompt, prompt_variables)
+        rendered = render_system_prompt(system_prompt, prompt_variables)
+        template = (
+            _stored.kept_template(system_prompt.name, prompt_variables)
+            if isinstance(system_prompt, Template)
+            else None
+        )
+        system_prompt = rendered
+        given_conversation = None
+        if isinstance(conversation_id, Conversation):
+            given_conversation, conversation_id = conversation_id, conversation_id.id
+        elif conversation_id is not None and not isinstance(conversation_id, str):
+            raise TypeError(
+                f"conversation_id: expected the new conversation's id (a str), or an "
+                f"existing conversation or its id; got {type(conversation_id).__name__}"
+            )
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         toolbox = None
         if tools is not None:
@@ -257,6 +291,12 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
                 existing = self._reopen(str(conversation_id), stored, tools, memory)
             assert existing is not None
             return existing
+        if given_conversation is not None:
+            raise ValueError(
+                f"conversation_id: the Conversation {conversation_id!r} is not this client's "
+                f"(nor in its store); pass its id as a str to start a new conversation under "
+                f"that id, or use the client that holds it"
+            )
         core = self._new_conversation(
             system_prompt,
             conversation_id=conversation_id,
@@ -280,6 +320,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
                 memory,
                 cache,
                 guardrail,
+                template,
             )
             if store is not None
             else None,
@@ -288,7 +329,11 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         )
         return self._keep(
             Conversation(
-                core, toolbox, self._hooks_with(own_hooks), getattr(self, "_log_content", False)
+                core,
+                toolbox,
+                self._hooks_with(own_hooks),
+                getattr(self, "_log_content", False),
+                template,
             )
         )
 
@@ -302,6 +347,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         memory: Any,
         cache: Any,
         guardrail: Any,
+        template: Mapping[str, Any] | None,
     ) -> str:
         return _stored.settings_json(
             system_prompt=system_prompt
@@ -318,6 +364,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
             memory=memory,
             cache=cache,
             guardrail_config=guardrail,
+            template=template,
         )
 
     def _hooks_with(self, own: Hooks | None) -> Hooks | None:

@@ -45,7 +45,7 @@ class Conversation:
     """A multi-turn conversation with one model at a time; create it with
     ``ConverseClient.create_conversation``. The history changes only when a turn completes."""
 
-    __slots__ = ("__weakref__", "_core", "_hooks", "_log_content", "_logged", "_tools")
+    __slots__ = ("__weakref__", "_core", "_hooks", "_log_content", "_logged", "_template", "_tools")
 
     def __init__(
         self,
@@ -53,11 +53,14 @@ class Conversation:
         tools: ToolBox | None,
         hooks: Hooks | None = None,
         log_content: bool = False,
+        template: Mapping[str, Any] | None = None,
     ) -> None:
         self._core = core
         self._tools = tools
         self._hooks = hooks
         self._log_content = log_content
+        # (``{"name", "variables"}`` of the Template it was created from, as a store keeps it)
+        self._template = template
         # (the hooks with the observers', made at first use, with what they were made from)
         self._logged: tuple[Hooks | None, tuple[bool, bool], Hooks] | None = None
 
@@ -323,6 +326,22 @@ class Conversation:
                 f"system_prompt: a stored conversation keeps it as JSON, and {e}"
             ) from None
         self._core.set_system_prompt(value, stored)
+
+    @property
+    def template_name(self) -> str | None:
+        """The name of the ``Template`` (of a ``PromptLibrary``) the conversation was
+        created from; None when it was created from none, or from one without a name. It
+        says where the conversation started: assigning ``system_prompt`` leaves it."""
+        return None if self._template is None else self._template.get("name")
+
+    @property
+    def template_vars(self) -> dict[str, Any] | None:
+        """The variables its ``Template`` was filled in with (a copy), as a store keeps
+        them: JSON values, others as their ``str()``; None when it was created from no
+        ``Template``."""
+        if self._template is None:
+            return None
+        return dict(self._template.get("variables") or {})
 
     @property
     def inference_config(self) -> dict[str, Any] | None:

@@ -49,6 +49,7 @@ __all__ = [
     "ToolTimeoutError",
     "TurnError",
     "TurnKeptInterrupt",
+    "UnknownTemplateError",
     "UnknownToolError",
     "ValidationError",
 ]
@@ -330,6 +331,12 @@ class EmptyReplyError(TurnError):
 class UnknownToolError(ConverseError, LookupError):
     """The model called a tool the conversation does not have (raised only with
     ``raise_tool_errors=True``; otherwise the model gets an error result)."""
+
+
+class UnknownTemplateError(ConverseError, KeyError, ValueError):
+    """A ``PromptLibrary`` has no template of that name; the message lists those it has.
+    A ``KeyError``, as a missing key is, and a ``ValueError``, as the reference tutorial's
+    ``create_conversation_with_template`` raised it."""
 
 
 class ToolTimeoutError(ConverseError, TimeoutError):

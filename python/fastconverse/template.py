@@ -11,6 +11,10 @@ Fields are ``str.format``'s, as prompt libraries write them (``{domain}``, ``{{`
 literal brace, ``{price:.2f}`` with a format spec). Unlike ``str.format``, a variable that
 is missing, or given but not used, is a ``ValueError`` naming it and the template: a typo
 must not send a prompt with a hole in it.
+
+A ``Template`` may carry a ``name`` and a ``description``: those of a ``PromptLibrary``
+have them, and a conversation created from a named template keeps the name and the
+variables (``conv.template_name``, ``conv.template_vars``).
 """
 
 from __future__ import annotations
@@ -28,41 +32,54 @@ __all__ = ["Template"]
 class Template:
     """A prompt template with ``str.format`` fields, each named (``{domain}``)."""
 
-    __slots__ = ("fields", "text")
+    __slots__ = ("description", "fields", "name", "text")
 
     text: str
     fields: frozenset[str]
     """The names of the variables it needs."""
+    name: str | None
+    """Its name in a ``PromptLibrary`` (kept with the conversations made from it)."""
+    description: str | None
+    """What it is for, in a word or a sentence."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(
+        self, text: str, *, name: str | None = None, description: str | None = None
+    ) -> None:
         if not isinstance(text, str):
             raise TypeError(f"Template text: expected a str, got {type(text).__name__}")
+        for arg, value in (("name", name), ("description", description)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(
+                    f"Template {arg}: expected a str or None, got {type(value).__name__}"
+                )
+        label = repr(name) if name is not None else _short(text)
         import string  # (here: it imports re, and most programs use no template)
 
         try:
             parsed = list(string.Formatter().parse(text))
         except ValueError as exc:  # a lone "{" or "}"
             raise ValueError(
-                f"Template {_short(text)}: {exc} (write {{{{ and }}}} for literal braces)"
+                f"Template {label}: {exc} (write {{{{ and }}}} for literal braces)"
             ) from None
         fields = set()
         for _, field, spec, _ in parsed:
             if field is None:
                 continue
-            name = field.split(".", 1)[0].split("[", 1)[0]
-            if not name.isidentifier():
+            variable = field.split(".", 1)[0].split("[", 1)[0]
+            if not variable.isidentifier():
                 raise ValueError(
-                    f"Template {_short(text)}: every field needs a name, like {{domain}}; "
-                    f"got {{{field}}}"
+                    f"Template {label}: every field needs a name, like {{domain}}; got {{{field}}}"
                 )
-            fields.add(name)
+            fields.add(variable)
             if spec and "{" in spec:
                 raise ValueError(
-                    f"Template {_short(text)}: nested fields in a format spec are not "
+                    f"Template {label}: nested fields in a format spec are not "
                     f"supported ({{{field}:{spec}}})"
                 )
         self.text = text
         self.fields = frozenset(fields)
+        self.name = name
+        self.description = description
 
     def render(self, variables: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
         """The text with its fields filled in from ``variables`` (and keyword arguments);
@@ -80,23 +97,27 @@ class Template:
         if missing:
             raise ValueError(
                 f"prompt_variables: missing {_names(missing)} for the template "
-                f"{_short(self.text)}; given: {sorted(given) or 'none'}"
+                f"{self._label()}; given: {sorted(given) or 'none'}"
             )
         unused = sorted(given.keys() - self.fields)
         if unused:
             raise ValueError(
                 f"prompt_variables: {_names(unused)} not used by the template "
-                f"{_short(self.text)}, whose fields are {sorted(self.fields) or 'none'}"
+                f"{self._label()}, whose fields are {sorted(self.fields) or 'none'}"
             )
         try:
             return self.text.format_map(given)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(
-                f"prompt_variables: the template {_short(self.text)} cannot be filled in: "
+                f"prompt_variables: the template {self._label()} cannot be filled in: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
 
+    def _label(self) -> str:
+        return repr(self.name) if self.name is not None else _short(self.text)
+
     def __eq__(self, other: object) -> bool:
+        # (by its text, which is what a conversation sends: the name is a label)
         return isinstance(other, Template) and other.text == self.text
 
     def __hash__(self) -> int:
@@ -106,7 +127,8 @@ class Template:
         return self.text
 
     def __repr__(self) -> str:
-        return f"Template({self.text!r})"
+        named = f", name={self.name!r}" if self.name is not None else ""
+        return f"Template({self.text!r}{named})"
 
 
 def render_system_prompt(

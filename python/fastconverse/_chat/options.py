@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from fastconverse.prompts import PromptLibrary
 from fastconverse.template import Template
 
 # module:attr, as console_scripts entry points write it (attr may be dotted)
@@ -41,14 +42,19 @@ def imported(reference: str, option: str) -> Any:
 
 
 def template(name: str) -> Template:
-    """``--template``: a file holding the template's text, or ``module:attr`` naming a
-    ``Template`` or a str. A file that exists wins (a Windows path has a colon too)."""
+    """``--template``: a file holding the template's text, a name in the built-in
+    ``PromptLibrary`` (``customer_service``), or ``module:attr`` naming a ``Template`` or a
+    str. A file that exists wins (a Windows path has a colon too; a library name has no dot,
+    slash or colon, so only a file of that very name is taken first)."""
+    library = PromptLibrary.default()
     if os.path.isfile(name):
         try:
             with open(name, encoding="utf-8") as file:
                 text = file.read()
         except (OSError, UnicodeDecodeError) as err:
             raise ValueError(f"--template {name}: cannot read it: {err}") from None
+    elif name in library:
+        return library.get(name)
     elif _REFERENCE.fullmatch(name):
         found = imported(name, "--template")
         if isinstance(found, Template):
@@ -60,8 +66,9 @@ def template(name: str) -> Template:
         text = found
     else:
         raise ValueError(
-            f"--template {name}: no such file, and not module:attr (a file holding the "
-            "template, or module:attr naming a Template or a str)"
+            f"--template {name}: no such file, no template of that name in the library "
+            f"({', '.join(library.names())}), and not module:attr (a file holding the "
+            "template, a library name, or module:attr naming a Template or a str)"
         )
     try:
         return Template(text)

@@ -194,7 +194,8 @@ class ConversationsById:
     def get_conversation_details(self, conversation_id: str | Conversation) -> dict[str, Any]:
         """The conversation as a dict: ``conversationId``, ``modelId``, ``systemPrompt``,
         ``messages`` (the whole transcript, boto3 message dicts), ``usage``, ``metadata``,
-        ``createdAt``, ``updatedAt`` (seconds since the epoch) and ``version``."""
+        ``createdAt``, ``updatedAt`` (seconds since the epoch), ``version``, and the
+        template it was created from: ``templateName``, ``templateVars`` (or None)."""
         conv = self.get_conversation(conversation_id)
         conv._core.sync()  # (another worker may have written since this one loaded it)
         info = conv._info()
@@ -209,6 +210,8 @@ class ConversationsById:
             "createdAt": info.created_at,
             "updatedAt": info.updated_at,
             "version": info.version,
+            "templateName": conv.template_name,
+            "templateVars": conv.template_vars,
         }
 
 

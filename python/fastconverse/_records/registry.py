@@ -127,7 +127,11 @@ class ConversationRegistry(_core.ConverseClient):
         )
         return self._keep(
             Conversation(
-                core, toolbox, self._hooks_with(None), getattr(self, "_log_content", False)
+                core,
+                toolbox,
+                self._hooks_with(None),
+                getattr(self, "_log_content", False),
+                kwargs.get("template"),
             )
         )
 

@@ -3,7 +3,8 @@
 Settings are kept as JSON: the system prompt, inference settings, tool *names* (functions
 are code: a conversation is reopened with ``tools=``), the tool loop's limits, and the
 built-in memory policy and cache points. A policy of your own is code too: it is reopened
-with ``memory=``.
+with ``memory=``. A conversation created from a ``Template`` keeps the template's name and
+variables (``template``), so that a reopened one says where it started.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def settings_json(
     memory: Any,
     cache: Any,
     guardrail_config: Any = None,
+    template: Mapping[str, Any] | None = None,
 ) -> str:
     """The settings to keep, as JSON text (a setting that is not JSON is named)."""
     settings = {
@@ -69,6 +71,7 @@ def settings_json(
         "memory": _memory_json(memory),
         "cache": cache if cache is None or isinstance(cache, str) else list(cache),
         "guardrail_config": guardrail_config,
+        "template": template,
     }
     import json  # (here: only conversations in a store need it)
 
@@ -96,6 +99,7 @@ def reopened(
         "max_tool_rounds": stored.get("max_tool_rounds", 16),
         "cache": stored.get("cache"),
         "guardrail_config": stored.get("guardrail_config"),
+        "template": _template(stored.get("template")),
     }
     if names and tools is None:
         raise ValueError(
@@ -135,6 +139,29 @@ def reopened(
             raise ValueError(f"memory: stored policy {kind!r} is unknown to this version")
         kwargs["memory"] = policies[kind](**args)
     return kwargs
+
+
+def kept_template(name: str | None, variables: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A ``Template``'s name and variables as a conversation keeps them: JSON, so that the
+    conversation has the same ones in memory and reopened from a store. A value JSON has no
+    form for (a date, a float that is not finite) is kept as its ``str()``."""
+    import json  # (here: only conversations made from a Template need it)
+
+    kept: dict[str, Any] = {}
+    for key, value in (variables or {}).items():
+        try:
+            kept[str(key)] = json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError):
+            kept[str(key)] = str(value)
+    return {"name": name, "variables": kept}
+
+
+def _template(stored: Any) -> dict[str, Any] | None:
+    """A stored ``template`` entry, if it has the shape ``kept_template`` writes."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("variables"), dict):
+        return None
+    name = stored.get("name")
+    return {"name": name if isinstance(name, str) else None, "variables": stored["variables"]}
 
 
 def _spec(tool: Any) -> Mapping[str, Any]:
