@@ -12,8 +12,12 @@ from __future__ import annotations
 from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
 
 from fastconverse import _core
+from fastconverse._content.user_content import (
+    context_blocks as _context_blocks,
+)
 from fastconverse._content.user_content import has_media, unique_result_names, user_content
 from fastconverse._observe.switches import logging_on, observed, tracing_on
+from fastconverse._records.conversation_record import ConversationRecord
 from fastconverse._records.settings import ConversationInfo
 from fastconverse._tools.structured import Output
 from fastconverse._tools.structured import wanted as _wanted
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["Conversation", "ReplyStream"]
 
 
-class Conversation:
+class Conversation(ConversationRecord):
     """A multi-turn conversation with one model at a time; create it with
     ``ConverseClient.create_conversation``. The history changes only when a turn completes."""
 
@@ -359,82 +363,6 @@ class Conversation:
         return self._core.additional_model_request_fields
 
     @property
-    def messages(self) -> list[dict[str, Any]]:
-        """The history as boto3 message dicts (a copy: changing it changes nothing here)."""
-        return self._core.messages
-
-    @property
-    def transcript(self) -> list[dict[str, Any]]:
-        """Everything said in the conversation, as boto3 message dicts: ``messages`` plus
-        what the memory policy no longer sends."""
-        return self._core.transcript
-
-    @property
-    def summary(self) -> str | None:
-        """The summary of the older turns (``Summarizing``), sent in the system prompt."""
-        return self._core.summary
-
-    @property
-    def context_tokens(self) -> int:
-        """The size of the next request's prompt before a new message: exact from the last
-        reply's input and cache tokens, plus the estimate of what was appended since."""
-        return self._core.context_tokens
-
-    def count_tokens(self) -> _core.TokenCount:
-        """The next request's prompt size from Bedrock's CountTokens; where the model cannot
-        count, the estimate, with ``exact=False`` and a ``note`` saying why."""
-        return self._core.count_tokens()
-
-    async def count_tokens_async(self) -> _core.TokenCount:
-        """``count_tokens`` as a coroutine."""
-        return await self._core.count_tokens_async()
-
-    @property
-    def usage(self) -> _core.Usage:
-        """Tokens of all committed turns (and their summaries), summed."""
-        return self._core.usage
-
-    @property
-    def usage_by_model(self) -> dict[str, _core.Usage]:
-        """``usage`` by model id: a model switch, or a summariser, is counted apart."""
-        return self._core.usage_by_model
-
-    def cost(self, prices: Mapping[str, Mapping[str, float]]) -> float:
-        """What the conversation's tokens cost at ``prices``: ``{model_id: {"input": ..,
-        "output": .., "cache_read": .., "cache_write": ..}}``, each per 1,000 tokens (cache
-        prices may be left out when no cache tokens were used). No price table is built in:
-        prices change, and a stale one would be silently wrong."""
-        from fastconverse._records.cost import cost
-
-        return cost(self._core.usage_by_model, prices)
-
-    @property
-    def cache(self) -> list[str]:
-        """Where cache points go: some of ``"system"``, ``"tools"``, ``"history"``."""
-        return self._core.cache
-
-    @property
-    def metrics(self) -> _core.ConversationMetrics:
-        """Turns, messages, tool calls and errors, retries, tokens, latency and time to first
-        token (mean, p50, p95) and errors by code, as one object (``to_dict()``)."""
-        return self._core.metrics
-
-    @property
-    def last_reply(self) -> _core.Reply | None:
-        return self._core.last_reply
-
-    @property
-    def busy(self) -> bool:
-        """Whether a turn is in progress (a ``send``, or a stream not yet finished or closed)."""
-        return self._core.busy
-
-    @property
-    def pending_tool_calls(self) -> list[dict[str, Any]]:
-        """The last reply's tool uses that wait for results (``send_tool_results``), as
-        ``{"toolUseId", "name", "input"}`` dicts; empty when none wait."""
-        return self._core.pending_tool_calls
-
-    @property
     def tools(self) -> list[Tool[..., Any]]:
         """The conversation's tools (``Tool`` objects), in the order given."""
         return list(self._tools.tools) if self._tools is not None else []
@@ -443,33 +371,6 @@ class Conversation:
     def tool_metrics(self) -> dict[str, ToolStats]:
         """Calls, errors and seconds per tool name, over this conversation's tool calls."""
         return self._tools.metrics() if self._tools is not None else {}
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The JSON dict given as ``create_conversation(metadata=...)`` (a copy). Assign a
-        new dict to replace it; in a store it is written at once (``list_conversations(
-        metadata=...)`` finds it)."""
-        return dict(self._core.stamp[3])
-
-    @metadata.setter
-    def metadata(self, value: Mapping[str, Any]) -> None:
-        self._core.set_metadata(value)
-
-    @property
-    def version(self) -> int:
-        """The stored version this conversation's history is (0: not in a store); each
-        committed turn adds one."""
-        return int(self._core.stamp[0])
-
-    @property
-    def created_at(self) -> float:
-        """When the conversation was created, in seconds since the epoch."""
-        return float(self._core.stamp[1])
-
-    @property
-    def updated_at(self) -> float:
-        """When its last turn was written, in seconds since the epoch."""
-        return float(self._core.stamp[2])
 
     def _use_tools(self, box: ToolBox) -> None:
         """These tools for this and later turns (``send_message_with_tools``)."""
@@ -516,31 +417,6 @@ class Conversation:
         return (
             f"Conversation(id={self.id!r}, model_id={self.model_id!r}, messages={len(self._core)})"
         )
-
-
-def _context_blocks(context: Sequence[Any] | str | None) -> list[Any]:
-    """``context=``: text or content blocks, checked for their kind here (their contents
-    when the turn takes them)."""
-    if context is None:
-        return []
-    items = [context] if isinstance(context, (str, Mapping)) else context
-    if not isinstance(items, Sequence):
-        raise TypeError(
-            f"context: expected text, a content block or a list of them, got "
-            f"{type(context).__name__}"
-        )
-    blocks: list[Any] = []
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            blocks.append({"text": item})
-        elif isinstance(item, Mapping):
-            blocks.append(item)
-        else:
-            raise TypeError(
-                f"context[{i}]: expected text or a content block dict (image(), document(), "
-                f"...), got {type(item).__name__}"
-            )
-    return blocks
 
 
 def _with_context(turn: _core._Turn, blocks: list[Any]) -> _core._Turn:

@@ -8,7 +8,7 @@ the native layer as they are, at full speed.
 from __future__ import annotations
 
 import os
-from _collections_abc import Mapping  # (collections.abc's, without importing collections)
+from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
 
 from fastconverse._content.media_formats import detect, format_from_name
 from fastconverse.content import (
@@ -254,3 +254,28 @@ def _unique(name: str, taken: set[str]) -> str:
         if candidate.casefold() not in taken:
             return candidate
         n += 1
+
+
+def context_blocks(context: Sequence[Any] | str | None) -> list[Any]:
+    """``context=``: text or content blocks, checked for their kind here (their contents
+    when the turn takes them)."""
+    if context is None:
+        return []
+    items = [context] if isinstance(context, (str, Mapping)) else context
+    if not isinstance(items, Sequence):
+        raise TypeError(
+            f"context: expected text, a content block or a list of them, got "
+            f"{type(context).__name__}"
+        )
+    blocks: list[Any] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            blocks.append({"text": item})
+        elif isinstance(item, Mapping):
+            blocks.append(item)
+        else:
+            raise TypeError(
+                f"context[{i}]: expected text or a content block dict (image(), document(), "
+                f"...), got {type(item).__name__}"
+            )
+    return blocks
