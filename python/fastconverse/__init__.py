@@ -96,6 +96,7 @@ if TYPE_CHECKING:
 
     from fastconverse._tools.toolbox import ToolStats
     from fastconverse.events import Event
+    from fastconverse.experiments import PromptExperiment, Variant
     from fastconverse.tools import Tool, ToolInputError, tool
 
 __all__ = [
@@ -111,6 +112,7 @@ __all__ = [
     "MessageStart",
     "MessageStop",
     "Metadata",
+    "PromptExperiment",
     "RateLimit",
     "ReasoningDelta",
     "RedisStore",
@@ -132,6 +134,7 @@ __all__ = [
     "ToolUseDelta",
     "ToolUseStart",
     "Usage",
+    "Variant",
     "__version__",
     "client",
     "document",
@@ -157,6 +160,10 @@ def __getattr__(name: str) -> Any:
         from fastconverse._tools import toolbox
 
         return toolbox.ToolStats
+    if name in ("PromptExperiment", "Variant"):  # (dataclasses and the statistics: on use)
+        from fastconverse import experiments
+
+        return getattr(experiments, name)
     if name == "Event":  # (a typing.Union, built on first use: see events.py)
         return events.Event
     raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")
