@@ -186,7 +186,7 @@ class PromptExperiment:
             variables = {**(variant.prompt_variables or {}), **(given_vars or {})}
         elif given_vars is not None or variant.prompt_variables is not None:
             raise ValueError(
-                f"prompt_variables: variant {name!r}'s system prompt is not a Template"
+                f"prompt_variables: the system prompt of variant {name!r} is not a Template"
             )
         for field in ("model_id", "inference_config", "additional_model_request_fields"):
             value = getattr(variant, field)

@@ -21,9 +21,9 @@ JUDGE_SYSTEM = (
     "and nothing else."
 )
 
-_OUT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|out of)\s*10(?![\d.])", re.IGNORECASE)
+_OUT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|out of)\s*10(?!\d|\.\d)", re.IGNORECASE)
 _LABELLED = re.compile(r"(?:score|rating|grade)\s*(?:is|of)?\s*[:=]?\s*\**\s*(\d+(?:\.\d+)?)", re.I)
-_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])")
+_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?!\d|\.\d)")
 
 
 def parse_score(text: str) -> float | None:
