@@ -122,7 +122,10 @@ def rate_estimate(events: int, n: int, intervals: bool) -> Estimate:
     z = float(stats.norm.ppf(1 - ALPHA / 2))
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+    # (at 0 or n events the bound is exactly 0 or 1: no rounding residue like 2.8e-17)
+    low = 0.0 if events == 0 else max(0.0, centre - half)
+    high = 1.0 if events == n else min(1.0, centre + half)
+    return Estimate(p, low, high, n)
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> tuple[float, float] | None:

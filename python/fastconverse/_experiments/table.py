@@ -50,6 +50,15 @@ def _cell(value: Any, scale: float | None = None, interval: bool = False) -> str
     return str(value)
 
 
+def _effect(c: Comparison) -> str:
+    """A comparison's effect, signed, latency in milliseconds as in the variants' table."""
+    if c.effect is None:
+        return "-"
+    if c.metric == "latency":
+        return f"{c.effect * 1000:+.4g} ms"
+    return f"{c.effect:+.4g}"
+
+
 def _cells(row: VariantResult) -> list[str]:
     return [_cell(getattr(row, n), k, n in _WITH_INTERVAL) for _, n, k in _COLUMNS]
 
@@ -140,7 +149,7 @@ class ExperimentResults:
                 [
                     c.metric,
                     c.variant,
-                    _cell(c.effect),
+                    _effect(c),
                     c.test,
                     _cell(c.p_value),
                     _cell(c.p_adjusted),
@@ -177,7 +186,7 @@ class ExperimentResults:
             head = ("metric", "variant", "test", "effect", "p", "p (Holm)", "more samples")
             out.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>")
             for c in self.comparisons:
-                values = (c.metric, c.variant, c.test, c.effect, c.p_value, c.p_adjusted)
+                values = (c.metric, c.variant, c.test, _effect(c), c.p_value, c.p_adjusted)
                 cells = "".join(f"<td>{esc(_cell(v))}</td>" for v in values)
                 weight = ' style="font-weight:bold"' if c.significant else ""
                 out.append(f"<tr{weight}>{cells}<td>{esc(_cell(c.more_samples))}</td></tr>")
