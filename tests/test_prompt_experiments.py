@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -403,33 +402,3 @@ def test_bad_arguments_are_named(fake_bedrock: FakeBedrock) -> None:
     with pytest.raises(ValueError, match="which: expected 'variants' or 'comparisons'"):
         exp.results().to_pandas("rows")
     assert not fake_bedrock.requests  # (all refused before any request)
-
-
-# --- the example --------------------------------------------------------------------------
-
-
-def test_prompt_experiment_example(tmp_path: Path) -> None:
-    from test_examples import run_example
-
-    out = run_example("prompt_experiment.py", tmp_path)  # --fake is the default
-    live, offline = out.split("Part 2:")
-    names = ("concise", "friendly", "expert")
-
-    def table(text: str) -> dict[str, list[str]]:
-        return {
-            line.split()[0]: line.split() for line in text.splitlines() if line.startswith(names)
-        }
-
-    rows = table(live)
-    # (sticky by a hash of each user id: the same split in every run)
-    assert {name: row[1] for name, row in rows.items()} == {
-        "concise": "22",
-        "friendly": "16",
-        "expert": "22",
-    }
-    assert "feedback    friendly" in live and "Mann-Whitney U" in live
-    assert "ttft p50 ms" in live
-    # Every question through every variant, the keyword judge's scores (seeded replies).
-    rows = table(offline)
-    assert [rows[n][1:3] for n in names] == [["12", "12"]] * 3
-    assert [rows[n][-3] for n in names] == ["4.833", "5.167", "9"]
