@@ -98,6 +98,7 @@ if TYPE_CHECKING:
 
     from fastconverse._tools.toolbox import ToolStats
     from fastconverse.events import Event
+    from fastconverse.experiments import PromptExperiment, Variant
     from fastconverse.tools import Tool, ToolInputError, tool
 
 __all__ = [
@@ -114,6 +115,7 @@ __all__ = [
     "MessageStart",
     "MessageStop",
     "Metadata",
+    "PromptExperiment",
     "PromptLibrary",
     "RateLimit",
     "ReasoningDelta",
@@ -137,6 +139,7 @@ __all__ = [
     "ToolUseDelta",
     "ToolUseStart",
     "Usage",
+    "Variant",
     "__version__",
     "client",
     "document",
@@ -162,6 +165,10 @@ def __getattr__(name: str) -> Any:
         from fastconverse._tools import toolbox
 
         return toolbox.ToolStats
+    if name in ("PromptExperiment", "Variant"):  # (dataclasses and the statistics: on use)
+        from fastconverse import experiments
+
+        return getattr(experiments, name)
     if name == "Event":  # (a typing.Union, built on first use: see events.py)
         return events.Event
     raise AttributeError(f"module 'fastconverse' has no attribute {name!r}")
