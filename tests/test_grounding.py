@@ -208,3 +208,35 @@ def test_the_knowledge_grounded_example(tmp_path: Path) -> None:
     firsts = [lines[i + 2] for i, line in enumerate(lines) if line.startswith("customer:")]
     assert [f.split()[1] for f in firsts] == ["warranty.txt", "returns.txt", "tents.txt"]
     assert lines[-1] == "kept in the history: [{'text': 'How long is the warranty on a tent?'}]"
+
+
+def test_grounding_and_hooks_reopen_a_stored_conversation(
+    fake_bedrock: FakeBedrock, tmp_path: Path
+) -> None:
+    from fastconverse import SQLiteStore
+
+    def search(query: str) -> list[str]:
+        return [f"kb says {query}"]
+
+    class Count:
+        turns = 0
+
+        def on_commit(self, event: Any) -> None:
+            Count.turns += 1
+
+    first = fc_client(fake_bedrock, store=SQLiteStore(tmp_path / "c.db"))
+    conv = first.create_conversation(grounding=search)
+    conv.send("one")
+    # Code is not stored: another worker gives it again when it reopens the conversation.
+    other = fc_client(fake_bedrock, store=SQLiteStore(tmp_path / "c.db"))
+    again = other.get_conversation(conv.id, grounding=search, hooks=[Count()])
+    assert again.send("two").sources[0].content == "kb says two"
+    assert Count.turns == 1
+    # Given for a conversation the client holds: they join its hooks (once).
+    counter = Count()
+    held = other.get_conversation(conv.id, hooks=[counter])
+    assert other.get_conversation(conv.id, hooks=[counter]) is held is again
+    held.send("three")
+    assert Count.turns == 3  # (the first Count, and the one added)
+    with pytest.raises(TypeError, match="grounding: expected a callable"):
+        other.get_conversation(conv.id, grounding="not a retriever")

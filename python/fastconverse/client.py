@@ -29,12 +29,12 @@ if TYPE_CHECKING:
 __all__ = ["ConverseClient"]
 
 
-def _compile_hooks(hooks: Any, arg: str) -> Hooks | None:
-    if hooks is None:
+def _compile_hooks(hooks: Any, grounding: Any = None) -> Hooks | None:
+    if hooks is None and grounding is None:
         return None
-    from fastconverse.hooks import compile_hooks
+    from fastconverse.hooks import conversation_hooks
 
-    return compile_hooks(hooks, arg)
+    return conversation_hooks(hooks, grounding)
 
 
 class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversations, Boto3Calls):
@@ -139,7 +139,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
             rate_limit=rate_limit,
         )
         self._store = _core._store_from(store)
-        self._hooks = _compile_hooks(hooks, "hooks")
+        self._hooks = _compile_hooks(hooks)
         # (message text in log records: off unless asked for, here or in the environment)
         self._log_content = log_content
         # (checked with each conversation's settings: a bad one names guardrail_config)
@@ -212,12 +212,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         ``reply.sources``; see ``fastconverse.grounding``.
         """
         self._registry()  # (an initialised client)
-        own_hooks = _compile_hooks(hooks, "hooks")
-        if grounding is not None:
-            from fastconverse.grounding import grounding_hook
-            from fastconverse.hooks import Hooks
-
-            own_hooks = Hooks([grounding_hook(grounding)]) + own_hooks
+        own_hooks = _compile_hooks(hooks, grounding)
         rendered = render_system_prompt(system_prompt, prompt_variables)
         template = (
             _stored.kept_template(system_prompt.name, prompt_variables)

@@ -372,6 +372,16 @@ class Conversation(ConversationRecord):
         """Calls, errors and seconds per tool name, over this conversation's tool calls."""
         return self._tools.metrics() if self._tools is not None else {}
 
+    def _add_hooks(self, own: Hooks) -> None:
+        """These hooks for this and later turns, after the ones it has (``get_conversation(
+        ..., hooks=...)``); a hook object it has already is not added twice."""
+        have = self._hooks.objects if self._hooks is not None else ()
+        new = [h for h in own.objects if not any(h is o for o in have)]
+        if new:
+            from fastconverse.hooks import Hooks
+
+            self._hooks = Hooks(new) if self._hooks is None else self._hooks + Hooks(new)
+
     def _use_tools(self, box: ToolBox) -> None:
         """These tools for this and later turns (``send_message_with_tools``)."""
         self._core.use_tools(box.specs, box.callable_names, box.max_tool_rounds, box.tool_choice)

@@ -212,19 +212,21 @@ class PromptExperiment:
         """A conversation of this experiment, by id or itself (loaded from the store when
         this process does not hold it), with the experiment's hook: its next turns count.
         A ``ValueError`` when it is not one of the experiment's."""
-        if isinstance(conversation, Conversation):
-            conv = conversation
-        else:
-            conv = self.client.get_conversation(conversation)
+        conv = (
+            conversation
+            if isinstance(conversation, Conversation)
+            else self.client.get_conversation(conversation)
+        )
         if conv.metadata.get(EXPERIMENT) != self.name:
             raise ValueError(
                 f"conversation: {conv.id!r} is not a conversation of experiment {self.name!r}"
             )
-        hooks = conv._hooks
-        if hooks is None or self.hook not in hooks.objects:
+        if conv is self.client._registry().get(conv.id):
+            self.client.get_conversation(conv, hooks=[self.hook])
+        else:  # (one another client holds: its hooks, with the experiment's)
             from fastconverse.hooks import Hooks
 
-            conv._hooks = Hooks([self.hook]) if hooks is None else hooks + Hooks([self.hook])
+            conv._add_hooks(Hooks([self.hook]))
         return conv
 
     def variant_of(self, conversation: str | Conversation) -> str:

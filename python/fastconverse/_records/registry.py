@@ -88,7 +88,12 @@ class ConversationRegistry(_core.ConverseClient):
         self._evict_from = len(self._conversations) + len(self._conversations) // 10 if extra else 0
 
     def _reopen(
-        self, conversation_id: str, stored: _core._Stored, tools: Any, memory: Any
+        self,
+        conversation_id: str,
+        stored: _core._Stored,
+        tools: Any,
+        memory: Any,
+        own: Hooks | None = None,
     ) -> Conversation:
         """A stored conversation as a ``Conversation`` of this client."""
         import json  # (here, not at the top: only conversations in a store need it)
@@ -129,7 +134,7 @@ class ConversationRegistry(_core.ConverseClient):
             Conversation(
                 core,
                 toolbox,
-                self._hooks_with(None),
+                self._hooks_with(own),
                 getattr(self, "_log_content", False),
                 kwargs.get("template"),
             )
@@ -141,23 +146,34 @@ class ConversationRegistry(_core.ConverseClient):
         *,
         tools: Sequence[Any] | None = None,
         memory: Memory = None,
+        hooks: Sequence[Any] | None = None,
+        grounding: Any = None,
     ) -> Conversation:
         """The conversation with this id (or this conversation). With a store, one this
-        client does not hold is loaded from it; ``tools`` and ``memory`` (code, which is not
-        stored) reopen it. ``tools`` given for a conversation the client holds become its
-        tools from then on. ``KeyError`` when there is none."""
+        client does not hold is loaded from it; ``tools``, ``memory``, ``hooks`` and
+        ``grounding`` (code, which is not stored) reopen it. Given for a conversation the
+        client holds, ``tools`` become its tools from then on, and ``hooks`` and
+        ``grounding`` join its hooks (a hook object it has already is not added twice).
+        ``KeyError`` when there is none."""
         key = _conversation_key(conversation_id)
+        own = None
+        if hooks is not None or grounding is not None:
+            from fastconverse.hooks import conversation_hooks
+
+            own = conversation_hooks(hooks, grounding)
         registry = self._registry()
         found = registry.get(key)
         if found is not None:
             if tools is not None:
                 _with_tools(found, tools)
+            if own is not None:
+                found._add_hooks(own)
             return found
         store = self._kept()
         stored = store._load(key) if store is not None else None
         if stored is None:
             raise KeyError(f"no conversation with id {key!r}")
-        return self._reopen(key, stored, tools, memory)
+        return self._reopen(key, stored, tools, memory, own)
 
     def list_conversations(
         self,
