@@ -39,6 +39,7 @@ pub struct Assembler {
     usage: Option<Tokens>,
     latency_ms: Option<i64>,
     trace: Option<serde_json::Value>,
+    served: crate::reply::Served,
 }
 
 impl Assembler {
@@ -117,6 +118,7 @@ impl Assembler {
                 self.trace = e
                     .trace()
                     .and_then(|t| crate::wire::trace::trace(t.guardrail(), t.prompt_router()));
+                self.served = crate::reply::Served::new(e.service_tier(), e.performance_config());
             }
             _ => {}
         }
@@ -201,6 +203,7 @@ impl Assembler {
             turn: None,
             output: None,
             grounding: None,
+            served: self.served,
             trace: self.trace.map(std::sync::Arc::new),
             retries: Vec::new(),
         })

@@ -245,6 +245,14 @@ impl PyMetadata {
             .map(|trace| crate::wire::json::to_py(py, &trace))
             .transpose()
     }
+    /// The service tier that served the stream, as its metadata says (None: not said).
+    #[getter]
+    fn service_tier(&self) -> Option<String> {
+        let t::ConverseStreamOutput::Metadata(e) = &*self.raw else {
+            return None;
+        };
+        e.service_tier().map(|t| t.r#type().as_str().to_owned())
+    }
     #[getter]
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);

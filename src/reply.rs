@@ -118,6 +118,39 @@ pub struct ReplyData {
     pub retries: Vec<crate::exchange::Retry>,
     /// The passages a grounding retriever gave the turn (set by the Python driver).
     pub grounding: Option<std::sync::Arc<Grounded>>,
+    /// The service tier and latency setting the response says served it.
+    pub served: Served,
+}
+
+/// How Bedrock says it served a response (`serviceTier.type`, `performanceConfig.latency`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Served {
+    pub tier: Option<String>,
+    pub latency: Option<String>,
+}
+
+impl Served {
+    pub fn new(
+        tier: Option<&t::ServiceTier>,
+        performance: Option<&t::PerformanceConfiguration>,
+    ) -> Self {
+        Served {
+            tier: tier.map(|t| t.r#type().as_str().to_owned()),
+            latency: performance.map(|p| p.latency().as_str().to_owned()),
+        }
+    }
+
+    /// Into a response dict, boto3-shaped (`serviceTier`, `performanceConfig`).
+    pub fn put(&self, d: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = d.py();
+        if let Some(tier) = &self.tier {
+            d.set_item("serviceTier", dict1(py, "type", tier)?)?;
+        }
+        if let Some(latency) = &self.latency {
+            d.set_item("performanceConfig", dict1(py, "latency", latency)?)?;
+        }
+        Ok(())
+    }
 }
 
 /// What grounding gave a turn: the sources (a Python list) and why it failed, if it did.
@@ -231,6 +264,24 @@ impl PyReply {
         }
     }
 
+    /// The service tier that served the reply (`"priority"`, `"default"`, `"flex"`, ...), as
+    /// the response says; None when it said nothing.
+    #[getter]
+    fn service_tier(&self) -> Option<String> {
+        self.0.served.tier.clone()
+    }
+
+    /// The response's `performanceConfig` (`{"latency": "optimized"}`), or None.
+    #[getter]
+    fn performance_config<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.0
+            .served
+            .latency
+            .as_ref()
+            .map(|l| dict1(py, "latency", l))
+            .transpose()
+    }
+
     /// Why grounding gave this turn no passages, when it failed (the turn went on).
     #[getter]
     fn grounding_error(&self) -> Option<String> {
@@ -315,6 +366,7 @@ impl PyReply {
         if let Some(trace) = self.trace(py)? {
             d.set_item("trace", trace)?;
         }
+        self.0.served.put(&d)?;
         Ok(d)
     }
 

@@ -10,6 +10,7 @@ use pyo3::types::PyString;
 
 use crate::turn::machine::Setup;
 use crate::wire::pyobj::{as_list, value_error, Obj};
+use crate::wire::serving::{self, Check, Serving};
 use crate::wire::{content_in, request};
 
 /// A request's `toolChoice`, as boto3's dict (None: the conversation's own).
@@ -76,6 +77,28 @@ pub fn setup_from(
         )?);
     }
     Ok(setup)
+}
+
+/// `service_tier=`, `performance_config=` and `request_metadata=` (a conversation's, a
+/// turn's), checked; each None is not set.
+pub fn serving_from<'py>(
+    service_tier: Option<&Bound<'py, PyAny>>,
+    performance_config: Option<&Bound<'py, PyAny>>,
+    request_metadata: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Serving> {
+    let given = |v: Option<&Bound<'py, PyAny>>| v.filter(|v| !v.is_none()).cloned();
+    Ok(Serving {
+        tier: given(service_tier)
+            .map(|v| serving::service_tier(&v, "service_tier", Check::Strict))
+            .transpose()?,
+        latency: given(performance_config)
+            .map(|v| serving::latency(&v, "performance_config", Check::Strict))
+            .transpose()?
+            .flatten(),
+        metadata: given(request_metadata)
+            .map(|v| serving::request_metadata(&v, "request_metadata", Check::Strict))
+            .transpose()?,
+    })
 }
 
 /// `guardrail_config=`: boto3's `guardrailConfig` dict (None: no guardrail).
@@ -147,6 +170,10 @@ pub struct TurnSettings<'a, 'py> {
     pub output_tool: Option<&'a Bound<'py, PyAny>>,
     /// The turn's own system prompt (text or system blocks), instead of the conversation's.
     pub system: Option<&'a Bound<'py, PyAny>>,
+    /// The turn's own service tier, latency setting and request metadata.
+    pub service_tier: Option<&'a Bound<'py, PyAny>>,
+    pub performance_config: Option<&'a Bound<'py, PyAny>>,
+    pub request_metadata: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// A turn's own inference settings and model fields, over the conversation's: each key
@@ -161,10 +188,19 @@ pub fn for_turn(setup: &Arc<Setup>, turn: &TurnSettings<'_, '_>) -> PyResult<Arc
         && !pick(turn.response_paths)
         && !pick(turn.output_tool)
         && !pick(turn.system)
+        && !pick(turn.service_tier)
+        && !pick(turn.performance_config)
+        && !pick(turn.request_metadata)
     {
         return Ok(setup.clone());
     }
     let mut own = Setup::clone(setup);
+    let serving = serving_from(
+        turn.service_tier,
+        turn.performance_config,
+        turn.request_metadata,
+    )?;
+    own.serving = setup.serving.over(&serving);
     if let Some(sp) = turn.system.filter(|s| !s.is_none()) {
         (own.system, own.system_prompt) = system_from(sp, "system")?;
         own.fixed_tokens = own.estimate_fixed();

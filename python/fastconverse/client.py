@@ -4,6 +4,7 @@ conversations it makes (those it keeps by id: ``_records/registry.py``)."""
 from __future__ import annotations
 
 import os
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
 
 from fastconverse import _core
 from fastconverse._boto3.aws_names import check_service, is_region_name, is_service_name
@@ -18,7 +19,7 @@ from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from fastconverse._records.registry import Memory
@@ -35,6 +36,19 @@ def _compile_hooks(hooks: Any, grounding: Any = None) -> Hooks | None:
     from fastconverse.hooks import conversation_hooks
 
     return conversation_hooks(hooks, grounding)
+
+
+def _serving(tier: Any, performance: Any, metadata: Any) -> dict[str, Any]:
+    """The serving settings given (``service_tier``, ...), as JSON-able values for the native
+    layer and a store; each one not given is left out."""
+    given = {
+        "service_tier": tier,
+        "performance_config": dict(performance)
+        if isinstance(performance, Mapping)
+        else performance,
+        "request_metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversations, Boto3Calls):
@@ -78,6 +92,13 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
             variable ``FASTCONVERSE_LOG_CONTENT=1``); credentials never appear in a record.
         prompt_library: The named templates of ``create_conversation_with_template`` (a
             ``PromptLibrary``); by default a new ``PromptLibrary.default()`` of this client.
+        service_tier: ``"priority"``, ``"default"``, ``"flex"`` or ``"reserved"``: the
+            tier that serves this client's conversations (each may give its own, and each
+            turn); sent as Bedrock's ``serviceTier``, echoed as ``reply.service_tier``.
+        performance_config: boto3's ``performanceConfig`` (``{"latency": "optimized"}``)
+            for this client's conversations.
+        request_metadata: Up to 16 text pairs Bedrock's invocation logs are filtered by,
+            for this client's conversations.
     """
 
     def __init__(
@@ -101,6 +122,9 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         hooks: Sequence[Any] | None = None,
         log_content: bool = False,
         prompt_library: PromptLibrary | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> None:
         if prompt_library is not None and not isinstance(prompt_library, PromptLibrary):
             raise TypeError(
@@ -145,6 +169,8 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         # (checked with each conversation's settings: a bad one names guardrail_config)
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
         self._prompt_library = prompt_library
+        # (checked with each conversation's settings: a bad one is named there)
+        self._serving = _serving(service_tier, performance_config, request_metadata)
         self._start_registry()
 
     def create_conversation(
@@ -169,6 +195,9 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         guardrail_config: Mapping[str, Any] | None = None,
         hooks: Sequence[Any] | None = None,
         grounding: Grounding | Callable[..., Any] | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> Conversation:
         """Starts a conversation, kept in this client under its id (see ``max_conversations``).
 
@@ -207,6 +236,10 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         ``hooks`` run around this conversation's turns, after the client's (see
         ``fastconverse.hooks``).
 
+        ``service_tier``, ``performance_config`` and ``request_metadata`` go with every
+        request of the conversation (each one not given: the client's); see
+        ``ConverseClient``. A turn may give its own.
+
         ``grounding`` (a retriever, or a ``fastconverse.Grounding`` with its options) finds
         passages for each user message, which go to the model with it and are listed on
         ``reply.sources``; see ``fastconverse.grounding``.
@@ -229,6 +262,10 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
                 f"existing conversation or its id; got {type(conversation_id).__name__}"
             )
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
+        serving = {
+            **getattr(self, "_serving", {}),
+            **_serving(service_tier, performance_config, request_metadata),
+        }
         toolbox = None
         if tools is not None:
             from fastconverse._tools.toolbox import ToolBox
@@ -273,6 +310,9 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
                     ("guardrail_config", guardrail_config, None),
                     ("hooks", hooks, None),
                     ("grounding", grounding, None),
+                    ("service_tier", service_tier, None),
+                    ("performance_config", performance_config, None),
+                    ("request_metadata", request_metadata, None),
                 )
                 if value is not default and value != default and name not in code
             ]
@@ -316,11 +356,13 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
                 cache,
                 guardrail,
                 template,
+                serving,
             )
             if store is not None
             else None,
             metadata=metadata,
             guardrail_config=guardrail,
+            **serving,
         )
         return self._keep(
             Conversation(
@@ -343,6 +385,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         cache: Any,
         guardrail: Any,
         template: Mapping[str, Any] | None,
+        serving: Mapping[str, Any],
     ) -> str:
         return _stored.settings_json(
             system_prompt=system_prompt
@@ -360,6 +403,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
             cache=cache,
             guardrail_config=guardrail,
             template=template,
+            serving=serving,
         )
 
     def _hooks_with(self, own: Hooks | None) -> Hooks | None:

@@ -94,12 +94,16 @@ class Conversation(ConversationRecord):
         output: Any = None,
         system: str | Template | Sequence[Mapping[str, Any]] | None = None,
         context: Sequence[Any] | str | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> _core.Reply:
         """Sends one user turn and waits for the whole reply (GIL released, Ctrl-C aware).
         With tools, the model's tool uses are answered by calling them until it replies.
         ``inference_config``, ``additional_model_request_fields`` (each key over the
         conversation's own), ``model_id``, ``additional_model_response_field_paths`` and
-        ``system`` (a system prompt instead of the conversation's) apply to this turn only.
+        ``system`` (a system prompt instead of the conversation's), ``service_tier``,
+        ``performance_config`` and ``request_metadata`` apply to this turn only.
         ``context`` (text or content blocks, e.g. retrieved passages or ``document()``s)
         goes to the model before the message, on every request of this turn, and is never
         kept in the history.
@@ -121,6 +125,9 @@ class Conversation(ConversationRecord):
             additional_model_response_field_paths=additional_model_response_field_paths,
             output=wanted.spec if wanted is not None else None,
             system=render_system_prompt(system, None),
+            service_tier=service_tier,
+            performance_config=performance_config,
+            request_metadata=request_metadata,
         )
         return self._drive(_with_context(turn, blocks), wanted)
 
@@ -136,6 +143,9 @@ class Conversation(ConversationRecord):
         output: Any = None,
         system: str | Template | Sequence[Mapping[str, Any]] | None = None,
         context: Sequence[Any] | str | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> Coroutine[Any, Any, _core.Reply]:
         """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
         cancelled turn never commits. Bad input is refused at once, before any await."""
@@ -153,6 +163,9 @@ class Conversation(ConversationRecord):
             additional_model_response_field_paths=additional_model_response_field_paths,
             output=wanted.spec if wanted is not None else None,
             system=render_system_prompt(system, None),
+            service_tier=service_tier,
+            performance_config=performance_config,
+            request_metadata=request_metadata,
         )
         return self._drive_async(lambda: _with_context(start.begin(), blocks), wanted)
 
@@ -167,6 +180,9 @@ class Conversation(ConversationRecord):
         additional_model_response_field_paths: Sequence[str] | None = None,
         system: str | Template | Sequence[Mapping[str, Any]] | None = None,
         context: Sequence[Any] | str | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> ReplyStream:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
         for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
@@ -179,6 +195,9 @@ class Conversation(ConversationRecord):
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
             system=render_system_prompt(system, None),
+            service_tier=service_tier,
+            performance_config=performance_config,
+            request_metadata=request_metadata,
         )
         _with_context(turn, blocks)
         hooks = self._turn_hooks()

@@ -312,7 +312,7 @@ impl PyConverseClient {
     // The conversation layer.
 
     /// A conversation's native core (the Python client wraps it and keeps it by id).
-    #[pyo3(signature = (system_prompt, *, conversation_id, model_id, inference_config, additional_model_request_fields, messages, tools, callable, max_tool_rounds, tool_choice, memory = None, cache = None, store = None, settings = None, metadata = None, stored = None, guardrail_config = None))]
+    #[pyo3(signature = (system_prompt, *, conversation_id, model_id, inference_config, additional_model_request_fields, messages, tools, callable, max_tool_rounds, tool_choice, memory = None, cache = None, store = None, settings = None, metadata = None, stored = None, guardrail_config = None, service_tier = None, performance_config = None, request_metadata = None))]
     #[allow(clippy::too_many_arguments)]
     fn _new_conversation(
         &self,
@@ -334,6 +334,9 @@ impl PyConverseClient {
         metadata: Option<&Bound<'_, PyAny>>,
         stored: Option<PyRef<'_, PyStored>>,
         guardrail_config: Option<&Bound<'_, PyAny>>,
+        service_tier: Option<&Bound<'_, PyAny>>,
+        performance_config: Option<&Bound<'_, PyAny>>,
+        request_metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyConversationCore> {
         let ready = self.ready()?;
         let record = stored.map(|s| s.take()).transpose()?;
@@ -356,6 +359,8 @@ impl PyConverseClient {
         )?;
         crate::settings::add_tools(&mut setup, tools, callable, max_tool_rounds, tool_choice)?;
         setup.guardrail = crate::settings::guardrail_from(guardrail_config)?;
+        setup.serving =
+            crate::settings::serving_from(service_tier, performance_config, request_metadata)?;
         let select = crate::settings::add_memory(&mut setup, memory, cache)?;
         let history = match messages.filter(|m| !m.is_none()) {
             Some(m) => crate::history::initial_history(m)?,

@@ -142,7 +142,7 @@ impl PyConversationCore {
 #[pymethods]
 impl PyConversationCore {
     /// Checks a turn's input now; the turn begins with `_Start.begin()`.
-    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None, system = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None, system = None, service_tier = None, performance_config = None, request_metadata = None))]
     #[allow(clippy::too_many_arguments)]
     fn prepare(
         slf: Py<Self>,
@@ -154,6 +154,9 @@ impl PyConversationCore {
         additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
         output: Option<&Bound<'_, PyAny>>,
         system: Option<&Bound<'_, PyAny>>,
+        service_tier: Option<&Bound<'_, PyAny>>,
+        performance_config: Option<&Bound<'_, PyAny>>,
+        request_metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyStart> {
         let turn = TurnSettings {
             inference_config,
@@ -162,6 +165,9 @@ impl PyConversationCore {
             response_paths: additional_model_response_field_paths,
             output_tool: output,
             system,
+            service_tier,
+            performance_config,
+            request_metadata,
         };
         let input = slf.get().input(message, tool_choice, &turn)?;
         Ok(PyStart::new(slf, input))
@@ -169,7 +175,7 @@ impl PyConversationCore {
 
     /// Begins a turn that sends `message`: marks the conversation busy and takes the
     /// history it builds on.
-    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None, system = None))]
+    #[pyo3(signature = (message, tool_choice = None, inference_config = None, additional_model_request_fields = None, *, model_id = None, additional_model_response_field_paths = None, output = None, system = None, service_tier = None, performance_config = None, request_metadata = None))]
     #[allow(clippy::too_many_arguments)]
     fn begin(
         &self,
@@ -182,6 +188,9 @@ impl PyConversationCore {
         additional_model_response_field_paths: Option<&Bound<'_, PyAny>>,
         output: Option<&Bound<'_, PyAny>>,
         system: Option<&Bound<'_, PyAny>>,
+        service_tier: Option<&Bound<'_, PyAny>>,
+        performance_config: Option<&Bound<'_, PyAny>>,
+        request_metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTurn> {
         let turn = TurnSettings {
             inference_config,
@@ -190,6 +199,9 @@ impl PyConversationCore {
             response_paths: additional_model_response_field_paths,
             output_tool: output,
             system,
+            service_tier,
+            performance_config,
+            request_metadata,
         };
         let (user, choice, setup) = self.input(message, tool_choice, &turn)?;
         self.begin_checked(py, user, choice, setup)
@@ -283,6 +295,12 @@ impl PyConversationCore {
         stored: &str,
     ) -> PyResult<()> {
         self.replace_system(py, value, stored)
+    }
+
+    /// `{"service_tier", "performance_config", "request_metadata"}` of every request.
+    #[getter]
+    fn serving<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.setup().serving.to_py(py)
     }
 
     #[getter]

@@ -262,6 +262,7 @@ impl PyFakeBedrock {
             first_byte_delay: seconds("first_byte_delay", first_byte_delay)?,
             delta_delay: seconds("delta_delay", delta_delay)?,
             trace,
+            served: Default::default(),
         };
         self.server.state().enqueue(turn, model_id);
         Ok(())

@@ -125,6 +125,10 @@ pub struct Turn {
     pub delta_delay: Duration,
     /// A guardrail trace, sent only when the request enabled `guardrailConfig.trace`.
     pub trace: Option<Value>,
+    /// The request's `serviceTier` and `performanceConfig`, answered back (the response's
+    /// fields of those names; Bedrock's echo is documented, its values for a request that
+    /// set neither are not, so FakeBedrock then sends neither: ours).
+    pub served: serde_json::Map<String, Value>,
 }
 
 impl Turn {
@@ -169,6 +173,9 @@ impl Turn {
         });
         if let Some(trace) = &self.trace {
             body["trace"] = trace.clone();
+        }
+        for (k, v) in &self.served {
+            body[k] = v.clone();
         }
         body
     }
@@ -434,6 +441,9 @@ impl EventCursor {
                 });
                 if let Some(trace) = &self.turn.trace {
                     event["trace"] = trace.clone();
+                }
+                for (k, v) in &self.turn.served {
+                    event[k] = v.clone();
                 }
                 self.emit(out, "metadata", event);
                 self.phase = Phase::Done;

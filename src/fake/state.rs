@@ -343,6 +343,10 @@ impl State {
         if !traced {
             turn.trace = None;
         }
+        turn.served = ["serviceTier", "performanceConfig"]
+            .into_iter()
+            .filter_map(|k| body.get(k).map(|v| (k.to_owned(), v.clone())))
+            .collect();
         super::reasoning::remember(&turn, &mut self.reasoning.lock().unwrap());
         let prompt = self.prompt_usage(model_id, body);
         Ok((turn, prompt))

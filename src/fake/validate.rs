@@ -42,6 +42,7 @@ pub fn validate_converse(body: &Value) -> Check {
         return Err("Malformed input request: the request body must be a JSON object.".into());
     };
     validate_inference_config(obj.get("inferenceConfig"))?;
+    validate_serving(obj)?;
     validate_tool_config(obj.get("toolConfig"))?;
     if let Some(system) = obj.get("system") {
         validate_system(system)?;
@@ -55,6 +56,42 @@ pub fn validate_converse(body: &Value) -> Check {
     };
     validate_messages(messages, obj.contains_key("toolConfig"))?;
     validate_cache_points(body)
+}
+
+/// `serviceTier`, `performanceConfig` and `requestMetadata` against the service model's
+/// constraints (`crate::wire::serving`, the client's own check of them).
+fn validate_serving(obj: &serde_json::Map<String, Value>) -> Check {
+    use crate::wire::serving::{LATENCIES, MAX_METADATA, TIERS};
+    // Note: ours, in the service's constraint wording (its texts for these are not documented).
+    let enum_error = |value: &Value, at: &str, allowed: &[&str]| {
+        let shown = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        format!(
+            "Value '{shown}' at '{at}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            allowed.join(", ")
+        )
+    };
+    if let Some(tier) = obj.get("serviceTier") {
+        let kind = &tier["type"];
+        if !kind.as_str().is_some_and(|k| TIERS.contains(&k)) {
+            return Err(enum_error(kind, "serviceTier.type", TIERS));
+        }
+    }
+    if let Some(latency) = obj.get("performanceConfig").and_then(|p| p.get("latency")) {
+        if !latency.as_str().is_some_and(|l| LATENCIES.contains(&l)) {
+            return Err(enum_error(latency, "performanceConfig.latency", LATENCIES));
+        }
+    }
+    if let Some(meta) = obj.get("requestMetadata").and_then(Value::as_object) {
+        if meta.is_empty() || meta.len() > MAX_METADATA {
+            // Note: ours, in the service's constraint wording.
+            return Err(format!(
+                "Value at 'requestMetadata' failed to satisfy constraint: Member must have length between 1 and {MAX_METADATA}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// At most four cache points per request (tools, system and messages together). The text is

@@ -63,6 +63,10 @@ pub fn converse(
             turn: None,
             output: None,
             grounding: None,
+            served: crate::reply::Served::new(
+                out.service_tier.as_ref(),
+                out.performance_config.as_ref(),
+            ),
             trace: out
                 .trace
                 .as_ref()

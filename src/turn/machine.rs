@@ -249,6 +249,7 @@ impl Machine {
             cache_history,
             guardrail: self.setup.guardrail.clone(),
             response_paths: self.setup.response_paths.clone(),
+            serving: self.setup.serving.clone(),
         }
     }
 

@@ -31,6 +31,7 @@ fn reply(content: Vec<t::ContentBlock>, tokens: i64) -> ReplyData {
         turn: None,
         output: None,
         grounding: None,
+        served: Default::default(),
         trace: None,
         retries: Vec::new(),
     }

@@ -86,6 +86,8 @@ impl Machine {
             // (a summary is ours, not the user's: no guardrail judges it)
             guardrail: None,
             response_paths: None,
+            // (the conversation's tier and request metadata: a summary is one of its requests)
+            serving: self.setup.serving.clone(),
             model_id: settings
                 .model_id
                 .clone()

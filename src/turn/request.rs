@@ -28,13 +28,14 @@ pub struct RequestParts {
     pub cache_history: usize,
     pub guardrail: Option<super::setup::Guardrail>,
     pub response_paths: Option<Vec<String>>,
+    pub serving: crate::wire::serving::Serving,
 }
 
 impl RequestParts {
     /// The request as the SDK is given it.
     pub fn into_request(self) -> ConverseRequest {
         let messages = self.messages();
-        ConverseRequest {
+        let mut req = ConverseRequest {
             model_id: Some(self.model_id),
             messages: Some(messages),
             system: (!self.system.is_empty()).then_some(self.system),
@@ -44,7 +45,9 @@ impl RequestParts {
             additional_model_request_fields: self.fields,
             additional_model_response_field_paths: self.response_paths,
             ..ConverseRequest::default()
-        }
+        };
+        req.set_serving(&self.serving);
+        req
     }
 
     /// The request as a hook sees it: what goes on the wire.

@@ -40,6 +40,8 @@ pub struct Setup {
     pub guardrail: Option<Guardrail>,
     /// A turn's own model (`send(..., model_id=...)`), instead of the conversation's.
     pub model: Option<String>,
+    /// Service tier, latency and request metadata of every request.
+    pub serving: crate::wire::serving::Serving,
     /// `additionalModelResponseFieldPaths` of every request.
     pub response_paths: Option<Vec<String>>,
     /// A structured output's tool: forced on every request of the turn, and its call,

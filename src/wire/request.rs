@@ -12,6 +12,7 @@ use super::document::py_to_document;
 pub use super::guardrail::{guardrail, Guardrail};
 use super::pyobj::{as_list, as_str, value_error, Obj};
 use super::reader::{built, Read};
+use super::serving::{self, Check, Serving};
 
 /// The keyword arguments of `converse` / `converse_stream`, as SDK types.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +27,7 @@ pub struct ConverseRequest {
     pub additional_model_response_field_paths: Option<Vec<String>>,
     pub request_metadata: Option<HashMap<String, String>>,
     pub performance_config: Option<t::PerformanceConfiguration>,
+    pub service_tier: Option<t::ServiceTier>,
     pub prompt_variables: Option<HashMap<String, t::PromptVariableValues>>,
 }
 
@@ -48,6 +50,7 @@ macro_rules! with_request {
             .set_additional_model_response_field_paths(req.additional_model_response_field_paths)
             .set_request_metadata(req.request_metadata)
             .set_performance_config(req.performance_config)
+            .set_service_tier(req.service_tier)
             .set_prompt_variables(req.prompt_variables)
     }};
 }
@@ -64,10 +67,24 @@ const CONVERSE_KEYS: &[&str] = &[
     "additionalModelResponseFieldPaths",
     "requestMetadata",
     "performanceConfig",
+    "serviceTier",
     "promptVariables",
 ];
 
 impl ConverseRequest {
+    /// The serving settings given (`Serving`'s None fields leave the request's as they are).
+    pub fn set_serving(&mut self, serving: &Serving) {
+        if serving.tier.is_some() {
+            self.service_tier = serving.service_tier();
+        }
+        if serving.latency.is_some() {
+            self.performance_config = serving.performance_config();
+        }
+        if serving.metadata.is_some() {
+            self.request_metadata = serving.request_metadata();
+        }
+    }
+
     /// Reads boto3's keyword arguments.
     pub fn from_kwargs(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let mut req = ConverseRequest::default();
@@ -115,26 +132,27 @@ impl ConverseRequest {
                     .collect::<PyResult<_>>()?,
             );
         }
-        if let Some(meta) = args.obj("requestMetadata")? {
-            let mut map = HashMap::new();
-            for (k, v) in meta.dict.iter() {
-                let key = as_str(&k, "requestMetadata")?;
-                let value = as_str(&v, &meta.at(&key))?;
-                map.insert(key, value);
-            }
-            req.request_metadata = Some(map);
+        // (their shapes; their values are the service's to judge, as with boto3)
+        let serving = Serving {
+            tier: args
+                .get("serviceTier")?
+                .map(|v| serving::service_tier(&v, "serviceTier", Check::Shape))
+                .transpose()?,
+            latency: args
+                .get("performanceConfig")?
+                .map(|v| serving::latency(&v, "performanceConfig", Check::Shape))
+                .transpose()?
+                .flatten(),
+            metadata: args
+                .get("requestMetadata")?
+                .map(|v| serving::request_metadata(&v, "requestMetadata", Check::Shape))
+                .transpose()?,
+        };
+        if args.get("performanceConfig")?.is_some() && serving.latency.is_none() {
+            // (boto3 sends an empty performanceConfig as given)
+            req.performance_config = Some(t::PerformanceConfiguration::builder().build());
         }
-        if let Some(perf) = args.obj("performanceConfig")? {
-            perf.only(&["latency"])?;
-            req.performance_config = Some(
-                t::PerformanceConfiguration::builder()
-                    .set_latency(
-                        perf.str("latency")?
-                            .map(|l| t::PerformanceConfigLatency::from(l.as_str())),
-                    )
-                    .build(),
-            );
-        }
+        req.set_serving(&serving);
         if let Some(vars) = args.obj("promptVariables")? {
             let mut map = HashMap::new();
             for (k, v) in vars.dict.iter() {

@@ -157,12 +157,7 @@ pub fn converse_output<'py>(
     {
         d.set_item(intern!(py, "trace"), json::to_py(py, &trace)?)?;
     }
-    if let Some(perf) = out.performance_config() {
-        d.set_item(
-            "performanceConfig",
-            dict1(py, intern!(py, "latency"), perf.latency().as_str())?,
-        )?;
-    }
+    crate::reply::Served::new(out.service_tier(), out.performance_config()).put(&d)?;
     Ok(d)
 }
 
@@ -275,6 +270,7 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
             {
                 d.set_item(intern!(py, "trace"), json::to_py(py, &trace)?)?;
             }
+            crate::reply::Served::new(e.service_tier(), e.performance_config()).put(&d)?;
             dict1(py, intern!(py, "metadata"), d)
         }
         // (botocore yields an empty dict for an event type it does not know)

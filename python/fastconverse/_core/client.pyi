@@ -68,6 +68,9 @@ class ConverseClient:
         metadata: Mapping[str, Any] | None = None,
         stored: _Stored | None = None,
         guardrail_config: Mapping[str, Any] | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> ConversationCore:
         """A conversation's native core; ``fastconverse.ConverseClient`` wraps it. With a
         ``store``, a new conversation is written at once (``settings``: JSON of what to

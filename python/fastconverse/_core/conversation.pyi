@@ -25,6 +25,9 @@ class ConversationCore:
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Mapping[str, Any] | None = None,
         system: str | Sequence[Mapping[str, Any]] | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> _Start:
         """Checks a turn's input now; the turn begins with ``_Start.begin()``."""
     def begin(
@@ -38,6 +41,9 @@ class ConversationCore:
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Mapping[str, Any] | None = None,
         system: str | Sequence[Mapping[str, Any]] | None = None,
+        service_tier: str | None = None,
+        performance_config: Mapping[str, Any] | None = None,
+        request_metadata: Mapping[str, str] | None = None,
     ) -> _Turn:
         """Begins a turn that sends ``message`` (marks the conversation busy); with a store,
         first takes in a newer stored version."""
@@ -69,6 +75,9 @@ class ConversationCore:
     def inference_config(self) -> dict[str, Any] | None: ...
     @property
     def guardrail_config(self) -> dict[str, Any] | None: ...
+    @property
+    def serving(self) -> dict[str, Any]:
+        """``{"service_tier", "performance_config", "request_metadata"}`` (None: not set)."""
     def set_system_prompt(
         self, value: str | Sequence[Mapping[str, Any]] | None, stored: str
     ) -> None:

@@ -66,6 +66,9 @@ class Metadata:
     @property
     def latency_ms(self) -> int | None: ...
     @property
+    def service_tier(self) -> str | None:
+        """The service tier that served the stream (None: not said)."""
+    @property
     def trace(self) -> dict[str, Any] | None:
         """The guardrail's trace (boto3's shape) when the request enabled it."""
     def to_dict(self) -> dict[str, Any]:

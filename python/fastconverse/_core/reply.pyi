@@ -61,6 +61,12 @@ class Reply:
         configuration enables ``trace``; else None."""
     def _with_output(self, output: Any) -> Reply: ...
     @property
+    def service_tier(self) -> str | None:
+        """The service tier that served the reply, as the response says (None: not said)."""
+    @property
+    def performance_config(self) -> dict[str, Any] | None:
+        """The response's ``performanceConfig`` (``{"latency": ...}``), or None."""
+    @property
     def sources(self) -> list[Any]:
         """The passages the conversation's grounding gave this turn (``Source`` objects)."""
     @property

@@ -124,3 +124,22 @@ class ConversationRecord:
     def updated_at(self) -> float:
         """When its last turn was written, in seconds since the epoch."""
         return float(self._core.stamp[2])
+
+    @property
+    def service_tier(self) -> str | None:
+        """The service tier every request asks for (None: Bedrock's default); the tier that
+        served a turn is ``reply.service_tier``."""
+        tier: str | None = self._core.serving["service_tier"]
+        return tier
+
+    @property
+    def performance_config(self) -> dict[str, Any] | None:
+        """boto3's ``performanceConfig`` of every request (``{"latency": ...}``), or None."""
+        config: dict[str, Any] | None = self._core.serving["performance_config"]
+        return config
+
+    @property
+    def request_metadata(self) -> dict[str, str] | None:
+        """The ``requestMetadata`` pairs of every request (invocation logs), or None."""
+        pairs: dict[str, str] | None = self._core.serving["request_metadata"]
+        return pairs

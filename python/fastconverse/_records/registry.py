@@ -129,6 +129,7 @@ class ConversationRegistry(_core.ConverseClient):
             settings=json.dumps(settings),
             stored=stored,
             guardrail_config=kwargs.get("guardrail_config"),
+            **kwargs["serving"],
         )
         return self._keep(
             Conversation(

@@ -56,6 +56,7 @@ def settings_json(
     cache: Any,
     guardrail_config: Any = None,
     template: Mapping[str, Any] | None = None,
+    serving: Mapping[str, Any] | None = None,
 ) -> str:
     """The settings to keep, as JSON text (a setting that is not JSON is named)."""
     settings = {
@@ -72,6 +73,7 @@ def settings_json(
         "cache": cache if cache is None or isinstance(cache, str) else list(cache),
         "guardrail_config": guardrail_config,
         "template": template,
+        "serving": dict(serving) if serving else None,
     }
     import json  # (here: only conversations in a store need it)
 
@@ -100,6 +102,7 @@ def reopened(
         "cache": stored.get("cache"),
         "guardrail_config": stored.get("guardrail_config"),
         "template": _template(stored.get("template")),
+        "serving": dict(stored.get("serving") or {}),
     }
     if names and tools is None:
         raise ValueError(
