@@ -28,7 +28,7 @@ class Boto3Calls(_core.ConverseClient):
         if self._botocore_retries is not None:
             in_botocore_words(error, self._botocore_retries)
 
-    def _events(self, native: _core.EventStream) -> Any:
+    def _events(self, native: _core.EventStream) -> EventStream:
         return EventStream(native, self._botocore_retries)
 
     def converse(self, **kwargs: Any) -> dict[str, Any]:
