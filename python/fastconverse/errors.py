@@ -2,7 +2,10 @@
 
 Every error from the service is a ``ServiceError`` (a ``ConverseError``) carrying ``code``,
 ``message``, ``status_code``, ``request_id``, ``retryable`` and ``model_id``; its subclass
-says which modeled error it is. ``str(error)`` says what happened and what to do about it.
+says which modeled error it is. ``str(error)`` says what happened and what to do about it;
+from the boto3-shaped client ``fastconverse.client(...)`` it reads as botocore's instead
+("An error occurred (ThrottlingException) when calling the Converse operation: ..."), and the
+hint and details stay attributes.
 
 Code written for boto3 keeps working: every ``ConverseError`` has botocore's ``response``
 dict (``error.response["Error"]["Code"]``) and ``operation_name``, and when botocore is in
@@ -70,6 +73,8 @@ class ConverseError(Exception):
     response: dict[str, Any]
     """botocore's error response: ``{"Error": {"Code", "Message"}, "ResponseMetadata":
     {"RequestId", "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}}``."""
+    _botocore_words: bool = False
+    """Whether ``str()`` reads as botocore's ``ClientError`` (set by the boto3-shaped client)."""
 
     def __new__(cls, message: str = "", *args: Any, **kwargs: Any) -> Any:
         # The class botocore's handlers expect: an error inside a stream is an
@@ -128,6 +133,8 @@ class ConverseError(Exception):
         return (_rebuild, (public, self.args, self.code, self.status_code), self.__dict__)
 
     def __str__(self) -> str:
+        if self._botocore_words:
+            return _botocore.client_error_text(self.response, self.operation_name)
         parts = [f"{self.code}: {self.message}" if self.code else self.message]
         if self.hint:
             parts.append(self.hint)

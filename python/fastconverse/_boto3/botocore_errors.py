@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["adopt", "error_response", "in_use_for", "public_class"]
+__all__ = [
+    "adopt",
+    "client_error_text",
+    "error_response",
+    "in_botocore_words",
+    "in_use_for",
+    "public_class",
+]
 
 _lock = allocate_lock()
 _service_base: type[BaseException] | None = None
@@ -135,3 +142,60 @@ def error_response(
     if status_code is not None and not in_stream:
         response["message"] = message
     return response
+
+
+def client_error_text(response: Mapping[str, Any], operation_name: str | None) -> str:
+    """``str()`` of botocore's ``ClientError(response, operation_name)``: its
+    ``MSG_TEMPLATE``, and `` (reached max retries: N)`` when the response metadata says the
+    last attempt was used (``MaxAttemptsReached``; an in-stream error has none)."""
+    retry_info = ""
+    metadata = response.get("ResponseMetadata")
+    if (
+        metadata is not None
+        and metadata.get("MaxAttemptsReached", False)
+        and "RetryAttempts" in metadata
+    ):
+        retry_info = f" (reached max retries: {metadata['RetryAttempts']})"
+    error = response.get("Error", {})
+    return (
+        f"An error occurred ({error.get('Code', 'Unknown')}) when calling the "
+        f"{operation_name} operation{retry_info}: {error.get('Message', 'Unknown')}"
+    )
+
+
+# What botocore's legacy retry mode retries (its data/_retry.json, __default__ policies).
+_LEGACY_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504, 509})
+_LEGACY_RETRIED_400_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "ProvisionedThroughputExceededException",
+    }
+)
+
+
+def in_botocore_words(error: Any, retries: tuple[str, int]) -> None:
+    """Makes a service error (one with a ``code``) read as botocore's ``ClientError``.
+
+    ``retries`` is the client's botocore retry mode and total attempts. An HTTP error of
+    the last allowed attempt gets ``MaxAttemptsReached`` in its response metadata as
+    botocore's retry handler sets it: in standard (and adaptive) mode whatever the error,
+    in legacy mode only for an error that mode retries. Errors of ours alone (no code, e.g.
+    credentials or connections) are left as they are: botocore raises no ``ClientError``
+    for those.
+    """
+    if error.code is None:
+        return
+    metadata = error.response.get("ResponseMetadata")
+    if not error.in_stream and metadata is not None:
+        mode, max_attempts = retries
+        status = error.status_code
+        if metadata.get("RetryAttempts", 0) + 1 >= max_attempts and (
+            mode != "legacy"
+            or status in _LEGACY_RETRIED_STATUSES
+            or (status == 400 and error.code in _LEGACY_RETRIED_400_CODES)
+        ):
+            metadata["MaxAttemptsReached"] = True
+    error._botocore_words = True

@@ -4,6 +4,8 @@ twins, boto3's body objects for InvokeModel, and ``client.exceptions``."""
 from __future__ import annotations
 
 from fastconverse import _core, errors
+from fastconverse._boto3.botocore_errors import in_botocore_words
+from fastconverse._boto3.event_stream import EventStream
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -13,34 +15,90 @@ __all__ = ["Boto3Calls"]
 
 
 class Boto3Calls(_core.ConverseClient):
-    """The native client's boto3-shaped calls, as ``ConverseClient`` inherits them
-    (``converse``, ``converse_stream`` and ``count_tokens`` are the native ones; their errors
-    name the operation they came from)."""
+    """The native client's boto3-shaped calls, as ``ConverseClient`` inherits them; their
+    errors name the operation they came from. On a client made by ``fastconverse.client``,
+    ``str(error)`` of a service error reads as botocore's (``in_botocore_words``), also for
+    errors inside a stream; ``ConverseClient``'s own keep fastconverse's text."""
+
+    _botocore_retries: tuple[str, int] | None = None
+    """botocore's retry mode and total attempts of a client made by ``fastconverse.client``
+    (its errors read as botocore's); None for a ``ConverseClient`` made as such."""
+
+    def _reword(self, error: errors.ServiceError) -> None:
+        if self._botocore_retries is not None:
+            in_botocore_words(error, self._botocore_retries)
+
+    def _events(self, native: _core.EventStream) -> EventStream:
+        return EventStream(native, self._botocore_retries)
+
+    def converse(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse``."""
+        try:
+            return super().converse(**kwargs)
+        except errors.ServiceError as error:
+            self._reword(error)
+            raise
 
     async def converse_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse`` as a coroutine; the HTTP request runs without holding the GIL."""
-        return await super().converse_async(**kwargs)
+        try:
+            return await super().converse_async(**kwargs)
+        except errors.ServiceError as error:
+            self._reword(error)
+            raise
+
+    def converse_stream(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``converse_stream``: iterate ``["stream"]`` with ``for`` or ``async for``."""
+        try:
+            out = super().converse_stream(**kwargs)
+        except errors.ServiceError as error:
+            self._reword(error)
+            raise
+        if self._botocore_retries is not None:  # (else the native stream, with no layer)
+            out["stream"] = self._events(out["stream"])
+        return out
 
     async def converse_stream_async(self, **kwargs: Any) -> dict[str, Any]:
         """``converse_stream`` as a coroutine; iterate ``["stream"]`` with ``async for``."""
-        return await super().converse_stream_async(**kwargs)
+        try:
+            out = await super().converse_stream_async(**kwargs)
+        except errors.ServiceError as error:
+            self._reword(error)
+            raise
+        if self._botocore_retries is not None:
+            out["stream"] = self._events(out["stream"])
+        return out
+
+    def count_tokens(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3's ``count_tokens``."""
+        try:
+            return super().count_tokens(**kwargs)
+        except errors.ServiceError as error:
+            self._reword(error)
+            raise
 
     def invoke_model(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``invoke_model``: the model's own body format (FakeBedrock speaks
         Anthropic's); ``["body"].read()`` gives the answer's bytes."""
         from fastconverse._boto3.invoke import StreamingBody
 
-        out = _core._invoke_model(self, **kwargs)
+        try:
+            out = _core._invoke_model(self, **kwargs)
+        except errors.ServiceError as error:
+            self._reword(error)
+            raise
         out["body"] = StreamingBody(out["body"])
         return out
 
     def invoke_model_with_response_stream(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``invoke_model_with_response_stream``: ``["body"]`` yields
         ``{"chunk": {"bytes": ...}}`` (``for`` or ``async for``)."""
-        from fastconverse._boto3.invoke import ChunkEvents
-
-        out = _core._invoke_model_with_response_stream(self, **kwargs)
-        out["body"] = ChunkEvents(out["body"])
+        try:
+            out = _core._invoke_model_with_response_stream(self, **kwargs)
+        except errors.ServiceError as error:
+            self._reword(error)
+            raise
+        out["body"] = self._events(out["body"])
         return out
 
     @property

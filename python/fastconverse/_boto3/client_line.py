@@ -55,6 +55,10 @@ def client(
     ``tcp_keepalive``, other signature versions, ``verify`` other than True and
     ``use_ssl=False`` without ``endpoint_url`` are refused with a ``ValueError``.
     The keyword-only arguments are ``ConverseClient``'s own.
+
+    Service errors of its boto3-shaped calls read as botocore's: ``str(error)`` is
+    ``ClientError``'s text, retry suffix included (the hint and details stay attributes);
+    its conversations keep fastconverse's own text.
     """
     from fastconverse.client import ConverseClient
 
@@ -75,7 +79,11 @@ def client(
             f"trust store; verify={verify!r} cannot be honoured"
         )
     settings = _settings(config) if config is not None else {}
-    return ConverseClient(
+    # botocore's defaults: standard retries, 3 attempts in all (adaptive retries are
+    # standard ones to botocore's retry handler as well)
+    retry_mode = "legacy" if settings.pop("retry_mode", None) == "legacy" else "standard"
+    attempts: int = settings.setdefault("max_attempts", 3)
+    made = ConverseClient(
         model_id,
         profile_name,
         region_name if region_name is not None else settings.pop("region_name", None),
@@ -89,6 +97,8 @@ def client(
         guardrail_config=guardrail_config,
         **{k: v for k, v in settings.items() if k != "region_name"},
     )
+    made._botocore_retries = (retry_mode, attempts)  # (its errors in botocore's words)
+    return made
 
 
 # Config options with no effect on Bedrock Runtime calls, or none that matters to a result.
@@ -170,8 +180,9 @@ def _retries(retries: Any) -> dict[str, Any]:
             "limiting give the client a fastconverse.RateLimit",
             stacklevel=4,
         )
+    settings: dict[str, Any] = {"retry_mode": mode} if mode is not None else {}
     if "total_max_attempts" in retries:
-        return {"max_attempts": retries["total_max_attempts"]}
+        return {**settings, "max_attempts": retries["total_max_attempts"]}
     if "max_attempts" in retries:  # botocore counts retries here, not attempts
         retry_count = retries["max_attempts"]
         if isinstance(retry_count, bool) or not isinstance(retry_count, int) or retry_count < 0:
@@ -179,5 +190,5 @@ def _retries(retries: Any) -> dict[str, Any]:
                 f"config.retries: max_attempts (retries after the first attempt) must be an "
                 f"int >= 0, got {retry_count!r}"
             )
-        return {"max_attempts": retry_count + 1}
-    return {}
+        return {**settings, "max_attempts": retry_count + 1}
+    return settings

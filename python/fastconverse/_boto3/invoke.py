@@ -1,20 +1,15 @@
-"""InvokeModel's answers in boto3's shapes: ``body`` a readable ``StreamingBody``, and the
-stream's ``body`` an iterable (and async-iterable) of ``{"chunk": {"bytes": ...}}``."""
+"""InvokeModel's answer in boto3's shape: ``body`` a readable ``StreamingBody`` (the stream's
+``body`` is an ``EventStream``, see event_stream.py)."""
 
 from __future__ import annotations
 
 import io
-from typing import Any
 
-from fastconverse import _core
-
-__all__ = ["ChunkEvents", "StreamingBody"]
+__all__ = ["StreamingBody"]
 
 TYPE_CHECKING = False  # (mypy takes this name as true)
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    from typing_extensions import Self
 
 
 class StreamingBody:
@@ -47,36 +42,3 @@ class StreamingBody:
 
     def __repr__(self) -> str:
         return f"StreamingBody({len(self._raw.getbuffer())} bytes)"
-
-
-class ChunkEvents:
-    """``response["body"]`` of ``invoke_model_with_response_stream``: ``for`` or
-    ``async for`` yields ``{"chunk": {"bytes": b"..."}}``; an error in the stream is raised
-    as boto3 raises it (``EventStreamError`` when botocore is in use)."""
-
-    __slots__ = ("_native",)
-
-    def __init__(self, native: _core.EventStream) -> None:
-        self._native = native
-
-    # Note: an iterator object, not a generator: a read cancelled or interrupted leaves
-    # the stream readable, with the chunk it was about to take still first in line (a
-    # generator would be closed by the exception thrown into it).
-
-    def __iter__(self) -> Self:
-        return self
-
-    def __next__(self) -> dict[str, Any]:
-        event: dict[str, Any] = self._native.__next__()
-        return event
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        event: dict[str, Any] = await self._native.__anext__()
-        return event
-
-    def close(self) -> None:
-        """Stops reading and closes the connection."""
-        self._native.close()
