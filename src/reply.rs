@@ -26,15 +26,20 @@ pub struct PyUsage(pub Tokens);
 #[pymethods]
 impl PyUsage {
     #[new]
-    #[pyo3(signature = (input_tokens = 0, output_tokens = 0, total_tokens = None, cache_read_input_tokens = None, cache_write_input_tokens = None))]
+    #[pyo3(signature = (input_tokens = 0, output_tokens = 0, total_tokens = None, cache_read_input_tokens = None, cache_write_input_tokens = None, cache_details = None))]
     fn new(
         input_tokens: i64,
         output_tokens: i64,
         total_tokens: Option<i64>,
         cache_read_input_tokens: Option<i64>,
         cache_write_input_tokens: Option<i64>,
-    ) -> Self {
-        Self(Tokens {
+        cache_details: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let cache_details = cache_details
+            .filter(|d| !d.is_none())
+            .map(crate::wire::tokens::cache_details_from_py)
+            .transpose()?;
+        Ok(Self(Tokens {
             input: input_tokens,
             output: output_tokens,
             total: total_tokens.unwrap_or(
@@ -45,7 +50,18 @@ impl PyUsage {
             ),
             cache_read: cache_read_input_tokens,
             cache_write: cache_write_input_tokens,
-        })
+            cache_details,
+        }))
+    }
+
+    /// boto3's `cacheDetails`: `[{"ttl": "5m" | "1h", "inputTokens": n}]`, the cache writes
+    /// by lifetime, or None when the service did not break them down.
+    #[getter]
+    fn cache_details<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.0.cache_details.is_none() {
+            return Ok(None);
+        }
+        response::usage(py, &self.0)?.get_item("cacheDetails")
     }
 
     #[getter]

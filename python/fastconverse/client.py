@@ -190,7 +190,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         tool_timeout: float | None = None,
         raise_tool_errors: bool = False,
         memory: Memory = None,
-        cache: str | Sequence[str] | None = None,
+        cache: str | Sequence[str] | Mapping[str, str | None] | None = None,
         metadata: Mapping[str, Any] | None = None,
         guardrail_config: Mapping[str, Any] | None = None,
         hooks: Sequence[Any] | None = None,
@@ -209,7 +209,8 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         ``memory`` keeps the history inside the context window (``SlidingWindow``,
         ``TokenBudget``, ``Summarizing`` or your ``MemoryPolicy``); ``cache`` places prompt
         cache points: ``"system"``, ``"tools"``, ``"history"``, several joined by ``"+"``
-        or ``"all"``.
+        or ``"all"``, each with an optional lifetime (``"system:1h"``), or a dict of place
+        to lifetime (``{"system": "1h", "history": "5m"}``).
 
         ``guardrail_config`` (boto3's ``guardrailConfig``: ``guardrailIdentifier``,
         ``guardrailVersion``, ``trace``) checks every request of the conversation; a turn

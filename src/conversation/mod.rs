@@ -424,7 +424,7 @@ impl PyConversationCore {
 
     /// Where cache points go: a list of "system", "tools", "history".
     #[getter]
-    fn cache(&self) -> Vec<&'static str> {
+    fn cache(&self) -> Vec<String> {
         self.setup().cache.names()
     }
 

@@ -62,6 +62,7 @@ fn parse_usage(usage: &Value) -> PyResult<Usage> {
         cache_write: (!usage["cacheWriteInputTokens"].is_null())
             .then(|| get("cacheWriteInputTokens"))
             .transpose()?,
+        cache_write_1h: None,
     })
 }
 

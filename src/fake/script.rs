@@ -86,6 +86,9 @@ pub struct Usage {
     /// uses prompt caching.
     pub cache_read: Option<u64>,
     pub cache_write: Option<u64>,
+    /// `cacheDetails`, when a cache point of the request had a `ttl`: the tokens of
+    /// `cache_write` written with a one-hour lifetime (the rest: five minutes).
+    pub cache_write_1h: Option<u64>,
 }
 
 impl Usage {
@@ -103,6 +106,17 @@ impl Usage {
         }
         if let Some(n) = self.cache_write {
             usage["cacheWriteInputTokens"] = json!(n);
+        }
+        if let Some(hour) = self.cache_write_1h {
+            // Note: ours: Bedrock documents the entries, not which it sends when a lifetime
+            // wrote nothing; FakeBedrock lists those that wrote, in prompt order (1h first).
+            let five = self.cache_write.unwrap_or(0).saturating_sub(hour);
+            let entries: Vec<Value> = [("1h", hour), ("5m", five)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(ttl, n)| json!({ "ttl": ttl, "inputTokens": n }))
+                .collect();
+            usage["cacheDetails"] = json!(entries);
         }
         usage
     }

@@ -202,7 +202,10 @@ impl State {
     fn prompt_usage(&self, model_id: &str, body: &Value) -> Usage {
         let mut hasher = DefaultHasher::new();
         model_id.hash(&mut hasher);
-        let (mut total, mut read, mut written_to, mut cached) = (0, 0, 0, false);
+        let (mut total, mut read, mut cached) = (0, 0, false);
+        // (where each cache point ends its prefix, and whether its lifetime is one hour)
+        let mut points: Vec<(u64, bool)> = Vec::new();
+        let mut lifetimes = false;
         let mut cache = self.cached_prefixes.lock().unwrap();
         for item in tokens::prompt_items(body) {
             // A cache point marks a prefix; it is not part of it (moving one keeps the cache).
@@ -215,7 +218,20 @@ impl State {
                 if !cache.insert(hasher.finish()) {
                     read = total;
                 }
-                written_to = total;
+                let ttl = item.value["cachePoint"]["ttl"].as_str();
+                lifetimes |= ttl.is_some();
+                points.push((total, ttl == Some("1h")));
+            }
+        }
+        let written_to = points.last().map_or(0, |p| p.0);
+        // What each point writes: its part of the prompt after what the cache had.
+        let (mut hour, mut from) = (0, read);
+        for (at, one_hour) in points {
+            if at > from {
+                if one_hour {
+                    hour += at - from;
+                }
+                from = at;
             }
         }
         Usage {
@@ -224,6 +240,7 @@ impl State {
             // Note: cache counts appear once a request has a cache point, as on Bedrock.
             cache_read: cached.then_some(read),
             cache_write: cached.then_some(written_to - read),
+            cache_write_1h: lifetimes.then_some(hour),
         }
     }
 

@@ -18,6 +18,13 @@ pub struct StoredUsage {
     pub output: i64,
     pub cache_read: Option<i64>,
     pub cache_write: Option<i64>,
+    /// The cache writes by lifetime (absent in heads written before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_5m: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hour_first: bool,
 }
 
 impl From<Tokens> for StoredUsage {
@@ -27,6 +34,9 @@ impl From<Tokens> for StoredUsage {
             output: t.output,
             cache_read: t.cache_read,
             cache_write: t.cache_write,
+            cache_write_5m: t.cache_details.and_then(|d| d.five_minutes),
+            cache_write_1h: t.cache_details.and_then(|d| d.one_hour),
+            hour_first: t.cache_details.is_some_and(|d| d.hour_first),
         }
     }
 }
@@ -39,6 +49,13 @@ impl From<StoredUsage> for Tokens {
             total: u.input + u.output,
             cache_read: u.cache_read,
             cache_write: u.cache_write,
+            cache_details: (u.cache_write_5m.is_some() || u.cache_write_1h.is_some()).then_some(
+                crate::wire::tokens::CacheDetails {
+                    five_minutes: u.cache_write_5m,
+                    one_hour: u.cache_write_1h,
+                    hour_first: u.hour_first,
+                },
+            ),
         }
     }
 }

@@ -222,15 +222,19 @@ impl Machine {
             );
             let ends_with_point =
                 matches!(system.last(), Some(t::SystemContentBlock::CachePoint(_)));
-            if cache.system && !system.is_empty() && !ends_with_point && left > 0 {
-                system.push(t::SystemContentBlock::CachePoint(cache::point()));
-                left -= 1;
+            if let Some(ttl) = cache.system {
+                if !system.is_empty() && !ends_with_point && left > 0 {
+                    system.push(t::SystemContentBlock::CachePoint(cache::point(ttl)));
+                    left -= 1;
+                }
             }
-            if let (true, Some(config)) = (cache.tools && left > 0, tool_config.as_mut()) {
-                config.tools.push(t::Tool::CachePoint(cache::point()));
-                left -= 1;
+            if let (Some(ttl), Some(config)) = (cache.tools, tool_config.as_mut()) {
+                if left > 0 {
+                    config.tools.push(t::Tool::CachePoint(cache::point(ttl)));
+                    left -= 1;
+                }
             }
-            if cache.history {
+            if cache.history.is_some() {
                 cache_history = left.min(2);
             }
         }
@@ -247,6 +251,7 @@ impl Machine {
             tool_config,
             fields: self.setup.fields.clone(),
             cache_history,
+            history_ttl: cache.history.unwrap_or_default(),
             guardrail: self.setup.guardrail.clone(),
             response_paths: self.setup.response_paths.clone(),
             serving: self.setup.serving.clone(),

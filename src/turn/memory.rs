@@ -100,6 +100,7 @@ impl Machine {
             tool_config: None,
             fields: None,
             cache_history: 0,
+            history_ttl: Default::default(),
         }
     }
 

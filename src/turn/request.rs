@@ -26,6 +26,8 @@ pub struct RequestParts {
     pub fields: Option<Document>,
     /// How many cache points the history gets (0 to 2).
     pub cache_history: usize,
+    /// Their lifetime.
+    pub history_ttl: cache::Ttl,
     pub guardrail: Option<super::setup::Guardrail>,
     pub response_paths: Option<Vec<String>>,
     pub serving: crate::wire::serving::Serving,
@@ -83,7 +85,7 @@ impl RequestParts {
         messages.extend(kept.iter().cloned());
         messages.extend(self.added.iter().cloned());
         if self.cache_history > 0 {
-            cache::mark_history(&mut messages, self.cache_history);
+            cache::mark_history(&mut messages, self.cache_history, self.history_ttl);
         }
         let tools = self.tool_config.as_ref().map(|c| c.tools());
         cache::keep_within_limit(&self.system, tools, &mut messages);

@@ -50,6 +50,15 @@ pub fn usage<'py>(py: Python<'py>, u: &Tokens) -> PyResult<Dict<'py>> {
     if let Some(n) = u.cache_write {
         d.set_item(intern!(py, "cacheWriteInputTokens"), n)?;
     }
+    if let Some(details) = &u.cache_details {
+        let list = PyList::empty(py);
+        for (ttl, n) in details.entries() {
+            let entry = dict1(py, intern!(py, "ttl"), ttl)?;
+            entry.set_item(intern!(py, "inputTokens"), n)?;
+            list.append(entry)?;
+        }
+        d.set_item(intern!(py, "cacheDetails"), list)?;
+    }
     Ok(d)
 }
 

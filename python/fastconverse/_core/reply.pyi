@@ -14,6 +14,7 @@ class Usage:
         total_tokens: int | None = None,
         cache_read_input_tokens: int | None = None,
         cache_write_input_tokens: int | None = None,
+        cache_details: list[dict[str, Any]] | None = None,
     ) -> None: ...
     @property
     def input_tokens(self) -> int: ...
@@ -25,6 +26,10 @@ class Usage:
     def cache_read_input_tokens(self) -> int: ...
     @property
     def cache_write_input_tokens(self) -> int: ...
+    @property
+    def cache_details(self) -> list[dict[str, Any]] | None:
+        """boto3's ``cacheDetails``: the cache writes by lifetime, ``[{"ttl": "1h",
+        "inputTokens": n}, ...]``; None when the service did not break them down."""
     def __add__(self, other: Usage) -> Usage: ...
     def to_dict(self) -> dict[str, int]:
         """boto3's ``usage`` dict."""

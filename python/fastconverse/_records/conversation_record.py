@@ -65,16 +65,19 @@ class ConversationRecord:
 
     def cost(self, prices: Mapping[str, Mapping[str, float]]) -> float:
         """What the conversation's tokens cost at ``prices``: ``{model_id: {"input": ..,
-        "output": .., "cache_read": .., "cache_write": ..}}``, each per 1,000 tokens (cache
-        prices may be left out when no cache tokens were used). No price table is built in:
-        prices change, and a stale one would be silently wrong."""
+        "output": .., "cache_read": .., "cache_write": .., "cache_write_1h": ..}}``, each
+        per 1,000 tokens (cache prices may be left out when no such tokens were used).
+        Bedrock's input tokens leave out the cached ones, so nothing is priced twice, and
+        one-hour cache writes (``usage.cache_details``) take their own price. No price
+        table is built in: prices change, and a stale one would be silently wrong."""
         from fastconverse._records.cost import cost
 
         return cost(self._core.usage_by_model, prices)
 
     @property
     def cache(self) -> list[str]:
-        """Where cache points go: some of ``"system"``, ``"tools"``, ``"history"``."""
+        """Where cache points go: some of ``"system"``, ``"tools"``, ``"history"``, each
+        with ``":5m"`` or ``":1h"`` when given a lifetime."""
         return self._core.cache
 
     @property

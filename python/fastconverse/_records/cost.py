@@ -7,12 +7,22 @@ from collections.abc import Mapping
 
 from fastconverse import _core
 
-_KINDS = {
-    "input": "input_tokens",
-    "output": "output_tokens",
-    "cache_read": "cache_read_input_tokens",
-    "cache_write": "cache_write_input_tokens",
-}
+# Each price applies to its own tokens: Bedrock's inputTokens leave out what the cache read
+# and wrote, so no token is priced twice; cache writes are priced by their lifetime.
+_KINDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+
+
+def _tokens(used: _core.Usage) -> dict[str, int]:
+    """The tokens of each price: the cache writes split by lifetime (``cacheDetails``;
+    without it, every write is a five-minute one, the only kind before lifetimes)."""
+    hour = sum(d["inputTokens"] for d in used.cache_details or () if d["ttl"] == "1h")
+    return {
+        "input": used.input_tokens,
+        "output": used.output_tokens,
+        "cache_read": used.cache_read_input_tokens,
+        "cache_write": used.cache_write_input_tokens - hour,
+        "cache_write_1h": hour,
+    }
 
 
 def _price(prices: Mapping[str, float], model_id: str, kind: str, tokens: int) -> float:
@@ -62,6 +72,6 @@ def cost(usage: Mapping[str, _core.Usage], prices: Mapping[str, Mapping[str, flo
                 f"prices[{model_id!r}]: unknown keys {sorted(map(str, unknown))}; "
                 f"expected {sorted(_KINDS)}"
             )
-        for kind, attr in _KINDS.items():
-            total += _price(model_prices, model_id, kind, getattr(used, attr))
+        for kind, tokens in _tokens(used).items():
+            total += _price(model_prices, model_id, kind, tokens)
     return total

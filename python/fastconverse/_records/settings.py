@@ -9,6 +9,8 @@ variables (``template``), so that a reopened one says where it started.
 
 from __future__ import annotations
 
+from _collections_abc import Mapping  # (collections.abc's, without importing collections)
+
 from fastconverse import _core
 from fastconverse.memory import MemoryPolicy
 
@@ -70,7 +72,11 @@ def settings_json(
         "tool_timeout": tool_timeout,
         "raise_tool_errors": raise_tool_errors,
         "memory": _memory_json(memory),
-        "cache": cache if cache is None or isinstance(cache, str) else list(cache),
+        "cache": cache
+        if cache is None or isinstance(cache, str)
+        else dict(cache)
+        if isinstance(cache, Mapping)
+        else list(cache),
         "guardrail_config": guardrail_config,
         "template": template,
         "serving": dict(serving) if serving else None,
