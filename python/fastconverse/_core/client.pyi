@@ -62,7 +62,7 @@ class ConverseClient:
         max_tool_rounds: int,
         tool_choice: Mapping[str, Any] | None,
         memory: Any = None,
-        cache: str | Sequence[str] | None = None,
+        cache: str | Sequence[str] | Mapping[str, str | None] | None = None,
         store: Store | None = None,
         settings: str | None = None,
         metadata: Mapping[str, Any] | None = None,
