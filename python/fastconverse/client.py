@@ -12,6 +12,7 @@ from fastconverse._records import settings as _stored
 from fastconverse._records.by_id import ConversationsById
 from fastconverse._records.registry import ConversationRegistry
 from fastconverse.conversation import Conversation
+from fastconverse.stream import check_resume
 from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -52,6 +53,9 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         aws_secret_access_key: See ``aws_access_key_id``.
         aws_session_token: For temporary credentials.
         max_attempts: Attempts per call, the first included (the SDK's standard retries).
+        resume: How many times a conversation's stream that is cut after some of the answer
+            resumes, continuing the answer (0: never; ``conv.stream(..., resume=)`` for one
+            stream). The boto3-shaped ``converse_stream`` never resumes, as in boto3.
         connect_timeout: Seconds to wait for a connection.
         read_timeout: Seconds to wait for a response to start, and for each stream event.
         max_conversations: How many conversations the client keeps by id
@@ -96,6 +100,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
         guardrail_config: Mapping[str, Any] | None = None,
         hooks: Sequence[Any] | None = None,
         log_content: bool = False,
+        resume: int = 2,
     ) -> None:
         if not isinstance(log_content, bool):
             raise TypeError(f"log_content: expected a bool, got {type(log_content).__name__}")
@@ -127,6 +132,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, Boto3Calls):
             read_timeout=read_timeout,
             max_conversations=max_conversations,
             rate_limit=rate_limit,
+            resume=check_resume(resume),
         )
         self._store = _core._store_from(store)
         self._hooks = _compile_hooks(hooks, "hooks")
