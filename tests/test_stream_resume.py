@@ -372,3 +372,49 @@ def test_campaign(fake_bedrock: FakeBedrock, seed: int) -> None:
     client = fc_client(fake_bedrock)
     for n in range(25):
         _one(fake_bedrock, client, rng, n)
+
+
+def _tool_case(fake: FakeBedrock, rng: random.Random, n: int) -> None:
+    """A tool round cut at a random event: each tool is called once, the loop completes."""
+    fake.reset()
+    calls: list[str] = []
+
+    @tool
+    def echo(text: str) -> str:
+        """Says it back."""
+        calls.append(text)
+        return text
+
+    client = fc_client(fake)
+    conv = client.create_conversation(model_id=CLAUDE, tools=[echo])
+    k = rng.randint(1, 3)
+    chunks = rng.randint(1, 4)
+    inputs = [f"t{i}-{rng.randint(0, 99)}" for i in range(k)]
+    # events: start, text deltas, stop, then per tool: start, deltas, stop; stop, metadata
+    events = 1 + chunks + 1 + k * (chunks + 2) + 2
+    after = rng.randint(2, events - 1)
+    fault = rng.choice(FAULTS)
+    kw: dict[str, Any] = {"text": "Calling.", "chunks": chunks}
+    if fault.get("disconnect"):
+        kw["disconnect_after_events"] = after
+    else:
+        kw.update(stream_error=fault["stream_error"], after_events=after)
+    fake.enqueue_tool_uses(
+        [("echo", {"text": t}, f"tooluse_{i}") for i, t in enumerate(inputs)], **kw
+    )
+    fake.enqueue_text("All done.")
+    seen = list(conv.stream("go"))
+    context = f"tools {n}: {fault} after {after}/{events}, {k} calls in {chunks} chunks"
+    assert sorted(calls) == sorted(inputs), context
+    assert [m["role"] for m in conv.messages] == ["user", "assistant", "user", "assistant"], context
+    uses = [b["toolUse"]["toolUseId"] for b in conv.messages[1]["content"] if "toolUse" in b]
+    assert uses == [f"tooluse_{i}" for i in range(k)], context
+    assert _text(seen) == "Calling.All done.", context
+    assert sum(isinstance(e, Resumed) for e in seen) == 1, context
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tool_campaign(fake_bedrock: FakeBedrock, seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    for n in range(10):
+        _tool_case(fake_bedrock, rng, n)
