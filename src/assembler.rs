@@ -10,6 +10,7 @@ use crate::errors::ErrorInfo;
 use crate::reply::{ReplyData, Tokens};
 use crate::wire::document::json_to_document;
 
+#[derive(Clone)]
 enum Partial {
     Text(String),
     Tool {
@@ -30,10 +31,83 @@ fn push_text(slot: std::collections::btree_map::Entry<'_, i32, Partial>, s: &str
     }
 }
 
+fn broken(model_id: &str, what: String) -> Box<ErrorInfo> {
+    let mut info = ErrorInfo::new("StreamInterruptedError", what);
+    info.retryable = true;
+    Box::new(info.with_model(Some(model_id)))
+}
+
+/// Block `index` as a finished content block; an error when a tool input is not valid JSON.
+fn whole(index: i32, block: Partial, model_id: &str) -> Result<t::ContentBlock, Box<ErrorInfo>> {
+    Ok(match block {
+        Partial::Text(text) => t::ContentBlock::Text(text),
+        Partial::Tool { id, name, input } => {
+            let value = if input.trim().is_empty() {
+                serde_json::Value::Object(Default::default())
+            } else {
+                serde_json::from_str(&input).map_err(|e| {
+                    let mut info = ErrorInfo::new(
+                        "ModelError",
+                        format!(
+                            "the input of tool use {id:?} ({name}) at content block {index} is not valid JSON: {e}"
+                        ),
+                    );
+                    info.code = Some("malformed_tool_use".into());
+                    Box::new(info.with_model(Some(model_id)))
+                })?
+            };
+            t::ContentBlock::ToolUse(
+                t::ToolUseBlock::builder()
+                    .tool_use_id(id)
+                    .name(name)
+                    .input(json_to_document(value))
+                    .build()
+                    .map_err(|e| broken(model_id, e.to_string()))?,
+            )
+        }
+        Partial::Reasoning {
+            text,
+            signature,
+            redacted,
+        } => t::ContentBlock::ReasoningContent(match redacted {
+            Some(bytes) if text.is_empty() => {
+                t::ReasoningContentBlock::RedactedContent(Blob::new(bytes))
+            }
+            _ => t::ReasoningContentBlock::ReasoningText(
+                t::ReasoningTextBlock::builder()
+                    .text(text)
+                    .set_signature(signature)
+                    .build()
+                    .map_err(|e| broken(model_id, e.to_string()))?,
+            ),
+        }),
+    })
+}
+
+/// Where a cut stream stands (`Assembler::cut`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cut {
+    /// The answer so far as it can be sent back: whole blocks, and the open text block's
+    /// text without its trailing whitespace (which Anthropic's models refuse).
+    pub prefill: Vec<t::ContentBlock>,
+    /// The message's last block is text: a continuation's text goes on with it.
+    pub ends_in_text: bool,
+    /// The index of the message's last block (-1: none).
+    pub last: i32,
+    /// The index the continuation's next new block takes.
+    pub next: i32,
+    /// The whitespace the last text block ends with, shown already but not in the prefill.
+    pub trimmed: String,
+    /// The cut attempt's usage, if its metadata came (it rarely does: it comes last).
+    pub usage: Option<Tokens>,
+}
+
 /// Builds the finished message from the stream's events, as they pass.
 #[derive(Default)]
 pub struct Assembler {
     blocks: BTreeMap<i32, Partial>,
+    /// The blocks whose `contentBlockStop` came.
+    stopped: std::collections::BTreeSet<i32>,
     stop_reason: Option<String>,
     fields: Option<Document>,
     usage: Option<Tokens>,
@@ -108,6 +182,9 @@ impl Assembler {
                     _ => {}
                 }
             }
+            E::ContentBlockStop(e) => {
+                self.stopped.insert(e.content_block_index());
+            }
             E::MessageStop(e) => {
                 self.stop_reason = Some(e.stop_reason().as_str().to_owned());
                 self.fields = e.additional_model_response_fields().cloned();
@@ -124,6 +201,57 @@ impl Assembler {
         }
     }
 
+    /// Where a cut stream stands, for a request that continues it: drops the blocks that
+    /// cannot be sent back unfinished (a tool use whose input was cut, reasoning without its
+    /// end) and gives the rest as the assistant's prefill (`turn::resume` explains it).
+    pub fn cut(&mut self, model_id: &str) -> Cut {
+        let stopped = &self.stopped;
+        self.blocks.retain(|index, block| match block {
+            Partial::Text(_) => true,
+            Partial::Tool { .. } | Partial::Reasoning { .. } => stopped.contains(index),
+        });
+        let next = self.blocks.keys().next_back().map_or(0, |last| last + 1);
+        let trimmed = match self.blocks.values().next_back() {
+            Some(Partial::Text(text)) => Some(text[text.trim_end().len()..].to_owned()),
+            _ => None,
+        };
+        let count = self.blocks.len();
+        let mut prefill = Vec::with_capacity(count);
+        for (n, (index, block)) in self.blocks.iter().enumerate() {
+            let block = match block {
+                Partial::Text(text) => {
+                    let text = if n + 1 == count {
+                        text.trim_end()
+                    } else {
+                        text
+                    };
+                    if text.trim().is_empty() {
+                        continue; // (a blank text block is refused)
+                    }
+                    Partial::Text(text.to_owned())
+                }
+                // (reasoning goes back only whole, with its signature or redacted)
+                Partial::Reasoning {
+                    signature: None,
+                    redacted: None,
+                    ..
+                } => continue,
+                other => other.clone(),
+            };
+            if let Ok(block) = whole(*index, block, model_id) {
+                prefill.push(block);
+            }
+        }
+        Cut {
+            prefill,
+            ends_in_text: trimmed.is_some(),
+            last: next - 1,
+            next,
+            trimmed: trimmed.unwrap_or_default(),
+            usage: self.usage.take(),
+        }
+    }
+
     /// The finished reply; an error when the stream ended without its closing events or a
     /// tool input is not valid JSON.
     pub fn finish(
@@ -131,67 +259,21 @@ impl Assembler {
         model_id: &str,
         request_id: Option<String>,
     ) -> Result<ReplyData, Box<ErrorInfo>> {
-        let broken = |what: String| {
-            let mut info = ErrorInfo::new("StreamInterruptedError", what);
-            info.retryable = true;
-            Box::new(info.with_model(Some(model_id)))
-        };
         let Some(stop_reason) = self.stop_reason else {
             return Err(broken(
+                model_id,
                 "the stream ended before its messageStop event".into(),
             ));
         };
         let mut content = Vec::with_capacity(self.blocks.len());
         for (index, block) in self.blocks {
-            content.push(match block {
-                Partial::Text(text) => t::ContentBlock::Text(text),
-                Partial::Tool { id, name, input } => {
-                    let value = if input.trim().is_empty() {
-                        serde_json::Value::Object(Default::default())
-                    } else {
-                        serde_json::from_str(&input).map_err(|e| {
-                            let mut info = ErrorInfo::new(
-                                "ModelError",
-                                format!(
-                                    "the input of tool use {id:?} ({name}) at content block {index} is not valid JSON: {e}"
-                                ),
-                            );
-                            info.code = Some("malformed_tool_use".into());
-                            Box::new(info.with_model(Some(model_id)))
-                        })?
-                    };
-                    t::ContentBlock::ToolUse(
-                        t::ToolUseBlock::builder()
-                            .tool_use_id(id)
-                            .name(name)
-                            .input(json_to_document(value))
-                            .build()
-                            .map_err(|e| broken(e.to_string()))?,
-                    )
-                }
-                Partial::Reasoning {
-                    text,
-                    signature,
-                    redacted,
-                } => t::ContentBlock::ReasoningContent(match redacted {
-                    Some(bytes) if text.is_empty() => {
-                        t::ReasoningContentBlock::RedactedContent(Blob::new(bytes))
-                    }
-                    _ => t::ReasoningContentBlock::ReasoningText(
-                        t::ReasoningTextBlock::builder()
-                            .text(text)
-                            .set_signature(signature)
-                            .build()
-                            .map_err(|e| broken(e.to_string()))?,
-                    ),
-                }),
-            });
+            content.push(whole(index, block, model_id)?);
         }
         let message = t::Message::builder()
             .role(t::ConversationRole::Assistant)
             .set_content(Some(content))
             .build()
-            .map_err(|e| broken(e.to_string()))?;
+            .map_err(|e| broken(model_id, e.to_string()))?;
         Ok(ReplyData {
             message,
             stop_reason,
@@ -209,3 +291,7 @@ impl Assembler {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "assembler_tests.rs"]
+mod tests;

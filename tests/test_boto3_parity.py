@@ -106,7 +106,7 @@ def test_conversation_errors_are_client_errors_too(fake_bedrock: FakeBedrock) ->
     assert (error["Code"], status, operation) == ("ThrottlingException", 429, "Converse")
     assert isinstance(e, errors.ThrottlingError) and len(conv) == 0
     fake_bedrock.enqueue_text("a b c", stream_error="throttlingException", after_events=2)
-    kind, error, _, operation, _ = caught(lambda: list(conv.stream("hi")))
+    kind, error, _, operation, _ = caught(lambda: list(conv.stream("hi", resume=0)))
     assert issubclass(kind, EventStreamError) and issubclass(kind, errors.ThrottlingError)
     assert (error["Code"], operation) == ("throttlingException", "ConverseStream")
     fake_bedrock.enqueue_error("ValidationException", "bad")

@@ -188,13 +188,26 @@ def test_error_in_the_middle_of_a_reply(fake_bedrock: FakeBedrock) -> None:
     fake_bedrock.enqueue_text(
         "partial reply here", stream_error="throttlingException", after_events=2
     )
-    result = chat_with(fake_bedrock, "--max-attempts", "1", stdin="tell me\nagain\n")
+    result = chat_with(
+        fake_bedrock, "--max-attempts", "1", "--resume", "0", stdin="tell me\nagain\n"
+    )
     assert result.returncode == 1
     # the cut reply's line is ended before the error note; the next reply starts afresh
     assert result.stdout == "partial \nYou said: again\n"
     assert "error: " in result.stderr
     assert "hrottling" in result.stderr
     assert streams(fake_bedrock)[-1].body["messages"] == [user("again")]
+
+
+def test_a_reply_cut_midway_is_continued(fake_bedrock: FakeBedrock) -> None:
+    fake_bedrock.enqueue_text(
+        "partial reply here", stream_error="throttlingException", after_events=2
+    )
+    result = chat_with(fake_bedrock, stdin="tell me\n")
+    assert result.returncode == 0, result.stderr
+    # (the continuation's text follows on the same line, nothing repeated)
+    assert result.stdout == "partial reply here\n"
+    assert len(streams(fake_bedrock)) == 2
 
 
 def test_unknown_command_is_not_sent(fake_bedrock: FakeBedrock) -> None:

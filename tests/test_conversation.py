@@ -263,7 +263,7 @@ def test_a_stream_failing_midway_leaves_the_history_unchanged(
     before = conv.messages
     fake_bedrock.enqueue_text("one two three four", **script)
     seen: list[Any] = []
-    stream = conv.stream("lost")
+    stream = conv.stream("lost", resume=0)  # (resumed, it would not fail: test_stream_resume)
     with pytest.raises(errors.ConverseError):
         for event in stream:
             seen.append(event)

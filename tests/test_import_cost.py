@@ -20,6 +20,7 @@ from fastconverse.events import (
     MessageStop,
     Metadata,
     ReasoningDelta,
+    Resumed,
     TextDelta,
     ToolResult,
     ToolUseDelta,
@@ -61,6 +62,7 @@ EVENT_TYPES = (
     ContentBlockStop,
     MessageStop,
     Metadata,
+    Resumed,
     ToolResult,
 )
 

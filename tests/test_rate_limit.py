@@ -265,7 +265,7 @@ def test_a_throttle_inside_a_stream_lowers_the_rate(fake_bedrock: FakeBedrock) -
     conv = fc_client(fake_bedrock, rate_limit=limit, max_attempts=1).create_conversation()
     fake_bedrock.enqueue_text("a b c", stream_error="throttlingException", after_events=2)
     with pytest.raises(ThrottlingError):
-        conv.stream("hi").until_done()
+        conv.stream("hi", resume=0).until_done()
     stats = limit.stats()
     assert stats["throttles"] == 1 and stats["rate"] < 0.71, stats
 

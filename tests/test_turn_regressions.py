@@ -481,7 +481,7 @@ def test_an_in_stream_error_reports_the_streams_status(
     fake_bedrock.enqueue_text("a b c", stream_error="throttlingException", after_events=3)
     conv = client.create_conversation()
     with pytest.raises(errors.ThrottlingError) as caught:
-        conv.stream("x").until_done()
+        conv.stream("x", resume=0).until_done()
     # the exception came inside a stream that had started with HTTP 200
     assert caught.value.status_code == 200 and caught.value.retryable
     assert conv.messages == []

@@ -48,6 +48,8 @@ class ChatOptions:
     max_tokens: int | None = None
     temperature: float | None = None
     max_attempts: int = 3
+    resume: int = 2
+    """How many times a reply cut midway is continued (the client's ``resume``)."""
     fake: bool = False
     template: str | None = None
     """A file holding a ``Template``'s text, or ``module:attr`` naming a Template or str:
@@ -118,6 +120,7 @@ def _start(
 ) -> tuple[ConverseClient, Conversation]:
     settings: dict[str, Any] = {
         "max_attempts": options.max_attempts,
+        "resume": options.resume,
         "store": options.store,
     }
     model = options.model or default_model()

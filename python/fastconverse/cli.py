@@ -33,6 +33,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {value!r}")
+    return number
+
+
 def _temperature(value: str) -> float:
     try:
         number = float(value)
@@ -110,6 +120,7 @@ def _chat(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             max_tokens=args.max_tokens,
             temperature=args.temperature,
             max_attempts=args.max_attempts,
+            resume=args.resume,
             fake=args.fake,
             template=args.template,
             variables=tuple(args.var),
@@ -155,6 +166,13 @@ def _add_chat(
         default=3,
         metavar="N",
         help="attempts per turn, retries of throttling and the like included (default: 3)",
+    )
+    chat.add_argument(
+        "--resume",
+        type=_count,
+        default=2,
+        metavar="N",
+        help="times a reply cut midway is continued where it stopped (default: 2; 0: never)",
     )
     chat.add_argument(
         "--fake",

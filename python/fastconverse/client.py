@@ -15,6 +15,7 @@ from fastconverse._records.registry import ConversationRegistry
 from fastconverse._records.templated import TemplatedConversations
 from fastconverse.conversation import Conversation
 from fastconverse.prompts import PromptLibrary
+from fastconverse.stream import check_resume
 from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -68,6 +69,9 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         aws_secret_access_key: See ``aws_access_key_id``.
         aws_session_token: For temporary credentials.
         max_attempts: Attempts per call, the first included (the SDK's standard retries).
+        resume: How many times a conversation's stream that is cut after some of the answer
+            resumes, continuing the answer (0: never; ``conv.stream(..., resume=)`` for one
+            stream). The boto3-shaped ``converse_stream`` never resumes, as in boto3.
         connect_timeout: Seconds to wait for a connection.
         read_timeout: Seconds to wait for a response to start, and for each stream event.
         max_conversations: How many conversations the client keeps by id
@@ -125,6 +129,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         service_tier: str | None = None,
         performance_config: Mapping[str, Any] | None = None,
         request_metadata: Mapping[str, str] | None = None,
+        resume: int = 2,
     ) -> None:
         if prompt_library is not None and not isinstance(prompt_library, PromptLibrary):
             raise TypeError(
@@ -161,6 +166,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
             read_timeout=read_timeout,
             max_conversations=max_conversations,
             rate_limit=rate_limit,
+            resume=check_resume(resume),
         )
         self._store = _core._store_from(store)
         self._hooks = _compile_hooks(hooks)

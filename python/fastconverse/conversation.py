@@ -23,7 +23,7 @@ from fastconverse._tools.structured import Output
 from fastconverse._tools.structured import wanted as _wanted
 from fastconverse._turn import driver as _driver
 from fastconverse.errors import TurnKeptInterrupt
-from fastconverse.stream import ReplyStream
+from fastconverse.stream import ReplyStream, check_resume
 from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -183,9 +183,18 @@ class Conversation(ConversationRecord):
         service_tier: str | None = None,
         performance_config: Mapping[str, Any] | None = None,
         request_metadata: Mapping[str, str] | None = None,
+        resume: int | None = None,
     ) -> ReplyStream:
         """Sends one user turn and streams the reply as typed events (``for`` or ``async
-        for``); with tools, through the tool calls, each reported by a ``ToolResult``."""
+        for``); with tools, through the tool calls, each reported by a ``ToolResult``.
+
+        A stream cut after some of the answer (a throttle, a 5xx, a dropped connection, a
+        read timeout, an in-stream error) resumes: the model is asked to continue the answer
+        so far, and the stream goes on with the new text only, after a ``Resumed`` event.
+        ``resume``: how many times each request may resume (None: the client's ``resume``;
+        0: never, the stream fails as it was cut)."""
+        if resume is not None:
+            resume = check_resume(resume)
         blocks = _context_blocks(context)
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
@@ -206,6 +215,7 @@ class Conversation(ConversationRecord):
             self._tools,
             self._steps(turn, hooks),
             lambda reply, in_loop: _driver.committed(self, hooks, reply, in_loop),
+            resume,
         )
 
     def send_tool_results(

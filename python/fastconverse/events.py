@@ -12,6 +12,7 @@ from fastconverse._core import (
     MessageStop,
     Metadata,
     ReasoningDelta,
+    Resumed,
     TextDelta,
     ToolUseDelta,
     ToolUseStart,
@@ -28,6 +29,7 @@ __all__ = [
     "MessageStop",
     "Metadata",
     "ReasoningDelta",
+    "Resumed",
     "TextDelta",
     "ToolResult",
     "ToolUseDelta",
@@ -106,6 +108,7 @@ if TYPE_CHECKING:
         ContentBlockStop,
         MessageStop,
         Metadata,
+        Resumed,
         ToolResult,
     ]
 
@@ -126,6 +129,7 @@ def __getattr__(name: str) -> Any:
             ContentBlockStop,
             MessageStop,
             Metadata,
+            Resumed,
             ToolResult,
         ]
         globals()["Event"] = event  # (found as a plain global from now on)

@@ -23,14 +23,23 @@ if TYPE_CHECKING:
     from fastconverse._turn.driver import Steps
     from fastconverse.events import Event
 
-__all__ = ["ReplyStream"]
+__all__ = ["ReplyStream", "check_resume"]
+
+
+def check_resume(resume: object) -> int:
+    """``resume=``: how many times a stream cut after content resumes (0: never)."""
+    if type(resume) is not int:
+        raise TypeError(f"resume: expected an int >= 0, got {type(resume).__name__}")
+    if resume < 0:
+        raise ValueError(f"resume: expected an int >= 0, got {resume}")
+    return resume
 
 
 class _Run:
     """What a ``ReplyStream`` and its generators share. The generators must not hold the
     stream: dropping an unfinished stream then drops them, which ends the turn at once."""
 
-    __slots__ = ("closed", "committed", "current", "reply", "steps", "tools", "turn")
+    __slots__ = ("closed", "committed", "current", "reply", "resume", "steps", "tools", "turn")
 
     def __init__(
         self,
@@ -38,8 +47,10 @@ class _Run:
         tools: ToolBox | None,
         steps: Steps,
         committed: Callable[[_core.Reply, bool], None],
+        resume: int | None = None,
     ) -> None:
         self.turn = turn
+        self.resume = resume  # (None: the client's)
         self.tools = tools
         self.steps = steps
         self.committed = committed  # (the commit hooks, run once the reply is set)
@@ -95,7 +106,7 @@ def _events(run: _Run) -> Generator[Event, None, None]:
             value = error = None
             try:
                 if op is REQUEST:
-                    current = run.current = turn.stream()
+                    current = run.current = turn.stream(run.resume)
                     yield from current
                 elif op is SUMMARY:  # a summary is not the reply: it is not streamed
                     turn.request()
@@ -131,7 +142,7 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
             value = error = None
             try:
                 if op is REQUEST:
-                    current = run.current = turn.stream()
+                    current = run.current = turn.stream(run.resume)
                     async for event in current:
                         yield event
                 elif op is SUMMARY:
@@ -169,10 +180,12 @@ class ReplyStream:
         tools: ToolBox | None,
         steps: Steps,
         committed: Callable[[_core.Reply, bool], None],
+        resume: int | None = None,
     ) -> None:
         """``steps``: the turn's ``_turn.driver.steps``, which this stream runs; ``committed``:
-        what runs once the turn is kept (its hooks), given the reply and whether in a loop."""
-        self._run = _Run(turn, tools, steps, committed)
+        what runs once the turn is kept (its hooks), given the reply and whether in a loop;
+        ``resume``: how many times each request's stream resumes (None: the client's)."""
+        self._run = _Run(turn, tools, steps, committed, resume)
         self._sync: Generator[Event, None, None] | None = None
         self._async: AsyncGenerator[Event, None] | None = None
 

@@ -47,6 +47,8 @@ struct Ready {
     /// Also the longest wait for the next event of a stream.
     read_timeout: Duration,
     max_attempts: u32,
+    /// How many times a conversation's cut stream resumes.
+    resume: u32,
     model_id: Option<String>,
     region: String,
     endpoint_url: Option<String>,
@@ -95,7 +97,7 @@ impl PyConverseClient {
     }
 
     /// The constructor's work: settings checked, the SDK client built (once).
-    #[pyo3(signature = (model_id = None, profile_name = None, region_name = None, *, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0, max_conversations = 1000, rate_limit = None))]
+    #[pyo3(signature = (model_id = None, profile_name = None, region_name = None, *, endpoint_url = None, aws_access_key_id = None, aws_secret_access_key = None, aws_session_token = None, max_attempts = 3, connect_timeout = 10.0, read_timeout = 300.0, max_conversations = 1000, rate_limit = None, resume = 2))]
     #[allow(clippy::too_many_arguments)]
     fn _configure(
         &self,
@@ -112,6 +114,7 @@ impl PyConverseClient {
         read_timeout: f64,
         max_conversations: usize,
         rate_limit: Option<PyRef<'_, PyRateLimit>>,
+        resume: u32,
     ) -> PyResult<()> {
         if self.ready.get().is_some() {
             return Err(pyo3::exceptions::PyRuntimeError::new_err(
@@ -167,6 +170,7 @@ impl PyConverseClient {
             sdk,
             read_timeout,
             max_attempts,
+            resume,
             max_conversations,
             model_id,
             region,
@@ -176,6 +180,12 @@ impl PyConverseClient {
         self.ready.set(ready).map_err(|_| {
             pyo3::exceptions::PyRuntimeError::new_err("this ConverseClient is initialised already")
         })
+    }
+
+    /// How many times a conversation's stream that is cut after content resumes (0: never).
+    #[getter]
+    fn resume(&self) -> PyResult<u32> {
+        Ok(self.ready()?.resume)
     }
 
     /// The default model of `converse` calls without `modelId` and of new conversations.
@@ -377,6 +387,7 @@ impl PyConverseClient {
             sdk: ready.sdk.clone(),
             read_timeout: ready.read_timeout,
             max_attempts: ready.max_attempts,
+            resume: ready.resume,
             limiter: ready.limiter.clone(),
         };
         let metadata = crate::wire::json::object_from_py(metadata, "metadata")?;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod frame;
 pub mod invoke;
 pub mod model;
+pub mod prefill;
 pub mod py;
 pub mod quota;
 pub mod reasoning;

@@ -11,7 +11,6 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::auth::AuthConfig;
-use super::model::default_turn;
 use super::script::{EventCursor, HttpError, Turn, Usage};
 use super::{tokens, validate};
 
@@ -78,6 +77,8 @@ pub struct State {
     /// Reasoning the fake has sent, by signature (or `redacted:` + data): a request may
     /// only send it back unchanged, as with Anthropic's signed thinking blocks.
     reasoning: Mutex<std::collections::HashMap<String, String>>,
+    /// Scripted turns a fault cut, which a request may ask to continue.
+    cuts: super::prefill::Cuts,
 }
 
 pub fn validation(message: impl Into<String>) -> HttpError {
@@ -104,6 +105,7 @@ impl State {
             request_counter: AtomicU64::new(0),
             request_id_seed: seed,
             reasoning: Mutex::default(),
+            cuts: Default::default(),
         }
     }
 
@@ -150,6 +152,7 @@ impl State {
         *self.queues.lock().unwrap() = Queues::default();
         self.requests.lock().unwrap().clear();
         self.cached_prefixes.lock().unwrap().clear();
+        self.cuts.clear();
     }
 
     pub fn record(&self, request: RecordedRequest) {
@@ -312,13 +315,20 @@ impl State {
         if let Err(e) = self.check_model(model_id) {
             return Err((Outcome::Error(e), Duration::ZERO));
         }
-        let scripted = self.pop_turn(model_id);
+        // A request that continues a cut scripted turn gets its rest, not the next in line.
+        let continued = super::prefill::prefix(body)
+            .and_then(|(said, _)| self.cuts.continuation(model_id, said));
+        let scripted = match continued {
+            Some(_) => None,
+            None => self.pop_turn(model_id),
+        };
         if let Some((turn, _)) = &scripted {
             if let Some(err) = &turn.http_error {
                 return Err((Outcome::Error(err.clone()), turn.first_byte_delay));
             }
         }
         let checked = validate::validate_converse(body)
+            .and_then(|()| super::prefill::check_prefill(model_id, body))
             .and_then(|()| super::reasoning::check_forced_tool(body))
             .and_then(|()| {
                 let issued = self.reasoning.lock().unwrap();
@@ -350,10 +360,15 @@ impl State {
             self.unpop_turn(scripted);
             return Err((Outcome::Error(e), Duration::ZERO));
         }
-        let mut turn = match scripted {
-            Some((turn, _)) => turn,
-            None => default_turn(body),
+        let mut turn = match (continued, scripted) {
+            (Some((i, turn)), _) => {
+                self.cuts.forget(i);
+                turn
+            }
+            (None, Some((turn, _))) => turn,
+            (None, None) => super::prefill::default_turn(body),
         };
+        self.cuts.remember(model_id, &turn);
         let traced = body["guardrailConfig"]["trace"]
             .as_str()
             .is_some_and(|t| t.starts_with("enabled"));

@@ -24,6 +24,7 @@ use tokio::task::AbortHandle;
 pub use boto3::PyEventStream;
 use kinds::interrupted;
 pub use kinds::{ChunkReceiver, ConverseReceiver, Events};
+pub use pump::transient;
 use pump::{Waiter, Waiting, CHANNEL};
 
 use crate::errors::ErrorInfo;

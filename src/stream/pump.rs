@@ -14,7 +14,7 @@ use crate::errors::ErrorInfo;
 use crate::wake;
 
 /// Failures worth one more try when nothing of the answer was read yet.
-fn transient(info: &ErrorInfo) -> bool {
+pub fn transient(info: &ErrorInfo) -> bool {
     matches!(
         info.class,
         "ThrottlingError"

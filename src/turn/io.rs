@@ -21,6 +21,8 @@ pub struct Backend {
     pub sdk: aws_sdk_bedrockruntime::Client,
     pub read_timeout: Duration,
     pub max_attempts: u32,
+    /// How many times a conversation's stream cut after content resumes (`turn::resume`).
+    pub resume: u32,
     pub limiter: Option<Arc<Limiter>>,
 }
 
@@ -78,9 +80,8 @@ pub fn converse(
 }
 
 /// One ConverseStream request, read by a pump that retries a failed start.
-pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> Pump {
+pub fn converse_stream(backend: &Backend, parts: Arc<RequestParts>, tokens: u64) -> Pump {
     let model = parts.model_id.clone();
-    let parts = Arc::new(parts);
     let sdk = backend.sdk.clone();
     let limiter = backend.limiter.clone();
     let restart_model = model.clone();
@@ -116,11 +117,50 @@ pub fn converse_stream(backend: &Backend, parts: RequestParts, tokens: u64) -> P
     )
 }
 
+/// Makes a streamed request again, with messages after its own: a resumed stream's
+/// (`turn::resume`).
+pub struct Resumer {
+    backend: Backend,
+    parts: Arc<RequestParts>,
+}
+
+impl Resumer {
+    pub fn new(backend: &Backend, parts: Arc<RequestParts>) -> Self {
+        Self {
+            backend: backend.clone(),
+            parts,
+        }
+    }
+
+    /// The request again, `added` after its messages (cache points where they were).
+    pub fn start(&self, added: Vec<t::Message>) -> Pump {
+        let mut parts = RequestParts::clone(&self.parts);
+        if !added.is_empty() {
+            let mut messages = parts.messages();
+            messages.extend(added);
+            parts.history = Arc::new(messages);
+            (parts.from, parts.added, parts.cache_history) = (0, Vec::new(), 0);
+        }
+        let tokens = tokens(&self.backend, &parts);
+        converse_stream(&self.backend, Arc::new(parts), tokens)
+    }
+
+    /// The estimate of the first request's input tokens.
+    pub fn input_estimate(&self) -> u64 {
+        estimate(&self.parts)
+    }
+}
+
 /// What a request reserves from the limiter (0 without one: nothing to estimate).
 pub fn tokens(backend: &Backend, parts: &RequestParts) -> u64 {
     if backend.limiter.is_none() {
         return 0;
     }
+    estimate(parts)
+}
+
+/// The estimate of a request's input tokens.
+fn estimate(parts: &RequestParts) -> u64 {
     let kept = &parts.history[parts.from.min(parts.history.len())..];
     limit::request_tokens(kept, &parts.system, parts.tool_config.as_ref())
         + limit::request_tokens(&parts.added, &[], None)

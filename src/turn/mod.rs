@@ -9,6 +9,7 @@ pub mod memory;
 pub mod outcome;
 pub mod py;
 pub mod request;
+pub mod resume;
 pub mod setup;
 pub mod state;
 pub mod step;

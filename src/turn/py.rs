@@ -282,11 +282,22 @@ impl PyTurn {
     }
 
     /// Makes the due request as a stream of typed events; its end takes in the reply.
-    fn stream(slf: Py<Self>) -> PyResult<PyRequestStream> {
+    /// `resume`: how many times a stream cut after content resumes (None: the client's).
+    #[pyo3(signature = (resume = None))]
+    fn stream(slf: Py<Self>, resume: Option<u32>) -> PyResult<PyRequestStream> {
         let (parts, tokens) = slf.get().take_request()?;
+        let backend = &slf.get().backend;
         let model_id = parts.model_id.clone();
-        let pump = io::converse_stream(&slf.get().backend, parts, tokens);
-        Ok(PyRequestStream::new(pump, model_id, Box::new(slf)))
+        let parts = std::sync::Arc::new(parts);
+        let pump = io::converse_stream(backend, parts.clone(), tokens);
+        let resume = resume.unwrap_or(backend.resume);
+        let resumer = (resume > 0).then(|| io::Resumer::new(backend, parts));
+        Ok(PyRequestStream::new(
+            pump,
+            model_id,
+            Box::new(slf),
+            resumer.map(|r| (r, resume)),
+        ))
     }
 
     /// Takes in `toolResult` block dicts for calls of the current round.

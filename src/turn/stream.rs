@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 
+use super::io::Resumer;
+use super::resume::Resuming;
 use crate::assembler::Assembler;
 use crate::errors::ErrorInfo;
 use crate::events;
@@ -31,8 +33,11 @@ pub trait Taker: Send + Sync {
 }
 
 struct Shared {
-    pump: Arc<Pump>,
+    /// The pump of the request under way (a resumed stream's replaces the cut one's).
+    pump: Mutex<Arc<Pump>>,
     assembler: Mutex<Assembler>,
+    /// How the stream resumes, when it may.
+    resuming: Option<Mutex<Resuming>>,
     /// The stream ended (read to its end, failed or closed).
     ended: AtomicBool,
     /// Content reached the reader (a failure now cannot be retried unseen).
@@ -49,6 +54,47 @@ enum Step {
 impl Shared {
     fn assembler(&self) -> MutexGuard<'_, Assembler> {
         self.assembler.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn pump(&self) -> Arc<Pump> {
+        self.pump.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn resuming(&self) -> Option<MutexGuard<'_, Resuming>> {
+        self.resuming
+            .as_ref()
+            .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// An item as the reader and the assembler take it: a resumed stream's renumbered onto
+    /// the message so far; None for one that says nothing new.
+    fn take(&self, item: Item) -> Option<Item> {
+        match self.resuming() {
+            Some(mut r) => r.map(item),
+            None => Some(item),
+        }
+    }
+
+    /// Resumes the stream after `info` when it may: the new request's pump replaces the
+    /// cut one, and the reader gets a `Resumed` event.
+    fn resume(&self, py: Python<'_>, info: &ErrorInfo) -> PyResult<Option<Py<PyAny>>> {
+        let Some(mut resuming) = self.resuming() else {
+            return Ok(None);
+        };
+        let started = {
+            let mut assembler = self.assembler();
+            resuming.start(&mut assembler, &self.model_id, info)
+        };
+        let Some((pump, event)) = started else {
+            return Ok(None);
+        };
+        let pump = Arc::new(pump);
+        *self.pump.lock().unwrap_or_else(|e| e.into_inner()) = pump.clone();
+        drop(resuming);
+        if self.ended.load(Ordering::Acquire) {
+            pump.close(); // (closed meanwhile, from another thread)
+        }
+        Ok(Some(Py::new(py, event)?.into_any()))
     }
 
     /// What the reader gets for one item, on the reader's thread.
@@ -76,12 +122,15 @@ impl Shared {
                 retries,
             } => {
                 self.ended.store(true, Ordering::Release);
-                self.pump.close();
+                self.pump().close();
                 let assembler = std::mem::take(&mut *self.assembler());
                 let out = assembler
                     .finish(&self.model_id, request_id)
                     .map(|mut reply| {
                         reply.retries = retries.map(|r| *r).unwrap_or_default();
+                        if let Some(r) = self.resuming() {
+                            r.settle(&mut reply);
+                        }
                         reply
                     })
                     .map_err(|e| *e);
@@ -89,9 +138,18 @@ impl Shared {
                 Ok(Step::Stop)
             }
             Item::Failed(info) => {
-                self.ended.store(true, Ordering::Release);
                 let unseen = !self.content.load(Ordering::Acquire);
-                self.finish(py, Err(*info), unseen)?;
+                if !unseen {
+                    if let Some(event) = self.resume(py, &info)? {
+                        return Ok(Step::Yield(event));
+                    }
+                }
+                self.ended.store(true, Ordering::Release);
+                let mut info = *info;
+                if let Some(r) = self.resuming() {
+                    r.settle_failure(&mut info);
+                }
+                self.finish(py, Err(info), unseen)?;
                 Ok(Step::Stop)
             }
         }
@@ -135,10 +193,20 @@ impl Shared {
         }
     }
 
+    /// The next item shown to the reader, from `pump`; Err when `pump` is not the stream's
+    /// pump any more (it was cut and the stream resumed: read the new one).
+    fn shown(&self, pump: &Arc<Pump>, item: Item) -> Result<Option<Item>, ()> {
+        if !Arc::ptr_eq(pump, &self.pump()) {
+            return Err(());
+        }
+        Ok(self.take(item).filter(|item| !self.hidden(item)))
+    }
+
     fn next_shown_now(&self) -> Option<Item> {
         loop {
-            let item = self.pump.try_next()?;
-            if !self.hidden(&item) {
+            let pump = self.pump();
+            let item = pump.try_next()?;
+            if let Ok(Some(item)) = self.shown(&pump, item) {
                 return Some(item);
             }
         }
@@ -153,8 +221,9 @@ impl Shared {
         future: &Py<PyAny>,
     ) -> Option<Item> {
         loop {
-            let item = self.pump.next_or_wake(py, waker.clone(), future)?;
-            if !self.hidden(&item) {
+            let pump = self.pump();
+            let item = pump.next_or_wake(py, waker.clone(), future)?;
+            if let Ok(Some(item)) = self.shown(&pump, item) {
                 return Some(item);
             }
         }
@@ -175,11 +244,18 @@ pub struct PyRequestStream {
 }
 
 impl PyRequestStream {
-    pub fn new(pump: Pump, model_id: String, turn: Box<dyn Taker>) -> Self {
+    /// `resumer`: how the stream resumes, and how many times at most.
+    pub fn new(
+        pump: Pump,
+        model_id: String,
+        turn: Box<dyn Taker>,
+        resumer: Option<(Resumer, u32)>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
-                pump: Arc::new(pump),
+                pump: Mutex::new(Arc::new(pump)),
                 assembler: Mutex::new(Assembler::default()),
+                resuming: resumer.map(|(r, tries)| Mutex::new(Resuming::new(r, tries))),
                 ended: AtomicBool::new(false),
                 content: AtomicBool::new(false),
                 model_id,
@@ -198,10 +274,11 @@ impl PyRequestStream {
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let shared = &self.shared;
         loop {
-            let item = stream::next_blocking(py, &shared.pump)?;
-            if shared.hidden(&item) {
+            let pump = shared.pump();
+            let item = stream::next_blocking(py, &pump)?;
+            let Ok(Some(item)) = shared.shown(&pump, item) else {
                 continue;
-            }
+            };
             return match shared.step(py, item)? {
                 Step::Yield(obj) => Ok(obj),
                 Step::Stop => Err(PyStopIteration::new_err(())),
@@ -227,19 +304,19 @@ impl PyRequestStream {
                 }?;
                 Some(shared.to_result(py, item))
             },
-            move |future: &Py<PyAny>| unwaiting.pump.unwait(future),
+            move |future: &Py<PyAny>| unwaiting.pump().unwait(future),
         ))
     }
 
     /// Stops reading and closes the connection; the turn gets no reply from it.
     fn close(&self) {
         self.shared.ended.store(true, Ordering::Release);
-        self.shared.pump.close();
+        self.shared.pump().close();
     }
 
     #[getter]
     fn done(&self) -> bool {
-        self.shared.ended.load(Ordering::Acquire) || self.shared.pump.is_done()
+        self.shared.ended.load(Ordering::Acquire) || self.shared.pump().is_done()
     }
 
     fn __repr__(&self) -> String {

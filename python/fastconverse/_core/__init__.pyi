@@ -26,6 +26,7 @@ from .events import MessageStart as MessageStart
 from .events import MessageStop as MessageStop
 from .events import Metadata as Metadata
 from .events import ReasoningDelta as ReasoningDelta
+from .events import Resumed as Resumed
 from .events import StreamEvent as StreamEvent
 from .events import TextDelta as TextDelta
 from .events import ToolUseDelta as ToolUseDelta

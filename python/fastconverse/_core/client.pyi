@@ -29,7 +29,11 @@ class ConverseClient:
         read_timeout: float = 300.0,
         max_conversations: int = 1000,
         rate_limit: RateLimit | None = None,
+        resume: int = 2,
     ) -> None: ...
+    @property
+    def resume(self) -> int:
+        """How many times a conversation's stream cut after content resumes (0: never)."""
     @property
     def max_conversations(self) -> int: ...
     @property

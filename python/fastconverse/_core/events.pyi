@@ -74,6 +74,21 @@ class Metadata:
     def to_dict(self) -> dict[str, Any]:
         """The boto3 event dict: the same as ``converse_stream`` yields."""
 
+class Resumed:
+    """The stream was cut after some of the answer and resumed with a new request; the
+    events after it continue the same answer (no text is repeated)."""
+
+    @property
+    def reason(self) -> str:
+        """The error's code (``ThrottlingException``, ...) or class (``StreamInterruptedError``)."""
+    @property
+    def message(self) -> str: ...
+    @property
+    def attempt(self) -> int:
+        """Which resume of this request this is: 1 for the first."""
+    def to_dict(self) -> dict[str, Any]:
+        """``{"resumed": {"reason", "message", "attempt"}}`` (boto3 has no such event)."""
+
 # The events of one streamed request, as the native stream yields them (the public
 # ``fastconverse.events.Event`` adds ``ToolResult``, which Python makes between requests).
 StreamEvent = (
@@ -85,4 +100,5 @@ StreamEvent = (
     | ContentBlockStop
     | MessageStop
     | Metadata
+    | Resumed
 )

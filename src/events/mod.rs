@@ -6,6 +6,10 @@ use aws_smithy_types::Document;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+mod resumed;
+
+pub use resumed::PyResumed;
+
 use crate::reply::{PyUsage, Tokens};
 use crate::wire::document::document_to_py;
 use crate::wire::pyobj::py_repr;
@@ -393,5 +397,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReasoningDelta>()?;
     m.add_class::<PyContentBlockStop>()?;
     m.add_class::<PyMessageStop>()?;
-    m.add_class::<PyMetadata>()
+    m.add_class::<PyMetadata>()?;
+    m.add_class::<PyResumed>()
 }

@@ -1,0 +1,142 @@
+use super::*;
+use aws_sdk_bedrockruntime::types as t;
+use t::ConverseStreamOutput as E;
+
+fn start_tool(index: i32, id: &str) -> E {
+    E::ContentBlockStart(
+        t::ContentBlockStartEvent::builder()
+            .content_block_index(index)
+            .start(t::ContentBlockStart::ToolUse(
+                t::ToolUseBlockStart::builder()
+                    .tool_use_id(id)
+                    .name("echo")
+                    .build()
+                    .unwrap(),
+            ))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn tool_input(index: i32, input: &str) -> E {
+    E::ContentBlockDelta(
+        t::ContentBlockDeltaEvent::builder()
+            .content_block_index(index)
+            .delta(t::ContentBlockDelta::ToolUse(
+                t::ToolUseBlockDelta::builder()
+                    .input(input)
+                    .build()
+                    .unwrap(),
+            ))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn reasoning(index: i32, delta: t::ReasoningContentBlockDelta) -> E {
+    E::ContentBlockDelta(
+        t::ContentBlockDeltaEvent::builder()
+            .content_block_index(index)
+            .delta(t::ContentBlockDelta::ReasoningContent(delta))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn stop(index: i32) -> E {
+    E::ContentBlockStop(
+        t::ContentBlockStopEvent::builder()
+            .content_block_index(index)
+            .build()
+            .unwrap(),
+    )
+}
+
+fn texts(blocks: &[t::ContentBlock]) -> Vec<String> {
+    blocks
+        .iter()
+        .map(|b| match b {
+            t::ContentBlock::Text(s) => format!("text:{s}"),
+            t::ContentBlock::ToolUse(u) => format!("tool:{}", u.tool_use_id()),
+            t::ContentBlock::ReasoningContent(_) => "reasoning".into(),
+            _ => "other".into(),
+        })
+        .collect()
+}
+
+#[test]
+fn an_open_text_block_is_the_prefill_without_trailing_whitespace() {
+    let mut a = Assembler::default();
+    a.push_text(0, "Hello, ");
+    a.push_text(0, "wor ld \n");
+    let cut = a.cut("m");
+    assert_eq!(texts(&cut.prefill), ["text:Hello, wor ld"]);
+    assert_eq!(cut.trimmed, " \n");
+    assert!(cut.ends_in_text);
+    assert_eq!((cut.last, cut.next), (0, 1));
+}
+
+#[test]
+fn a_cut_tool_use_is_dropped_and_its_index_is_the_next() {
+    let mut a = Assembler::default();
+    a.push_text(0, "Let me look. ");
+    a.push(&stop(0));
+    a.push(&start_tool(1, "t1"));
+    a.push(&tool_input(1, "{\"text\": \"a\"}"));
+    a.push(&stop(1));
+    a.push(&start_tool(2, "t2"));
+    a.push(&tool_input(2, "{\"te"));
+    let cut = a.cut("m");
+    assert_eq!(texts(&cut.prefill), ["text:Let me look. ", "tool:t1"]);
+    assert!(!cut.ends_in_text && cut.trimmed.is_empty());
+    assert_eq!((cut.last, cut.next), (1, 2));
+    // (the dropped block is gone from the message too)
+    a.push(&start_tool(2, "t3"));
+    a.push(&tool_input(2, "{}"));
+    a.push(&stop(2));
+    assert!(a.has_content());
+}
+
+#[test]
+fn reasoning_goes_back_only_whole_and_signed() {
+    let mut a = Assembler::default();
+    a.push(&reasoning(
+        0,
+        t::ReasoningContentBlockDelta::Text("think".into()),
+    ));
+    a.push(&reasoning(
+        0,
+        t::ReasoningContentBlockDelta::Signature("sig".into()),
+    ));
+    a.push(&stop(0));
+    a.push(&reasoning(
+        1,
+        t::ReasoningContentBlockDelta::Text("half".into()),
+    ));
+    let cut = a.cut("m");
+    assert_eq!(texts(&cut.prefill), ["reasoning"]);
+    assert_eq!((cut.last, cut.next), (0, 1));
+
+    let mut a = Assembler::default();
+    a.push(&reasoning(
+        0,
+        t::ReasoningContentBlockDelta::Text("unsigned".into()),
+    ));
+    a.push(&stop(0));
+    a.push_text(1, "   ");
+    let cut = a.cut("m");
+    // (unsigned reasoning and blank text are never sent; the blank text stays shown)
+    assert!(cut.prefill.is_empty());
+    assert!(cut.ends_in_text);
+    assert_eq!((cut.last, cut.next, cut.trimmed.as_str()), (1, 2, "   "));
+}
+
+#[test]
+fn nothing_yet_gives_an_empty_prefill() {
+    let mut a = Assembler::default();
+    a.push(&start_tool(0, "t1"));
+    let cut = a.cut("m");
+    assert!(cut.prefill.is_empty() && !cut.ends_in_text);
+    assert_eq!((cut.last, cut.next), (-1, 0));
+    assert!(!a.has_content());
+}
