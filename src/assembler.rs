@@ -113,7 +113,7 @@ pub struct Assembler {
     usage: Option<Tokens>,
     latency_ms: Option<i64>,
     trace: Option<serde_json::Value>,
-    served: crate::reply::Served,
+    served: crate::wire::serving::Served,
 }
 
 impl Assembler {
@@ -195,7 +195,8 @@ impl Assembler {
                 self.trace = e
                     .trace()
                     .and_then(|t| crate::wire::trace::trace(t.guardrail(), t.prompt_router()));
-                self.served = crate::reply::Served::new(e.service_tier(), e.performance_config());
+                self.served =
+                    crate::wire::serving::Served::new(e.service_tier(), e.performance_config());
             }
             _ => {}
         }

@@ -135,38 +135,7 @@ pub struct ReplyData {
     /// The passages a grounding retriever gave the turn (set by the Python driver).
     pub grounding: Option<std::sync::Arc<Grounded>>,
     /// The service tier and latency setting the response says served it.
-    pub served: Served,
-}
-
-/// How Bedrock says it served a response (`serviceTier.type`, `performanceConfig.latency`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Served {
-    pub tier: Option<String>,
-    pub latency: Option<String>,
-}
-
-impl Served {
-    pub fn new(
-        tier: Option<&t::ServiceTier>,
-        performance: Option<&t::PerformanceConfiguration>,
-    ) -> Self {
-        Served {
-            tier: tier.map(|t| t.r#type().as_str().to_owned()),
-            latency: performance.map(|p| p.latency().as_str().to_owned()),
-        }
-    }
-
-    /// Into a response dict, boto3-shaped (`serviceTier`, `performanceConfig`).
-    pub fn put(&self, d: &Bound<'_, PyDict>) -> PyResult<()> {
-        let py = d.py();
-        if let Some(tier) = &self.tier {
-            d.set_item("serviceTier", dict1(py, "type", tier)?)?;
-        }
-        if let Some(latency) = &self.latency {
-            d.set_item("performanceConfig", dict1(py, "latency", latency)?)?;
-        }
-        Ok(())
-    }
+    pub served: crate::wire::serving::Served,
 }
 
 /// What grounding gave a turn: the sources (a Python list) and why it failed, if it did.

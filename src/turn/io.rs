@@ -65,7 +65,7 @@ pub fn converse(
             turn: None,
             output: None,
             grounding: None,
-            served: crate::reply::Served::new(
+            served: crate::wire::serving::Served::new(
                 out.service_tier.as_ref(),
                 out.performance_config.as_ref(),
             ),

@@ -166,7 +166,7 @@ pub fn converse_output<'py>(
     {
         d.set_item(intern!(py, "trace"), json::to_py(py, &trace)?)?;
     }
-    crate::reply::Served::new(out.service_tier(), out.performance_config()).put(&d)?;
+    crate::wire::serving::Served::new(out.service_tier(), out.performance_config()).put(&d)?;
     Ok(d)
 }
 
@@ -279,7 +279,7 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
             {
                 d.set_item(intern!(py, "trace"), json::to_py(py, &trace)?)?;
             }
-            crate::reply::Served::new(e.service_tier(), e.performance_config()).put(&d)?;
+            crate::wire::serving::Served::new(e.service_tier(), e.performance_config()).put(&d)?;
             dict1(py, intern!(py, "metadata"), d)
         }
         // (botocore yields an empty dict for an event type it does not know)

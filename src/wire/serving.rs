@@ -83,6 +83,40 @@ impl Serving {
     }
 }
 
+/// How Bedrock says it served a response (`serviceTier.type`, `performanceConfig.latency`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Served {
+    pub tier: Option<String>,
+    pub latency: Option<String>,
+}
+
+impl Served {
+    pub fn new(
+        tier: Option<&t::ServiceTier>,
+        performance: Option<&t::PerformanceConfiguration>,
+    ) -> Self {
+        Served {
+            tier: tier.map(|t| t.r#type().as_str().to_owned()),
+            latency: performance.map(|p| p.latency().as_str().to_owned()),
+        }
+    }
+
+    /// Into a response dict, boto3-shaped (`serviceTier`, `performanceConfig`).
+    pub fn put(&self, d: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = d.py();
+        if let Some(tier) = &self.tier {
+            d.set_item("serviceTier", super::response::dict1(py, "type", tier)?)?;
+        }
+        if let Some(latency) = &self.latency {
+            d.set_item(
+                "performanceConfig",
+                super::response::dict1(py, "latency", latency)?,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// How the values are checked: `Strict` (the conversation layer: the service model's enums,
 /// lengths and patterns, before anything is sent) or `Shape` (the boto3 layer: types only,
 /// as botocore checks them, so that the service answers a bad value as it does for boto3).
