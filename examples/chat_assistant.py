@@ -1,8 +1,8 @@
 """A customer-support assistant built on fastconverse's conversation layer.
 
 It holds a short support chat: a system prompt, two turns sent with ``send``, a summary
-streamed word by word with ``stream``, a retry after a stream cut mid-answer, and a token
-usage report at the end.
+streamed word by word with ``stream``, which goes on by itself after a throttling error cuts
+it mid-answer, and a token usage report at the end.
 
 By default it runs offline against ``FakeBedrock``, a local Bedrock Runtime that plays
 scripted replies. ``--aws`` (or ``FASTCONVERSE_EXAMPLES_AWS=1``) talks to Amazon Bedrock
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from example_support import parse_args, run
-from fastconverse import Conversation, ConverseClient, Reply, TextDelta, errors
+from fastconverse import Conversation, ConverseClient, Reply, Resumed, TextDelta
 from fastconverse.testing import FakeBedrock
 
 SYSTEM_PROMPT = (
@@ -44,16 +44,13 @@ def script_fake(fake: FakeBedrock) -> None:
         "Yes: returns are free for 30 days after delivery, and a damaged tent is "
         "replaced or refunded, whichever you prefer."
     )
-    # The first attempt at the summary is cut by a throttling error after a few words...
-    fake.enqueue_text(
-        "We are tracing your parcel",
-        stream_error="throttlingException",
-        after_events=3,
-    )
-    # ...and the retry streams the whole answer.
+    # The summary is cut by a throttling error after a few words: the stream asks again with
+    # the answer so far, and the model (here FakeBedrock) goes on from there.
     fake.enqueue_text(
         "We are tracing your parcel with the carrier and will email you within 24 hours. "
         "If it arrives damaged, reply to that email for a free return or replacement.",
+        stream_error="throttlingException",
+        after_events=6,
         delta_delay=0.02,
     )
 
@@ -73,28 +70,25 @@ def ask(conv: Conversation, text: str) -> Reply:
     return reply
 
 
-def ask_streaming(conv: Conversation, text: str, attempts: int = 3) -> Reply:
-    """One turn, printing the reply as it streams; retries an interrupted stream."""
+def ask_streaming(conv: Conversation, text: str) -> Reply:
+    """One turn, printing the reply as it streams. A stream cut mid-answer (throttling, a
+    dropped connection) resumes on its own: a ``Resumed`` event says so, and the text that
+    follows continues the same answer, nothing repeated."""
     print(f"customer:  {text}")
-    for attempt in range(1, attempts + 1):
-        print("assistant: ", end="", flush=True)
-        try:
-            with conv.stream(text) as stream:
-                for event in stream:
-                    if isinstance(event, TextDelta):
-                        print(event.text, end="", flush=True)
-                reply = stream.reply
-        except errors.ConverseError as exc:
-            print()
-            if not exc.retryable or attempt == attempts:
-                raise
-            # A failed turn leaves the history as it was, so the same text can be sent again.
-            print(f"           [{exc.code or type(exc).__name__}, retry {attempt}/{attempts - 1}]")
-            continue
-        print()
-        print(f"           {describe(reply)}")
-        return reply
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    print("assistant: ", end="", flush=True)
+    resumed: list[Resumed] = []
+    with conv.stream(text) as stream:
+        for event in stream:
+            if isinstance(event, TextDelta):
+                print(event.text, end="", flush=True)
+            elif isinstance(event, Resumed):
+                resumed.append(event)
+        reply = stream.reply
+    print()
+    for event in resumed:
+        print(f"           [cut by {event.reason}: resumed from the words already shown]")
+    print(f"           {describe(reply)}")
+    return reply
 
 
 def chat(client: ConverseClient) -> None:

@@ -162,12 +162,16 @@ def test_chat_assistant_script(tmp_path: Path) -> None:
         "assistant: Sorry to hear that! Order TH-1042 left our warehouse on Thursday; "
         "I've opened a trace with the carrier."
     ) in lines
-    # The stream cut by a throttling error is retried, and the retry streams the whole answer.
-    assert "           [ThrottlingException, retry 1/2]" in lines
-    assert lines[-4].startswith("assistant: We are tracing your parcel with the carrier")
-    assert lines[-4].endswith("for a free return or replacement.")
+    # The stream cut by a throttling error resumed: one answer on one line, nothing repeated.
+    note = "[cut by ThrottlingException: resumed from the words already shown]"
+    assert lines[-4] == f"           {note}"
+    assert lines[-5] == (
+        "assistant: We are tracing your parcel with the carrier and will email you within 24 "
+        "hours. If it arrives damaged, reply to that email for a free return or replacement."
+    )
 
-    # The reported totals are the sum of the three completed turns (not the cut attempt).
+    # The reported totals are the sum of the three turns (the resumed one counts both of its
+    # requests, as the service bills them).
     turns = [(int(a), int(b)) for a, b in TOKENS.findall(out)]
     assert len(turns) == 3
     totals = TOTALS.search(lines[-1])
