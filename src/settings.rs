@@ -101,6 +101,17 @@ pub fn serving_from<'py>(
     })
 }
 
+/// Checks a client's serving settings when it is made (its conversations take them later).
+#[pyfunction]
+#[pyo3(name = "_check_serving")]
+pub fn check_serving(
+    service_tier: Option<&Bound<'_, PyAny>>,
+    performance_config: Option<&Bound<'_, PyAny>>,
+    request_metadata: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    serving_from(service_tier, performance_config, request_metadata).map(|_| ())
+}
+
 /// `guardrail_config=`: boto3's `guardrailConfig` dict (None: no guardrail).
 pub fn guardrail_from(
     config: Option<&Bound<'_, PyAny>>,

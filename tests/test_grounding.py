@@ -138,9 +138,12 @@ def test_a_slow_retriever_times_out_and_a_required_one_fails_the_turn(
     assert reply.sources == []
 
     strict = fc_client(fake_bedrock).create_conversation(
-        grounding=Grounding(stuck, timeout=0.05, required=True)
+        grounding=Grounding(stuck, timeout=0.05, required=True),
+        messages=[
+            {"role": "user", "content": [{"text": "first"}]},
+            {"role": "assistant", "content": [{"text": "noted"}]},
+        ],
     )
-    assert strict.send("first").sources[0].content == "late"
     before, sent = strict.messages, len(fake_bedrock.requests)
     with pytest.raises(errors.GroundingError, match="required: TimeoutError") as caught:
         strict.send("second")
@@ -240,3 +243,30 @@ def test_grounding_and_hooks_reopen_a_stored_conversation(
     assert Count.turns == 3  # (the first Count, and the one added)
     with pytest.raises(TypeError, match="grounding: expected a callable"):
         other.get_conversation(conv.id, grounding="not a retriever")
+
+
+def test_two_groundings_number_apart_and_seen_passages_count_once_kept(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    client = fc_client(fake_bedrock, hooks=[Grounding(lambda q: [{"content": "from the client"}])])
+    conv = client.create_conversation(
+        grounding=Grounding(lambda q: [{"content": "policy", "source": "kb/p"}], skip_seen=True)
+    )
+    reply = conv.send("hi")
+    assert [(s.index, s.content) for s in reply.sources] == [
+        (1, "from the client"),
+        (2, "policy"),
+    ]
+    passages = opening(fake_bedrock)
+    assert "[1]\nfrom the client" in passages[0]["text"]
+    assert "[2] (kb/p)\npolicy" in passages[1]["text"]
+    assert conv.send("again").sources[1:] == []  # (kept once: not given again)
+
+    # A failed turn's passages were never kept: the next turn still gets them.
+    fresh = fc_client(fake_bedrock, max_attempts=1).create_conversation(
+        grounding=Grounding(lambda q: [{"content": "policy", "source": "kb/p"}], skip_seen=True)
+    )
+    fake_bedrock.enqueue_error("ThrottlingException", "slow down")
+    with pytest.raises(errors.ThrottlingError):
+        fresh.send("hi")
+    assert [s.source for s in fresh.send("hi").sources] == ["kb/p"]

@@ -52,7 +52,8 @@ def test_the_client_the_conversation_and_the_turn_each_set_them(
     assert serving_sent(fake_bedrock) == {
         "serviceTier": {"type": "priority"},
         "performanceConfig": {"latency": "optimized"},
-        "requestMetadata": {"ticket": "T-1"},
+        # (a turn's pairs join the conversation's; a key it gives wins)
+        "requestMetadata": {"env": "test", "team": "support", "ticket": "T-1"},
     }
     assert reply.service_tier == "priority" and conv.service_tier == "flex"
 
@@ -180,3 +181,32 @@ def test_a_bad_value_in_the_boto3_layer_is_the_services_to_refuse(
     assert theirs.value.response["Error"] == mine.value.response["Error"]
     assert mine.value.response["Error"]["Code"] == "ValidationException"
     assert "failed to satisfy constraint: Member must satisfy enum value set" in str(mine.value)
+
+
+def test_a_bad_client_level_value_is_refused_when_the_client_is_made(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    with pytest.raises(ValueError, match='service_tier: expected one of "priority"'):
+        fc_client(fake_bedrock, service_tier="fast")
+    with pytest.raises(ValueError, match="request_metadata: expected 1 to 16 pairs"):
+        fc_client(fake_bedrock, request_metadata={})
+
+
+def test_summaries_carry_the_request_metadata_only(fake_bedrock: FakeBedrock) -> None:
+    from fastconverse import Summarizing
+
+    conv = fc_client(fake_bedrock).create_conversation(
+        memory=Summarizing(max_tokens=100, keep_recent=2, model_id="cheap"),
+        service_tier="priority",
+        performance_config={"latency": "optimized"},
+        request_metadata={"team": "support"},
+    )
+    for i in range(6):
+        conv.send(f"message number {i} with a few words to fill the window")
+    summaries = [r for r in fake_bedrock.requests if r.model_id == "cheap"]
+    assert summaries, "the window was never summarised"
+    for request in summaries:
+        body = request.body
+        # (the summariser's model may not offer the tier or the latency setting)
+        assert "serviceTier" not in body and "performanceConfig" not in body
+        assert body["requestMetadata"] == {"team": "support"}

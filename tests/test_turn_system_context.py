@@ -149,3 +149,18 @@ def test_a_changed_system_prompt_is_stored_and_other_workers_take_it_in(
 
     fresh = fc_client(fake_bedrock, store=store_at()).get_conversation(conv.id)
     assert fresh.system_prompt == "third"
+
+
+def test_the_system_prompt_cannot_change_during_a_turn(fake_bedrock: FakeBedrock) -> None:
+    from fastconverse import errors
+
+    conv = fc_client(fake_bedrock).create_conversation("first")
+    stream = conv.stream("hi")
+    next(iter(stream))
+    with pytest.raises(errors.ConversationBusyError):
+        conv.system_prompt = "second"
+    stream.close()
+    assert conv.system_prompt == "first"
+    conv.system_prompt = "second"
+    conv.send("again")
+    assert sent(fake_bedrock)["system"] == [{"text": "second"}]

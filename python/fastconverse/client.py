@@ -175,7 +175,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         # (checked with each conversation's settings: a bad one names guardrail_config)
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
         self._prompt_library = prompt_library
-        # (checked with each conversation's settings: a bad one is named there)
+        _core._check_serving(service_tier, performance_config, request_metadata)
         self._serving = _serving(service_tier, performance_config, request_metadata)
         self._start_registry()
 

@@ -265,14 +265,21 @@ class Grounding:
             event.grounding_error = why
             return
         if self.skip_seen:
-            seen = self._seen.setdefault(event.conversation, set())
+            seen = self._seen.get(event.conversation, ())
             sources = [s for s in sources if (s.source or s.content) not in seen]
-            seen.update(s.source or s.content for s in sources)
-        for i, s in enumerate(sources, 1):
+        # (numbered after what other groundings of the turn gave, so citations stay apart)
+        for i, s in enumerate(sources, len(event.sources) + 1):
             s.index = i
         event.sources.extend(sources)
         if sources:
             event.add_context(_block(sources))
+
+    def on_commit(self, event: Any) -> None:
+        """With ``skip_seen``, the passages of a turn that was kept count as given (a failed
+        turn's never reached the history's model)."""
+        if self.skip_seen and event.reply.sources:
+            seen = self._seen.setdefault(event.conversation, set())
+            seen.update(s.source or s.content for s in event.reply.sources)
 
     def _sources(self, value: Any) -> list[Source]:
         if value is None:

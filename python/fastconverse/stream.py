@@ -26,12 +26,15 @@ if TYPE_CHECKING:
 __all__ = ["ReplyStream", "check_resume"]
 
 
+MAX_RESUMES = 100  # (a stream that needs more is not coming back)
+
+
 def check_resume(resume: object) -> int:
     """``resume=``: how many times a stream cut after content resumes (0: never)."""
     if type(resume) is not int:
         raise TypeError(f"resume: expected an int >= 0, got {type(resume).__name__}")
-    if resume < 0:
-        raise ValueError(f"resume: expected an int >= 0, got {resume}")
+    if not 0 <= resume <= MAX_RESUMES:
+        raise ValueError(f"resume: expected an int from 0 to {MAX_RESUMES}, got {resume}")
     return resume
 
 

@@ -96,8 +96,8 @@ impl PyConversationCore {
     }
 
     /// A new system prompt for the next turns (None: none); `stored`: its JSON, as the
-    /// store keeps it. In a store it is written at once (a turn under way writes it with
-    /// its commit); a change the store refuses is not made.
+    /// store keeps it. In a store it is written at once; a change the store refuses is not
+    /// made. Refused while a turn is under way (`ConversationBusyError`).
     pub(super) fn replace_system(
         &self,
         py: Python<'_>,
@@ -115,14 +115,14 @@ impl PyConversationCore {
         let mut setup = Setup::clone(&before);
         (setup.system, setup.system_prompt) = (system, text);
         setup.fixed_tokens = setup.estimate_fixed();
-        let guard = TurnGuard::acquire(&self.busy, &self.id).ok();
+        // (refused during a turn, like a reset: a change made then would be lost if the
+        // turn ended without a commit and another worker's prompt were taken in)
+        let _guard = TurnGuard::acquire(&self.busy, &self.id).map_err(|e| e.into_pyerr(py))?;
         let Some(link) = &self.link else {
             *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
             return Ok(());
         };
-        if guard.is_some() {
-            self.refresh(py)?;
-        }
+        self.refresh(py)?;
         let swap = |stored: serde_json::Value| {
             let mut settings = link.settings.lock().unwrap_or_else(|e| e.into_inner());
             match &mut *settings {
@@ -132,9 +132,6 @@ impl PyConversationCore {
         };
         let old = swap(stored);
         *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(setup);
-        if guard.is_none() {
-            return Ok(()); // (written with the commit of the turn under way)
-        }
         self.switched(py, |_| Box::new(|_: &mut State| {}))
             .inspect_err(|_| {
                 swap(old.unwrap_or(serde_json::Value::Null));

@@ -86,8 +86,12 @@ impl Machine {
             // (a summary is ours, not the user's: no guardrail judges it)
             guardrail: None,
             response_paths: None,
-            // (the conversation's tier and request metadata: a summary is one of its requests)
-            serving: self.setup.serving.clone(),
+            // (its request metadata, for the invocation logs; not the tier or the latency
+            // setting, which the summariser's model may not offer)
+            serving: crate::wire::serving::Serving {
+                metadata: self.setup.serving.metadata.clone(),
+                ..Default::default()
+            },
             model_id: settings
                 .model_id
                 .clone()

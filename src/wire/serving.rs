@@ -28,12 +28,21 @@ pub struct Serving {
 }
 
 impl Serving {
-    /// These settings, with each one `turn` gives instead.
+    /// These settings, with each one `turn` gives instead; request metadata is merged key
+    /// by key (the turn's win).
     pub fn over(&self, turn: &Serving) -> Serving {
+        let metadata = match (&self.metadata, &turn.metadata) {
+            (Some(mine), Some(theirs)) => {
+                let mut both = mine.clone();
+                both.extend(theirs.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Some(both)
+            }
+            (mine, theirs) => theirs.clone().or_else(|| mine.clone()),
+        };
         Serving {
             tier: turn.tier.clone().or_else(|| self.tier.clone()),
             latency: turn.latency.clone().or_else(|| self.latency.clone()),
-            metadata: turn.metadata.clone().or_else(|| self.metadata.clone()),
+            metadata,
         }
     }
 

@@ -39,6 +39,7 @@ from .reply import Usage as Usage
 from .runtime import Bridge as Bridge
 from .runtime import _after_fork_in_child as _after_fork_in_child
 from .runtime import _check_block as _check_block
+from .runtime import _check_serving as _check_serving
 from .runtime import _drain as _drain
 from .runtime import _register_errors as _register_errors
 from .store import RedisStore as RedisStore

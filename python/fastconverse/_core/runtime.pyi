@@ -15,6 +15,13 @@ def _register_errors(classes: Mapping[str, type[BaseException]]) -> None:
 def _drain(timeout: float = 2.0) -> None:
     """Aborts the calls still awaited and waits for wake-ups under way (run at exit)."""
 
+def _check_serving(
+    service_tier: Any = None,
+    performance_config: Any = None,
+    request_metadata: Any = None,
+) -> None:
+    """A client's ``service_tier``, ``performance_config`` and ``request_metadata``, checked."""
+
 def _check_block(block: Mapping[str, Any]) -> None:
     """Checks one content block dict as Bedrock would take it (``ValueError`` if not)."""
 
