@@ -18,6 +18,9 @@ use crate::wire::response;
 pub struct PyEventStream {
     pump: std::sync::Arc<Pump>,
     model_id: String,
+    /// Called with an error from the stream before it is raised (the boto3-shaped client
+    /// words it as botocore does); set once, by the Python layer, which passes it in.
+    on_error: std::sync::OnceLock<Py<PyAny>>,
 }
 
 impl PyEventStream {
@@ -30,11 +33,16 @@ impl PyEventStream {
         Self {
             pump: std::sync::Arc::new(Pump::spawn(Some(started), None, opts)),
             model_id,
+            on_error: std::sync::OnceLock::new(),
         }
     }
 }
 
-fn event_dict(py: Python<'_>, item: Item) -> PyResult<Option<Py<PyAny>>> {
+fn event_dict(
+    py: Python<'_>,
+    item: Item,
+    on_error: Option<&Py<PyAny>>,
+) -> PyResult<Option<Py<PyAny>>> {
     match item {
         Item::Text { index, text } => Ok(Some(
             response::text_delta_event(py, index, &text)?
@@ -48,7 +56,13 @@ fn event_dict(py: Python<'_>, item: Item) -> PyResult<Option<Py<PyAny>>> {
         // (botocore yields an empty dict for an event type it does not know)
         Item::Unknown => Ok(Some(pyo3::types::PyDict::new(py).into_any().unbind())),
         Item::End { .. } => Ok(None),
-        Item::Failed(info) => Err(info.into_pyerr(py)),
+        Item::Failed(info) => {
+            let err = info.into_pyerr(py);
+            if let Some(hook) = on_error {
+                hook.call1(py, (err.value(py),))?;
+            }
+            Err(err)
+        }
     }
 }
 
@@ -60,7 +74,12 @@ impl PyEventStream {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let item = next_blocking(py, &self.pump)?;
-        event_dict(py, item)?.ok_or_else(|| PyStopIteration::new_err(()))
+        event_dict(py, item, self.on_error.get())?.ok_or_else(|| PyStopIteration::new_err(()))
+    }
+
+    /// `hook(error)` runs on an error from the stream before it is raised (once set, kept).
+    fn _on_error(&self, hook: Py<PyAny>) {
+        let _ = self.on_error.set(hook);
     }
 
     fn __aiter__(slf: Py<Self>) -> Py<Self> {
@@ -68,20 +87,21 @@ impl PyEventStream {
     }
 
     fn __anext__(&self, py: Python<'_>) -> runtime::Bridge {
-        fn to_py(py: Python<'_>, item: Item) -> PyResult<Py<PyAny>> {
-            event_dict(py, item)?.ok_or_else(|| PyStopAsyncIteration::new_err(()))
+        fn to_py(py: Python<'_>, item: Item, hook: Option<&Py<PyAny>>) -> PyResult<Py<PyAny>> {
+            event_dict(py, item, hook)?.ok_or_else(|| PyStopAsyncIteration::new_err(()))
         }
         if let Some(item) = self.pump.try_next() {
-            return runtime::Bridge::value(to_py(py, item));
+            return runtime::Bridge::value(to_py(py, item, self.on_error.get()));
         }
         let (pump, unwaiting) = (self.pump.clone(), self.pump.clone());
+        let hook = self.on_error.get().map(|h| h.clone_ref(py));
         runtime::Bridge::poll(
             move |py, wait| {
                 let item = match wait {
                     Some((waker, future)) => pump.next_or_wake(py, waker, future),
                     None => pump.try_next(),
                 }?;
-                Some(to_py(py, item))
+                Some(to_py(py, item, hook.as_ref()))
             },
             move |future: &Py<PyAny>| unwaiting.unwait(future),
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastconverse import _core, errors
 from fastconverse._boto3.botocore_errors import in_botocore_words
-from fastconverse._boto3.event_stream import EventStream
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -28,8 +27,18 @@ class Boto3Calls(_core.ConverseClient):
         if self._botocore_retries is not None:
             in_botocore_words(error, self._botocore_retries)
 
-    def _events(self, native: _core.EventStream) -> EventStream:
-        return EventStream(native, self._botocore_retries)
+    def _events(self, native: _core.EventStream) -> _core.EventStream:
+        """A stream's errors read as botocore's too: the native stream calls back before
+        raising one (no Python layer per event: an event costs what it did)."""
+        retries = self._botocore_retries
+        if retries is not None:
+
+            def reword(error: BaseException) -> None:
+                if isinstance(error, errors.ServiceError):
+                    in_botocore_words(error, retries)
+
+            native._on_error(reword)
+        return native
 
     def converse(self, **kwargs: Any) -> dict[str, Any]:
         """boto3's ``converse``."""

@@ -1,6 +1,6 @@
 """``ConverseClient``'s native half: boto3's calls, their streams and InvokeModel's."""
 
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .conversation import ConversationCore
@@ -90,6 +90,8 @@ class EventStream:
     def __next__(self) -> dict[str, Any]: ...
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
     def __anext__(self) -> Awaitable[dict[str, Any]]: ...
+    def _on_error(self, hook: Callable[[BaseException], object]) -> None:
+        """``hook(error)`` runs on an error from the stream before it is raised."""
     def close(self) -> None:
         """Stops reading and closes the connection."""
 
