@@ -205,7 +205,14 @@ impl Assembler {
     /// Where a cut stream stands, for a request that continues it: drops the blocks that
     /// cannot be sent back unfinished (a tool use whose input was cut, reasoning without its
     /// end) and gives the rest as the assistant's prefill (`turn::resume` explains it).
+    /// Whether the message's `messageStop` arrived (the answer is whole).
+    pub fn stopped(&self) -> bool {
+        self.stop_reason.is_some()
+    }
+
     pub fn cut(&mut self, model_id: &str) -> Cut {
+        // (the continuation must end the answer again with its own messageStop)
+        self.stop_reason = None;
         let stopped = &self.stopped;
         self.blocks.retain(|index, block| match block {
             Partial::Text(_) => true,

@@ -265,6 +265,23 @@ impl Resuming {
         }
     }
 
+    /// A stream cut after its `messageStop` lost only its metadata: the answer is whole and
+    /// is not resumed (the model could add to a finished answer). Its usage is estimated as
+    /// a cut attempt's; then `settle`.
+    pub fn settle_unmetered(&self, reply: &mut ReplyData) {
+        if reply.usage == Tokens::default() {
+            let shown: u64 = reply.message.content().iter().map(block_tokens).sum();
+            let output = shown.saturating_sub(self.shown);
+            reply.usage = Tokens {
+                input: self.input as i64,
+                output: output as i64,
+                total: (self.input + output) as i64,
+                ..Tokens::default()
+            };
+        }
+        self.settle(reply);
+    }
+
     /// Adds the resumes made to the failure that ended the stream.
     pub fn settle_failure(&self, info: &mut ErrorInfo) {
         let mut retries = self.retries.clone();

@@ -139,6 +139,24 @@ impl Shared {
             }
             Item::Failed(info) => {
                 let unseen = !self.content.load(Ordering::Acquire);
+                if !unseen && crate::turn::resume::resumable(&info) && self.assembler().stopped() {
+                    if let Some(resuming) = self.resuming() {
+                        // Only the metadata was lost: the answer is whole, keep it.
+                        self.ended.store(true, Ordering::Release);
+                        self.pump().close();
+                        let assembler = std::mem::take(&mut *self.assembler());
+                        let out = assembler
+                            .finish(&self.model_id, info.request_id.clone())
+                            .map(|mut reply| {
+                                resuming.settle_unmetered(&mut reply);
+                                reply
+                            })
+                            .map_err(|e| *e);
+                        drop(resuming);
+                        self.finish(py, out, false)?;
+                        return Ok(Step::Stop);
+                    }
+                }
                 if !unseen {
                     if let Some(event) = self.resume(py, &info)? {
                         return Ok(Step::Yield(event));
