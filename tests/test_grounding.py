@@ -270,3 +270,26 @@ def test_two_groundings_number_apart_and_seen_passages_count_once_kept(
     with pytest.raises(errors.ThrottlingError):
         fresh.send("hi")
     assert [s.source for s in fresh.send("hi").sources] == ["kb/p"]
+
+
+def test_the_tutorials_knowledge_base_ports_in_one_line(fake_bedrock: FakeBedrock) -> None:
+    class KnowledgeBase:  # (the tutorial's shape: id, title, content, relevance_score)
+        def search(self, query: str, limit: int = 5) -> list[dict[str, Any]]:
+            hits = [
+                {"id": f"doc-{i}", "title": f"On {query}", "content": f"Fact {i} about {query}"}
+                for i in range(5)
+            ]
+            return [{**h, "relevance_score": 0.9 - i / 10} for i, h in enumerate(hits)][:limit]
+
+    kb = KnowledgeBase()
+    client = fc_client(fake_bedrock)
+    conv = client.create_conversation(
+        "Use the passages.", grounding=lambda q: kb.search(q, limit=3)
+    )
+    client.send_message(conv.id, "returns")
+    sources = conv.last_reply.sources if conv.last_reply is not None else []
+    assert [(s.index, s.source, s.score) for s in sources] == [
+        (1, "doc-0", 0.9),
+        (2, "doc-1", 0.8),
+        (3, "doc-2", 0.7),
+    ]

@@ -56,7 +56,7 @@ class Source:
     @classmethod
     def of(cls, item: Any, at: str) -> Source:
         """A retriever's passage: text, or a dict or object with ``content`` (and optional
-        ``title``, ``source``, ``score``)."""
+        ``title``, ``source`` or ``id``, ``score`` or ``relevance_score``)."""
         if isinstance(item, str):
             return cls(item)
         get: Callable[[str], Any] = (
@@ -68,7 +68,10 @@ class Source:
                 f"{at}: expected text, or a dict or object with a str `content`, got "
                 f"{type(item).__name__}" + ("" if content is None else f" with {content!r}")
             )
-        title, source, score = get("title"), get("source"), get("score")
+        # (the names other retrievers use too: an ``id`` for the source, a ``relevance_score``)
+        title = get("title")
+        source = get("source") if get("source") is not None else get("id")
+        score = get("score") if get("score") is not None else get("relevance_score")
         return cls(
             content,
             title=None if title is None else str(title),
