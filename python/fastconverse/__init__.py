@@ -21,7 +21,7 @@ from fastconverse._core import (
 )
 from fastconverse._records.settings import ConversationInfo
 from fastconverse.client import ConverseClient
-from fastconverse.content import document, guard_content, image, video
+from fastconverse.content import audio, document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
     ContentBlockStop,
@@ -143,6 +143,7 @@ __all__ = [
     "Usage",
     "Variant",
     "__version__",
+    "audio",
     "client",
     "document",
     "errors",
