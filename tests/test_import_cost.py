@@ -16,6 +16,8 @@ from fastconverse import events
 from fastconverse._content import media_formats
 from fastconverse.events import (
     ContentBlockStop,
+    ImageDelta,
+    ImageStart,
     MessageStart,
     MessageStop,
     Metadata,
@@ -59,6 +61,8 @@ EVENT_TYPES = (
     ToolUseStart,
     ToolUseDelta,
     ReasoningDelta,
+    ImageStart,
+    ImageDelta,
     ContentBlockStop,
     MessageStop,
     Metadata,

@@ -25,6 +25,8 @@ from fastconverse.content import audio, document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
     ContentBlockStop,
+    ImageDelta,
+    ImageStart,
     MessageStart,
     MessageStop,
     Metadata,
@@ -112,6 +114,8 @@ __all__ = [
     "Grounding",
     "HistoryView",
     "Hook",
+    "ImageDelta",
+    "ImageStart",
     "MemoryPolicy",
     "MessageStart",
     "MessageStop",
