@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import Raw, boto3_client, fc_client, user
 from content_files import sent_bytes, sent_content
-from fastconverse import SQLiteStore, audio, estimate_tokens, tool
+from fastconverse import SQLiteStore, audio, estimate_tokens, hooks, tool
 from fastconverse.testing import FakeBedrock
 
 # Small byte strings with each format's real header (what the detection reads).
@@ -353,3 +353,18 @@ def test_the_notebook_plays_small_audio_and_names_the_rest(client: Any) -> None:
     assert f"[audio (pcm), {len(PCM):,} bytes]" in text  # no header: named, not played
     assert '[audio (wav) s3://b/<script>alert("x")</script>.wav]' in text  # as text
     assert '[audio ("><script>x()</script>), 3 bytes]' in text
+
+
+def test_hooks_see_audio_and_may_add_it(fake_bedrock: FakeBedrock) -> None:
+    seen: list[Any] = []
+
+    class Listen:
+        def before_request(self, event: hooks.Request) -> None:
+            seen.append([dict(b) for b in event.messages[-1]["content"]])
+            event.messages[-1]["content"].append(audio(FLAC))
+
+    conv = fc_client(fake_bedrock, max_attempts=1).create_conversation(hooks=[Listen()])
+    conv.send(["Hear", audio(WAV)])
+    assert seen == [[{"text": "Hear"}, {"audio": {"format": "wav", "source": {"bytes": WAV}}}]]
+    assert [sent_bytes(b) for b in sent_content(fake_bedrock)[1:]] == [WAV, FLAC]
+    assert len(conv.messages[0]["content"]) == 2  # (the hook's change was for that request)
