@@ -23,6 +23,13 @@ enum Partial {
         signature: Option<String>,
         redacted: Option<Vec<u8>>,
     },
+    /// A generated image: its format from `contentBlockStart`, its bytes from the deltas
+    /// (or an S3 location, which a later delta replaces).
+    Image {
+        format: t::ImageFormat,
+        bytes: Vec<u8>,
+        s3: Option<t::S3Location>,
+    },
 }
 
 fn push_text(slot: std::collections::btree_map::Entry<'_, i32, Partial>, s: &str) {
@@ -65,6 +72,16 @@ fn whole(index: i32, block: Partial, model_id: &str) -> Result<t::ContentBlock, 
                     .map_err(|e| broken(model_id, e.to_string()))?,
             )
         }
+        Partial::Image { format, bytes, s3 } => t::ContentBlock::Image(
+            t::ImageBlock::builder()
+                .format(format)
+                .source(match s3 {
+                    Some(location) => t::ImageSource::S3Location(location),
+                    None => t::ImageSource::Bytes(Blob::new(bytes)),
+                })
+                .build()
+                .map_err(|e| broken(model_id, e.to_string()))?,
+        ),
         Partial::Reasoning {
             text,
             signature,
@@ -130,8 +147,8 @@ impl Assembler {
     pub fn push(&mut self, event: &t::ConverseStreamOutput) {
         use t::ConverseStreamOutput as E;
         match event {
-            E::ContentBlockStart(e) => {
-                if let Some(t::ContentBlockStart::ToolUse(u)) = e.start() {
+            E::ContentBlockStart(e) => match e.start() {
+                Some(t::ContentBlockStart::ToolUse(u)) => {
                     self.blocks.insert(
                         e.content_block_index(),
                         Partial::Tool {
@@ -141,7 +158,18 @@ impl Assembler {
                         },
                     );
                 }
-            }
+                Some(t::ContentBlockStart::Image(i)) => {
+                    self.blocks.insert(
+                        e.content_block_index(),
+                        Partial::Image {
+                            format: i.format().clone(),
+                            bytes: Vec::new(),
+                            s3: None,
+                        },
+                    );
+                }
+                _ => {}
+            },
             E::ContentBlockDelta(e) => {
                 let slot = self.blocks.entry(e.content_block_index());
                 match e.delta() {
@@ -175,6 +203,23 @@ impl Assembler {
                                 t::ReasoningContentBlockDelta::RedactedContent(b) => redacted
                                     .get_or_insert_with(Vec::new)
                                     .extend_from_slice(b.as_ref()),
+                                _ => {}
+                            }
+                        }
+                    }
+                    Some(t::ContentBlockDelta::Image(i)) => {
+                        // Note: a delta's `error` is the service's word on the image; the
+                        // block keeps what came, and the stop reason says why it ended.
+                        if let Partial::Image { bytes, s3, .. } = slot.or_insert(Partial::Image {
+                            format: t::ImageFormat::Png,
+                            bytes: Vec::new(),
+                            s3: None,
+                        }) {
+                            match i.source() {
+                                Some(t::ImageSource::Bytes(b)) => {
+                                    bytes.extend_from_slice(b.as_ref())
+                                }
+                                Some(t::ImageSource::S3Location(l)) => *s3 = Some(l.clone()),
                                 _ => {}
                             }
                         }
@@ -216,7 +261,9 @@ impl Assembler {
         let stopped = &self.stopped;
         self.blocks.retain(|index, block| match block {
             Partial::Text(_) => true,
-            Partial::Tool { .. } | Partial::Reasoning { .. } => stopped.contains(index),
+            Partial::Tool { .. } | Partial::Reasoning { .. } | Partial::Image { .. } => {
+                stopped.contains(index)
+            }
         });
         let next = self.blocks.keys().next_back().map_or(0, |last| last + 1);
         let trimmed = match self.blocks.values().next_back() {

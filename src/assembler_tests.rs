@@ -140,3 +140,55 @@ fn nothing_yet_gives_an_empty_prefill() {
     assert_eq!((cut.last, cut.next), (-1, 0));
     assert!(!a.has_content());
 }
+
+fn image_event(index: i32, start: bool, piece: &[u8]) -> E {
+    if start {
+        return E::ContentBlockStart(
+            t::ContentBlockStartEvent::builder()
+                .content_block_index(index)
+                .start(t::ContentBlockStart::Image(
+                    t::ImageBlockStart::builder()
+                        .format(t::ImageFormat::Webp)
+                        .build()
+                        .unwrap(),
+                ))
+                .build()
+                .unwrap(),
+        );
+    }
+    E::ContentBlockDelta(
+        t::ContentBlockDeltaEvent::builder()
+            .content_block_index(index)
+            .delta(t::ContentBlockDelta::Image(
+                t::ImageBlockDelta::builder()
+                    .source(t::ImageSource::Bytes(Blob::new(piece)))
+                    .build(),
+            ))
+            .build()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_streamed_image_is_assembled_and_goes_back_only_whole() {
+    let mut a = Assembler::default();
+    a.push_text(0, "Look: ");
+    a.push(&stop(0));
+    a.push(&image_event(1, true, b""));
+    a.push(&image_event(1, false, b"RIFF"));
+    a.push(&image_event(1, false, b"WEBP"));
+    a.push(&stop(1));
+    a.push(&image_event(2, true, b""));
+    a.push(&image_event(2, false, b"half"));
+    let cut = a.cut("m");
+    assert_eq!(texts(&cut.prefill), ["text:Look: ", "other"]);
+    assert_eq!((cut.last, cut.next), (1, 2));
+    let t::ContentBlock::Image(image) = &cut.prefill[1] else {
+        panic!("not an image: {:?}", cut.prefill[1]);
+    };
+    assert_eq!(image.format(), &t::ImageFormat::Webp);
+    assert_eq!(
+        image.source(),
+        Some(&t::ImageSource::Bytes(Blob::new(b"RIFFWEBP".to_vec())))
+    );
+}

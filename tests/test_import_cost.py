@@ -16,6 +16,8 @@ from fastconverse import events
 from fastconverse._content import media_formats
 from fastconverse.events import (
     ContentBlockStop,
+    ImageDelta,
+    ImageStart,
     MessageStart,
     MessageStop,
     Metadata,
@@ -59,6 +61,8 @@ EVENT_TYPES = (
     ToolUseStart,
     ToolUseDelta,
     ReasoningDelta,
+    ImageStart,
+    ImageDelta,
     ContentBlockStop,
     MessageStop,
     Metadata,
@@ -120,7 +124,7 @@ def test_the_lazy_aliases_import_from_a_fresh_interpreter() -> None:
         "from fastconverse._content.media_formats import Kind\n"
         "import typing\n"
         "assert Event is Same and typing.get_args(Event)[-1].__name__ == 'ToolResult'\n"
-        "assert typing.get_args(Kind) == ('image', 'document', 'video')\n"
+        "assert typing.get_args(Kind) == ('image', 'document', 'video', 'audio')\n"
     )
     assert "typing" in loaded  # (they need it: only then is it imported)
 
@@ -138,7 +142,7 @@ def test_event_is_the_union_of_the_event_types() -> None:
 
 def test_kind_is_the_literal_of_the_media_kinds() -> None:
     assert typing.get_origin(media_formats.Kind) is typing.Literal
-    assert typing.get_args(media_formats.Kind) == ("image", "document", "video")
+    assert typing.get_args(media_formats.Kind) == ("image", "document", "video", "audio")
 
 
 def test_other_names_are_still_missing() -> None:

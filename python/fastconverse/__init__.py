@@ -21,10 +21,12 @@ from fastconverse._core import (
 )
 from fastconverse._records.settings import ConversationInfo
 from fastconverse.client import ConverseClient
-from fastconverse.content import document, guard_content, image, video
+from fastconverse.content import audio, document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
     ContentBlockStop,
+    ImageDelta,
+    ImageStart,
     MessageStart,
     MessageStop,
     Metadata,
@@ -112,6 +114,8 @@ __all__ = [
     "Grounding",
     "HistoryView",
     "Hook",
+    "ImageDelta",
+    "ImageStart",
     "MemoryPolicy",
     "MessageStart",
     "MessageStop",
@@ -143,6 +147,7 @@ __all__ = [
     "Usage",
     "Variant",
     "__version__",
+    "audio",
     "client",
     "document",
     "errors",

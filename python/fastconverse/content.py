@@ -1,4 +1,5 @@
-"""Rich content as one line: ``image``, ``document``, ``video`` and ``guard_content``.
+"""Rich content as one line: ``image``, ``document``, ``video``, ``audio`` and
+``guard_content``.
 
     from fastconverse import image, document
     conv.send(["What is in this picture?", image("cat.png")])
@@ -21,9 +22,8 @@ from _collections_abc import Mapping, Sequence  # (collections.abc's, without co
 from fastconverse._content.media_formats import (
     FORMATS,
     check_whole_image,
-    detect,
+    choose_format,
     format_from_name,
-    is_ole,
     normalize_format,
 )
 
@@ -37,11 +37,13 @@ if TYPE_CHECKING:
     Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview]
 
 __all__ = [
+    "AUDIO_MAX_BYTES",
     "DOCUMENT_MAX_BYTES",
     "IMAGE_MAX_BYTES",
     "MAX_DOCUMENTS",
     "MAX_IMAGES",
     "VIDEO_MAX_BYTES",
+    "audio",
     "document",
     "guard_content",
     "image",
@@ -60,11 +62,15 @@ MAX_DOCUMENTS = 5  # per request
 # string as long as the encoded file is less than 25MB" (S3 sources may be up to 1 GB);
 # 25 MB of base64 holds 3/4 of it in bytes.
 VIDEO_MAX_BYTES = 25 * _MIB * 3 // 4
+# Note: ours: Bedrock documents no limit for AudioSource bytes (botocore's model says only
+# "Audio data encoded in base64"), so audio takes video's; FakeBedrock checks the same.
+AUDIO_MAX_BYTES = VIDEO_MAX_BYTES
 
 _MAX_BYTES: dict[Kind, int] = {
     "image": IMAGE_MAX_BYTES,
     "document": DOCUMENT_MAX_BYTES,
     "video": VIDEO_MAX_BYTES,
+    "audio": AUDIO_MAX_BYTES,
 }
 
 _GUARD_QUALIFIERS = ("grounding_source", "query", "guard_content")
@@ -151,6 +157,25 @@ def video(
     return bytes_block("video", data, path, format)
 
 
+def audio(
+    source: Any = None,
+    format: str | None = None,
+    *,
+    s3_uri: str | None = None,
+    bucket_owner: str | None = None,
+) -> ContentBlock:
+    """An audio content block from a path, bytes, or an S3 object.
+
+    ``format`` (mp3, opus, wav, aac, flac, mp4, ogg, mkv, mka, x-aac, m4a, mpeg, mpga, pcm,
+    webm) comes from the bytes or the extension when not given; raw PCM has no header, so
+    it must be named (``format="pcm"`` or a ``.pcm`` file). Inline audio is held to 18.75 MB
+    (our limit, video's: Bedrock documents none for audio); larger clips go by S3."""
+    if s3_uri is not None or bucket_owner is not None:
+        return _s3_block("audio", source, format, s3_uri, bucket_owner)
+    data, path = read_source(source, "audio")
+    return bytes_block("audio", data, path, format)
+
+
 def guard_content(text: str, qualifiers: str | Sequence[str] | None = None) -> ContentBlock:
     """A ``guardContent`` block: text a guardrail evaluates. ``qualifiers`` (some of
     ``"grounding_source"``, ``"query"``, ``"guard_content"``) tell a contextual grounding
@@ -205,7 +230,7 @@ def bytes_block(kind: Kind, data: bytes, path: str | None, format: str | None) -
     where = repr(path) if path else f"the source ({len(data)} bytes)"
     if not data:
         raise ValueError(f"source: {where} is empty; Bedrock rejects an empty {kind}")
-    fmt = _format(kind, data, path, format, where)
+    fmt = choose_format(kind, data, path, format, where)
     if kind == "image":
         why = check_whole_image(data, fmt)
         if why:
@@ -271,54 +296,13 @@ def limit_text(kind: Kind) -> str:
 def _check_size(kind: Kind, data: bytes | int, where: str) -> None:
     size = data if isinstance(data, int) else len(data)
     if size > _MAX_BYTES[kind]:
-        tail = " (S3 sources may be larger: video(s3_uri=...))" if kind == "video" else ""
+        tail = f" (S3 sources may be larger: {kind}(s3_uri=...))" if kind in _BY_S3 else ""
         raise ValueError(
             f"source: {where} is {mb(size, _MAX_BYTES[kind])}; {limit_text(kind)} per {kind}{tail}"
         )
 
 
-def _format(kind: Kind, data: bytes, path: str | None, given: str | None, where: str) -> str:
-    found = detect(data)
-    named = format_from_name(path, kind) if path else None
-    if found is not None and found[0] == "image" and found[1] not in FORMATS["image"]:
-        raise ValueError(
-            f"source: {where} is a {found[1].upper()} image, which Bedrock does not take "
-            f"(it takes {', '.join(FORMATS['image'])}); convert it, e.g. with PIL: "
-            "Image.open(path).convert('RGB') passed to fastconverse.image(...)"
-        )
-    if found is not None and found[0] != kind:
-        raise ValueError(
-            f"source: {where} is {_a(found[0])} ({found[1]}), not {_a(kind)}; "
-            f"use fastconverse.{found[0]}(...)"
-        )
-    if found is not None and found[1] == "html" and named in ("txt", "md", "csv"):
-        found = None  # markup in a text file is text: the name says what the writer meant
-    if given is not None:
-        fmt = normalize_format(given, kind)
-        # (html is told from text, which a caller may mean as txt or md; mpeg is mpg)
-        seen = found[1] if found is not None else fmt
-        if seen not in (fmt, "html") and {fmt, seen} != {"mpeg", "mpg"}:
-            raise ValueError(f"format: {fmt!r} given, but {where} is {seen}")
-        return fmt
-    if found is not None:
-        return "mpg" if found[1] == "mpeg" and named == "mpg" else found[1]
-    if kind == "document" and is_ole(data):
-        if named in ("doc", "xls"):
-            return named
-        raise ValueError(
-            f"source: {where} is an Office 97-2003 file (doc or xls); pass format='doc' or "
-            "format='xls'"
-        )
-    if named is not None and kind == "image":
-        raise ValueError(f"source: {where} is named .{named} but its bytes are not a {named}")
-    if named is not None and named not in ("doc", "xls", "docx", "xlsx", "pdf"):
-        return named  # text formats have no magic bytes
-    if named is not None:
-        raise ValueError(f"source: {where} is named .{named} but its bytes are not a {named}")
-    raise ValueError(
-        f"source: cannot tell the format of {where} (not a {kind} format Bedrock takes: "
-        f"{', '.join(FORMATS[kind])}); pass format=..."
-    )
+_BY_S3 = ("video", "audio")  # (the kinds Bedrock takes larger from S3)
 
 
 def _s3_block(
@@ -360,10 +344,6 @@ def _without_extension(name: str) -> str:
 def document_name(path: str | None) -> str:
     """The name of a document from ``path`` (its file name without the extension), valid."""
     return valid_document_name(_stem(path) if path else "document")
-
-
-def _a(kind: str) -> str:
-    return f"an {kind}" if kind == "image" else f"a {kind}"
 
 
 def _stem(path: str) -> str:

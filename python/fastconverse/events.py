@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fastconverse._core import (
     ContentBlockStop,
+    ImageDelta,
+    ImageStart,
     MessageStart,
     MessageStop,
     Metadata,
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ContentBlockStop",
     "Event",
+    "ImageDelta",
+    "ImageStart",
     "MessageStart",
     "MessageStop",
     "Metadata",
@@ -105,6 +109,8 @@ if TYPE_CHECKING:
         ToolUseStart,
         ToolUseDelta,
         ReasoningDelta,
+        ImageStart,
+        ImageDelta,
         ContentBlockStop,
         MessageStop,
         Metadata,
@@ -126,6 +132,8 @@ def __getattr__(name: str) -> Any:
             ToolUseStart,
             ToolUseDelta,
             ReasoningDelta,
+            ImageStart,
+            ImageDelta,
             ContentBlockStop,
             MessageStop,
             Metadata,

@@ -79,7 +79,14 @@ RecordedRequest = _core.RecordedRequest
 
 
 def _wire_block(block: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Redacted reasoning given as bytes travels as base64 text, as on the wire."""
+    """Redacted reasoning and image bytes travel as base64 text, as on the wire."""
+    image = block.get("image") if isinstance(block, Mapping) else None
+    if isinstance(image, Mapping) and isinstance(image.get("source"), Mapping):
+        data = image["source"].get("bytes")
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            import base64
+
+            return {"image": {**image, "source": {"bytes": base64.b64encode(data).decode()}}}
     reasoning = block.get("reasoningContent") if isinstance(block, Mapping) else None
     if isinstance(reasoning, Mapping):
         data = reasoning.get("redactedContent")
@@ -143,8 +150,9 @@ class FakeBedrock(_core.FakeBedrock):
     def enqueue_turn(
         self, content: Sequence[Mapping[str, Any]], **options: Unpack[TurnOptions]
     ) -> None:
-        """Queue one scripted turn: boto3-shaped ``text``, ``toolUse`` and
-        ``reasoningContent`` blocks (``redactedContent`` as bytes)."""
+        """Queue one scripted turn: boto3-shaped ``text``, ``toolUse``, ``image`` (a
+        generated image, streamed as ``contentBlockStart.image`` and ``delta.image``; bytes
+        as bytes) and ``reasoningContent`` blocks (``redactedContent`` as bytes)."""
         super().enqueue_turn([_wire_block(block) for block in content], **options)
 
     def enqueue_guardrail_intervention(

@@ -5,8 +5,9 @@
 //! - text (message, system, reasoning, guard content, citations' text): characters / 4,
 //!   rounded up;
 //! - JSON (tool-use input, tool-result json, a tool's spec): the length of its compact JSON / 4;
-//! - an image or a video: 1,600 (a picture of about 1.15 megapixels, as Anthropic's models
-//!   count it); a document: its text / 4, or its bytes / 4 when it is binary;
+//! - an image, a video or an audio clip: 1,600 (a picture of about 1.15 megapixels, as
+//!   Anthropic's models count it; for audio, whose cost depends on its length, the figure is
+//!   ours); a document: its text / 4, or its bytes / 4 when it is binary;
 //! - every message adds 4 (role and framing); cache points cost nothing.
 //!
 //! Each message is estimated once, when it enters the history: a conversation keeps one
@@ -15,7 +16,7 @@
 use aws_sdk_bedrockruntime::types as t;
 use aws_smithy_types::{Document, Number};
 
-/// Tokens of a picture or a video.
+/// Tokens of a picture, a video or an audio clip.
 pub const MEDIA_TOKENS: u64 = 1_600;
 /// Tokens of a message's framing (its role and separators).
 pub const MESSAGE_TOKENS: u64 = 4;
@@ -83,7 +84,9 @@ fn result_tokens(item: &t::ToolResultContentBlock) -> u64 {
 pub fn block_tokens(block: &t::ContentBlock) -> u64 {
     match block {
         t::ContentBlock::Text(s) => chars(s),
-        t::ContentBlock::Image(_) | t::ContentBlock::Video(_) => MEDIA_TOKENS,
+        t::ContentBlock::Image(_) | t::ContentBlock::Video(_) | t::ContentBlock::Audio(_) => {
+            MEDIA_TOKENS
+        }
         t::ContentBlock::Document(d) => document_tokens(d),
         t::ContentBlock::ToolUse(u) => 1 + chars(u.name()) + json_tokens(u.input()),
         t::ContentBlock::ToolResult(r) => 1 + r.content().iter().map(result_tokens).sum::<u64>(),

@@ -50,6 +50,7 @@ fn write_block(out: &mut String, block: &t::ContentBlock) {
         t::ContentBlock::Image(_) => writeln!(out, "[an image]"),
         t::ContentBlock::Document(d) => writeln!(out, "[a document: {}]", d.name()),
         t::ContentBlock::Video(_) => writeln!(out, "[a video]"),
+        t::ContentBlock::Audio(_) => writeln!(out, "[an audio clip]"),
         _ => Ok(()),
     };
 }

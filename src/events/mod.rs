@@ -6,8 +6,10 @@ use aws_smithy_types::Document;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+mod image;
 mod resumed;
 
+pub use image::{PyImageDelta, PyImageStart};
 pub use resumed::PyResumed;
 
 use crate::reply::{PyUsage, Tokens};
@@ -284,9 +286,14 @@ pub fn shown(event: &t::ConverseStreamOutput) -> bool {
     use t::ConverseStreamOutput as E;
     match event {
         E::MessageStart(_) | E::ContentBlockStop(_) | E::MessageStop(_) | E::Metadata(_) => true,
-        E::ContentBlockStart(e) => matches!(e.start(), Some(t::ContentBlockStart::ToolUse(_))),
+        E::ContentBlockStart(e) => matches!(
+            e.start(),
+            Some(t::ContentBlockStart::ToolUse(_)) | Some(t::ContentBlockStart::Image(_))
+        ),
         E::ContentBlockDelta(e) => match e.delta() {
-            Some(t::ContentBlockDelta::Text(_)) | Some(t::ContentBlockDelta::ToolUse(_)) => true,
+            Some(t::ContentBlockDelta::Text(_))
+            | Some(t::ContentBlockDelta::ToolUse(_))
+            | Some(t::ContentBlockDelta::Image(_)) => true,
             Some(t::ContentBlockDelta::ReasoningContent(r)) => matches!(
                 r,
                 t::ReasoningContentBlockDelta::Text(_)
@@ -323,6 +330,9 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                 },
             )?
             .into_any(),
+            Some(t::ContentBlockStart::Image(i)) => {
+                image::image_start(py, raw, e.content_block_index, &i)?
+            }
             _ => return Ok(None),
         },
         E::ContentBlockDelta(e) => {
@@ -356,6 +366,7 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                     }
                     Py::new(py, ev)?.into_any()
                 }
+                Some(t::ContentBlockDelta::Image(i)) => image::image_delta(py, raw, index, i)?,
                 _ => return Ok(None),
             }
         }
@@ -395,6 +406,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyToolUseStart>()?;
     m.add_class::<PyToolUseDelta>()?;
     m.add_class::<PyReasoningDelta>()?;
+    m.add_class::<PyImageStart>()?;
+    m.add_class::<PyImageDelta>()?;
     m.add_class::<PyContentBlockStop>()?;
     m.add_class::<PyMessageStop>()?;
     m.add_class::<PyMetadata>()?;

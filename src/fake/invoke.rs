@@ -97,6 +97,11 @@ fn content(turn: &Turn) -> Vec<Value> {
                 json!({ "type": "thinking", "thinking": text, "signature": signature })
             }
             Block::Redacted(data) => json!({ "type": "redacted_thinking", "data": data }),
+            // (ours: Anthropic's models generate no images; the shape is their input's)
+            Block::Image { format, b64 } => json!({
+                "type": "image",
+                "source": { "type": "base64", "media_type": format!("image/{format}"), "data": b64 },
+            }),
         })
         .collect()
 }

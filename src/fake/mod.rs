@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod frame;
 pub mod invoke;
+pub mod media;
 pub mod model;
 pub mod prefill;
 pub mod py;

@@ -26,6 +26,11 @@ pub enum Block {
     },
     /// Reasoning the provider encrypted, as base64 (Bedrock's `redactedContent`).
     Redacted(String),
+    /// An image the model generated: its format and its bytes as base64.
+    Image {
+        format: String,
+        b64: String,
+    },
 }
 
 impl Block {
@@ -44,6 +49,9 @@ impl Block {
                 json!({ "reasoningContent": { "reasoningText": reasoning } })
             }
             Block::Redacted(b64) => json!({ "reasoningContent": { "redactedContent": b64 } }),
+            Block::Image { format, b64 } => {
+                json!({ "image": { "format": format, "source": { "bytes": b64 } } })
+            }
         }
     }
 }
@@ -336,6 +344,22 @@ impl EventCursor {
                 cut_points(text, self.turn.chunking)
             }
             Block::Redacted(_) => vec![0, 1],
+            // Note: an image streams in pieces of whole base64 quanta (4 characters), so
+            // that each delta's bytes decode alone, as each of the service's do.
+            Block::Image { b64, .. } => {
+                let pieces = match self.turn.chunking {
+                    Chunking::Words => 1,
+                    Chunking::Count(n) => n.max(1),
+                };
+                let quanta = b64.len() / 4;
+                let mut cuts: Vec<usize> = (0..pieces).map(|k| k * quanta / pieces * 4).collect();
+                cuts.push(b64.len());
+                cuts.dedup();
+                if cuts.len() == 1 {
+                    cuts.push(0);
+                }
+                cuts
+            }
             Block::ToolUse { input, .. } => {
                 self.input_json = serde_json::to_string(input).expect("JSON always serializes");
                 // Note: tool input streams in equal pieces; "words" of JSON would be odd.
@@ -374,16 +398,20 @@ impl EventCursor {
             }
             Phase::BlockStart => {
                 // Text and reasoning blocks start with their first delta, as on the real service.
-                if let Block::ToolUse { id, name, .. } = &self.turn.blocks[index] {
-                    let event = json!({
-                        "contentBlockIndex": index,
-                        "start": { "toolUse": { "toolUseId": id, "name": name } },
-                    });
-                    self.emit(out, "contentBlockStart", event);
-                }
+                let start = match &self.turn.blocks[index] {
+                    Block::ToolUse { id, name, .. } => {
+                        Some(json!({ "toolUse": { "toolUseId": id, "name": name } }))
+                    }
+                    Block::Image { format, .. } => Some(json!({ "image": { "format": format } })),
+                    _ => None,
+                };
                 self.phase = Phase::BlockDelta;
-                if !matches!(self.turn.blocks[index], Block::ToolUse { .. }) {
-                    self.write_next(out);
+                match start {
+                    Some(start) => {
+                        let event = json!({ "contentBlockIndex": index, "start": start });
+                        self.emit(out, "contentBlockStart", event);
+                    }
+                    None => self.write_next(out),
                 }
             }
             Phase::BlockDelta => {
@@ -398,6 +426,9 @@ impl EventCursor {
                     }
                     Block::ToolUse { .. } => {
                         json!({ "toolUse": { "input": &self.input_json[start..end] } })
+                    }
+                    Block::Image { b64, .. } => {
+                        json!({ "image": { "source": { "bytes": &b64[start..end] } } })
                     }
                 };
                 self.emit(

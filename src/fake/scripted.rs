@@ -1,4 +1,4 @@
-//! Scripted content blocks, given in the boto3 shape (`text`, `toolUse`, `reasoningContent`
+//! Scripted content blocks, given in the boto3 shape (`text`, `toolUse`, `image`, `reasoningContent`
 //! with signed text or redacted data), parsed into the blocks FakeBedrock answers with.
 
 use pyo3::prelude::*;
@@ -24,7 +24,7 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
         .map(|(i, item)| {
             let map = item.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
                 value_error(format!(
-                    "content[{i}] must be a dict with exactly one key (text, toolUse or reasoningContent), got {item}"
+                    "content[{i}] must be a dict with exactly one key (text, toolUse, reasoningContent or image), got {item}"
                 ))
             })?;
             let (key, value) = map.iter().next().expect("one entry");
@@ -87,10 +87,44 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
                         signature: reasoning["signature"].as_str().map(str::to_owned),
                     })
                 }
+                "image" => scripted_image(value, i),
                 other => Err(value_error(format!(
-                    "content[{i}] has key {other:?}; scripted turns support text, toolUse and reasoningContent"
+                    "content[{i}] has key {other:?}; scripted turns support text, toolUse, reasoningContent and image"
                 ))),
             }
         })
         .collect()
+}
+
+/// `{"image": {"format": "png", "source": {"bytes": b"..."}}}`: an image the model answers
+/// with (bytes, or their base64).
+fn scripted_image(value: &Value, i: usize) -> PyResult<Block> {
+    use base64::Engine;
+    let format = value["format"]
+        .as_str()
+        .ok_or_else(|| value_error(format!("content[{i}]['image']['format'] must be a str")))?;
+    let b64 = match &value["source"]["bytes"] {
+        Value::String(b64) => b64.clone(),
+        Value::Array(items) => {
+            let bytes: Option<Vec<u8>> = items
+                .iter()
+                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect();
+            let bytes = bytes.ok_or_else(|| {
+                value_error(format!(
+                    "content[{i}]['image']['source']['bytes'] must be bytes"
+                ))
+            })?;
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        }
+        _ => {
+            return Err(value_error(format!(
+                "content[{i}]['image']['source']['bytes'] must be bytes"
+            )))
+        }
+    };
+    Ok(Block::Image {
+        format: format.to_owned(),
+        b64,
+    })
 }

@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+pub use super::media::valid_document_name;
+use super::media::Media;
+
 /// Keys a Message ContentBlock union may carry.
 const CONTENT_KEYS: &[&str] = &[
     "text",
@@ -19,17 +22,7 @@ const CONTENT_KEYS: &[&str] = &[
     "searchResult",
 ];
 
-pub const MAX_IMAGES: usize = 20;
-pub const MAX_IMAGE_BYTES: usize = 3_750_000;
-pub const MAX_DOCUMENTS: usize = 5;
-pub const MAX_DOCUMENT_BYTES: usize = 4_500_000;
-
 type Check = Result<(), String>;
-
-fn decoded_len(b64: &str) -> usize {
-    let padding = b64.bytes().rev().take_while(|b| *b == b'=').count();
-    (b64.len() / 4) * 3 + (b64.len() % 4).saturating_sub(1) - padding.min(2)
-}
 
 fn is_blank(text: &str) -> bool {
     text.trim().is_empty()
@@ -239,7 +232,9 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
                         "The text field in the ContentBlock object at {path} is blank. Add text to the text field, and try again."
                     ));
                 }
-                "image" | "document" | "video" => media.add(keys[0], &block[keys[0]], &path)?,
+                "image" | "document" | "video" | "audio" => {
+                    media.add(keys[0], &block[keys[0]], &path)?
+                }
                 "toolUse" | "toolResult" => {
                     uses_tools = true;
                     if keys[0] == "toolResult" {
@@ -257,100 +252,6 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
     validate_tool_pairing(messages)
 }
 
-/// The images and documents of one request, counted and named across all its messages.
-#[derive(Default)]
-struct Media {
-    images: usize,
-    documents: usize,
-    names: std::collections::HashSet<String>,
-}
-
-const IMAGE_FORMATS: &[&str] = &["png", "jpeg", "gif", "webp"];
-const VIDEO_FORMATS: &[&str] = &[
-    "mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp",
-];
-/// VideoSource: bytes "as long as the encoded file is less than 25MB" (base64).
-pub const MAX_VIDEO_BYTES: usize = 18_750_000;
-const DOCUMENT_FORMATS: &[&str] = &[
-    "pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md",
-];
-
-impl Media {
-    fn add(&mut self, kind: &str, block: &Value, path: &str) -> Check {
-        let at = format!("{path}.{kind}");
-        let (formats, max, shown) = if kind == "image" {
-            self.images += 1;
-            (IMAGE_FORMATS, MAX_IMAGE_BYTES, "3.75 MB")
-        } else if kind == "video" {
-            (VIDEO_FORMATS, MAX_VIDEO_BYTES, "25 MB as base64")
-        } else {
-            self.documents += 1;
-            (DOCUMENT_FORMATS, MAX_DOCUMENT_BYTES, "4.5 MB")
-        };
-        if let Some(format) = block.get("format").and_then(Value::as_str) {
-            if !formats.contains(&format) {
-                return Err(format!(
-                    // Note: ours: the text of Bedrock's enum check is not documented.
-                    "Value '{format}' at '{at}.format' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-                    formats.join(", ")
-                ));
-            }
-        }
-        check_size(block, &at, max, shown)?;
-        if kind == "document" {
-            let name = block["name"].as_str().unwrap_or("");
-            if !valid_document_name(name) {
-                return Err("The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file name conforms to these restrictions and retry your request.".into());
-            }
-            if !self.names.insert(name.to_owned()) {
-                return Err("Messages can't contain duplicate document names. Rename the document and retry your request.".into());
-            }
-        }
-        Ok(())
-    }
-
-    fn check_counts(&self) -> Check {
-        if self.images > MAX_IMAGES {
-            return Err(format!(
-                // Note: ours: no source gives the service's wording of this check.
-                "The request contains {} images, but at most {MAX_IMAGES} images are allowed per request. Remove some images and try again.",
-                self.images
-            ));
-        }
-        if self.documents > MAX_DOCUMENTS {
-            return Err(format!(
-                "You can't include more than {MAX_DOCUMENTS} documents in a request."
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Bedrock's rule for `document.name` (API_runtime_DocumentBlock): 1 to 200 characters,
-/// alphanumeric, single ASCII spaces, hyphens, parentheses and square brackets. Underscores
-/// are not in the documented set but the service accepts them (observed, vercel/ai#20366);
-/// tabs, non-ASCII spaces and accented letters are refused (observed,
-/// aws-samples/generative-ai-use-cases#1671, vercel/ai#20365).
-pub fn valid_document_name(name: &str) -> bool {
-    (1..=200).contains(&name.chars().count())
-        && !name.contains("  ")
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " -()[]_".contains(c))
-}
-
-fn check_size(media: &Value, path: &str, max: usize, shown: &str) -> Check {
-    if let Some(b64) = media["source"]["bytes"].as_str() {
-        if decoded_len(b64) > max {
-            return Err(format!(
-                // Note: ours: no source gives the service's wording of this check.
-                "The size of the value at {path}.source.bytes exceeds the maximum of {shown}. Reduce its size and try again."
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn validate_tool_result(result: &Value, path: &str, media: &mut Media) -> Check {
     let content = result["content"].as_array();
     if result["status"] == "error" && content.is_none_or(|c| c.is_empty()) {
@@ -363,6 +264,13 @@ fn validate_tool_result(result: &Value, path: &str, media: &mut Media) -> Check 
             if let Some(block) = item.get(kind) {
                 media.add(kind, block, &format!("{path}.toolResult.content.{k}"))?;
             }
+        }
+        if item.get("audio").is_some() {
+            return Err(format!(
+                // Note: ours: ToolResultContentBlock has no audio member (botocore's model);
+                // the service's wording for an unknown member is not documented.
+                "The ToolResultContentBlock object at {path}.toolResult.content.{k} contains an unsupported field: audio. Tool results can carry text, json, image, document, video or searchResult blocks."
+            ));
         }
         if let Some(json) = item.get("json") {
             if !json.is_object() {
@@ -416,17 +324,4 @@ fn validate_tool_pairing(messages: &[Value]) -> Check {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decoded_length_of_base64() {
-        assert_eq!(decoded_len("aGVsbG8="), 5);
-        assert_eq!(decoded_len("aGVsbG8h"), 6);
-        assert_eq!(decoded_len("aGk="), 2);
-        assert_eq!(decoded_len(""), 0);
-    }
 }

@@ -33,7 +33,7 @@ fn source<S: Sink>(s: &S, src: Source<'_>, what: &str) -> Out<S> {
     }
 }
 
-/// An image or video: its format and source.
+/// An image, video or audio clip: its format and source.
 fn media<S: Sink>(s: &S, format: &str, src: Source<'_>, what: &str) -> Out<S> {
     let mut d = s.map();
     s.put_text(&mut d, key!("format"), format)?;
@@ -57,6 +57,15 @@ fn video<S: Sink>(s: &S, v: &t::VideoBlock) -> Out<S> {
         _ => Source::Unknown,
     };
     media(s, v.format().as_str(), src, "a video source")
+}
+
+fn audio<S: Sink>(s: &S, a: &t::AudioBlock) -> Out<S> {
+    let src = match a.source() {
+        Some(t::AudioSource::Bytes(b)) => Source::Bytes(b.as_ref()),
+        Some(t::AudioSource::S3Location(l)) => Source::S3(l),
+        _ => Source::Unknown,
+    };
+    media(s, a.format().as_str(), src, "an audio source")
 }
 
 fn document<S: Sink>(s: &S, doc: &t::DocumentBlock) -> Out<S> {
@@ -167,6 +176,7 @@ pub fn content_block<S: Sink>(s: &S, block: &t::ContentBlock) -> Out<S> {
         t::ContentBlock::Image(i) => s.wrap(key!("image"), image(s, i)?),
         t::ContentBlock::Document(d) => s.wrap(key!("document"), document(s, d)?),
         t::ContentBlock::Video(v) => s.wrap(key!("video"), video(s, v)?),
+        t::ContentBlock::Audio(a) => s.wrap(key!("audio"), audio(s, a)?),
         t::ContentBlock::CachePoint(c) => s.wrap(key!("cachePoint"), cache_point(s, c)?),
         t::ContentBlock::GuardContent(t::GuardrailConverseContentBlock::Text(g)) => {
             s.wrap(key!("guardContent"), guard_text(s, g)?)

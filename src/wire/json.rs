@@ -176,6 +176,8 @@ mod tests {
             {"document":{"format":"txt","name":"d","source":{"text":"body"},"context":"c",
               "citations":{"enabled":true}}},
             {"video":{"format":"mp4","source":{"s3Location":{"uri":"s3://b/k","bucketOwner":"1"}}}},
+            {"audio":{"format":"mp3","source":{"bytes":"SUQz"}}},
+            {"audio":{"format":"x-aac","source":{"s3Location":{"uri":"s3://b/a.aac"}}}},
             {"toolUse":{"toolUseId":"t1","name":"f","input":{"a":[1,2.5,null,true]}}},
             {"toolUse":{"toolUseId":"t2","name":"g","input":null}},
             {"toolResult":{"toolUseId":"t1","content":[{"text":"x"},{"json":{"k":"v"}}],"status":"error"}},
@@ -186,7 +188,7 @@ mod tests {
         let m = decode_message(text, "m").unwrap();
         let again = decode_message(&encode_message(&m).unwrap(), "m").unwrap();
         assert_eq!(m, again);
-        assert_eq!(m.content().len(), 11);
+        assert_eq!(m.content().len(), 13);
     }
 
     #[test]

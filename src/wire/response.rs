@@ -183,6 +183,40 @@ pub fn chunk_event<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Dict<'py>> {
     dict1(py, intern!(py, "chunk"), inner)
 }
 
+/// A streamed image's piece as boto3 yields it: `{"source": {"bytes"|"s3Location"}, "error"}`.
+fn image_delta<'py>(py: Python<'py>, i: &t::ImageBlockDelta) -> PyResult<Dict<'py>> {
+    let d = PyDict::new(py);
+    match i.source() {
+        Some(t::ImageSource::Bytes(b)) => {
+            let bytes = PyBytes::new(py, b.as_ref());
+            d.set_item(
+                intern!(py, "source"),
+                dict1(py, intern!(py, "bytes"), bytes)?,
+            )?;
+        }
+        Some(t::ImageSource::S3Location(l)) => {
+            let loc = dict1(py, intern!(py, "uri"), l.uri())?;
+            if let Some(owner) = l.bucket_owner() {
+                loc.set_item(intern!(py, "bucketOwner"), owner)?;
+            }
+            d.set_item(
+                intern!(py, "source"),
+                dict1(py, intern!(py, "s3Location"), loc)?,
+            )?;
+        }
+        Some(_) => d.set_item(intern!(py, "source"), unknown(py)?)?,
+        None => {}
+    }
+    if let Some(error) = i.error() {
+        let e = PyDict::new(py);
+        if let Some(message) = error.message() {
+            e.set_item(intern!(py, "message"), message)?;
+        }
+        d.set_item(intern!(py, "error"), e)?;
+    }
+    Ok(d)
+}
+
 /// One ConverseStream event as boto3 yields it.
 pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> PyResult<Dict<'py>> {
     match event {
@@ -203,6 +237,11 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                     tu.set_item(intern!(py, "name"), u.name())?;
                     dict1(py, intern!(py, "toolUse"), tu)?
                 }
+                Some(t::ContentBlockStart::Image(i)) => dict1(
+                    py,
+                    intern!(py, "image"),
+                    dict1(py, intern!(py, "format"), i.format().as_str())?,
+                )?,
                 _ => unknown(py)?,
             };
             d.set_item(intern!(py, "start"), start)?;
@@ -237,6 +276,9 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                         _ => unknown(py)?,
                     };
                     dict1(py, intern!(py, "reasoningContent"), inner)?
+                }
+                Some(t::ContentBlockDelta::Image(i)) => {
+                    dict1(py, intern!(py, "image"), image_delta(py, i)?)?
                 }
                 _ => unknown(py)?,
             };

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_request_media", "history_media", "unique_result_names", "user_content"]
 
-_MEDIA: tuple[Kind, ...] = ("image", "document", "video")
+_MEDIA: tuple[Kind, ...] = ("image", "document", "video", "audio")
 
 
 def user_content(message: Any, history: Callable[[], list[dict[str, Any]]]) -> Any:
@@ -59,7 +59,7 @@ def user_content(message: Any, history: Callable[[], list[dict[str, Any]]]) -> A
 
 
 def has_media(message: Mapping[str, Any]) -> bool:
-    """Whether a boto3 message dict carries images, documents or video (then it is
+    """Whether a boto3 message dict carries images, documents, video or audio (then it is
     checked like a list; otherwise it goes to the native layer as it is)."""
     content = message.get("content")
     return isinstance(content, list) and any(
@@ -96,13 +96,15 @@ def _block(item: Any, arg: str) -> Block:
 
 
 def _detected_block(source: Any) -> Block:
-    """A path or bytes as the image, document or video its bytes (or name) say it is."""
+    """A path or bytes as the image, document, video or audio its bytes (or name) say it is."""
     data, path = read_source(source, None)
     found = detect(data)
     if found is not None:
         kind: Kind = found[0]
     elif path is not None and format_from_name(path, "video") is not None:
         kind = "video"
+    elif path is not None and format_from_name(path, "audio") is not None:
+        kind = "audio"
     else:
         kind = "document"
     block = bytes_block(kind, data, path, None)
@@ -219,7 +221,7 @@ def history_media(messages: list[dict[str, Any]]) -> tuple[int, list[str]]:
 
 
 def _media(blocks: Iterable[Any]) -> Iterable[tuple[Kind, Mapping[str, Any]]]:
-    """The image, document and video bodies among ``blocks``, tool results' included."""
+    """The image, document, video and audio bodies among ``blocks``, tool results' included."""
     for block in blocks:
         if not isinstance(block, Mapping):
             continue

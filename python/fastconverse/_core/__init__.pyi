@@ -22,6 +22,8 @@ from .conversation import ConversationCore as ConversationCore
 from .conversation import UserInput as UserInput
 from .conversation import _Start as _Start
 from .events import ContentBlockStop as ContentBlockStop
+from .events import ImageDelta as ImageDelta
+from .events import ImageStart as ImageStart
 from .events import MessageStart as MessageStart
 from .events import MessageStop as MessageStop
 from .events import Metadata as Metadata

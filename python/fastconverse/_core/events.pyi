@@ -46,6 +46,32 @@ class ReasoningDelta:
     def index(self) -> int: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+class ImageStart:
+    """The model starts an image in content block ``index``; its bytes follow as
+    ``ImageDelta`` events, and the reply's message holds the whole image."""
+
+    @property
+    def format(self) -> str:
+        """png, jpeg, gif or webp."""
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The boto3 event dict: the same as ``converse_stream`` yields."""
+
+class ImageDelta:
+    """A piece of the image of content block ``index``."""
+
+    @property
+    def data(self) -> bytes:
+        """The piece's bytes (empty when it is an S3 location or an error)."""
+    @property
+    def error(self) -> str | None:
+        """The service's error message for this piece, if it sent one."""
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The boto3 event dict: the same as ``converse_stream`` yields."""
+
 class ContentBlockStop:
     @property
     def index(self) -> int: ...
@@ -97,6 +123,8 @@ StreamEvent = (
     | ToolUseStart
     | ToolUseDelta
     | ReasoningDelta
+    | ImageStart
+    | ImageDelta
     | ContentBlockStop
     | MessageStop
     | Metadata

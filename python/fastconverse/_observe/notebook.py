@@ -35,6 +35,23 @@ ROLE = 'style="font-weight:600;opacity:.75;font-size:85%;margin-top:6px"'
 THUMB = 'style="max-width:240px;max-height:160px;border-radius:4px"'
 MAX_MESSAGES = 200  # a longer transcript shows its newest messages in a notebook, with a note
 MAX_INLINE = 1 << 20  # bytes of an image shown as a thumbnail (bigger: named, not inlined)
+# MIME types browsers play, by Bedrock's audio format (pcm has no header: named, not played).
+_AUDIO_MIME = {
+    "mp3": "audio/mpeg",
+    "mpeg": "audio/mpeg",
+    "mpga": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "webm": "audio/webm",
+    "mkv": "audio/x-matroska",
+    "mka": "audio/x-matroska",
+    "mp4": "audio/mp4",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "x-aac": "audio/aac",
+}
 
 
 _markdown: Callable[[str], str] | None = None
@@ -92,6 +109,11 @@ def _media(kind: str, item: Mapping[str, Any]) -> str:
         encoded = base64.b64encode(bytes(data)).decode("ascii")
         mime = "jpeg" if fmt == "jpg" else fmt
         return f'<img src="data:image/{escape(mime)};base64,{encoded}" alt="image" {THUMB}/>'
+    playable = _AUDIO_MIME.get(fmt) if kind == "audio" else None
+    if playable and isinstance(data, (bytes, bytearray)) and len(data) <= MAX_INLINE:
+        encoded = base64.b64encode(bytes(data)).decode("ascii")
+        src = escape(f"data:{playable};base64,{encoded}")
+        return f'<audio controls src="{src}" title="audio ({escape(fmt)})"></audio>'
     where = ""
     if isinstance(source, dict) and isinstance(source.get("s3Location"), dict):
         where = f" {escape(str(source['s3Location'].get('uri', '')))}"
@@ -127,7 +149,7 @@ def block_html(block: Mapping[str, Any]) -> str:
         return _folded(head, f"<pre>{_json(use.get('input'))}</pre>")
     if "toolResult" in block:
         return _tool_result(block["toolResult"])
-    for kind in ("image", "document", "video"):
+    for kind in ("image", "document", "video", "audio"):
         if kind in block:
             return _media(kind, block[kind])
     if "reasoningContent" in block:

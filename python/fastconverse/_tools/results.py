@@ -36,7 +36,8 @@ def result_content(value: Any) -> list[JsonDict]:
     - a list (or tuple) holding images or documents among other values: a block per item,
       each as above (``["The chart:", image("chart.png")]``), blank text left out.
 
-    Values JSON cannot hold (inside containers) become their ``str()``.
+    Values JSON cannot hold (inside containers) become their ``str()``. An ``audio(...)``
+    block raises ``ValueError``: Bedrock's ToolResultContentBlock has no audio member.
     """
     if isinstance(value, str):
         return [{"text": value}] if value.strip() else [{"json": {"result": value}}]
@@ -71,6 +72,11 @@ def _is_content_block(value: Any) -> bool:
     if (type(value) is not dict and not isinstance(value, Mapping)) or len(value) != 1:
         return False
     (key, body) = next(iter(value.items()))
+    if key == "audio" and isinstance(body, Mapping):
+        raise ValueError(
+            "a tool result cannot carry audio (Bedrock's tool results take text, json, image, "
+            "document and video blocks); send the clip in a user message instead"
+        )
     if key == "text":
         return isinstance(body, str)
     return key in _CONTENT_BLOCK_KEYS and isinstance(body, Mapping)
