@@ -81,7 +81,10 @@ def test_bad_script_options_are_refused_clearly(
 def test_bad_content_and_codes_are_refused_clearly(fake_bedrock: FakeBedrock) -> None:
     with pytest.raises(ValueError, match=r"content\[0\] must be a dict with exactly one key"):
         fake_bedrock.enqueue_turn([{"text": "a", "toolUse": {}}])
-    with pytest.raises(ValueError, match=r'content\[0\] has key "image"'):
+    with pytest.raises(ValueError, match=r'content\[0\] has key "video"'):
+        fake_bedrock.enqueue_turn([{"video": {}}])
+    # (a model may answer with an image: a scripted one is checked as such)
+    with pytest.raises(ValueError, match=r"content\[0\]\['image'\]\['format'\] must be a str"):
         fake_bedrock.enqueue_turn([{"image": {}}])
     with pytest.raises(ValueError, match=r'code must be one of ValidationException, .* got "Nope"'):
         fake_bedrock.enqueue_error("Nope")
