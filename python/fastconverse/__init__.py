@@ -99,7 +99,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from fastconverse._tools.toolbox import ToolStats
+    from fastconverse._tools.stats import ToolStats
     from fastconverse.events import Event
     from fastconverse.experiments import PromptExperiment, Variant
     from fastconverse.tools import Tool, ToolInputError, tool
@@ -169,9 +169,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(tools, name)
     if name == "ToolStats":
-        from fastconverse._tools import toolbox
+        from fastconverse._tools import stats
 
-        return toolbox.ToolStats
+        return stats.ToolStats
     if name in ("PromptExperiment", "Variant"):  # (dataclasses and the statistics: on use)
         from fastconverse import experiments
 

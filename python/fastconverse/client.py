@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from fastconverse._records.registry import Memory
-    from fastconverse._tools.toolbox import ToolBox
     from fastconverse.grounding import Grounding
     from fastconverse.hooks import Hooks
 
@@ -37,19 +36,6 @@ def _compile_hooks(hooks: Any, grounding: Any = None) -> Hooks | None:
     from fastconverse.hooks import conversation_hooks
 
     return conversation_hooks(hooks, grounding)
-
-
-def _serving(tier: Any, performance: Any, metadata: Any) -> dict[str, Any]:
-    """The serving settings given (``service_tier``, ...), as JSON-able values for the native
-    layer and a store; each one not given is left out."""
-    given = {
-        "service_tier": tier,
-        "performance_config": dict(performance)
-        if isinstance(performance, Mapping)
-        else performance,
-        "request_metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
-    }
-    return {k: v for k, v in given.items() if v is not None}
 
 
 class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversations, Boto3Calls):
@@ -176,7 +162,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         self._guardrail = dict(guardrail_config) if guardrail_config is not None else None
         self._prompt_library = prompt_library
         _core._check_serving(service_tier, performance_config, request_metadata)
-        self._serving = _serving(service_tier, performance_config, request_metadata)
+        self._serving = _stored.serving_settings(service_tier, performance_config, request_metadata)
         self._start_registry()
 
     def create_conversation(
@@ -271,7 +257,7 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
         guardrail = dict(guardrail_config) if guardrail_config is not None else self._guardrail
         serving = {
             **getattr(self, "_serving", {}),
-            **_serving(service_tier, performance_config, request_metadata),
+            **_stored.serving_settings(service_tier, performance_config, request_metadata),
         }
         toolbox = None
         if tools is not None:
@@ -353,17 +339,17 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
             memory=memory,
             cache=cache,
             store=store,
-            settings=self._settings(
-                system_prompt,
-                inference_config,
-                additional_model_request_fields,
-                toolbox,
-                max_tool_rounds,
-                memory,
-                cache,
-                guardrail,
-                template,
-                serving,
+            settings=_stored.settings_json(
+                system_prompt=system_prompt,
+                inference_config=inference_config,
+                additional_model_request_fields=additional_model_request_fields,
+                toolbox=toolbox,
+                max_tool_rounds=max_tool_rounds,
+                memory=memory,
+                cache=cache,
+                guardrail_config=guardrail,
+                template=template,
+                serving=serving,
             )
             if store is not None
             else None,
@@ -379,38 +365,6 @@ class ConverseClient(ConversationRegistry, ConversationsById, TemplatedConversat
                 getattr(self, "_log_content", False),
                 template,
             )
-        )
-
-    def _settings(
-        self,
-        system_prompt: Any,
-        inference_config: Any,
-        fields: Any,
-        toolbox: ToolBox | None,
-        max_tool_rounds: int,
-        memory: Any,
-        cache: Any,
-        guardrail: Any,
-        template: Mapping[str, Any] | None,
-        serving: Mapping[str, Any],
-    ) -> str:
-        return _stored.settings_json(
-            system_prompt=system_prompt
-            if isinstance(system_prompt, (str, type(None)))
-            else list(system_prompt),
-            inference_config=dict(inference_config) if inference_config is not None else None,
-            additional_model_request_fields=fields,
-            tool_names=_stored.tool_names(toolbox.specs if toolbox is not None else None),
-            tool_choice=toolbox.tool_choice if toolbox is not None else None,
-            max_tool_rounds=max_tool_rounds,
-            max_tool_concurrency=toolbox.max_tool_concurrency if toolbox is not None else 8,
-            tool_timeout=toolbox.tool_timeout if toolbox is not None else None,
-            raise_tool_errors=toolbox.raise_tool_errors if toolbox is not None else False,
-            memory=memory,
-            cache=cache,
-            guardrail_config=guardrail,
-            template=template,
-            serving=serving,
         )
 
     def _hooks_with(self, own: Hooks | None) -> Hooks | None:

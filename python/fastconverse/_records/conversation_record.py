@@ -1,10 +1,12 @@
-"""What a conversation holds, as its record: the history, tokens, cost, metrics and the
-stamp a store keeps (version, times, metadata). ``Conversation`` inherits these read-only
-views of its native core; the turns are its own."""
+"""What a conversation holds, as its record: its settings (the system prompt among them),
+the history, tokens, cost, metrics, the stamp a store keeps (version, times, metadata) and
+its HTML. ``Conversation`` inherits these views of its native core; the turns are its own."""
 
 from __future__ import annotations
 
-from _collections_abc import Mapping  # (collections.abc's, without importing collections)
+from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
+
+from fastconverse.template import Template, render_system_prompt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ class ConversationRecord:
     __slots__ = ()
 
     _core: ConversationCore
+    _template: Mapping[str, Any] | None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -146,3 +149,92 @@ class ConversationRecord:
         """The ``requestMetadata`` pairs of every request (invocation logs), or None."""
         pairs: dict[str, str] | None = self._core.serving["request_metadata"]
         return pairs
+
+    @property
+    def system_prompt(self) -> str | None:
+        """The system prompt's text (its text blocks joined by newlines), or None.
+
+        Assign text, a list of system blocks, a ``Template`` without fields, or None, and the
+        next turns send it; in a store it is written at once, and other workers take it in
+        at their next turn. ``set_system_prompt`` fills a ``Template``'s fields."""
+        return self._core.system_prompt
+
+    @system_prompt.setter
+    def system_prompt(self, value: str | Template | Sequence[Mapping[str, Any]] | None) -> None:
+        self.set_system_prompt(value)
+
+    def set_system_prompt(
+        self,
+        prompt: str | Template | Sequence[Mapping[str, Any]] | None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Sets the system prompt of the next turns: text, system blocks, None, or a
+        ``Template`` filled in from ``variables`` (a missing or unused variable is a
+        ``ValueError``, as in ``create_conversation``)."""
+        value: Any = render_system_prompt(prompt, variables)
+        import json  # (here: a change of system prompt is rare)
+
+        if value is not None and not isinstance(value, str):
+            if isinstance(value, Mapping) or not isinstance(value, Sequence):
+                raise TypeError(
+                    "system_prompt: expected text, a list of system blocks, a Template or "
+                    f"None, got {type(value).__name__}"
+                )
+            value = list(value)
+        try:
+            stored = json.dumps(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"system_prompt: a stored conversation keeps it as JSON, and {e}"
+            ) from None
+        self._core.set_system_prompt(value, stored)
+
+    @property
+    def template_name(self) -> str | None:
+        """The name of the ``Template`` (of a ``PromptLibrary``) the conversation was
+        created from; None when it was created from none, or from one without a name. It
+        says where the conversation started: assigning ``system_prompt`` leaves it."""
+        return None if self._template is None else self._template.get("name")
+
+    @property
+    def template_vars(self) -> dict[str, Any] | None:
+        """The variables its ``Template`` was filled in with (a copy), as a store keeps
+        them: JSON values, others as their ``str()``; None when it was created from no
+        ``Template``."""
+        if self._template is None:
+            return None
+        return dict(self._template.get("variables") or {})
+
+    @property
+    def inference_config(self) -> dict[str, Any] | None:
+        """boto3's ``inferenceConfig`` dict of every turn, or None."""
+        return self._core.inference_config
+
+    @property
+    def guardrail_config(self) -> dict[str, Any] | None:
+        """boto3's ``guardrailConfig`` dict every request of the conversation carries (a
+        copy); None without a guardrail."""
+        return self._core.guardrail_config
+
+    @property
+    def additional_model_request_fields(self) -> Any:
+        return self._core.additional_model_request_fields
+
+    def to_html(
+        self,
+        prices: Mapping[str, Mapping[str, float]] | None = None,
+        *,
+        max_messages: int | None = None,
+    ) -> str:
+        """The transcript as HTML, as a notebook shows the conversation: roles, Markdown,
+        tool calls and results folded, images as thumbnails, a footer with turns, tokens and,
+        given ``prices`` (as ``cost`` takes them), the cost. Every text is escaped.
+        ``max_messages`` shows only the newest ones (a notebook's display: 200)."""
+        from fastconverse._observe.notebook import conversation_html
+
+        return conversation_html(self, prices, max_messages=max_messages)
+
+    def _repr_html_(self) -> str:
+        from fastconverse._observe.notebook import MAX_MESSAGES
+
+        return self.to_html(max_messages=MAX_MESSAGES)

@@ -16,8 +16,10 @@ from fastconverse.memory import MemoryPolicy
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
     from typing import Any
+
+    from fastconverse._tools.toolbox import ToolBox
 
 __all__ = ["ConversationInfo"]
 
@@ -48,12 +50,8 @@ def settings_json(
     system_prompt: Any,
     inference_config: Any,
     additional_model_request_fields: Any,
-    tool_names: Sequence[str],
-    tool_choice: Any,
+    toolbox: ToolBox | None,
     max_tool_rounds: int,
-    max_tool_concurrency: int,
-    tool_timeout: float | None,
-    raise_tool_errors: bool,
     memory: Any,
     cache: Any,
     guardrail_config: Any = None,
@@ -61,16 +59,19 @@ def settings_json(
     serving: Mapping[str, Any] | None = None,
 ) -> str:
     """The settings to keep, as JSON text (a setting that is not JSON is named)."""
+    box = toolbox
     settings = {
-        "system_prompt": system_prompt,
-        "inference_config": inference_config,
+        "system_prompt": system_prompt
+        if isinstance(system_prompt, (str, type(None)))
+        else list(system_prompt),
+        "inference_config": dict(inference_config) if inference_config is not None else None,
         "additional_model_request_fields": additional_model_request_fields,
-        "tools": list(tool_names),
-        "tool_choice": tool_choice,
+        "tools": tool_names(box.specs if box is not None else None),
+        "tool_choice": box.tool_choice if box is not None else None,
         "max_tool_rounds": max_tool_rounds,
-        "max_tool_concurrency": max_tool_concurrency,
-        "tool_timeout": tool_timeout,
-        "raise_tool_errors": raise_tool_errors,
+        "max_tool_concurrency": box.max_tool_concurrency if box is not None else 8,
+        "tool_timeout": box.tool_timeout if box is not None else None,
+        "raise_tool_errors": box.raise_tool_errors if box is not None else False,
         "memory": _memory_json(memory),
         "cache": cache
         if cache is None or isinstance(cache, str)
@@ -247,3 +248,16 @@ class ConversationInfo(dict):  # type: ignore[type-arg]
             f"ConversationInfo(id={self.id!r}, model_id={self.model_id!r}, "
             f"messages={self.message_count}, version={self.version})"
         )
+
+
+def serving_settings(tier: Any, performance: Any, metadata: Any) -> dict[str, Any]:
+    """The serving settings given (``service_tier``, ...), as JSON-able values for the native
+    layer and a store; each one not given is left out."""
+    given = {
+        "service_tier": tier,
+        "performance_config": dict(performance)
+        if isinstance(performance, Mapping)
+        else performance,
+        "request_metadata": dict(metadata) if isinstance(metadata, Mapping) else metadata,
+    }
+    return {k: v for k, v in given.items() if v is not None}

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any
 
 from fastconverse._core import _check_block
+from fastconverse._tools.stats import ToolStats
 from fastconverse._tools.threads import (
     _caught,
     _own_thread,
@@ -33,35 +34,6 @@ JsonDict = dict[str, Any]
 Call = Mapping[str, Any]  # a toolUse block: {"toolUseId", "name", "input"}
 # What most tools return: never awaitable, so inspect's slower check is skipped for them.
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None), bytes})
-
-
-class ToolStats:
-    """Calls, errors and seconds spent in one tool, over a conversation's tool calls."""
-
-    __slots__ = ("calls", "errors", "seconds")
-
-    def __init__(self, calls: int = 0, errors: int = 0, seconds: float = 0.0) -> None:
-        self.calls = calls
-        self.errors = errors
-        self.seconds = seconds
-
-    @property
-    def mean_seconds(self) -> float:
-        """Seconds per call (0.0 before the first call)."""
-        return self.seconds / self.calls if self.calls else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"calls": self.calls, "errors": self.errors, "seconds": self.seconds}
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ToolStats):
-            return NotImplemented
-        return self.to_dict() == other.to_dict()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"ToolStats(calls={self.calls}, errors={self.errors}, seconds={self.seconds:.6f})"
 
 
 class _Outcome:

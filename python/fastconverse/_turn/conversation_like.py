@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fastconverse._core import ConversationCore, ConversationMetrics, Reply, TokenCount, Usage
-    from fastconverse._tools.toolbox import ToolStats
+    from fastconverse._tools.stats import ToolStats
     from fastconverse.tools import Tool
 
 __all__ = ["ConversationLike"]
