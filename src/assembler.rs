@@ -117,6 +117,8 @@ pub struct Cut {
     pub trimmed: String,
     /// The cut attempt's usage, if its metadata came (it rarely does: it comes last).
     pub usage: Option<Tokens>,
+    /// The indexes of the blocks dropped unfinished: the continuation streams them again.
+    pub dropped: Vec<i32>,
 }
 
 /// Builds the finished message from the stream's events, as they pass.
@@ -247,22 +249,27 @@ impl Assembler {
         }
     }
 
-    /// Where a cut stream stands, for a request that continues it: drops the blocks that
-    /// cannot be sent back unfinished (a tool use whose input was cut, reasoning without its
-    /// end) and gives the rest as the assistant's prefill (`turn::resume` explains it).
     /// Whether the message's `messageStop` arrived (the answer is whole).
     pub fn stopped(&self) -> bool {
         self.stop_reason.is_some()
     }
 
+    /// Where a cut stream stands, for a request that continues it: drops the blocks that
+    /// cannot be sent back unfinished (a tool use whose input was cut, reasoning without its
+    /// end) and gives the rest as the assistant's prefill (`turn::resume` explains it).
     pub fn cut(&mut self, model_id: &str) -> Cut {
         // (the continuation must end the answer again with its own messageStop)
         self.stop_reason = None;
         let stopped = &self.stopped;
+        let mut dropped = Vec::new();
         self.blocks.retain(|index, block| match block {
             Partial::Text(_) => true,
             Partial::Tool { .. } | Partial::Reasoning { .. } | Partial::Image { .. } => {
-                stopped.contains(index)
+                let whole = stopped.contains(index);
+                if !whole {
+                    dropped.push(*index);
+                }
+                whole
             }
         });
         let next = self.blocks.keys().next_back().map_or(0, |last| last + 1);
@@ -304,6 +311,7 @@ impl Assembler {
             next,
             trimmed: trimmed.unwrap_or_default(),
             usage: self.usage.take(),
+            dropped,
         }
     }
 

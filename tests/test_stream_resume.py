@@ -238,6 +238,10 @@ def test_a_cut_tool_use_starts_again_and_the_loop_completes(
     events = list(conv.stream("go"))
     starts = [e for e in events if isinstance(e, ToolUseStart)]
     assert [(s.tool_use_id, s.index) for s in starts] == [("tooluse_1", 1)] * 2
+    # The Resumed event says which block streams again, so a reader drops what it had of it.
+    [resumed] = [e for e in events if isinstance(e, Resumed)]
+    assert resumed.restarted == [1]
+    assert resumed.to_dict()["resumed"]["restarted"] == [1]
     assert calls == ["hi there"]
     assert [type(e) for e in events].count(ToolResult) == 1
     assert _text(events) == "Let me call it.It said hi there."

@@ -18,16 +18,22 @@ pub struct PyResumed {
     /// Which resume this is: 1 for the first.
     #[pyo3(get)]
     pub attempt: u32,
+    /// The indexes of the blocks that were cut unfinished (a tool use's input, reasoning):
+    /// they stream again from their start, so a reader drops what it had of them.
+    #[pyo3(get)]
+    pub restarted: Vec<i32>,
 }
 
 #[pymethods]
 impl PyResumed {
-    /// `{"resumed": {"reason", "message", "attempt"}}` (fastconverse's own: boto3 has none).
+    /// `{"resumed": {"reason", "message", "attempt", "restarted"}}` (fastconverse's own:
+    /// boto3 has none).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let inner = PyDict::new(py);
         inner.set_item("reason", &self.reason)?;
         inner.set_item("message", &self.message)?;
         inner.set_item("attempt", self.attempt)?;
+        inner.set_item("restarted", &self.restarted)?;
         let d = PyDict::new(py);
         d.set_item("resumed", inner)?;
         Ok(d)

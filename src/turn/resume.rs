@@ -241,6 +241,8 @@ impl Resuming {
                 .map(block_tokens)
                 .sum::<u64>();
         let reason = info.code.clone().unwrap_or_else(|| info.class.to_owned());
+        // (the SDK's retries of the attempt that was cut, then its resume)
+        self.retries.extend(info.retries.iter().cloned());
         self.retries.push(Retry {
             reason: reason.clone(),
             waited: std::time::Duration::ZERO,
@@ -251,6 +253,7 @@ impl Resuming {
             reason,
             message: info.message.clone(),
             attempt: self.attempt,
+            restarted: cut.dropped.clone(),
         };
         Some((pump, event))
     }

@@ -11,6 +11,7 @@ fn cut(ends_in_text: bool, last: i32, next: i32, trimmed: &str) -> Cut {
         next,
         trimmed: trimmed.into(),
         usage: None,
+        dropped: Vec::new(),
     }
 }
 

@@ -112,6 +112,10 @@ class Resumed:
     @property
     def attempt(self) -> int:
         """Which resume of this request this is: 1 for the first."""
+    @property
+    def restarted(self) -> list[int]:
+        """The indexes of the blocks cut unfinished (a tool use's input, reasoning): they
+        stream again from their start, so a reader drops what it had of them."""
     def to_dict(self) -> dict[str, Any]:
         """``{"resumed": {"reason", "message", "attempt"}}`` (boto3 has no such event)."""
 
