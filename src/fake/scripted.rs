@@ -53,27 +53,8 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
                     })
                 }
                 "reasoningContent" if value.get("redactedContent").is_some() => {
-                    match &value["redactedContent"] {
-                        Value::String(b64) => Ok(Block::Redacted(b64.clone())),
-                        Value::Array(items) => {
-                            use base64::Engine;
-                            let bytes: Option<Vec<u8>> = items
-                                .iter()
-                                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
-                                .collect();
-                            let bytes = bytes.ok_or_else(|| {
-                                value_error(format!(
-                                    "content[{i}]['reasoningContent']['redactedContent'] must be bytes"
-                                ))
-                            })?;
-                            Ok(Block::Redacted(
-                                base64::engine::general_purpose::STANDARD.encode(bytes),
-                            ))
-                        }
-                        _ => Err(value_error(format!(
-                            "content[{i}]['reasoningContent']['redactedContent'] must be bytes"
-                        ))),
-                    }
+                    let at = format!("content[{i}]['reasoningContent']['redactedContent']");
+                    Ok(Block::Redacted(base64_of(&value["redactedContent"], &at)?))
                 }
                 "reasoningContent" => {
                     let reasoning = &value["reasoningText"];
@@ -96,33 +77,32 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
         .collect()
 }
 
+/// Bytes a script gives, as base64: the base64 text itself, or the bytes (as JSON numbers).
+fn base64_of(value: &Value, at: &str) -> PyResult<String> {
+    use base64::Engine;
+    let bytes: Option<Vec<u8>> = match value {
+        Value::String(b64) => return Ok(b64.clone()),
+        Value::Array(items) => items
+            .iter()
+            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+            .collect(),
+        _ => None,
+    };
+    bytes
+        .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+        .ok_or_else(|| value_error(format!("{at} must be bytes")))
+}
+
 /// `{"image": {"format": "png", "source": {"bytes": b"..."}}}`: an image the model answers
 /// with (bytes, or their base64).
 fn scripted_image(value: &Value, i: usize) -> PyResult<Block> {
-    use base64::Engine;
     let format = value["format"]
         .as_str()
         .ok_or_else(|| value_error(format!("content[{i}]['image']['format'] must be a str")))?;
-    let b64 = match &value["source"]["bytes"] {
-        Value::String(b64) => b64.clone(),
-        Value::Array(items) => {
-            let bytes: Option<Vec<u8>> = items
-                .iter()
-                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
-                .collect();
-            let bytes = bytes.ok_or_else(|| {
-                value_error(format!(
-                    "content[{i}]['image']['source']['bytes'] must be bytes"
-                ))
-            })?;
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        }
-        _ => {
-            return Err(value_error(format!(
-                "content[{i}]['image']['source']['bytes'] must be bytes"
-            )))
-        }
-    };
+    let b64 = base64_of(
+        &value["source"]["bytes"],
+        &format!("content[{i}]['image']['source']['bytes']"),
+    )?;
     Ok(Block::Image {
         format: format.to_owned(),
         b64,
