@@ -33,7 +33,7 @@ __all__ = ["ConverseClient"]
 def _compile_hooks(hooks: Any, grounding: Any = None) -> Hooks | None:
     if hooks is None and grounding is None:
         return None
-    from fastconverse.hooks import conversation_hooks
+    from fastconverse.grounding import conversation_hooks
 
     return conversation_hooks(hooks, grounding)
 

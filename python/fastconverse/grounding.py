@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
     from typing import Any
 
-    from fastconverse.hooks import TurnStart
+    from fastconverse.hooks import Hooks, TurnStart
 
 __all__ = ["Grounding", "Source"]
 
@@ -313,3 +313,14 @@ def _loop_running() -> bool:
 def grounding_hook(grounding: Any) -> Grounding:
     """``create_conversation(grounding=...)``: a ``Grounding``, or a retriever for one."""
     return grounding if isinstance(grounding, Grounding) else Grounding(grounding)
+
+
+def conversation_hooks(hooks: Any, grounding: Any) -> Hooks | None:
+    """A conversation's own hooks (``hooks=``), its grounding's first (``grounding=``: a
+    retriever or a ``Grounding``)."""
+    from fastconverse.hooks import Hooks, compile_hooks
+
+    own = compile_hooks(hooks, "hooks")
+    if grounding is None:
+        return own
+    return Hooks([grounding_hook(grounding)]) + own

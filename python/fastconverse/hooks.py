@@ -342,17 +342,6 @@ class Hooks:
         return self if other is None else Hooks(self.objects + other.objects)
 
 
-def conversation_hooks(hooks: Any, grounding: Any) -> Hooks | None:
-    """A conversation's own hooks (``hooks=``), its grounding's first (``grounding=``: a
-    retriever or a ``Grounding``)."""
-    own = compile_hooks(hooks, "hooks")
-    if grounding is None:
-        return own
-    from fastconverse.grounding import grounding_hook
-
-    return Hooks([grounding_hook(grounding)]) + own
-
-
 def compile_hooks(hooks: Any, arg: str = "hooks") -> Hooks | None:
     """A list of hook objects as ``Hooks``, None when there are none; bad input is refused
     with the argument's name."""

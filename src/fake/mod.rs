@@ -5,6 +5,7 @@
 //! `server` carries it over HTTP/1.1; `py` exposes it to Python as `FakeBedrock`.
 
 pub mod auth;
+pub mod caching;
 pub mod cursor;
 pub mod frame;
 pub mod invoke;

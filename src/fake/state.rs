@@ -203,7 +203,7 @@ impl State {
 
     /// Usage of the prompt, splitting off what the prompt cache reads or writes.
     fn prompt_usage(&self, model_id: &str, body: &Value) -> Usage {
-        tokens::prompt_usage(&mut self.cached_prefixes.lock().unwrap(), model_id, body)
+        super::caching::prompt_usage(&mut self.cached_prefixes.lock().unwrap(), model_id, body)
     }
 
     /// Answers Converse (`stream == false`) or ConverseStream.

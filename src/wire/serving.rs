@@ -72,14 +72,11 @@ impl Serving {
     pub fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("service_tier", &self.tier)?;
-        let latency = match &self.latency {
-            Some(l) => {
-                let p = PyDict::new(py);
-                p.set_item("latency", l)?;
-                Some(p)
-            }
-            None => None,
-        };
+        let latency = self
+            .latency
+            .as_ref()
+            .map(|l| one(py, "latency", l))
+            .transpose()?;
         d.set_item("performance_config", latency)?;
         d.set_item("request_metadata", &self.metadata)?;
         Ok(d)
@@ -114,16 +111,20 @@ impl Served {
     pub fn put(&self, d: &Bound<'_, PyDict>) -> PyResult<()> {
         let py = d.py();
         if let Some(tier) = &self.tier {
-            d.set_item("serviceTier", super::response::dict1(py, "type", tier)?)?;
+            d.set_item("serviceTier", one(py, "type", tier)?)?;
         }
         if let Some(latency) = &self.latency {
-            d.set_item(
-                "performanceConfig",
-                super::response::dict1(py, "latency", latency)?,
-            )?;
+            d.set_item("performanceConfig", one(py, "latency", latency)?)?;
         }
         Ok(())
     }
+}
+
+/// `{key: value}`.
+fn one<'py>(py: Python<'py>, key: &str, value: &str) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(key, value)?;
+    Ok(d)
 }
 
 /// How the values are checked: `Strict` (the conversation layer: the service model's enums,

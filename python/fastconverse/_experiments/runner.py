@@ -9,11 +9,23 @@ from _thread import allocate_lock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-    from typing import Any
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any, Protocol
 
     from fastconverse.client import ConverseClient
-    from fastconverse.experiments import PromptExperiment
+    from fastconverse.conversation import Conversation
+
+    class ExperimentLike(Protocol):
+        """What ``run`` needs of a ``PromptExperiment`` (which imports this module)."""
+
+        client: ConverseClient
+        name: str
+
+        @property
+        def variants(self) -> Mapping[str, Any]: ...
+        def _start(self, name: str, kwargs: dict[str, Any]) -> Conversation: ...
+        def record_feedback(self, conversation: str | Conversation, score: float) -> None: ...
+
 
 JUDGE_SYSTEM = (
     "You grade an assistant's reply to a user's message. Judge how helpful, correct and "
@@ -139,7 +151,7 @@ class _Progress:
 
 
 def run(
-    exp: PromptExperiment,
+    exp: ExperimentLike,
     cases: Sequence[Any],
     *,
     concurrency: int,

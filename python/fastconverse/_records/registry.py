@@ -159,7 +159,7 @@ class ConversationRegistry(_core.ConverseClient):
         key = _conversation_key(conversation_id)
         own = None
         if hooks is not None or grounding is not None:
-            from fastconverse.hooks import conversation_hooks
+            from fastconverse.grounding import conversation_hooks
 
             own = conversation_hooks(hooks, grounding)
         registry = self._registry()
