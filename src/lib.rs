@@ -40,6 +40,7 @@ pub mod settings;
 pub mod store;
 pub mod stream;
 pub mod turn;
+pub mod usage;
 pub mod wake;
 pub mod wire;
 

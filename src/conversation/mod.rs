@@ -19,11 +19,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::context::metrics::{Metrics, PyConversationMetrics};
-use crate::errors::ErrorInfo;
 use crate::history::{self, unanswered};
 use crate::reply::{PyReply, PyUsage, Tokens};
 use crate::runtime::{self, Bridge, Finisher};
-use crate::settings::{for_turn, parse_choice, TurnSettings};
+use crate::settings::{parse_choice, TurnSettings};
 use crate::store::link::{Link, Stamp};
 use crate::turn::io::Backend;
 use crate::turn::machine::{Base, Machine, Setup};
@@ -98,44 +97,6 @@ impl PyConversationCore {
             select,
             self.link.clone(),
         )
-    }
-}
-
-impl PyConversationCore {
-    /// The CountTokens call of `count_tokens`, or the estimate when there is nothing to send.
-    fn count_future(
-        &self,
-    ) -> Result<
-        impl std::future::Future<Output = Result<PyTokenCount, ErrorInfo>> + Send + 'static,
-        PyTokenCount,
-    > {
-        let (history, model_id) = {
-            let state = lock(&self.state);
-            (state.history.clone(), state.model_id.clone())
-        };
-        let estimate = tokens::estimate(&self.setup(), &history);
-        match tokens::count_input(&self.setup(), &history) {
-            None => Err(PyTokenCount::estimate(
-                estimate,
-                "an estimate: the conversation has no messages yet",
-            )),
-            Some(input) => Ok(tokens::count(&self.backend, model_id, input, estimate)),
-        }
-    }
-}
-
-impl PyConversationCore {
-    /// A turn's input checked: the user message, its tool choice, and its settings (the
-    /// conversation's, with what the turn gives over them). `send` and `send_async` share it.
-    fn input(
-        &self,
-        message: &Bound<'_, PyAny>,
-        tool_choice: Option<&Bound<'_, PyAny>>,
-        turn: &TurnSettings<'_, '_>,
-    ) -> PyResult<start::Input> {
-        let user = history::user_message(message)?;
-        let choice = parse_choice(tool_choice)?;
-        Ok((user, choice, for_turn(&self.setup(), turn)?))
     }
 }
 

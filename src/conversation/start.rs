@@ -111,3 +111,22 @@ fn taken_in(turn: Arc<Setup>, before: &Arc<Setup>, now: Arc<Setup>) -> Arc<Setup
     own.fixed_tokens = own.estimate_fixed();
     Arc::new(own)
 }
+
+impl PyConversationCore {
+    /// A turn's input checked: the user message, its tool choice, and its settings (the
+    /// conversation's, with what the turn gives over them). `send` and `send_async` share it.
+    pub(super) fn input(
+        &self,
+        message: &Bound<'_, PyAny>,
+        tool_choice: Option<&Bound<'_, PyAny>>,
+        turn: &crate::settings::TurnSettings<'_, '_>,
+    ) -> PyResult<Input> {
+        let user = crate::history::user_message(message)?;
+        let choice = crate::settings::parse_choice(tool_choice)?;
+        Ok((
+            user,
+            choice,
+            crate::settings::for_turn(&self.setup(), turn)?,
+        ))
+    }
+}

@@ -137,3 +137,26 @@ pub fn count(
         }
     }
 }
+
+impl super::PyConversationCore {
+    /// The CountTokens call of `count_tokens`, or the estimate when there is nothing to send.
+    pub(super) fn count_future(
+        &self,
+    ) -> Result<
+        impl std::future::Future<Output = Result<PyTokenCount, ErrorInfo>> + Send + 'static,
+        PyTokenCount,
+    > {
+        let (history, model_id) = {
+            let state = super::lock(&self.state);
+            (state.history.clone(), state.model_id.clone())
+        };
+        let estimate = estimate(&self.setup(), &history);
+        match count_input(&self.setup(), &history) {
+            None => Err(PyTokenCount::estimate(
+                estimate,
+                "an estimate: the conversation has no messages yet",
+            )),
+            Some(input) => Ok(count(&self.backend, model_id, input, estimate)),
+        }
+    }
+}
