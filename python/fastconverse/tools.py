@@ -39,6 +39,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from fastconverse._tools.results import result_content
 from fastconverse._tools.schema import (
+    _closed,
     _function_name,
     _input_model,
     _input_schema,
@@ -133,6 +134,7 @@ class Tool(Generic[P, R]):
         description: str | None = None,
         localns: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        strict: bool = False,
     ) -> Tool[P, R]:
         """The tool for a typed function, as ``@tool`` builds it.
 
@@ -150,11 +152,12 @@ class Tool(Generic[P, R]):
             # it; the name is the most honest fallback when the function has no docstring.
             description = (doc.description or "").strip() or name
         model = _input_model(fn, name, params, doc, localns)
-        spec = {
-            "name": name,
-            "description": description,
-            "inputSchema": {"json": _input_schema(model, name)},
-        }
+        schema = _input_schema(model, name)
+        spec: JsonDict = {"name": name, "description": description}
+        if strict:
+            _closed(schema)
+            spec["strict"] = True
+        spec["inputSchema"] = {"json": schema}
         made = cls(spec, fn, timeout=timeout)
         made._validator = _ModelValidator(name, model, params)
         return made
@@ -247,7 +250,11 @@ class Tool(Generic[P, R]):
 def tool(fn: Callable[P, R], /) -> Tool[P, R]: ...
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, timeout: float | None = None
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    strict: bool = False,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
     fn: Callable[P, R] | None = None,
@@ -256,13 +263,16 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    strict: bool = False,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Turn a typed function into a ``Tool``: ``@tool`` or ``@tool(name=..., description=...)``.
 
     The tool's name defaults to the function's name and its description to the docstring's
     text (without its Args/Parameters section). Each parameter becomes a property of the
     input schema, required unless it has a default. ``timeout`` bounds each call in a
-    conversation's tool loop, in seconds.
+    conversation's tool loop, in seconds. ``strict=True`` asks the model to keep to the
+    schema exactly (Bedrock's ``toolSpec.strict``): every object of the schema then takes
+    no properties beyond its own (``additionalProperties: false``), as strict mode needs.
     """
     # Annotations that name classes local to the defining function (tests, factories) are
     # only resolvable with that function's locals, which are gone once the decorator returns.
@@ -271,10 +281,17 @@ def tool(
         return Tool.from_function(
             fn, name=name, description=description, localns=namespace, timeout=timeout
         )
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict: expected a bool, got {type(strict).__name__}")
 
     def decorate(fn: Callable[P, R]) -> Tool[P, R]:
         return Tool.from_function(
-            fn, name=name, description=description, localns=namespace, timeout=timeout
+            fn,
+            name=name,
+            description=description,
+            localns=namespace,
+            timeout=timeout,
+            strict=strict,
         )
 
     return decorate

@@ -123,6 +123,19 @@ def _input_schema(model: type[pydantic.BaseModel], name: str) -> JsonDict:
     return _clean_schema(schema)
 
 
+def _closed(schema: Any) -> None:
+    """Every object of a JSON schema (``$defs`` included) takes no other properties: what
+    Bedrock's strict tool use wants of a schema."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" or "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+        for value in schema.values():
+            _closed(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _closed(value)
+
+
 def _annotated_description(annotation: Any) -> str | None:
     """The description in ``Annotated[T, "description"]`` or ``Annotated[T, Field(...)]``."""
     if typing.get_origin(annotation) is not typing.Annotated:
