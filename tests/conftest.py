@@ -59,6 +59,15 @@ ERROR_CODES = [
     "ServiceUnavailableException",
 ]
 
+# The modeled error events inside a ConverseStream (WIRE.md).
+IN_STREAM = [
+    "throttlingException",
+    "validationException",
+    "modelStreamErrorException",
+    "internalServerException",
+    "serviceUnavailableException",
+]
+
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 

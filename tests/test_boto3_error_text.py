@@ -16,17 +16,10 @@ import fastconverse
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
-from conftest import AKID, ERROR_CODES, SECRET, boto3_client, fc_client, user
+from conftest import AKID, ERROR_CODES, IN_STREAM, SECRET, boto3_client, fc_client, user
 from fastconverse import errors
 from fastconverse.testing import FakeBedrock
 
-IN_STREAM = [
-    "throttlingException",
-    "validationException",
-    "modelStreamErrorException",
-    "internalServerException",
-    "serviceUnavailableException",
-]
 # What standard retries retry (WIRE.md); the others fail at the first attempt.
 RETRIED = {
     "ThrottlingException",

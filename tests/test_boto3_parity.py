@@ -15,17 +15,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
-from conftest import ERROR_CODES, boto3_client, fc_client, user
+from conftest import ERROR_CODES, IN_STREAM, boto3_client, fc_client, user
 from fastconverse import errors
 from fastconverse.testing import FakeBedrock
-
-IN_STREAM = [
-    "throttlingException",
-    "validationException",
-    "modelStreamErrorException",
-    "internalServerException",
-    "serviceUnavailableException",
-]
 
 
 def caught(call: Any) -> tuple[Any, ...]:
