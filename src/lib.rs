@@ -51,6 +51,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::_register_errors, m)?)?;
     m.add_function(wrap_pyfunction!(fork::_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(wire::request::check_block, m)?)?;
+    m.add_function(wrap_pyfunction!(events::_text_delta, m)?)?;
     m.add_function(wrap_pyfunction!(settings::check_serving, m)?)?;
     m.add_function(wrap_pyfunction!(client::invoke::_invoke_model, m)?)?;
     m.add_function(wrap_pyfunction!(

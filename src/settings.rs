@@ -177,7 +177,8 @@ pub struct TurnSettings<'a, 'py> {
     pub fields: Option<&'a Bound<'py, PyAny>>,
     pub model_id: Option<&'a str>,
     pub response_paths: Option<&'a Bound<'py, PyAny>>,
-    /// A structured output's `{"toolSpec": {...}}`.
+    /// A structured output: `{"toolSpec": {...}}` (a forced tool), or `outputConfig`'s
+    /// `{"textFormat": {...}}` (asked for natively).
     pub output_tool: Option<&'a Bound<'py, PyAny>>,
     /// The turn's own system prompt (text or system blocks), instead of the conversation's.
     pub system: Option<&'a Bound<'py, PyAny>>,
@@ -236,7 +237,15 @@ pub fn for_turn(setup: &Arc<Setup>, turn: &TurnSettings<'_, '_>) -> PyResult<Arc
                 .collect::<PyResult<_>>()?,
         );
     }
-    if let Some(spec) = turn.output_tool.filter(|o| !o.is_none()) {
+    let native = turn
+        .output_tool
+        .filter(|o| !o.is_none())
+        .map(|o| o.get_item("textFormat").is_ok())
+        .unwrap_or(false);
+    if native {
+        let spec = turn.output_tool.expect("checked above");
+        own.output_format = Some(request::output_config(&Obj::new(spec, "output")?)?);
+    } else if let Some(spec) = turn.output_tool.filter(|o| !o.is_none()) {
         let list = pyo3::types::PyList::new(spec.py(), [spec])?;
         let tool = request::tools(list.as_any(), "output")?.remove(0);
         let t::Tool::ToolSpec(tool_spec) = &tool else {

@@ -192,7 +192,9 @@ def test_structured_output_while_thinking_is_refused_before_any_request(
 ) -> None:
     thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
     conv = fc_client(fake_bedrock).create_conversation(additional_model_request_fields=thinking)
-    with pytest.raises(ValueError, match="output: a structured output makes the model call"):
+    with pytest.raises(
+        ValueError, match="output: a structured output by a tool makes the model call"
+    ):
         conv.send("x", output=Weather)
     off = {"thinking": {"type": "disabled"}}
     reply = conv.send("Weather?", output=Weather, additional_model_request_fields=off)

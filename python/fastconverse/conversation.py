@@ -93,6 +93,7 @@ class Conversation(ConversationRecord):
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Any = None,
+        output_mode: str = "auto",
         system: str | Template | Sequence[Mapping[str, Any]] | None = None,
         context: Sequence[Any] | str | None = None,
         service_tier: str | None = None,
@@ -112,9 +113,15 @@ class Conversation(ConversationRecord):
         ``output`` (a pydantic model, dataclass or TypedDict class) asks for a value of
         that type: it is on ``reply.output``, validated, and ``reply.text`` is its JSON. A
         value that does not validate is sent back once with the errors; then
-        ``errors.StructuredOutputError`` (the turn is not kept)."""
+        ``errors.StructuredOutputError`` (the turn is not kept). ``output_mode``: "native"
+        (Bedrock's structured output, ``outputConfig``), "tool" (a forced tool call), or
+        "auto": native for the models Bedrock documents it for, else the tool."""
         wanted = _wanted(
-            output, self.additional_model_request_fields, additional_model_request_fields
+            output,
+            self.additional_model_request_fields,
+            additional_model_request_fields,
+            output_mode,
+            model_id or self.model_id,
         )
         blocks = _context_blocks(context)
         turn = self._core.begin(
@@ -142,6 +149,7 @@ class Conversation(ConversationRecord):
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
         output: Any = None,
+        output_mode: str = "auto",
         system: str | Template | Sequence[Mapping[str, Any]] | None = None,
         context: Sequence[Any] | str | None = None,
         service_tier: str | None = None,
@@ -151,7 +159,11 @@ class Conversation(ConversationRecord):
         """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
         cancelled turn never commits. Bad input is refused at once, before any await."""
         wanted = _wanted(
-            output, self.additional_model_request_fields, additional_model_request_fields
+            output,
+            self.additional_model_request_fields,
+            additional_model_request_fields,
+            output_mode,
+            model_id or self.model_id,
         )
         blocks = _context_blocks(context)
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
@@ -179,6 +191,8 @@ class Conversation(ConversationRecord):
         additional_model_request_fields: Mapping[str, Any] | None = None,
         model_id: str | None = None,
         additional_model_response_field_paths: Sequence[str] | None = None,
+        output: Any = None,
+        output_mode: str = "auto",
         system: str | Template | Sequence[Mapping[str, Any]] | None = None,
         context: Sequence[Any] | str | None = None,
         service_tier: str | None = None,
@@ -193,9 +207,20 @@ class Conversation(ConversationRecord):
         read timeout, an in-stream error) resumes: the model is asked to continue the answer
         so far, and the stream goes on with the new text only, after a ``Resumed`` event.
         ``resume``: how many times each request may resume (None: the client's ``resume``;
-        0: never, the stream fails as it was cut)."""
+        0: never, the stream fails as it was cut).
+
+        ``output`` and ``output_mode`` as for ``send``: the JSON streams as text events
+        (either way), the validated value is ``stream.reply.output``. A failed attempt's
+        text comes before the retry's."""
         if resume is not None:
             resume = check_resume(resume)
+        wanted = _wanted(
+            output,
+            self.additional_model_request_fields,
+            additional_model_request_fields,
+            output_mode,
+            model_id or self.model_id,
+        )
         blocks = _context_blocks(context)
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
@@ -204,6 +229,7 @@ class Conversation(ConversationRecord):
             additional_model_request_fields,
             model_id=model_id,
             additional_model_response_field_paths=additional_model_response_field_paths,
+            output=wanted.spec if wanted is not None else None,
             system=render_system_prompt(system, None),
             service_tier=service_tier,
             performance_config=performance_config,
@@ -214,9 +240,10 @@ class Conversation(ConversationRecord):
         return ReplyStream(
             turn,
             self._tools,
-            self._steps(turn, hooks),
+            self._steps(turn, hooks, wanted),
             lambda reply, in_loop: _driver.committed(self, hooks, reply, in_loop),
             resume,
+            wanted.name if wanted is not None and not wanted.native else None,
         )
 
     def send_tool_results(

@@ -42,7 +42,17 @@ class _Run:
     """What a ``ReplyStream`` and its generators share. The generators must not hold the
     stream: dropping an unfinished stream then drops them, which ends the turn at once."""
 
-    __slots__ = ("closed", "committed", "current", "reply", "resume", "steps", "tools", "turn")
+    __slots__ = (
+        "as_text",
+        "closed",
+        "committed",
+        "current",
+        "reply",
+        "resume",
+        "steps",
+        "tools",
+        "turn",
+    )
 
     def __init__(
         self,
@@ -51,8 +61,10 @@ class _Run:
         steps: Steps,
         committed: Callable[[_core.Reply, bool], None],
         resume: int | None = None,
+        as_text: str | None = None,
     ) -> None:
         self.turn = turn
+        self.as_text = as_text  # (a structured output's tool: its input streams as text)
         self.resume = resume  # (None: the client's)
         self.tools = tools
         self.steps = steps
@@ -93,6 +105,35 @@ def _quiet_end(run: _Run, error: BaseException | None) -> bool:
     return run.closed and (error is None or isinstance(error, Exception))
 
 
+class _AsText:
+    """A structured output by a tool streams as text: its ``ToolUseStart`` is not shown and
+    its ``ToolUseDelta``s are ``TextDelta``s of the same block (the reply still holds the
+    call until the output is checked)."""
+
+    __slots__ = ("index", "tool")
+
+    def __init__(self, tool: str) -> None:
+        self.tool = tool
+        self.index = -1
+
+    def shown(self, event: Any) -> Any:
+        kind = type(event)
+        if kind is _core.ToolUseStart and event.name == self.tool:
+            self.index = event.index
+            return None
+        if kind is _core.ToolUseDelta and event.index == self.index:
+            return _core._text_delta(event.index, event.input)
+        return event
+
+
+def _as_text(events: Iterator[Any], tool: str) -> Iterator[Any]:
+    text = _AsText(tool)
+    for event in events:
+        shown = text.shown(event)
+        if shown is not None:
+            yield shown
+
+
 # Note: the two runners of ``_turn.driver.steps`` for streams, beside ``run`` and ``run_async``
 # there: the same operations, with the request streamed and each tool result yielded.
 
@@ -110,7 +151,10 @@ def _events(run: _Run) -> Generator[Event, None, None]:
             try:
                 if op is REQUEST:
                     current = run.current = turn.stream(run.resume)
-                    yield from current
+                    if run.as_text is None:
+                        yield from current
+                    else:
+                        yield from _as_text(current, run.as_text)
                 elif op is SUMMARY:  # a summary is not the reply: it is not streamed
                     turn.request()
                 elif type(op) is Tools:
@@ -146,8 +190,15 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
             try:
                 if op is REQUEST:
                     current = run.current = turn.stream(run.resume)
-                    async for event in current:
-                        yield event
+                    if run.as_text is None:
+                        async for event in current:
+                            yield event
+                    else:
+                        text = _AsText(run.as_text)
+                        async for event in current:
+                            shown = text.shown(event)
+                            if shown is not None:
+                                yield shown
                 elif op is SUMMARY:
                     await turn.request_async()
                 elif type(op) is Tools:
@@ -184,11 +235,13 @@ class ReplyStream:
         steps: Steps,
         committed: Callable[[_core.Reply, bool], None],
         resume: int | None = None,
+        as_text: str | None = None,
     ) -> None:
         """``steps``: the turn's ``_turn.driver.steps``, which this stream runs; ``committed``:
         what runs once the turn is kept (its hooks), given the reply and whether in a loop;
-        ``resume``: how many times each request's stream resumes (None: the client's)."""
-        self._run = _Run(turn, tools, steps, committed, resume)
+        ``resume``: how many times each request's stream resumes (None: the client's);
+        ``as_text``: a structured output's tool, whose input streams as text."""
+        self._run = _Run(turn, tools, steps, committed, resume, as_text)
         self._sync: Generator[Event, None, None] | None = None
         self._async: AsyncGenerator[Event, None] | None = None
 

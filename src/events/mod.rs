@@ -55,6 +55,13 @@ pub fn text_delta(py: Python<'_>, index: i32, text: &str) -> PyResult<Py<PyAny>>
     Ok(Py::new(py, PyTextDelta { text, index })?.into_any())
 }
 
+/// A `TextDelta` made in Python: a structured output's tool input, streamed as the text it
+/// is (`fastconverse.stream`).
+#[pyfunction]
+pub fn _text_delta(py: Python<'_>, index: i32, text: &str) -> PyResult<Py<PyAny>> {
+    text_delta(py, index, text)
+}
+
 #[pymethods]
 impl PyTextDelta {
     /// The boto3 event dict (the same as `converse_stream`'s).

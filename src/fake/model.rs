@@ -2,7 +2,8 @@
 //! deterministic — it repeats the last user message — and honours `maxTokens` and
 //! `stopSequences` like a real model, so clients can test those paths without a script.
 //! A forced `toolChoice` (`any` or a named tool) makes it call a tool, as Bedrock's models
-//! always do, with an input built from the tool's schema; with thinking enabled it reasons
+//! always do, with an input built from the tool's schema; a structured output asked for
+//! natively (`outputConfig`) gets JSON text built the same way; with thinking enabled it reasons
 //! first, in a signed block that must come back unchanged.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -66,6 +67,13 @@ fn forced_tool(body: &Value) -> Option<(String, Value)> {
         specs.find(|(name, _)| *name == wanted)?
     };
     Some((name.to_owned(), spec["inputSchema"]["json"].clone()))
+}
+
+/// The JSON schema of a structured output asked for natively (`outputConfig.textFormat`);
+/// the request's validation checked that it parses.
+pub fn output_schema(body: &Value) -> Option<Value> {
+    let text = body["outputConfig"]["textFormat"]["structure"]["jsonSchema"]["schema"].as_str()?;
+    serde_json::from_str(text).ok()
 }
 
 /// A value that fits a JSON schema's common keywords (type, properties, enum, const, items,
@@ -197,7 +205,11 @@ fn answer(body: &Value) -> Turn {
             ..Turn::default()
         };
     }
-    let mut text = default_reply(body);
+    let mut text = match output_schema(body) {
+        // (asked for natively, the answer is JSON that fits the schema)
+        Some(schema) => sample(&schema, &schema, &default_reply(body)).to_string(),
+        None => default_reply(body),
+    };
     let mut stop_reason = "end_turn";
     let config = &body["inferenceConfig"];
     let cut = config["stopSequences"]

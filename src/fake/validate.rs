@@ -36,6 +36,7 @@ pub fn validate_converse(body: &Value) -> Check {
     };
     validate_inference_config(obj.get("inferenceConfig"))?;
     validate_serving(obj)?;
+    validate_output_config(obj.get("outputConfig"))?;
     validate_tool_config(obj.get("toolConfig"))?;
     if let Some(system) = obj.get("system") {
         validate_system(system)?;
@@ -83,6 +84,33 @@ fn validate_serving(obj: &serde_json::Map<String, Value>) -> Check {
                 "Value at 'requestMetadata' failed to satisfy constraint: Member must have length between 1 and {MAX_METADATA}"
             ));
         }
+    }
+    Ok(())
+}
+
+/// `outputConfig.textFormat`: the type Bedrock knows, and a schema that is JSON.
+fn validate_output_config(config: Option<&Value>) -> Check {
+    let Some(format) = config.and_then(|c| c.get("textFormat")) else {
+        return Ok(());
+    };
+    let kind = &format["type"];
+    if kind != "json_schema" {
+        let shown = kind
+            .as_str()
+            .map_or_else(|| kind.to_string(), str::to_owned);
+        // Note: ours, in the service's constraint wording.
+        return Err(format!(
+            "Value '{shown}' at 'outputConfig.textFormat.type' failed to satisfy constraint: Member must satisfy enum value set: [json_schema]"
+        ));
+    }
+    let schema = &format["structure"]["jsonSchema"]["schema"];
+    let parsed = schema.as_str().map(serde_json::from_str::<Value>);
+    if !matches!(parsed, Some(Ok(Value::Object(_)))) {
+        // Note: ours: no source gives the service's wording of this check.
+        return Err(
+            "The value at outputConfig.textFormat.structure.jsonSchema.schema must be a JSON object serialized as a string."
+                .into(),
+        );
     }
     Ok(())
 }

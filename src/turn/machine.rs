@@ -58,6 +58,9 @@ pub struct Machine {
     context: Vec<t::ContentBlock>,
     /// What grounding gave the turn, for its reply.
     grounding: Option<Arc<crate::reply::Grounded>>,
+    /// Where each answer that failed a native structured output's validation is in
+    /// `added` (the user message with its errors follows it): dropped once one is valid.
+    pub(super) output_retries: Vec<usize>,
 }
 
 fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {
@@ -143,6 +146,7 @@ impl Machine {
             },
             context: Vec::new(),
             grounding: None,
+            output_retries: Vec::new(),
         }
     }
 
@@ -255,6 +259,7 @@ impl Machine {
             guardrail: self.setup.guardrail.clone(),
             response_paths: self.setup.response_paths.clone(),
             serving: self.setup.serving.clone(),
+            output: self.setup.output_format.clone(),
         }
     }
 

@@ -45,6 +45,9 @@ impl Machine {
         text: String,
         value: Option<std::sync::Arc<pyo3::Py<pyo3::PyAny>>>,
     ) -> Result<(), String> {
+        if self.setup.output_format.is_some() {
+            return self.finish_native_output(value);
+        }
         let Some(name) = &self.setup.output_tool else {
             return Err("this turn asks for no structured output".into());
         };
@@ -82,6 +85,52 @@ impl Machine {
             last.output = value;
         }
         self.phase = Phase::Finished;
+        Ok(())
+    }
+
+    /// A native structured output's answer was valid: the turn ends with it, as the model
+    /// wrote it. The answers that were not, and the messages that told the model why, go.
+    fn finish_native_output(
+        &mut self,
+        value: Option<std::sync::Arc<pyo3::Py<pyo3::PyAny>>>,
+    ) -> Result<(), String> {
+        if !matches!(self.phase, Phase::Finished) {
+            return Err("the turn has no answer yet".into());
+        }
+        for at in std::mem::take(&mut self.output_retries).into_iter().rev() {
+            self.added.drain(at..at + 2);
+        }
+        if let Some(last) = &mut self.last {
+            last.output = value;
+        }
+        Ok(())
+    }
+
+    /// A native structured output's answer did not validate: it stays in the turn for now,
+    /// followed by a user message with `errors`, and the turn asks again.
+    pub fn retry_output(&mut self, errors: String) -> Result<(), String> {
+        if self.setup.output_format.is_none() {
+            return Err("this turn asks for no native structured output".into());
+        }
+        if !matches!(self.phase, Phase::Finished) {
+            return Err("the turn has no answer yet".into());
+        }
+        let answered = self
+            .added
+            .last()
+            .is_some_and(|m| m.role() == &t::ConversationRole::Assistant);
+        if !answered {
+            return Err("the model's answer was blank".into());
+        }
+        self.output_retries.push(self.added.len() - 1);
+        self.added.push(
+            t::Message::builder()
+                .role(t::ConversationRole::User)
+                .content(t::ContentBlock::Text(errors))
+                .build()
+                .expect("role and content are set"),
+        );
+        self.set_phase_request();
         Ok(())
     }
 

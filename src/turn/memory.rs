@@ -105,6 +105,8 @@ impl Machine {
             fields: None,
             cache_history: 0,
             history_ttl: Default::default(),
+            // (a summary is text: the turn's structured output is not asked of it)
+            output: None,
         }
     }
 

@@ -277,6 +277,18 @@ impl PyTurn {
             .map_err(pyo3::exceptions::PyRuntimeError::new_err)
     }
 
+    /// A native structured output's answer did not validate: asks again, with `errors`.
+    fn retry_output(&self, errors: String) -> PyResult<()> {
+        let mut inner = self.inner();
+        if inner.machine.is_ended() {
+            return Err(ended());
+        }
+        inner
+            .machine
+            .retry_output(errors)
+            .map_err(pyo3::exceptions::PyRuntimeError::new_err)
+    }
+
     /// Adds content blocks (or text) that this turn's requests carry in its first message
     /// and that the history never keeps (turn-start hooks).
     fn add_context(&self, content: &Bound<'_, PyAny>) -> PyResult<()> {

@@ -31,6 +31,8 @@ pub struct RequestParts {
     pub guardrail: Option<super::setup::Guardrail>,
     pub response_paths: Option<Vec<String>>,
     pub serving: crate::wire::serving::Serving,
+    /// `outputConfig` (a structured output asked for natively).
+    pub output: Option<t::OutputConfig>,
 }
 
 impl RequestParts {
@@ -46,6 +48,7 @@ impl RequestParts {
             guardrail: self.guardrail,
             additional_model_request_fields: self.fields,
             additional_model_response_field_paths: self.response_paths,
+            output_config: self.output,
             ..ConverseRequest::default()
         };
         req.set_serving(&self.serving);

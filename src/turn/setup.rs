@@ -47,6 +47,9 @@ pub struct Setup {
     /// A structured output's tool: forced on every request of the turn, and its call,
     /// once valid, becomes the turn's answer (`Machine::finish_output`).
     pub output_tool: Option<String>,
+    /// A structured output asked for natively (`outputConfig.textFormat`, a JSON schema):
+    /// sent with every request of the turn; the answer's text, once valid, is the output.
+    pub output_format: Option<t::OutputConfig>,
 }
 
 impl Setup {

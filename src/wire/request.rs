@@ -29,6 +29,7 @@ pub struct ConverseRequest {
     pub performance_config: Option<t::PerformanceConfiguration>,
     pub service_tier: Option<t::ServiceTier>,
     pub prompt_variables: Option<HashMap<String, t::PromptVariableValues>>,
+    pub output_config: Option<t::OutputConfig>,
 }
 
 /// Sets a request on a Converse or ConverseStream fluent builder (`$guardrail`: `converse`
@@ -52,6 +53,7 @@ macro_rules! with_request {
             .set_performance_config(req.performance_config)
             .set_service_tier(req.service_tier)
             .set_prompt_variables(req.prompt_variables)
+            .set_output_config(req.output_config)
     }};
 }
 pub(crate) use with_request;
@@ -69,6 +71,7 @@ const CONVERSE_KEYS: &[&str] = &[
     "performanceConfig",
     "serviceTier",
     "promptVariables",
+    "outputConfig",
 ];
 
 impl ConverseRequest {
@@ -163,6 +166,9 @@ impl ConverseRequest {
             }
             req.prompt_variables = Some(map);
         }
+        if let Some(config) = args.obj("outputConfig")? {
+            req.output_config = Some(output_config(&config)?);
+        }
         Ok(req)
     }
 }
@@ -201,6 +207,43 @@ pub fn tool_config(c: &Obj<'_>) -> PyResult<t::ToolConfiguration> {
             .build(),
         &c.path,
     )?)
+}
+
+/// `outputConfig`: `{"textFormat": {"type": "json_schema", "structure": {"jsonSchema":
+/// {"schema": "<JSON text>", "name", "description"}}}, "effort": ...}`. Shapes only, as
+/// boto3 checks them: the values are the service's to judge (the conversation layer builds
+/// its own from a type, `fastconverse._tools.structured`).
+pub fn output_config(c: &Obj<'_>) -> PyResult<t::OutputConfig> {
+    c.only(&["textFormat", "effort"])?;
+    let format = c
+        .obj("textFormat")?
+        .map(|f| -> PyResult<t::OutputFormat> {
+            f.only(&["type", "structure"])?;
+            let structure = f.req_obj("structure")?;
+            let (_, schema) = structure.union(&["jsonSchema"])?;
+            let schema = Obj::new(&schema, structure.at("jsonSchema"))?;
+            schema.only(&["schema", "name", "description"])?;
+            let definition = built(
+                t::JsonSchemaDefinition::builder()
+                    .schema(schema.req_str("schema")?)
+                    .set_name(schema.str("name")?)
+                    .set_description(schema.str("description")?)
+                    .build(),
+                &schema.path,
+            )?;
+            Ok(built(
+                t::OutputFormat::builder()
+                    .r#type(t::OutputFormatType::from(f.req_str("type")?.as_str()))
+                    .structure(t::OutputFormatStructure::JsonSchema(definition))
+                    .build(),
+                &f.path,
+            )?)
+        })
+        .transpose()?;
+    Ok(t::OutputConfig::builder()
+        .set_text_format(format)
+        .set_effort(c.str("effort")?)
+        .build())
 }
 
 /// `toolConfig["tools"]`: toolSpec, cachePoint and systemTool entries.

@@ -44,6 +44,7 @@ from .runtime import _check_block as _check_block
 from .runtime import _check_serving as _check_serving
 from .runtime import _drain as _drain
 from .runtime import _register_errors as _register_errors
+from .runtime import _text_delta as _text_delta
 from .store import RedisStore as RedisStore
 from .store import SQLiteStore as SQLiteStore
 from .store import Store as Store

@@ -4,6 +4,8 @@ after ``fork()``, and to check a content block."""
 from collections.abc import Awaitable, Generator, Mapping
 from typing import Any
 
+from .events import TextDelta
+
 # --- functions: fork.rs, errors.rs, runtime.rs, wire/request.rs ----------------------------
 
 def _after_fork_in_child() -> None:
@@ -21,6 +23,9 @@ def _check_serving(
     request_metadata: Any = None,
 ) -> None:
     """A client's ``service_tier``, ``performance_config`` and ``request_metadata``, checked."""
+
+def _text_delta(index: int, text: str) -> TextDelta:
+    """A ``TextDelta`` made in Python (a structured output's tool input, streamed as text)."""
 
 def _check_block(block: Mapping[str, Any]) -> None:
     """Checks one content block dict as Bedrock would take it (``ValueError`` if not)."""

@@ -35,7 +35,11 @@ class _Turn:
     def add_results(self, content: Sequence[Mapping[str, Any]]) -> None: ...
     def finish_output(self, text: str, value: Any = None) -> None:
         """Ends the turn with its structured output's JSON (the output tool's call) and its
-        validated value (the reply's ``output``)."""
+        validated value (the reply's ``output``); natively, ``text`` is the answer as the
+        model wrote it, and the attempts that failed (``retry_output``) are dropped."""
+    def retry_output(self, errors: str) -> None:
+        """A native structured output's answer did not validate: it stays in the turn,
+        followed by a user message with ``errors``, and the turn asks again."""
     def add_context(self, content: Sequence[Mapping[str, Any]]) -> None:
         """Blocks this turn's requests carry in its first message, never kept."""
     def set_grounding(self, sources: list[Any], error: str | None = None) -> None:

@@ -1,11 +1,19 @@
 """Structured output: ``send(..., output=Model)`` asks the model for a value of ``Model``
-(a pydantic model, a dataclass or a TypedDict) and validates it.
+(a pydantic model, a dataclass or a TypedDict) and validates it, in one of two ways
+(``output_mode``):
 
-The model is made to call a tool whose input schema is the type's JSON schema (Bedrock's
-``toolChoice`` naming the tool; every model with tool use supports it). A call that does
-not validate is answered once with the validation errors, as a tool result, and the model
-tries again; a second failure is a ``StructuredOutputError`` and the turn is abandoned. A
-valid call ends the turn: the history keeps the user's message and the value as JSON text.
+- ``"native"``: Bedrock's structured output (``outputConfig.textFormat``, the type's JSON
+  schema): the model's answer is text, JSON that fits the schema. It works beside the
+  conversation's own tools, while the model thinks, and streams as text.
+- ``"tool"``: the model is made to call a tool whose input schema is the type's JSON schema
+  (Bedrock's ``toolChoice`` naming the tool; every model with tool use supports it).
+- ``"auto"`` (the default): native for the models Bedrock documents it for (``NATIVE_MODELS``,
+  matched against the turn's model id), the tool otherwise.
+
+An answer that does not validate is answered once with the validation errors (a tool result,
+or a user message), and the model tries again; a second failure is a
+``StructuredOutputError`` and the turn is abandoned. A valid answer ends the turn: the
+history keeps the user's message and the value as JSON text (not the failed attempt).
 """
 
 from __future__ import annotations
@@ -17,28 +25,61 @@ TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Output"]
+__all__ = ["NATIVE_MODELS", "Output"]
 
-ATTEMPTS = 2  # the first call, and one after its errors were fed back
+ATTEMPTS = 2  # the first answer, and one after its errors were fed back
+MODES = ("auto", "native", "tool")
+
+# The model families Bedrock's structured output documentation lists (February 2026): the
+# Anthropic models from Claude 4.5 on, and open-weight families. A model id (or inference
+# profile id, or ARN) containing one of these takes ``output_mode="auto"`` native.
+NATIVE_MODELS = (
+    "anthropic.claude-haiku-4-5",
+    "anthropic.claude-sonnet-4-5",
+    "anthropic.claude-opus-4-5",
+    "anthropic.claude-opus-4-6",
+    "anthropic.claude-sonnet-4-6",
+    "qwen.",
+    "deepseek.",
+    "google.gemma",
+    "nvidia.nemotron",
+    "minimax.",
+    "moonshot",
+)
 
 
-def wanted(output_type: Any, conversation_fields: Any, turn_fields: Any) -> Output | None:
+def native_for(model_id: str) -> bool:
+    """Whether ``output_mode="auto"`` asks ``model_id`` natively."""
+    return any(name in model_id for name in NATIVE_MODELS)
+
+
+def wanted(
+    output_type: Any,
+    conversation_fields: Any,
+    turn_fields: Any,
+    mode: Any = "auto",
+    model_id: str = "",
+) -> Output | None:
     """The turn's structured output, if any. Models refuse a forced tool call while they
     think (Anthropic: "Thinking may not be enabled when tool_choice forces tool use"): say
     so before the request."""
+    if mode not in MODES:
+        raise ValueError(f"output_mode: expected one of {MODES}, got {mode!r}")
     if output_type is None:
         return None
-    out = Output(output_type)
+    native = mode == "native" or (mode == "auto" and native_for(model_id))
+    out = Output(output_type, native)
     fields: dict[str, Any] = {}
     for given in (conversation_fields, turn_fields):
         if isinstance(given, dict):
             fields.update(given)
     for key in ("thinking", "reasoningConfig", "reasoning_config"):
         setting = fields.get(key)
-        if isinstance(setting, dict) and setting.get("type") == "enabled":
+        if not native and isinstance(setting, dict) and setting.get("type") == "enabled":
             raise ValueError(
-                f"output: a structured output makes the model call a tool, which models "
-                f"refuse while {key} is enabled; pass additional_model_request_fields="
+                f"output: a structured output by a tool makes the model call it, which "
+                f"models refuse while {key} is enabled; pass output_mode='native' where "
+                f"the model supports it, or additional_model_request_fields="
                 f"{{{key!r}: {{'type': 'disabled'}}}} for this turn"
             )
     return out
@@ -47,9 +88,9 @@ def wanted(output_type: Any, conversation_fields: Any, turn_fields: Any) -> Outp
 class Output:
     """A type to produce, its tool spec and its validator (pydantic's ``TypeAdapter``)."""
 
-    __slots__ = ("adapter", "name", "spec", "type")
+    __slots__ = ("adapter", "name", "native", "spec", "type")
 
-    def __init__(self, output_type: Any) -> None:
+    def __init__(self, output_type: Any, native: bool = False) -> None:
         if output_type is None or isinstance(output_type, (str, bytes)):
             raise TypeError(
                 "output: expected a pydantic model, a dataclass or a TypedDict class, got "
@@ -76,15 +117,31 @@ class Output:
         title = str(getattr(output_type, "__name__", "") or schema.get("title") or "output")
         self.name = re.sub(r"[^A-Za-z0-9_-]", "_", title)[:64] or "output"
         description = schema.pop("description", None) or (
-            f"Answer with a {title} value. Call this tool with the answer as its input."
+            ""
+            if native
+            else f"Answer with a {title} value. Call this tool with the answer as its input."
         )
-        self.spec = {
-            "toolSpec": {
-                "name": self.name,
-                "description": description,
-                "inputSchema": {"json": schema},
+        self.native = native
+        if native:
+            import json
+
+            from fastconverse._tools.schema import _closed
+
+            _closed(schema)  # (Bedrock's structured output takes closed objects only)
+            definition = {"schema": json.dumps(schema), "name": self.name}
+            if "description" not in schema and description:
+                definition["description"] = description
+            self.spec: dict[str, Any] = {
+                "textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}
             }
-        }
+        else:
+            self.spec = {
+                "toolSpec": {
+                    "name": self.name,
+                    "description": description,
+                    "inputSchema": {"json": schema},
+                }
+            }
 
     def check(self, calls: list[dict[str, Any]], attempt: int) -> tuple[Any, str] | list[Any]:
         """``(value, json_text)`` when the output's call validates; else the ``toolResult``
@@ -123,6 +180,41 @@ class Output:
                 errors=errors,
             )
         return [tool_result_block(c["toolUseId"], [{"text": problem}], error=True) for c in calls]
+
+    def check_text(
+        self, messages: list[dict[str, Any]], stop_reason: str, attempt: int
+    ) -> tuple[Any, str] | str:
+        """A native answer (the last of ``messages``): ``(value, json_text)`` when it
+        validates; else the message that tells the model what was wrong
+        (``StructuredOutputError`` on the last try, or when there is nothing to correct: a
+        blank answer, a guardrail's)."""
+        from pydantic import ValidationError
+
+        last = messages[-1] if messages else None
+        text = ""
+        if last is not None and last.get("role") == "assistant":
+            text = "".join(b["text"] for b in last["content"] if "text" in b)
+        errors: list[Any] = []
+        try:
+            value = self.adapter.validate_json(text)
+        except ValidationError as e:
+            errors = list(e.errors(include_url=False))
+        else:
+            return value, text
+        final = attempt + 1 >= ATTEMPTS or not text.strip()
+        if final or stop_reason == "guardrail_intervened":
+            first = _described(errors[0]) if text.strip() else "a blank answer"
+            raise StructuredOutputError(
+                f"the model's {self.name} did not validate after {attempt + 1} attempt(s) "
+                f"(stop reason {stop_reason!r}): {len(errors)} error(s), first: {first}",
+                raw=text,
+                errors=errors,
+            )
+        return (
+            f"That answer is not a valid {self.name}: "
+            + "; ".join(_described(err) for err in errors)
+            + ". Answer again with the whole corrected JSON value only."
+        )
 
 
 def _described(error: Any) -> str:

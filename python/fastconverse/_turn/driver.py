@@ -128,7 +128,23 @@ def steps(
                         raise
                     if hooks is not None and hooks.after_response:
                         yield from _after_response(conv, turn, hooks, kind, None)
-                elif type(step) is _core._RunTools and wanted is not None:
+                elif step is _core.DONE and wanted is not None and wanted.native:
+                    # A native structured output: a valid answer ends the turn; an invalid
+                    # one is answered with its errors, once (then StructuredOutputError).
+                    # (an answer that waits for the caller's tool results is not the output)
+                    added = turn.messages
+                    if not _calls_tools(added):
+                        exchange = turn.last_exchange or {}
+                        answer = wanted.check_text(
+                            added, str(exchange.get("stop_reason") or ""), tries
+                        )
+                        if isinstance(answer, str):
+                            turn.retry_output(answer)
+                            tries += 1
+                            continue
+                        turn.finish_output(answer[1], answer[0])
+                    return _commit(conv, turn)
+                elif type(step) is _core._RunTools and wanted is not None and not wanted.native:
                     # Structured output: a valid call ends the turn; an invalid one is
                     # answered with its errors, once (then StructuredOutputError).
                     checked = wanted.check(step.calls, tries)
@@ -155,6 +171,10 @@ def steps(
             for fn in hooks.on_failure:
                 yield Notify(fn, event)
         raise
+
+
+def _calls_tools(messages: list[dict[str, Any]]) -> bool:
+    return bool(messages) and any("toolUse" in b for b in messages[-1]["content"])
 
 
 def _commit(conv: ConversationLike, turn: _core._Turn) -> _core.Reply:
