@@ -3,7 +3,8 @@
 //! `stopSequences` like a real model, so clients can test those paths without a script.
 //! A forced `toolChoice` (`any` or a named tool) makes it call a tool, as Bedrock's models
 //! always do, with an input built from the tool's schema; with thinking enabled it reasons
-//! first, in a signed block that must come back unchanged.
+//! first, in a signed block that must come back unchanged. A system tool the user's message
+//! names is called and answered in the same response (`system_tools`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -233,12 +234,14 @@ fn answer(body: &Value) -> Turn {
             stop_reason = "max_tokens";
         }
     }
+    let mut blocks: Vec<Block> = super::system_tools::server_tool_blocks(body)
+        .map(Vec::from)
+        .unwrap_or_default();
+    if !text.is_empty() {
+        blocks.push(Block::Text(text));
+    }
     Turn {
-        blocks: if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![Block::Text(text)]
-        },
+        blocks,
         stop_reason: Some(stop_reason.into()),
         ..Turn::default()
     }

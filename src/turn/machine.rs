@@ -15,6 +15,7 @@ use crate::context::cache;
 use crate::context::summary;
 use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::for_history;
+use crate::wire::server_tools::client_tool_uses;
 use crate::reply::{ReplyData, Tokens};
 
 #[derive(Debug)]
@@ -60,15 +61,10 @@ pub struct Machine {
     grounding: Option<Arc<crate::reply::Grounded>>,
 }
 
+/// The calls this side answers: a system tool's call came with its result (`server_tool_use`),
+/// so a reply whose only tool uses are those is an answer.
 fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {
-    message
-        .content()
-        .iter()
-        .filter_map(|b| match b {
-            t::ContentBlock::ToolUse(u) => Some(u.clone()),
-            _ => None,
-        })
-        .collect()
+    client_tool_uses(message).cloned().collect()
 }
 
 fn result_id(block: &t::ContentBlock) -> Option<&str> {
