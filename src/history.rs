@@ -10,8 +10,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::wire::content_in;
-use crate::wire::server_tools::client_tool_uses;
 use crate::wire::pyobj::{as_list, py_repr, value_error};
+use crate::wire::server_tools::client_tool_uses;
 
 /// Refuses blank text blocks and empty content.
 pub fn check_text(message: &t::Message, path: &str) -> PyResult<()> {

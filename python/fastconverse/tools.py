@@ -38,7 +38,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
 from fastconverse._tools.results import result_content
-from fastconverse._tools.system import SystemTool, system_tool
 from fastconverse._tools.schema import (
     _closed,
     _function_name,
@@ -47,6 +46,7 @@ from fastconverse._tools.schema import (
     _parse_docstring,
     _signature,
 )
+from fastconverse._tools.system import SystemTool, system_tool
 from fastconverse._tools.validation import (
     ToolInputError,
     _ModelValidator,

@@ -129,8 +129,12 @@ fn scripted_tool_result(value: &Value, i: usize) -> PyResult<Block> {
         .filter(|c| !c.is_empty())
         .ok_or_else(|| value_error(format!("{at}['content'] must be a non-empty list")))?;
     for (k, item) in content.iter().enumerate() {
-        let one = |key: &str| item.as_object().is_some_and(|m| m.len() == 1 && m.contains_key(key));
-        let ok = (one("text") && item["text"].is_string()) || (one("json") && item["json"].is_object());
+        let one = |key: &str| {
+            item.as_object()
+                .is_some_and(|m| m.len() == 1 && m.contains_key(key))
+        };
+        let ok =
+            (one("text") && item["text"].is_string()) || (one("json") && item["json"].is_object());
         if !ok {
             return Err(value_error(format!(
                 "{at}['content'][{k}] must be {{'text': str}} or {{'json': dict}} (what a system tool's result streams), got {item}"
@@ -141,11 +145,16 @@ fn scripted_tool_result(value: &Value, i: usize) -> PyResult<Block> {
         match &value[key] {
             Value::Null => Ok(None),
             Value::String(s) => Ok(Some(s.clone())),
-            other => Err(value_error(format!("{at}['{key}'] must be a str, got {other}"))),
+            other => Err(value_error(format!(
+                "{at}['{key}'] must be a str, got {other}"
+            ))),
         }
     };
     let status = opt_str("status")?;
-    if let Some(s) = status.as_deref().filter(|s| !matches!(*s, "success" | "error")) {
+    if let Some(s) = status
+        .as_deref()
+        .filter(|s| !matches!(*s, "success" | "error"))
+    {
         return Err(value_error(format!(
             "{at}['status'] must be 'success' or 'error', got {s:?}"
         )));

@@ -46,7 +46,10 @@ pub fn server_tool_blocks(body: &Value) -> Option<[Block; 2]> {
         (json!({ "code": code }), run.to_string())
     } else {
         // Note: ours: Bedrock does not document the grounding tool's call and result shapes.
-        (json!({ "query": said }), format!("1 result for {said:?}: FakeBedrock's web"))
+        (
+            json!({ "query": said }),
+            format!("1 result for {said:?}: FakeBedrock's web"),
+        )
     };
     Some([
         Block::ServerToolUse {
@@ -75,15 +78,24 @@ mod tests {
                 "toolConfig": {"tools": [{"systemTool": {"name": "nova_code_interpreter"}}]},
             })
         };
-        let Some([Block::ServerToolUse { id, name, input }, Block::ToolResult { id: rid, kind, content, .. }]) =
-            server_tool_blocks(&body("use nova_code_interpreter: 2+2"))
+        let Some(
+            [Block::ServerToolUse { id, name, input }, Block::ToolResult {
+                id: rid,
+                kind,
+                content,
+                ..
+            }],
+        ) = server_tool_blocks(&body("use nova_code_interpreter: 2+2"))
         else {
             panic!("no call")
         };
         assert_eq!((name.as_str(), &id), ("nova_code_interpreter", &rid));
         assert_eq!(input["code"], "print(\"use nova_code_interpreter: 2+2\")");
         assert_eq!(kind.as_deref(), Some("nova_code_interpreter_result"));
-        assert!(content[0]["text"].as_str().unwrap().contains("\"exitCode\":0"));
+        assert!(content[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("\"exitCode\":0"));
         assert!(server_tool_blocks(&body("just chat")).is_none());
     }
 }

@@ -15,8 +15,8 @@ use crate::context::cache;
 use crate::context::summary;
 use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::for_history;
-use crate::wire::server_tools::client_tool_uses;
 use crate::reply::{ReplyData, Tokens};
+use crate::wire::server_tools::client_tool_uses;
 
 #[derive(Debug)]
 enum Phase {

@@ -311,9 +311,11 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                 Some(t::ContentBlockDelta::Image(i)) => {
                     dict1(py, intern!(py, "image"), image_delta(py, i)?)?
                 }
-                Some(t::ContentBlockDelta::ToolResult(pieces)) => {
-                    dict1(py, intern!(py, "toolResult"), tool_result_delta(py, pieces)?)?
-                }
+                Some(t::ContentBlockDelta::ToolResult(pieces)) => dict1(
+                    py,
+                    intern!(py, "toolResult"),
+                    tool_result_delta(py, pieces)?,
+                )?,
                 _ => unknown(py)?,
             };
             d.set_item(intern!(py, "delta"), delta)?;
