@@ -306,3 +306,19 @@ def test_the_tutorials_send_message_with_tools_takes_them_too(
     assert out["tool_calls"] == [] and handled == []
     assert out["message"].endswith(f"You said: use {CODE} please")
     assert conv.tools == [system_tool(CODE)]
+
+
+def test_a_json_result_streams_and_assembles_as_it_came(
+    client: Any, fake_bedrock: FakeBedrock
+) -> None:
+    conv = client.create_conversation(tools=[system_tool("nova_grounding")])
+    found = {"results": [{"url": "https://example.com", "title": "Example"}]}
+    fake_bedrock.enqueue_system_tool_use("nova_grounding", {"query": "news"}, found, text="Hi.")
+    stream = conv.stream("news?")
+    (delta,) = [e for e in stream if isinstance(e, ToolResultDelta)]
+    assert delta.content == [{"json": found}] and delta.text == ""
+    result = stream.reply.content[1]["toolResult"]
+    assert result["content"] == [{"json": found}]
+    assert result["type"] == "nova_grounding_result"
+    with pytest.raises(ValueError, match=r"content\[1\]\['toolResult'\]\['status'\]"):
+        fake_bedrock.enqueue_system_tool_use("nova_grounding", {}, "x", status="done")  # type: ignore[arg-type]
