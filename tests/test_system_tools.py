@@ -322,3 +322,22 @@ def test_a_json_result_streams_and_assembles_as_it_came(
     assert result["type"] == "nova_grounding_result"
     with pytest.raises(ValueError, match=r"content\[1\]\['toolResult'\]\['status'\]"):
         fake_bedrock.enqueue_system_tool_use("nova_grounding", {}, "x", status="done")  # type: ignore[arg-type]
+
+
+def test_a_before_request_hook_sees_and_sends_them_as_they_are(
+    client: Any, fake_bedrock: FakeBedrock
+) -> None:
+    seen: list[Any] = []
+
+    class Watch:
+        def before_request(self, request: Any) -> None:
+            seen.append((request.tool_config, request.messages))
+
+    conv = client.create_conversation(tools=[system_tool(CODE)], hooks=[Watch()])
+    enqueue_answer(fake_bedrock)
+    conv.send("What is 2 + 2?")
+    conv.send("Thanks")
+    tool_config, messages = seen[-1]
+    assert tool_config == {"tools": [{"systemTool": {"name": CODE}}]}
+    assert messages[1] == {"role": "assistant", "content": ANSWER}
+    assert fake_bedrock.requests[-1].body["messages"][1]["content"] == ANSWER
