@@ -17,6 +17,16 @@ enum Partial {
         id: String,
         name: String,
         input: String,
+        /// A system tool's call (`server_tool_use`): its result follows as a `ToolResult`.
+        server: bool,
+    },
+    /// A system tool's result, streamed by the service: the start's fields and the pieces'
+    /// items (text pieces in a row make one text item).
+    ToolResult {
+        id: String,
+        kind: Option<String>,
+        status: Option<t::ToolResultStatus>,
+        content: Vec<t::ToolResultContentBlock>,
     },
     Reasoning {
         text: String,
@@ -38,6 +48,26 @@ fn push_text(slot: std::collections::btree_map::Entry<'_, i32, Partial>, s: &str
     }
 }
 
+// Note: Bedrock does not document how a result's pieces make its content; text pieces in
+// a row are taken as one text (as text deltas are), each JSON piece as one item.
+fn push_result_pieces(
+    content: &mut Vec<t::ToolResultContentBlock>,
+    pieces: &[t::ToolResultBlockDelta],
+) {
+    for piece in pieces {
+        match piece {
+            t::ToolResultBlockDelta::Text(s) => match content.last_mut() {
+                Some(t::ToolResultContentBlock::Text(text)) => text.push_str(s),
+                _ => content.push(t::ToolResultContentBlock::Text(s.clone())),
+            },
+            t::ToolResultBlockDelta::Json(j) => {
+                content.push(t::ToolResultContentBlock::Json(j.clone()))
+            }
+            _ => {}
+        }
+    }
+}
+
 fn broken(model_id: &str, what: String) -> Box<ErrorInfo> {
     let mut info = ErrorInfo::new("StreamInterruptedError", what);
     info.retryable = true;
@@ -48,7 +78,12 @@ fn broken(model_id: &str, what: String) -> Box<ErrorInfo> {
 fn whole(index: i32, block: Partial, model_id: &str) -> Result<t::ContentBlock, Box<ErrorInfo>> {
     Ok(match block {
         Partial::Text(text) => t::ContentBlock::Text(text),
-        Partial::Tool { id, name, input } => {
+        Partial::Tool {
+            id,
+            name,
+            input,
+            server,
+        } => {
             let value = if input.trim().is_empty() {
                 serde_json::Value::Object(Default::default())
             } else {
@@ -68,10 +103,25 @@ fn whole(index: i32, block: Partial, model_id: &str) -> Result<t::ContentBlock, 
                     .tool_use_id(id)
                     .name(name)
                     .input(json_to_document(value))
+                    .set_type(server.then_some(t::ToolUseType::ServerToolUse))
                     .build()
                     .map_err(|e| broken(model_id, e.to_string()))?,
             )
         }
+        Partial::ToolResult {
+            id,
+            kind,
+            status,
+            content,
+        } => t::ContentBlock::ToolResult(
+            t::ToolResultBlock::builder()
+                .tool_use_id(id)
+                .set_content(Some(content))
+                .set_status(status)
+                .set_type(kind)
+                .build()
+                .map_err(|e| broken(model_id, e.to_string()))?,
+        ),
         Partial::Image { format, bytes, s3 } => t::ContentBlock::Image(
             t::ImageBlock::builder()
                 .format(format)
@@ -157,6 +207,18 @@ impl Assembler {
                             id: u.tool_use_id().to_owned(),
                             name: u.name().to_owned(),
                             input: String::new(),
+                            server: u.r#type() == Some(&t::ToolUseType::ServerToolUse),
+                        },
+                    );
+                }
+                Some(t::ContentBlockStart::ToolResult(r)) => {
+                    self.blocks.insert(
+                        e.content_block_index(),
+                        Partial::ToolResult {
+                            id: r.tool_use_id().to_owned(),
+                            kind: r.r#type().map(str::to_owned),
+                            status: r.status().cloned(),
+                            content: Vec::new(),
                         },
                     );
                 }
@@ -183,8 +245,21 @@ impl Assembler {
                             id: String::new(),
                             name: String::new(),
                             input: String::new(),
+                            server: false,
                         }) {
                             input.push_str(u.input());
+                        }
+                    }
+                    Some(t::ContentBlockDelta::ToolResult(pieces)) => {
+                        if let Partial::ToolResult { content, .. } =
+                            slot.or_insert(Partial::ToolResult {
+                                id: String::new(),
+                                kind: None,
+                                status: None,
+                                content: Vec::new(),
+                            })
+                        {
+                            push_result_pieces(content, pieces);
                         }
                     }
                     Some(t::ContentBlockDelta::ReasoningContent(r)) => {
@@ -261,11 +336,29 @@ impl Assembler {
         // (the continuation must end the answer again with its own messageStop)
         self.stop_reason = None;
         let stopped = &self.stopped;
+        // (a system tool's call goes back only with its whole result, as the service sent it)
+        let answered: std::collections::HashSet<String> = self
+            .blocks
+            .iter()
+            .filter_map(|(index, block)| match block {
+                Partial::ToolResult { id, .. } if stopped.contains(index) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
         let mut dropped = Vec::new();
         self.blocks.retain(|index, block| match block {
             Partial::Text(_) => true,
-            Partial::Tool { .. } | Partial::Reasoning { .. } | Partial::Image { .. } => {
-                let whole = stopped.contains(index);
+            Partial::Tool { .. }
+            | Partial::ToolResult { .. }
+            | Partial::Reasoning { .. }
+            | Partial::Image { .. } => {
+                let whole = stopped.contains(index)
+                    && match block {
+                        Partial::Tool {
+                            id, server: true, ..
+                        } => answered.contains(id),
+                        _ => true,
+                    };
                 if !whole {
                     dropped.push(*index);
                 }

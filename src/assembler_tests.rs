@@ -192,3 +192,99 @@ fn a_streamed_image_is_assembled_and_goes_back_only_whole() {
         Some(&t::ImageSource::Bytes(Blob::new(b"RIFFWEBP".to_vec())))
     );
 }
+
+fn start_server_tool(index: i32, id: &str) -> E {
+    E::ContentBlockStart(
+        t::ContentBlockStartEvent::builder()
+            .content_block_index(index)
+            .start(t::ContentBlockStart::ToolUse(
+                t::ToolUseBlockStart::builder()
+                    .tool_use_id(id)
+                    .name("nova_code_interpreter")
+                    .r#type(t::ToolUseType::ServerToolUse)
+                    .build()
+                    .unwrap(),
+            ))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn start_result(index: i32, id: &str) -> E {
+    E::ContentBlockStart(
+        t::ContentBlockStartEvent::builder()
+            .content_block_index(index)
+            .start(t::ContentBlockStart::ToolResult(
+                t::ToolResultBlockStart::builder()
+                    .tool_use_id(id)
+                    .r#type("nova_code_interpreter_result")
+                    .status(t::ToolResultStatus::Success)
+                    .build()
+                    .unwrap(),
+            ))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn result_piece(index: i32, piece: t::ToolResultBlockDelta) -> E {
+    E::ContentBlockDelta(
+        t::ContentBlockDeltaEvent::builder()
+            .content_block_index(index)
+            .delta(t::ContentBlockDelta::ToolResult(vec![piece]))
+            .build()
+            .unwrap(),
+    )
+}
+
+/// A system tool's call and a result cut (`whole`: and its stop, and text after it).
+fn server_answer(whole: bool) -> Assembler {
+    let mut a = Assembler::default();
+    a.push(&start_server_tool(0, "s1"));
+    a.push(&tool_input(0, "{\"code\": \"1\"}"));
+    a.push(&stop(0));
+    a.push(&start_result(1, "s1"));
+    a.push(&result_piece(
+        1,
+        t::ToolResultBlockDelta::Text("{\"stdOut\":".into()),
+    ));
+    a.push(&result_piece(
+        1,
+        t::ToolResultBlockDelta::Text("\"1\"}".into()),
+    ));
+    if whole {
+        a.push(&stop(1));
+        a.push_text(2, "It is 1.");
+    }
+    a
+}
+
+#[test]
+fn a_system_tools_call_and_result_are_assembled_and_go_back_only_together() {
+    // (the result was cut: its call cannot go back without it)
+    let cut = server_answer(false).cut("m");
+    assert!(cut.prefill.is_empty());
+    assert_eq!(cut.dropped, [0, 1]);
+    let cut = server_answer(true).cut("m");
+    assert_eq!(texts(&cut.prefill), ["tool:s1", "other", "text:It is 1."]);
+    let mut a = server_answer(true);
+    a.push(&E::MessageStop(
+        t::MessageStopEvent::builder()
+            .stop_reason(t::StopReason::EndTurn)
+            .build()
+            .unwrap(),
+    ));
+    let reply = a.finish("m", None).unwrap();
+    let [t::ContentBlock::ToolUse(call), t::ContentBlock::ToolResult(result), _] =
+        reply.message.content()
+    else {
+        panic!("{:?}", reply.message)
+    };
+    assert_eq!(call.r#type(), Some(&t::ToolUseType::ServerToolUse));
+    assert_eq!(result.r#type(), Some("nova_code_interpreter_result"));
+    assert_eq!(result.status(), Some(&t::ToolResultStatus::Success));
+    assert_eq!(
+        result.content(),
+        [t::ToolResultContentBlock::Text("{\"stdOut\":\"1\"}".into())]
+    );
+}

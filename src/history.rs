@@ -11,6 +11,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::wire::content_in;
 use crate::wire::pyobj::{as_list, py_repr, value_error};
+use crate::wire::server_tools::client_tool_uses;
 
 /// Refuses blank text blocks and empty content.
 pub fn check_text(message: &t::Message, path: &str) -> PyResult<()> {
@@ -145,14 +146,7 @@ pub fn for_history(message: &t::Message) -> Option<t::Message> {
 /// answered them yet.
 pub fn unanswered(messages: &[t::Message]) -> Vec<&t::ToolUseBlock> {
     match messages.last() {
-        Some(m) if m.role() == &t::ConversationRole::Assistant => m
-            .content()
-            .iter()
-            .filter_map(|b| match b {
-                t::ContentBlock::ToolUse(u) => Some(u),
-                _ => None,
-            })
-            .collect(),
+        Some(m) if m.role() == &t::ConversationRole::Assistant => client_tool_uses(m).collect(),
         _ => Vec::new(),
     }
 }

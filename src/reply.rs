@@ -87,17 +87,19 @@ impl PyReply {
     }
 
     /// Every `toolUse` block of the turn, in order, across its tool rounds:
-    /// `[{"toolUseId": ..., "name": ..., "input": {...}}]`.
+    /// `[{"toolUseId": ..., "name": ..., "input": {...}}]` (a system tool's call adds
+    /// `"type": "server_tool_use"`).
     #[getter]
     fn tool_uses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        self.blocks(py, t::ConversationRole::Assistant, "toolUse")
+        self.blocks(py, Some(t::ConversationRole::Assistant), "toolUse")
     }
 
     /// Every `toolResult` block of the turn, in order: what the tools (or the caller, with
-    /// `send_tool_results`) answered.
+    /// `send_tool_results`) answered, and what the service's system tools answered (those
+    /// are in the model's own messages).
     #[getter]
     fn tool_results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        self.blocks(py, t::ConversationRole::User, "toolResult")
+        self.blocks(py, None, "toolResult")
     }
 
     /// The tool uses this reply leaves for the caller to answer (with
@@ -106,10 +108,9 @@ impl PyReply {
     #[getter]
     fn tool_calls<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
-        for block in self.0.message.content() {
-            if let t::ContentBlock::ToolUse(_) = block {
-                list.append(response::content_block(py, block)?.get_item("toolUse")?)?;
-            }
+        let sink = crate::wire::pyobj::PySink(py);
+        for call in crate::wire::server_tools::client_tool_uses(&self.0.message) {
+            list.append(crate::wire::content_out::tool_use(&sink, call)?)?;
         }
         Ok(list)
     }
@@ -278,13 +279,16 @@ impl PyReply {
     fn blocks<'py>(
         &self,
         py: Python<'py>,
-        role: t::ConversationRole,
+        role: Option<t::ConversationRole>,
         key: &str,
     ) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         let single = [self.0.message.clone()];
         let messages = self.0.turn.as_deref().map_or(&single[..], |v| v.as_slice());
-        for m in messages.iter().filter(|m| m.role() == &role) {
+        for m in messages
+            .iter()
+            .filter(|m| role.as_ref().is_none_or(|r| m.role() == r))
+        {
             for block in m.content() {
                 let d = response::content_block(py, block)?;
                 if let Some(inner) = d.get_item(key)? {

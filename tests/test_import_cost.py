@@ -25,6 +25,8 @@ from fastconverse.events import (
     Resumed,
     TextDelta,
     ToolResult,
+    ToolResultDelta,
+    ToolResultStart,
     ToolUseDelta,
     ToolUseStart,
 )
@@ -63,6 +65,8 @@ EVENT_TYPES = (
     ReasoningDelta,
     ImageStart,
     ImageDelta,
+    ToolResultStart,
+    ToolResultDelta,
     ContentBlockStop,
     MessageStop,
     Metadata,

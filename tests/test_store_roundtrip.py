@@ -94,6 +94,36 @@ def documents(draw: st.DrawFn, index: int) -> dict[str, Any]:
 
 
 @st.composite
+def server_tool_use(draw: st.DrawFn, turn: int) -> list[dict[str, Any]]:
+    tool_use_id = f"tooluse_server_{turn}"
+    name = draw(st.sampled_from(["nova_grounding", "nova_code_interpreter"]))
+    call = {
+        "toolUseId": tool_use_id,
+        "name": name,
+        "input": draw(st.dictionaries(words, json_value, max_size=3)),
+        "type": "server_tool_use",
+    }
+    result: dict[str, Any] = {
+        "toolUseId": tool_use_id,
+        "content": draw(
+            st.lists(
+                st.one_of(
+                    words.map(lambda t: {"text": t}),
+                    st.dictionaries(words, json_value, max_size=3).map(lambda j: {"json": j}),
+                ),
+                min_size=1,
+                max_size=2,
+            )
+        ),
+    }
+    if draw(st.booleans()):
+        result["status"] = draw(st.sampled_from(["success", "error"]))
+    if draw(st.booleans()):
+        result["type"] = f"{name}_result"
+    return [{"toolUse": call}, {"toolResult": result}]
+
+
+@st.composite
 def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
     """A valid history: user first, alternating, each tool use answered next turn."""
     messages: list[dict[str, Any]] = []
@@ -134,6 +164,8 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         assistant: list[Any] = []
         if draw(st.booleans()):
             assistant.append(draw(reasoning))
+        if draw(st.booleans()):  # (a system tool's call, with its result in the same message)
+            assistant.extend(draw(server_tool_use(turn)))
         assistant.append({"text": draw(words)})
         if draw(st.booleans()) and turn < 3:
             assistant.append(

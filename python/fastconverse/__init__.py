@@ -20,6 +20,7 @@ from fastconverse._core import (
     __version__,
 )
 from fastconverse._records.settings import ConversationInfo
+from fastconverse._tools.system import SystemTool, system_tool
 from fastconverse.client import ConverseClient
 from fastconverse.content import audio, document, guard_content, image, video
 from fastconverse.conversation import Conversation, ReplyStream
@@ -34,6 +35,8 @@ from fastconverse.events import (
     Resumed,
     TextDelta,
     ToolResult,
+    ToolResultDelta,
+    ToolResultStart,
     ToolUseDelta,
     ToolUseStart,
 )
@@ -133,6 +136,7 @@ __all__ = [
     "Source",
     "Store",
     "Summarizing",
+    "SystemTool",
     "Template",
     "TextDelta",
     "Timings",
@@ -141,6 +145,8 @@ __all__ = [
     "Tool",
     "ToolInputError",
     "ToolResult",
+    "ToolResultDelta",
+    "ToolResultStart",
     "ToolStats",
     "ToolUseDelta",
     "ToolUseStart",
@@ -156,6 +162,7 @@ __all__ = [
     "guard_content",
     "hooks",
     "image",
+    "system_tool",
     "tool",
     "video",
 ]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from typing import Any, Union
 
     from fastconverse._tools.stats import ToolStats
+    from fastconverse._tools.system import SystemTool
     from fastconverse._tools.toolbox import ToolBox
     from fastconverse._turn.driver import Steps
     from fastconverse.hooks import Hooks
@@ -350,9 +351,10 @@ class Conversation(ConversationRecord):
         self._core.model_id = value
 
     @property
-    def tools(self) -> list[Tool[..., Any]]:
-        """The conversation's tools (``Tool`` objects), in the order given."""
-        return list(self._tools.tools) if self._tools is not None else []
+    def tools(self) -> list[Tool[..., Any] | SystemTool]:
+        """The conversation's tools (``Tool`` objects, and ``SystemTool`` ones for the tools
+        the service runs), in the order given."""
+        return list(self._tools.declared) if self._tools is not None else []
 
     @property
     def tool_metrics(self) -> dict[str, ToolStats]:

@@ -16,6 +16,8 @@ from fastconverse._core import (
     ReasoningDelta,
     Resumed,
     TextDelta,
+    ToolResultDelta,
+    ToolResultStart,
     ToolUseDelta,
     ToolUseStart,
 )
@@ -36,6 +38,8 @@ __all__ = [
     "Resumed",
     "TextDelta",
     "ToolResult",
+    "ToolResultDelta",
+    "ToolResultStart",
     "ToolUseDelta",
     "ToolUseStart",
 ]
@@ -54,6 +58,8 @@ def tool_result_block(
 
 class ToolResult:
     """A tool call of the tool loop has finished; its result goes back to the model.
+    (A system tool's result, which the service streams, is ``ToolResultStart`` and
+    ``ToolResultDelta`` events instead.)
 
     Streams yield one per call as each finishes, between the model turn that asked for the
     tools and the next. ``status`` is ``"success"`` or ``"error"`` (then ``error`` says
@@ -111,6 +117,8 @@ if TYPE_CHECKING:
         ReasoningDelta,
         ImageStart,
         ImageDelta,
+        ToolResultStart,
+        ToolResultDelta,
         ContentBlockStop,
         MessageStop,
         Metadata,
@@ -134,6 +142,8 @@ def __getattr__(name: str) -> Any:
             ReasoningDelta,
             ImageStart,
             ImageDelta,
+            ToolResultStart,
+            ToolResultDelta,
             ContentBlockStop,
             MessageStop,
             Metadata,

@@ -18,6 +18,19 @@ validation does not use up a scripted turn; a scripted error does.
 streams one delta per word, stops early with ``stop_sequence`` at the first of
 ``inferenceConfig.stopSequences`` and with ``max_tokens`` after ``maxTokens`` tokens.
 
+**System tools** (``toolConfig.tools[].systemTool``): FakeBedrock accepts the ones Bedrock
+documents, ``nova_grounding`` and ``nova_code_interpreter`` (any other name is refused with
+a ValidationException whose text is ours). When the last user message's text contains the
+name of a system tool the request offers (e.g. ``"use nova_code_interpreter to add 2 and
+2"``; the first such tool in ``tools`` order), the default model calls it and answers in one
+response, stop reason ``end_turn``: a ``toolUse`` of type ``server_tool_use``, its
+``toolResult`` (type ``<name>_result``, status ``success``; the code interpreter's text is
+the documented ``{"stdOut", "stdErr", "exitCode", "isError"}`` JSON with the user's text as
+``stdOut``, the grounding tool's a line of ours) and the usual ``"You said: ..."`` text. A
+stream sends the call as ``contentBlockStart.toolUse`` (with its ``type``) and input deltas,
+the result as ``contentBlockStart.toolResult`` and one ``delta.toolResult`` per content item.
+A system tool's call must come back with its result in the same assistant message.
+
 **Tokens** follow a fixed rule so tests can assert exact usage:
 
 - text (message, system, reasoning, guard content): its whitespace-separated words;
@@ -76,6 +89,8 @@ if TYPE_CHECKING:
 __all__ = ["FakeBedrock", "RecordedRequest"]
 
 RecordedRequest = _core.RecordedRequest
+
+_system_tool_uses = 0  # (ids of the system tool calls enqueue_system_tool_use makes)
 
 
 def _wire_block(block: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -152,7 +167,9 @@ class FakeBedrock(_core.FakeBedrock):
     ) -> None:
         """Queue one scripted turn: boto3-shaped ``text``, ``toolUse``, ``image`` (a
         generated image, streamed as ``contentBlockStart.image`` and ``delta.image``; bytes
-        as bytes) and ``reasoningContent`` blocks (``redactedContent`` as bytes)."""
+        as bytes) and ``reasoningContent`` blocks (``redactedContent`` as bytes), and a
+        system tool's call (``toolUse`` with ``"type": "server_tool_use"``) with its
+        ``toolResult`` (``text`` or ``json`` items; see ``enqueue_system_tool_use``)."""
         super().enqueue_turn([_wire_block(block) for block in content], **options)
 
     def enqueue_guardrail_intervention(
@@ -238,4 +255,49 @@ class FakeBedrock(_core.FakeBedrock):
             if len(call) == 3 and call[2] is not None:
                 tool_use["toolUseId"] = call[2]
             content.append({"toolUse": tool_use})
+        self.enqueue_turn(content, **options)
+
+    def enqueue_system_tool_use(
+        self,
+        name: str,
+        input: Mapping[str, Any],
+        result: str | Mapping[str, Any],
+        *,
+        text: str | None = None,
+        tool_use_id: str | None = None,
+        result_type: str | None = None,
+        status: Literal["success", "error"] = "success",
+        **options: Unpack[TurnOptions],
+    ) -> None:
+        """Queue a turn in which the service ran system tool ``name``: its call (a
+        ``toolUse`` of type ``server_tool_use``), its ``result`` (text, or a JSON object) as
+        a ``toolResult`` of type ``result_type`` (default ``<name>_result``), then ``text``
+        if given; stop reason ``end_turn``."""
+        from fastconverse.tools import system_tool
+
+        system_tool(name)  # (checks the name)
+        global _system_tool_uses
+        _system_tool_uses += 1
+        tool_use_id = tool_use_id or f"tooluse_system{_system_tool_uses:014d}"
+        item = {"text": result} if isinstance(result, str) else {"json": dict(result)}
+        content: list[dict[str, Any]] = [
+            {
+                "toolUse": {
+                    "toolUseId": tool_use_id,
+                    "name": name,
+                    "input": dict(input),
+                    "type": "server_tool_use",
+                }
+            },
+            {
+                "toolResult": {
+                    "toolUseId": tool_use_id,
+                    "content": [item],
+                    "status": status,
+                    "type": result_type or f"{name}_result",
+                }
+            },
+        ]
+        if text is not None:
+            content.append({"text": text})
         self.enqueue_turn(content, **options)

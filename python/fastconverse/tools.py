@@ -46,6 +46,7 @@ from fastconverse._tools.schema import (
     _parse_docstring,
     _signature,
 )
+from fastconverse._tools.system import SystemTool, system_tool
 from fastconverse._tools.validation import (
     ToolInputError,
     _ModelValidator,
@@ -58,7 +59,7 @@ if sys.version_info >= (3, 10):
 else:  # pragma: no cover - typing_extensions comes with pydantic
     from typing_extensions import ParamSpec
 
-__all__ = ["Tool", "ToolInputError", "result_content", "tool"]
+__all__ = ["SystemTool", "Tool", "ToolInputError", "result_content", "system_tool", "tool"]
 
 ToolInputError.__module__ = __name__  # its public home
 

@@ -8,9 +8,11 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 mod image;
 mod resumed;
+mod tool_result;
 
 pub use image::{PyImageDelta, PyImageStart};
 pub use resumed::PyResumed;
+pub use tool_result::{PyToolResultDelta, PyToolResultStart};
 
 use crate::reply::{PyUsage, Tokens};
 use crate::wire::document::document_to_py;
@@ -80,7 +82,8 @@ impl PyTextDelta {
     }
 }
 
-/// The model starts calling a tool (its input follows as `ToolUseDelta`s).
+/// The model starts calling a tool (its input follows as `ToolUseDelta`s); `type` is
+/// `server_tool_use` for a system tool's call, which the service runs itself.
 #[pyclass(name = "ToolUseStart", module = "fastconverse._core", frozen)]
 pub struct PyToolUseStart {
     #[pyo3(get)]
@@ -89,6 +92,8 @@ pub struct PyToolUseStart {
     name: String,
     #[pyo3(get)]
     index: i32,
+    #[pyo3(get, name = "type")]
+    kind: Option<String>,
     /// The SDK's event: `to_dict` is the boto3 stream's own event for it.
     raw: Box<t::ConverseStreamOutput>,
 }
@@ -100,8 +105,12 @@ impl PyToolUseStart {
         response::stream_event(py, &self.raw)
     }
     fn __repr__(&self) -> String {
+        let kind = match &self.kind {
+            Some(kind) => format!(", type={}", py_repr(kind)),
+            None => String::new(),
+        };
         format!(
-            "ToolUseStart(name={}, tool_use_id={}, index={})",
+            "ToolUseStart(name={}, tool_use_id={}, index={}{kind})",
             py_repr(&self.name),
             py_repr(&self.tool_use_id),
             self.index
@@ -295,12 +304,15 @@ pub fn shown(event: &t::ConverseStreamOutput) -> bool {
         E::MessageStart(_) | E::ContentBlockStop(_) | E::MessageStop(_) | E::Metadata(_) => true,
         E::ContentBlockStart(e) => matches!(
             e.start(),
-            Some(t::ContentBlockStart::ToolUse(_)) | Some(t::ContentBlockStart::Image(_))
+            Some(t::ContentBlockStart::ToolUse(_))
+                | Some(t::ContentBlockStart::Image(_))
+                | Some(t::ContentBlockStart::ToolResult(_))
         ),
         E::ContentBlockDelta(e) => match e.delta() {
             Some(t::ContentBlockDelta::Text(_))
             | Some(t::ContentBlockDelta::ToolUse(_))
-            | Some(t::ContentBlockDelta::Image(_)) => true,
+            | Some(t::ContentBlockDelta::Image(_))
+            | Some(t::ContentBlockDelta::ToolResult(_)) => true,
             Some(t::ContentBlockDelta::ReasoningContent(r)) => matches!(
                 r,
                 t::ReasoningContentBlockDelta::Text(_)
@@ -334,11 +346,15 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                     tool_use_id: u.tool_use_id,
                     name: u.name,
                     index: e.content_block_index,
+                    kind: u.r#type.map(|k| k.as_str().to_owned()),
                 },
             )?
             .into_any(),
             Some(t::ContentBlockStart::Image(i)) => {
                 image::image_start(py, raw, e.content_block_index, &i)?
+            }
+            Some(t::ContentBlockStart::ToolResult(r)) => {
+                tool_result::tool_result_start(py, raw, e.content_block_index, r)?
             }
             _ => return Ok(None),
         },
@@ -374,6 +390,9 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                     Py::new(py, ev)?.into_any()
                 }
                 Some(t::ContentBlockDelta::Image(i)) => image::image_delta(py, raw, index, i)?,
+                Some(t::ContentBlockDelta::ToolResult(_)) => {
+                    tool_result::tool_result_delta(py, raw, index)?
+                }
                 _ => return Ok(None),
             }
         }
@@ -415,6 +434,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReasoningDelta>()?;
     m.add_class::<PyImageStart>()?;
     m.add_class::<PyImageDelta>()?;
+    m.add_class::<PyToolResultStart>()?;
+    m.add_class::<PyToolResultDelta>()?;
     m.add_class::<PyContentBlockStop>()?;
     m.add_class::<PyMessageStop>()?;
     m.add_class::<PyMetadata>()?;

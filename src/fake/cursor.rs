@@ -121,7 +121,9 @@ impl EventCursor {
                 }
                 cuts
             }
-            Block::ToolUse { input, .. } => {
+            // Note: ours: each item of a system tool's result is one delta.
+            Block::ToolResult { content, .. } => (0..=content.len().max(1)).collect(),
+            Block::ToolUse { input, .. } | Block::ServerToolUse { input, .. } => {
                 self.input_json = serde_json::to_string(input).expect("JSON always serializes");
                 // Note: tool input streams in equal pieces; "words" of JSON would be odd.
                 let chunking = match self.turn.chunking {
@@ -163,6 +165,21 @@ impl EventCursor {
                     Block::ToolUse { id, name, .. } => {
                         Some(json!({ "toolUse": { "toolUseId": id, "name": name } }))
                     }
+                    Block::ServerToolUse { id, name, .. } => Some(json!({
+                        "toolUse": { "toolUseId": id, "name": name, "type": "server_tool_use" }
+                    })),
+                    Block::ToolResult {
+                        id, kind, status, ..
+                    } => {
+                        let mut start = json!({ "toolUseId": id });
+                        if let Some(kind) = kind {
+                            start["type"] = json!(kind);
+                        }
+                        if let Some(status) = status {
+                            start["status"] = json!(status);
+                        }
+                        Some(json!({ "toolResult": start }))
+                    }
                     Block::Image { format, .. } => Some(json!({ "image": { "format": format } })),
                     _ => None,
                 };
@@ -185,8 +202,11 @@ impl EventCursor {
                     Block::Redacted(b64) => {
                         json!({ "reasoningContent": { "redactedContent": b64 } })
                     }
-                    Block::ToolUse { .. } => {
+                    Block::ToolUse { .. } | Block::ServerToolUse { .. } => {
                         json!({ "toolUse": { "input": &self.input_json[start..end] } })
+                    }
+                    Block::ToolResult { content, .. } => {
+                        json!({ "toolResult": content.get(start..end).unwrap_or_default() })
                     }
                     Block::Image { b64, .. } => {
                         json!({ "image": { "source": { "bytes": &b64[start..end] } } })

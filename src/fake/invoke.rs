@@ -102,6 +102,15 @@ fn content(turn: &Turn) -> Vec<Value> {
                 "type": "image",
                 "source": { "type": "base64", "media_type": format!("image/{format}"), "data": b64 },
             }),
+            // (ours: the shapes of Anthropic's own server tools, for Nova's system tools)
+            Block::ServerToolUse { id, name, input } => {
+                json!({ "type": "server_tool_use", "id": id, "name": name, "input": input })
+            }
+            Block::ToolResult { id, kind, content, .. } => json!({
+                "type": kind.as_deref().unwrap_or("tool_result"),
+                "tool_use_id": id,
+                "content": content,
+            }),
         })
         .collect()
 }

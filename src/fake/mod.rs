@@ -19,6 +19,7 @@ pub mod script;
 pub mod scripted;
 pub mod server;
 pub mod state;
+pub mod system_tools;
 pub mod tokens;
 pub mod validate;
 

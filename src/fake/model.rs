@@ -4,7 +4,8 @@
 //! A forced `toolChoice` (`any` or a named tool) makes it call a tool, as Bedrock's models
 //! always do, with an input built from the tool's schema; a structured output asked for
 //! natively (`outputConfig`) gets JSON text built the same way; with thinking enabled it reasons
-//! first, in a signed block that must come back unchanged.
+//! first, in a signed block that must come back unchanged. A system tool the user's message
+//! names is called and answered in the same response (`system_tools`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -245,12 +246,14 @@ fn answer(body: &Value) -> Turn {
             stop_reason = "max_tokens";
         }
     }
+    let mut blocks: Vec<Block> = super::system_tools::server_tool_blocks(body)
+        .map(Vec::from)
+        .unwrap_or_default();
+    if !text.is_empty() {
+        blocks.push(Block::Text(text));
+    }
     Turn {
-        blocks: if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![Block::Text(text)]
-        },
+        blocks,
         stop_reason: Some(stop_reason.into()),
         ..Turn::default()
     }

@@ -27,6 +27,21 @@ pub enum Block {
         format: String,
         b64: String,
     },
+    /// A system tool's call, which the service runs itself (`"type": "server_tool_use"`);
+    /// its `ToolResult` follows in the same message, and it ends no turn.
+    ServerToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    /// A system tool's result (`toolResult` in the assistant's message): its `content`
+    /// items (`{"text": ...}` / `{"json": ...}`), `status` and `type`.
+    ToolResult {
+        id: String,
+        kind: Option<String>,
+        status: Option<String>,
+        content: Vec<Value>,
+    },
 }
 
 impl Block {
@@ -47,6 +62,24 @@ impl Block {
             Block::Redacted(b64) => json!({ "reasoningContent": { "redactedContent": b64 } }),
             Block::Image { format, b64 } => {
                 json!({ "image": { "format": format, "source": { "bytes": b64 } } })
+            }
+            Block::ServerToolUse { id, name, input } => json!({
+                "toolUse": { "toolUseId": id, "name": name, "input": input, "type": "server_tool_use" }
+            }),
+            Block::ToolResult {
+                id,
+                kind,
+                status,
+                content,
+            } => {
+                let mut result = json!({ "toolUseId": id, "content": content });
+                if let Some(status) = status {
+                    result["status"] = json!(status);
+                }
+                if let Some(kind) = kind {
+                    result["type"] = json!(kind);
+                }
+                json!({ "toolResult": result })
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Scripted content blocks, given in the boto3 shape (`text`, `toolUse`, `image`, `reasoningContent`
-//! with signed text or redacted data), parsed into the blocks FakeBedrock answers with.
+//! with signed text or redacted data, and a system tool's `toolUse` of type `server_tool_use`
+//! with its `toolResult`), parsed into the blocks FakeBedrock answers with.
 
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -24,7 +25,7 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
         .map(|(i, item)| {
             let map = item.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
                 value_error(format!(
-                    "content[{i}] must be a dict with exactly one key (text, toolUse, reasoningContent or image), got {item}"
+                    "content[{i}] must be a dict with exactly one key (text, toolUse, toolResult, reasoningContent or image), got {item}"
                 ))
             })?;
             let (key, value) = map.iter().next().expect("one entry");
@@ -46,12 +47,19 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
                             )))
                         }
                     };
-                    Ok(Block::ToolUse {
-                        id,
-                        name: name.to_owned(),
-                        input: value.get("input").cloned().unwrap_or(Value::Object(Default::default())),
-                    })
+                    let input = value.get("input").cloned().unwrap_or(Value::Object(Default::default()));
+                    let name = name.to_owned();
+                    match &value["type"] {
+                        Value::Null => Ok(Block::ToolUse { id, name, input }),
+                        Value::String(t) if t == "server_tool_use" => {
+                            Ok(Block::ServerToolUse { id, name, input })
+                        }
+                        other => Err(value_error(format!(
+                            "content[{i}]['toolUse']['type'] must be 'server_tool_use' (a system tool's call), got {other}"
+                        ))),
+                    }
                 }
+                "toolResult" => scripted_tool_result(value, i),
                 "reasoningContent" if value.get("redactedContent").is_some() => {
                     let at = format!("content[{i}]['reasoningContent']['redactedContent']");
                     Ok(Block::Redacted(base64_of(&value["redactedContent"], &at)?))
@@ -70,7 +78,7 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
                 }
                 "image" => scripted_image(value, i),
                 other => Err(value_error(format!(
-                    "content[{i}] has key {other:?}; scripted turns support text, toolUse, reasoningContent and image"
+                    "content[{i}] has key {other:?}; scripted turns support text, toolUse, toolResult, reasoningContent and image"
                 ))),
             }
         })
@@ -106,5 +114,55 @@ fn scripted_image(value: &Value, i: usize) -> PyResult<Block> {
     Ok(Block::Image {
         format: format.to_owned(),
         b64,
+    })
+}
+
+/// `{"toolResult": {"toolUseId", "content": [{"text"} | {"json"}], "status", "type"}}`: a
+/// system tool's result, which the model's message carries after the tool's call.
+fn scripted_tool_result(value: &Value, i: usize) -> PyResult<Block> {
+    let at = format!("content[{i}]['toolResult']");
+    let id = value["toolUseId"]
+        .as_str()
+        .ok_or_else(|| value_error(format!("{at}['toolUseId'] must be a str")))?;
+    let content = value["content"]
+        .as_array()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| value_error(format!("{at}['content'] must be a non-empty list")))?;
+    for (k, item) in content.iter().enumerate() {
+        let one = |key: &str| {
+            item.as_object()
+                .is_some_and(|m| m.len() == 1 && m.contains_key(key))
+        };
+        let ok =
+            (one("text") && item["text"].is_string()) || (one("json") && item["json"].is_object());
+        if !ok {
+            return Err(value_error(format!(
+                "{at}['content'][{k}] must be {{'text': str}} or {{'json': dict}} (what a system tool's result streams), got {item}"
+            )));
+        }
+    }
+    let opt_str = |key: &str| -> PyResult<Option<String>> {
+        match &value[key] {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            other => Err(value_error(format!(
+                "{at}['{key}'] must be a str, got {other}"
+            ))),
+        }
+    };
+    let status = opt_str("status")?;
+    if let Some(s) = status
+        .as_deref()
+        .filter(|s| !matches!(*s, "success" | "error"))
+    {
+        return Err(value_error(format!(
+            "{at}['status'] must be 'success' or 'error', got {s:?}"
+        )));
+    }
+    Ok(Block::ToolResult {
+        id: id.to_owned(),
+        kind: opt_str("type")?,
+        status,
+        content: content.clone(),
     })
 }

@@ -438,3 +438,6 @@ async fn delays_hold_back_the_first_byte_and_each_delta() {
 
 #[path = "sdk_auth_tests.rs"]
 mod auth;
+
+#[path = "sdk_system_tools_tests.rs"]
+mod system_tools;

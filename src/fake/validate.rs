@@ -5,6 +5,7 @@ use serde_json::Value;
 
 pub use super::media::valid_document_name;
 use super::media::Media;
+use crate::wire::server_tools::DOCUMENTED as SYSTEM_TOOLS;
 
 /// Keys a Message ContentBlock union may carry.
 const CONTENT_KEYS: &[&str] = &[
@@ -177,12 +178,21 @@ fn validate_tool_config(config: Option<&Value>) -> Check {
         }
     }
     for (i, tool) in tools.into_iter().flatten().enumerate() {
-        if let Some(spec) = tool.get("toolSpec") {
-            let name = spec["name"].as_str().unwrap_or("");
+        for kind in ["toolSpec", "systemTool"] {
+            let Some(tool) = tool.get(kind) else { continue };
+            let name = tool["name"].as_str().unwrap_or("");
             if !valid_tool_name(name) {
                 return Err(format!(
                     // Note: ours: no source gives the service's wording of this check.
-                    "Value '{name}' at 'toolConfig.tools.{i}.member.toolSpec.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+ and length between 1 and 64"
+                    "Value '{name}' at 'toolConfig.tools.{i}.member.{kind}.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+ and length between 1 and 64"
+                ));
+            }
+            if kind == "systemTool" && !SYSTEM_TOOLS.contains(&name) {
+                return Err(format!(
+                    // Note: ours: the service's wording for a system tool it does not have is
+                    // not documented; the names are those Bedrock documents (Nova's).
+                    "The system tool {name} at toolConfig.tools.{i}.systemTool is not supported. Supported system tools: {}.",
+                    SYSTEM_TOOLS.join(", ")
                 ));
             }
         }
@@ -319,10 +329,39 @@ fn blocks_of<'a>(message: &'a Value, key: &'a str) -> impl Iterator<Item = &'a V
         .filter_map(move |b| b.get(key))
 }
 
-/// Tool results must answer exactly the tool uses of the assistant turn before them.
+fn is_server_tool_use(tool_use: &Value) -> bool {
+    tool_use["type"] == "server_tool_use"
+}
+
+/// A system tool's calls come back with their results in the same assistant message.
+fn validate_server_results(n: usize, message: &Value) -> Check {
+    let ids = |key, server: bool| -> Vec<&str> {
+        blocks_of(message, key)
+            .filter(|b| key == "toolResult" || is_server_tool_use(b) == server)
+            .map(|b| b["toolUseId"].as_str().unwrap_or(""))
+            .collect()
+    };
+    let (uses, results) = (ids("toolUse", true), ids("toolResult", true));
+    // Note: ours, both: the service's wordings for these are not documented.
+    if let Some(id) = results.iter().find(|id| !uses.contains(id)) {
+        return Err(format!(
+            "The toolResult block for {id} at messages.{n}.content does not answer a toolUse block of type server_tool_use in the same message."
+        ));
+    }
+    if let Some(id) = uses.iter().find(|id| !results.contains(id)) {
+        return Err(format!(
+            "The toolUse block {id} of type server_tool_use at messages.{n}.content has no toolResult block in the same message."
+        ));
+    }
+    Ok(())
+}
+
+/// Tool results must answer exactly the tool uses of the assistant turn before them (a
+/// system tool's, answered in its own message, aside).
 fn validate_tool_pairing(messages: &[Value]) -> Check {
     for (n, message) in messages.iter().enumerate() {
         if message["role"] != "user" {
+            validate_server_results(n, message)?;
             continue;
         }
         let results: Vec<&str> = blocks_of(message, "toolResult")
@@ -330,6 +369,7 @@ fn validate_tool_pairing(messages: &[Value]) -> Check {
             .collect();
         let uses: Vec<&str> = match n.checked_sub(1) {
             Some(prev) => blocks_of(&messages[prev], "toolUse")
+                .filter(|u| !is_server_tool_use(u))
                 .map(|u| u["toolUseId"].as_str().unwrap_or(""))
                 .collect(),
             None => Vec::new(),

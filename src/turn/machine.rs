@@ -16,6 +16,7 @@ use crate::context::summary;
 use crate::errors::{ErrorInfo, TurnDetail};
 use crate::history::for_history;
 use crate::reply::{ReplyData, Tokens};
+use crate::wire::server_tools::client_tool_uses;
 
 #[derive(Debug)]
 enum Phase {
@@ -63,15 +64,10 @@ pub struct Machine {
     pub(super) output_retries: Vec<usize>,
 }
 
+/// The calls this side answers: a system tool's call came with its result (`server_tool_use`),
+/// so a reply whose only tool uses are those is an answer.
 fn tool_uses(message: &t::Message) -> Vec<t::ToolUseBlock> {
-    message
-        .content()
-        .iter()
-        .filter_map(|b| match b {
-            t::ContentBlock::ToolUse(u) => Some(u.clone()),
-            _ => None,
-        })
-        .collect()
+    client_tool_uses(message).cloned().collect()
 }
 
 fn result_id(block: &t::ContentBlock) -> Option<&str> {

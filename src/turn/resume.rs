@@ -51,7 +51,7 @@ fn message(role: t::ConversationRole, content: Vec<t::ContentBlock>) -> t::Messa
 
 /// The messages a resumed request adds after the cut one's: none when nothing can be sent
 /// back (the request is made again as it was); None when the stream cannot resume (a model
-/// without prefill, whose cut answer holds a tool use: it would need its result first).
+/// without prefill, whose cut answer holds a call of its tools: it would need its result first).
 pub fn added_messages(model_id: &str, prefill: &[t::ContentBlock]) -> Option<Vec<t::Message>> {
     if prefill.is_empty() {
         return Some(Vec::new());
@@ -60,10 +60,10 @@ pub fn added_messages(model_id: &str, prefill: &[t::ContentBlock]) -> Option<Vec
     if takes_prefill(model_id) {
         return Some(vec![answer]);
     }
-    if prefill
-        .iter()
-        .any(|b| matches!(b, t::ContentBlock::ToolUse(_)))
-    {
+    // (a system tool's call came with its result: that answer can go back as it is)
+    if prefill.iter().any(|b| {
+        matches!(b, t::ContentBlock::ToolUse(u) if !crate::wire::server_tools::is_server_tool_use(u))
+    }) {
         return None;
     }
     let ask = message(

@@ -67,6 +67,8 @@ pub fn content_block<N: Node>(obj: &N, path: &str) -> Read<t::ContentBlock> {
                     .name(u.req_str("name")?)
                     // (a null input is a document too: the service may send one)
                     .input(u.present("input")?.to_document(&u.at("input"))?)
+                    // (`server_tool_use`: a system tool's call, which the service ran)
+                    .set_type(u.str("type")?.map(|s| t::ToolUseType::from(s.as_str())))
                     .build(),
                 &u.path,
             )?)
@@ -232,6 +234,8 @@ fn tool_result<N: Node>(o: &Reader<N>) -> Read<t::ToolResultBlock> {
                 o.str("status")?
                     .map(|s| t::ToolResultStatus::from(s.as_str())),
             )
+            // (a system tool's result names its kind, e.g. `nova_code_interpreter_result`)
+            .set_type(o.str("type")?)
             .build(),
         &o.path,
     )

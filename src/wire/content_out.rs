@@ -109,6 +109,9 @@ fn tool_result<S: Sink>(s: &S, r: &t::ToolResultBlock) -> Out<S> {
     if let Some(status) = r.status() {
         s.put_text(&mut d, key!("status"), status.as_str())?;
     }
+    if let Some(kind) = r.r#type() {
+        s.put_text(&mut d, key!("type"), kind)?;
+    }
     Ok(d)
 }
 
@@ -185,13 +188,17 @@ pub fn content_block<S: Sink>(s: &S, block: &t::ContentBlock) -> Out<S> {
     }
 }
 
-/// A tool call's body: `{"toolUseId", "name", "input"}`.
+/// A tool call's body: `{"toolUseId", "name", "input"}`, and `"type": "server_tool_use"`
+/// for a system tool's call (which must go back to the service with it).
 pub fn tool_use<S: Sink>(s: &S, u: &t::ToolUseBlock) -> Out<S> {
     let mut d = s.map();
     s.put_text(&mut d, key!("toolUseId"), u.tool_use_id())?;
     s.put_text(&mut d, key!("name"), u.name())?;
     let input = s.document(u.input())?;
     s.put(&mut d, key!("input"), input)?;
+    if let Some(kind) = u.r#type() {
+        s.put_text(&mut d, key!("type"), kind.as_str())?;
+    }
     Ok(d)
 }
 

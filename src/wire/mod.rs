@@ -16,6 +16,7 @@ pub mod reader;
 pub mod request;
 pub mod request_view;
 pub mod response;
+pub mod server_tools;
 pub mod serving;
 pub mod sink;
 pub mod tokens;

@@ -217,6 +217,24 @@ fn image_delta<'py>(py: Python<'py>, i: &t::ImageBlockDelta) -> PyResult<Dict<'p
     Ok(d)
 }
 
+/// A system tool's result piece (`delta.toolResult`): `[{"text": ...} | {"json": ...}]`.
+pub fn tool_result_delta<'py>(
+    py: Python<'py>,
+    pieces: &[t::ToolResultBlockDelta],
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for piece in pieces {
+        list.append(match piece {
+            t::ToolResultBlockDelta::Text(text) => dict1(py, intern!(py, "text"), text)?,
+            t::ToolResultBlockDelta::Json(j) => {
+                dict1(py, intern!(py, "json"), document_to_py(py, j)?)?
+            }
+            _ => unknown(py)?,
+        })?;
+    }
+    Ok(list)
+}
+
 /// One ConverseStream event as boto3 yields it.
 pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> PyResult<Dict<'py>> {
     match event {
@@ -235,7 +253,20 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                 Some(t::ContentBlockStart::ToolUse(u)) => {
                     let tu = dict1(py, intern!(py, "toolUseId"), u.tool_use_id())?;
                     tu.set_item(intern!(py, "name"), u.name())?;
+                    if let Some(kind) = u.r#type() {
+                        tu.set_item(intern!(py, "type"), kind.as_str())?;
+                    }
                     dict1(py, intern!(py, "toolUse"), tu)?
+                }
+                Some(t::ContentBlockStart::ToolResult(r)) => {
+                    let tr = dict1(py, intern!(py, "toolUseId"), r.tool_use_id())?;
+                    if let Some(kind) = r.r#type() {
+                        tr.set_item(intern!(py, "type"), kind)?;
+                    }
+                    if let Some(status) = r.status() {
+                        tr.set_item(intern!(py, "status"), status.as_str())?;
+                    }
+                    dict1(py, intern!(py, "toolResult"), tr)?
                 }
                 Some(t::ContentBlockStart::Image(i)) => dict1(
                     py,
@@ -280,6 +311,11 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                 Some(t::ContentBlockDelta::Image(i)) => {
                     dict1(py, intern!(py, "image"), image_delta(py, i)?)?
                 }
+                Some(t::ContentBlockDelta::ToolResult(pieces)) => dict1(
+                    py,
+                    intern!(py, "toolResult"),
+                    tool_result_delta(py, pieces)?,
+                )?,
                 _ => unknown(py)?,
             };
             d.set_item(intern!(py, "delta"), delta)?;

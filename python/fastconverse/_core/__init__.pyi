@@ -31,6 +31,8 @@ from .events import ReasoningDelta as ReasoningDelta
 from .events import Resumed as Resumed
 from .events import StreamEvent as StreamEvent
 from .events import TextDelta as TextDelta
+from .events import ToolResultDelta as ToolResultDelta
+from .events import ToolResultStart as ToolResultStart
 from .events import ToolUseDelta as ToolUseDelta
 from .events import ToolUseStart as ToolUseStart
 from .fake import FakeBedrock as FakeBedrock

@@ -25,6 +25,10 @@ class ToolUseStart:
     def name(self) -> str: ...
     @property
     def index(self) -> int: ...
+    @property
+    def type(self) -> str | None:
+        """``"server_tool_use"`` for a system tool's call, which the service runs itself (its
+        result follows as ``ToolResultStart`` and ``ToolResultDelta``); else None."""
     def to_dict(self) -> dict[str, Any]: ...
 
 class ToolUseDelta:
@@ -67,6 +71,38 @@ class ImageDelta:
     @property
     def error(self) -> str | None:
         """The service's error message for this piece, if it sent one."""
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The boto3 event dict: the same as ``converse_stream`` yields."""
+
+class ToolResultStart:
+    """A system tool's result begins in content block ``index`` (the service ran the tool
+    whose ``ToolUseStart`` came before); its content follows as ``ToolResultDelta``
+    events, and the reply's message holds the whole ``toolResult`` block."""
+
+    @property
+    def tool_use_id(self) -> str: ...
+    @property
+    def type(self) -> str | None:
+        """The result's kind, as the service names it (e.g. ``nova_code_interpreter_result``)."""
+    @property
+    def status(self) -> str | None:
+        """``"success"`` or ``"error"``, when the service says."""
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The boto3 event dict: the same as ``converse_stream`` yields."""
+
+class ToolResultDelta:
+    """A piece of the system tool's result of content block ``index``."""
+
+    @property
+    def content(self) -> list[dict[str, Any]]:
+        """The piece's items, boto3-shaped: ``{"text": ...}`` or ``{"json": {...}}``."""
+    @property
+    def text(self) -> str:
+        """The piece's text items, joined ("" when it holds only JSON)."""
     @property
     def index(self) -> int: ...
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +165,8 @@ StreamEvent = (
     | ReasoningDelta
     | ImageStart
     | ImageDelta
+    | ToolResultStart
+    | ToolResultDelta
     | ContentBlockStop
     | MessageStop
     | Metadata

@@ -45,13 +45,16 @@ class Reply:
     def content(self) -> list[dict[str, Any]]: ...
     @property
     def tool_uses(self) -> list[dict[str, Any]]:
-        """Every ``toolUse`` block of the turn, across its tool rounds."""
+        """Every ``toolUse`` block of the turn, across its tool rounds (a system tool's call
+        has ``"type": "server_tool_use"``)."""
     @property
     def tool_calls(self) -> list[dict[str, Any]]:
-        """The tool uses left for the caller to answer with ``send_tool_results``."""
+        """The tool uses left for the caller to answer with ``send_tool_results`` (never a
+        system tool's: the service answered those)."""
     @property
     def tool_results(self) -> list[dict[str, Any]]:
-        """Every ``toolResult`` block of the turn, in order."""
+        """Every ``toolResult`` block of the turn, in order: the tools' and the caller's, and
+        the system tools' (which come in the model's own message)."""
     @property
     def messages(self) -> list[dict[str, Any]]:
         """The messages the turn added to the history."""

@@ -156,7 +156,7 @@ class ConversationsById:
             [_tool(t, tool_handler, f"tools[{i}]") for i, t in enumerate(_listed(tools))],
             tool_choice=tool_choice,
         )
-        conv = self.get_conversation(conversation_id, tools=box.tools)
+        conv = self.get_conversation(conversation_id, tools=box.declared)
         conv._use_tools(box)
         inference, fields = split_params(additional_model_params)
         reply = conv.send(
@@ -228,7 +228,7 @@ def _tool(value: Any, handler: Callable[[str, dict[str, Any]], Any] | None, arg:
 
     from fastconverse.tools import Tool
 
-    if isinstance(value, Mapping) and handler is not None:
+    if isinstance(value, Mapping) and handler is not None and "systemTool" not in value:
         try:
             name = Tool(value).name
         except ValueError as exc:

@@ -1,7 +1,8 @@
 """What a store keeps of a conversation's settings, and what ``list_conversations`` gives.
 
 Settings are kept as JSON: the system prompt, inference settings, tool *names* (functions
-are code: a conversation is reopened with ``tools=``), the tool loop's limits, and the
+are code: a conversation is reopened with ``tools=``; system tools are not, so they come
+back by themselves: ``system_tools``), the tool loop's limits, and the
 built-in memory policy and cache points. A policy of your own is code too: it is reopened
 with ``memory=``. A conversation created from a ``Template`` keeps the template's name and
 variables (``template``), so that a reopened one says where it started.
@@ -67,6 +68,7 @@ def settings_json(
         "inference_config": dict(inference_config) if inference_config is not None else None,
         "additional_model_request_fields": additional_model_request_fields,
         "tools": tool_names(box.specs if box is not None else None),
+        "system_tools": system_tool_names(box.specs if box is not None else None),
         "tool_choice": box.tool_choice if box is not None else None,
         "max_tool_rounds": max_tool_rounds,
         "max_tool_concurrency": box.max_tool_concurrency if box is not None else 8,
@@ -117,6 +119,15 @@ def reopened(
             f"{', '.join(names)}; functions are not stored, so pass them again: "
             f"get_conversation({conversation_id!r}, tools=[...])"
         )
+    # System tools are no code: a reopened conversation has them again (its history may
+    # hold their calls, which need a toolConfig), after the tools given, if any.
+    system = [n for n in stored.get("system_tools") or [] if isinstance(n, str)]
+    if system:
+        from fastconverse._tools.system import SystemTool
+
+        given_tools = list(tools or [])
+        have = set(system_tool_names([_spec(t) for t in given_tools]))
+        tools = given_tools + [SystemTool(n) for n in system if n not in have]
     if tools is not None:
         given = set(tool_names([_spec(t) for t in tools]))
         missing = [n for n in names if n not in given]
@@ -175,7 +186,8 @@ def _template(stored: Any) -> dict[str, Any] | None:
 
 
 def _spec(tool: Any) -> Mapping[str, Any]:
-    """A tool as its ``{"toolSpec": ...}`` dict (only its name is read)."""
+    """A tool as its ``{"toolSpec": ...}`` (or ``{"systemTool": ...}``) dict (only its name
+    is read)."""
     from fastconverse._tools.toolbox import _as_tool
 
     return _as_tool(tool, "tools").to_dict()
@@ -183,6 +195,10 @@ def _spec(tool: Any) -> Mapping[str, Any]:
 
 def tool_names(specs: Sequence[Mapping[str, Any]] | None) -> list[str]:
     return [s["toolSpec"]["name"] for s in specs or () if "toolSpec" in s]
+
+
+def system_tool_names(specs: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    return [s["systemTool"]["name"] for s in specs or () if "systemTool" in s]
 
 
 class ConversationInfo(dict):  # type: ignore[type-arg]

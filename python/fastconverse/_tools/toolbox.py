@@ -19,6 +19,8 @@ from typing import Any
 
 from fastconverse._core import _check_block
 from fastconverse._tools.stats import ToolStats
+from fastconverse._tools.system import SystemTool
+from fastconverse._tools.system import from_dict as _system_tool_from_dict
 from fastconverse._tools.threads import (
     _caught,
     _own_thread,
@@ -66,13 +68,21 @@ class ToolBox:
             )
         if not tools:
             raise ValueError("tools: expected at least one tool (or leave tools out)")
-        self.tools: list[Tool[..., Any]] = [_as_tool(t, f"tools[{i}]") for i, t in enumerate(tools)]
+        # Everything declared, in the order given: the conversation's own tools and the
+        # system tools the service runs (those only go in the request's toolConfig).
+        self.declared: list[Tool[..., Any] | SystemTool] = [
+            _as_tool(t, f"tools[{i}]") for i, t in enumerate(tools)
+        ]
+        self.tools: list[Tool[..., Any]] = [t for t in self.declared if isinstance(t, Tool)]
         self._by_name: dict[str, Tool[..., Any]] = {}
-        for i, t in enumerate(self.tools):
-            if t.name in self._by_name:
+        names: set[str] = set()
+        for i, t in enumerate(self.declared):
+            if t.name in names:
                 raise ValueError(f"tools[{i}]: a tool named {t.name!r} is already in the list")
-            self._by_name[t.name] = t
-        self.specs = [t.to_dict() for t in self.tools]
+            names.add(t.name)
+            if isinstance(t, Tool):
+                self._by_name[t.name] = t
+        self.specs = [t.to_dict() for t in self.declared]
         self.tool_choice = self.choice(tool_choice, "tool_choice")
         self.max_tool_rounds = _count(max_tool_rounds, "max_tool_rounds", minimum=0)
         self.max_tool_concurrency = _count(max_tool_concurrency, "max_tool_concurrency", minimum=1)
@@ -375,9 +385,11 @@ def given_result(tool_use_id: str, value: Any) -> JsonDict:
     return tool_result_block(tool_use_id, content)
 
 
-def _as_tool(value: Any, arg: str) -> Tool[..., Any]:
-    if isinstance(value, Tool):
+def _as_tool(value: Any, arg: str) -> Tool[..., Any] | SystemTool:
+    if isinstance(value, (Tool, SystemTool)):
         return value
+    if isinstance(value, Mapping) and "systemTool" in value:
+        return _system_tool_from_dict(value, arg)
     if isinstance(value, Mapping):
         try:
             return Tool(value)
@@ -386,8 +398,8 @@ def _as_tool(value: Any, arg: str) -> Tool[..., Any]:
     if callable(value):
         return Tool.from_function(value)
     raise TypeError(
-        f"{arg}: expected a @tool function, a Tool, a plain function, a toolSpec dict or "
-        f"a {{'type': 'function', 'function': {{...}}}} dict, "
+        f"{arg}: expected a @tool function, a Tool, a plain function, a toolSpec dict, "
+        f"a {{'type': 'function', 'function': {{...}}}} dict or a system_tool(...), "
         f"got {type(value).__name__}"
     )
 

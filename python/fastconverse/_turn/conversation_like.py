@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from fastconverse._core import ConversationCore, ConversationMetrics, Reply, TokenCount, Usage
     from fastconverse._tools.stats import ToolStats
+    from fastconverse._tools.system import SystemTool
     from fastconverse.tools import Tool
 
 __all__ = ["ConversationLike"]
@@ -64,7 +65,7 @@ class ConversationLike(Protocol):
     @property
     def pending_tool_calls(self) -> list[dict[str, Any]]: ...
     @property
-    def tools(self) -> list[Tool[..., Any]]: ...
+    def tools(self) -> list[Tool[..., Any] | SystemTool]: ...
     @property
     def tool_metrics(self) -> dict[str, ToolStats]: ...
     @property
