@@ -249,3 +249,16 @@ def test_additional_fields_keep_their_order(fake_bedrock: FakeBedrock, where: st
         assert compact(sent(fake_bedrock)["additionalModelRequestFields"]) == compact(
             {**base, **extra}
         )
+
+
+def test_the_body_put_back_in_order_is_the_one_signed(
+    make_fake: Callable[..., FakeBedrock],
+) -> None:
+    fake = make_fake(credentials=[(AKID, SECRET)])  # SigV4 signatures checked
+    conv = fc_client(fake).create_conversation(tools=[many_tool([])])
+    fake.enqueue_tool_use("many", INPUT)
+    fake.enqueue_text("done")
+    for _ in conv.stream("go"):
+        pass
+    assert conv.messages[-1]["content"] == [{"text": "done"}]
+    assert compact(INPUT) in fake.requests[-1].raw_body.decode()

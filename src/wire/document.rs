@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use aws_smithy_types::{Document, Number};
-use serde_json::{Map, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Value};
 
 use super::key_order;
 

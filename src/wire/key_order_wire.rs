@@ -56,7 +56,9 @@ impl Intercept for KeyOrderOnWire {
         };
         let len = body.len();
         *request.body_mut() = SdkBody::from(body);
-        request.headers_mut().insert("content-length", len.to_string());
+        request
+            .headers_mut()
+            .insert("content-length", len.to_string());
         Ok(())
     }
 
@@ -146,7 +148,8 @@ fn keep_answer(body: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::document::{document_to_json, json_to_document};
+    use crate::wire::document::json_to_document;
+    use crate::wire::key_order::tests::map_order;
 
     #[test]
     fn a_shuffled_request_body_is_put_back_in_order() {
@@ -156,35 +159,34 @@ mod tests {
         )
         .unwrap();
         let input: Value = serde_json::from_str(r#"{"q":1,"c":2,"x":{"k":1,"b":2}}"#).unwrap();
-        let (s, i) = (json_to_document(schema.clone()), json_to_document(input.clone()));
+        let (s, i) = (
+            json_to_document(schema.clone()),
+            json_to_document(input.clone()),
+        );
         // The body as the SDK writes it: maps in their own order.
         let sdk = serde_json::json!({
             "messages": [{"role": "assistant", "content": [
-                {"toolUse": {"toolUseId": "t", "name": "f", "input": document_to_sdk(&i)}}]}],
+                {"toolUse": {"toolUseId": "t", "name": "f", "input": map_order(&i)}}]}],
             "toolConfig": {"tools": [{"toolSpec": {"name": "f",
-                "inputSchema": {"json": document_to_sdk(&s)}}}]},
+                "inputSchema": {"json": map_order(&s)}}}]},
         });
         let out: Value =
             serde_json::from_slice(&in_order(&serde_json::to_vec(&sdk).unwrap(), false).unwrap())
                 .unwrap();
         let text = serde_json::to_string(&out).unwrap();
-        assert!(text.contains(&serde_json::to_string(&schema).unwrap()), "{text}");
-        assert!(text.contains(&serde_json::to_string(&input).unwrap()), "{text}");
+        assert!(
+            text.contains(&serde_json::to_string(&schema).unwrap()),
+            "{text}"
+        );
+        assert!(
+            text.contains(&serde_json::to_string(&input).unwrap()),
+            "{text}"
+        );
         // Nothing to put back: the body is left alone.
-        assert!(in_order(br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#, false).is_none());
-    }
-
-    /// A document as the SDK would write it: straight from its hash map.
-    fn document_to_sdk(doc: &aws_smithy_types::Document) -> Value {
-        use aws_smithy_types::Document as D;
-        match doc {
-            D::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), document_to_sdk(v)))
-                    .collect(),
-            ),
-            D::Array(items) => Value::Array(items.iter().map(document_to_sdk).collect()),
-            other => document_to_json(other),
-        }
+        assert!(in_order(
+            br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#,
+            false
+        )
+        .is_none());
     }
 }
