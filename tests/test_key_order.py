@@ -165,7 +165,7 @@ def boto3_and_ours(fake: FakeBedrock) -> list[Any]:
 
 def test_the_boto3_layer_keeps_order_as_boto3_does(fake_bedrock: FakeBedrock) -> None:
     fields = {f"f{(i * 11) % 20}": {"z": i, "a": i} for i in range(20)}
-    first: list[Any] = []
+    runs: list[Any] = []
     for client in boto3_and_ours(fake_bedrock):
         fake_bedrock.enqueue_tool_use("many", INPUT, tool_use_id="t1")
         reply = client.converse(
@@ -196,8 +196,8 @@ def test_the_boto3_layer_keeps_order_as_boto3_does(fake_bedrock: FakeBedrock) ->
             )["stream"]
             if "contentBlockDelta" in e
         )
-        first.append((reply["output"]["message"], json.loads(asked), json.loads(answered), streamed))
-    theirs, ours = first
+        runs.append((reply["output"]["message"], json.loads(asked), json.loads(answered), streamed))
+    theirs, ours = runs
     # The reply's input, in the model's order, as boto3 gives it.
     assert keys_of_tool_use(ours[0]) == keys_of_tool_use(theirs[0]) == list(INPUT)
     # The same bytes' order on the wire, request after request.
@@ -225,7 +225,9 @@ def test_count_tokens_sends_the_schema_in_order(fake_bedrock: FakeBedrock) -> No
     ours = boto3_and_ours(fake_bedrock)[1]
     ours.count_tokens(
         modelId="m",
-        input={"converse": {"messages": [user("hi")], "toolConfig": {"tools": [{"toolSpec": SPEC}]}}},
+        input={
+            "converse": {"messages": [user("hi")], "toolConfig": {"tools": [{"toolSpec": SPEC}]}}
+        },
     )
     body = sent(fake_bedrock)
     schema = body["input"]["converse"]["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]
