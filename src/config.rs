@@ -109,7 +109,8 @@ pub async fn sdk_client(
             "Pass region_name=..., set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your AWS profile.",
         ));
     };
-    let mut conf = aws_sdk_bedrockruntime::config::Builder::from(&config);
+    let mut conf = aws_sdk_bedrockruntime::config::Builder::from(&config)
+        .interceptor(crate::wire::key_order_wire::KeyOrderOnWire);
     if let Some(limiter) = settings.limiter {
         conf = conf.interceptor(ThrottleWatch(limiter));
     }

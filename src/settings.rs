@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use aws_sdk_bedrockruntime::types as t;
-use aws_smithy_types::Document;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -287,13 +286,7 @@ pub fn for_turn(setup: &Arc<Setup>, turn: &TurnSettings<'_, '_>) -> PyResult<Arc
     }
     if let Some(f) = fields {
         let given = crate::wire::document::py_to_document(f, "additional_model_request_fields")?;
-        own.fields = Some(match (setup.fields.clone(), given) {
-            (Some(Document::Object(mut base)), Document::Object(given)) => {
-                base.extend(given);
-                Document::Object(base)
-            }
-            (_, given) => given,
-        });
+        own.fields = Some(crate::wire::document::merge(setup.fields.as_ref(), given));
     }
     Ok(Arc::new(own))
 }

@@ -185,3 +185,24 @@ def test_multiprocessing_fork_pool_workers_use_the_parents_client(
     finally:
         _POOL_CLIENT = None
     assert texts == [f"You said: job {i}" for i in range(6)]
+
+
+def test_documents_keep_their_order_in_the_child(fake_bedrock: FakeBedrock) -> None:
+    # (the order of documents made before the fork is the parent's knowledge: the child
+    # starts with a copy of it)
+    from test_key_order import INPUT, SCHEMA, compact, keys_of_tool_use, many_tool, sent
+
+    conv = fc_client(fake_bedrock).create_conversation(tools=[many_tool([])])
+    fake_bedrock.enqueue_tool_use("many", INPUT)
+    fake_bedrock.enqueue_text("done")
+    conv.send("before the fork")
+
+    def child() -> Any:
+        return conv.send("in the child").text
+
+    assert in_child(child) == "You said: in the child"
+    body = sent(fake_bedrock)
+    assert keys_of_tool_use(body["messages"][1]) == list(INPUT)
+    assert compact(body["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"]) == compact(
+        SCHEMA
+    )

@@ -397,6 +397,12 @@ impl PyRecordedRequest {
         Ok(pythonize(py, &self.inner.body)?)
     }
 
+    /// The body's bytes as received (its keys in the order they were sent).
+    #[getter]
+    fn raw_body<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        pyo3::types::PyBytes::new(py, &self.inner.raw_body)
+    }
+
     /// The request id FakeBedrock answered with (`x-amzn-RequestId`).
     #[getter]
     fn request_id(&self) -> &str {

@@ -206,6 +206,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, io::E
         method: parts.method.to_string(),
         path: path_and_query.clone(),
         body: json.clone().unwrap_or(Value::Null),
+        raw_body: body.clone(),
         headers: parts
             .headers
             .iter()

@@ -44,6 +44,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// The JSON body (Null when the body was not JSON).
     pub body: Value,
+    /// The body as received (shares the received buffer).
+    pub raw_body: bytes::Bytes,
     /// Headers as received, names lower-case, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The `x-amzn-RequestId` the answer carries.

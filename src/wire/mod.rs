@@ -11,6 +11,8 @@ pub mod document;
 pub mod error_codes;
 pub mod guardrail;
 pub mod json;
+pub mod key_order;
+pub mod key_order_wire;
 pub mod pyobj;
 pub mod reader;
 pub mod request;

@@ -29,6 +29,9 @@ class RecordedRequest:
     def body(self) -> Any:
         """The parsed JSON body (None when the body was not JSON)."""
     @property
+    def raw_body(self) -> bytes:
+        """The body's bytes as received (its keys in the order they were sent)."""
+    @property
     def headers(self) -> dict[str, str]:
         """Headers with lower-case names."""
 
