@@ -6,9 +6,11 @@ use aws_smithy_types::Document;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+mod citation;
 mod image;
 mod resumed;
 
+pub use citation::PyCitationDelta;
 pub use image::{PyImageDelta, PyImageStart};
 pub use resumed::PyResumed;
 
@@ -293,7 +295,8 @@ pub fn shown(event: &t::ConverseStreamOutput) -> bool {
         E::ContentBlockDelta(e) => match e.delta() {
             Some(t::ContentBlockDelta::Text(_))
             | Some(t::ContentBlockDelta::ToolUse(_))
-            | Some(t::ContentBlockDelta::Image(_)) => true,
+            | Some(t::ContentBlockDelta::Image(_))
+            | Some(t::ContentBlockDelta::Citation(_)) => true,
             Some(t::ContentBlockDelta::ReasoningContent(r)) => matches!(
                 r,
                 t::ReasoningContentBlockDelta::Text(_)
@@ -367,6 +370,9 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                     Py::new(py, ev)?.into_any()
                 }
                 Some(t::ContentBlockDelta::Image(i)) => image::image_delta(py, raw, index, i)?,
+                Some(t::ContentBlockDelta::Citation(c)) => {
+                    citation::citation_delta(py, raw, index, &c)?
+                }
                 _ => return Ok(None),
             }
         }
@@ -408,6 +414,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyReasoningDelta>()?;
     m.add_class::<PyImageStart>()?;
     m.add_class::<PyImageDelta>()?;
+    m.add_class::<PyCitationDelta>()?;
     m.add_class::<PyContentBlockStop>()?;
     m.add_class::<PyMessageStop>()?;
     m.add_class::<PyMetadata>()?;

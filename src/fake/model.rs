@@ -3,7 +3,8 @@
 //! `stopSequences` like a real model, so clients can test those paths without a script.
 //! A forced `toolChoice` (`any` or a named tool) makes it call a tool, as Bedrock's models
 //! always do, with an input built from the tool's schema; with thinking enabled it reasons
-//! first, in a signed block that must come back unchanged.
+//! first, in a signed block that must come back unchanged; given a document or search
+//! result with citations enabled, it ends its answer with a cited passage (`citing`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -233,15 +234,46 @@ fn answer(body: &Value) -> Turn {
             stop_reason = "max_tokens";
         }
     }
+    let mut blocks = Vec::new();
+    if stop_reason == "end_turn" {
+        if let Some(cited) = cited(body, &text) {
+            return Turn {
+                blocks: cited,
+                stop_reason: Some(stop_reason.into()),
+                ..Turn::default()
+            };
+        }
+    }
+    if !text.is_empty() {
+        blocks.push(Block::Text(text));
+    }
     Turn {
-        blocks: if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![Block::Text(text)]
-        },
+        blocks,
         stop_reason: Some(stop_reason.into()),
         ..Turn::default()
     }
+}
+
+/// The answer with a cited passage after `text`, when the request has a source with
+/// citations enabled (`citing`) and the whole answer fits `maxTokens` (else the answer is
+/// the plain one, cut as usual).
+fn cited(body: &Value, text: &str) -> Option<Vec<Block>> {
+    let (quote, citation, title) = super::citing::citation(body)?;
+    let lead = format!("{text} According to {title}: ");
+    let words = super::tokens::text_tokens(&lead) + super::tokens::text_tokens(&quote);
+    if body["inferenceConfig"]["maxTokens"]
+        .as_u64()
+        .is_some_and(|max| words > max)
+    {
+        return None;
+    }
+    Some(vec![
+        Block::Text(lead),
+        Block::Cited {
+            text: quote,
+            citations: vec![citation],
+        },
+    ])
 }
 
 static TOOL_USE_IDS: AtomicU64 = AtomicU64::new(0);

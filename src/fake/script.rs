@@ -27,6 +27,12 @@ pub enum Block {
         format: String,
         b64: String,
     },
+    /// Text the model cited (`citationsContent`): the text, and its citations (boto3's
+    /// shape), streamed as the text's deltas and then one `citation` delta each.
+    Cited {
+        text: String,
+        citations: Vec<Value>,
+    },
 }
 
 impl Block {
@@ -48,6 +54,9 @@ impl Block {
             Block::Image { format, b64 } => {
                 json!({ "image": { "format": format, "source": { "bytes": b64 } } })
             }
+            Block::Cited { text, citations } => json!({
+                "citationsContent": { "content": [{ "text": text }], "citations": citations }
+            }),
         }
     }
 }

@@ -46,6 +46,8 @@ const CONTENT_MEMBERS: &[&str] = &[
     "guardContent",
     "cachePoint",
     "reasoningContent",
+    "citationsContent",
+    "searchResult",
 ];
 
 pub fn content_block<N: Node>(obj: &N, path: &str) -> Read<t::ContentBlock> {
@@ -74,6 +76,10 @@ pub fn content_block<N: Node>(obj: &N, path: &str) -> Read<t::ContentBlock> {
         "toolResult" => t::ContentBlock::ToolResult(tool_result(&Reader::new(&value, at)?)?),
         "guardContent" => t::ContentBlock::GuardContent(guard_content(&Reader::new(&value, at)?)?),
         "cachePoint" => t::ContentBlock::CachePoint(cache_point(&Reader::new(&value, at)?)?),
+        "citationsContent" => {
+            t::ContentBlock::CitationsContent(citations_content(&Reader::new(&value, at)?)?)
+        }
+        "searchResult" => t::ContentBlock::SearchResult(search_result(&Reader::new(&value, at)?)?),
         "reasoningContent" => {
             let r = Reader::new(&value, at)?;
             let (kind, inner) = r.union(&["reasoningText", "redactedContent"])?;
@@ -142,20 +148,17 @@ fn image<N: Node>(o: &Reader<N>) -> Read<t::ImageBlock> {
 fn document<N: Node>(o: &Reader<N>) -> Read<t::DocumentBlock> {
     o.only(&["format", "name", "source", "context", "citations"])?;
     let source = o.req_obj("source")?;
-    let (kind, value) = source.union(&["bytes", "s3Location", "text"])?;
+    let (kind, value) = source.union(&["bytes", "s3Location", "text", "content"])?;
     let src = match kind.as_str() {
         "bytes" => t::DocumentSource::Bytes(Blob::new(source.bytes("bytes")?)),
         "text" => t::DocumentSource::Text(text(&value, &source.at("text"))?),
+        "content" => t::DocumentSource::Content(
+            texts(&source, "content")?
+                .into_iter()
+                .map(t::DocumentContentBlock::Text)
+                .collect(),
+        ),
         _ => t::DocumentSource::S3Location(s3_location(&source.req_obj("s3Location")?)?),
-    };
-    let citations = match o.obj("citations")? {
-        Some(c) => Some(built(
-            t::CitationsConfig::builder()
-                .enabled(c.bool("enabled")?.unwrap_or(false))
-                .build(),
-            &c.path,
-        )?),
-        None => None,
     };
     built(
         t::DocumentBlock::builder()
@@ -166,10 +169,171 @@ fn document<N: Node>(o: &Reader<N>) -> Read<t::DocumentBlock> {
             .name(o.req_str("name")?)
             .source(src)
             .set_context(o.str("context")?)
-            .set_citations(citations)
+            .set_citations(citations_config(o)?)
             .build(),
         &o.path,
     )
+}
+
+/// `citations: {enabled}` of a document or a search result.
+fn citations_config<N: Node>(o: &Reader<N>) -> Read<Option<t::CitationsConfig>> {
+    let Some(c) = o.obj("citations")? else {
+        return Ok(None);
+    };
+    c.only(&["enabled"])?;
+    let enabled = c.bool("enabled")?.unwrap_or(false);
+    built(
+        t::CitationsConfig::builder().enabled(enabled).build(),
+        &c.path,
+    )
+    .map(Some)
+}
+
+/// The texts of a list of `{"text": ...}` unions at `key` (a document's `content`, a
+/// citation's `sourceContent`, a citations block's `content`); None when absent.
+fn texts_at<N: Node>(o: &Reader<N>, key: &str) -> Read<Option<Vec<String>>> {
+    let Some(list) = o.list(key)? else {
+        return Ok(None);
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let c = Reader::new(item, format!("{}[{i}]", o.at(key)))?;
+            let (_, v) = c.union(&["text"])?;
+            text(&v, &c.at("text"))
+        })
+        .collect::<Read<Vec<_>>>()
+        .map(Some)
+}
+
+fn texts<N: Node>(o: &Reader<N>, key: &str) -> Read<Vec<String>> {
+    texts_at(o, key)?.ok_or_else(|| WireError::value(&o.at(key), "is required"))
+}
+
+/// A search result given to the model (in a message or a tool result).
+fn search_result<N: Node>(o: &Reader<N>) -> Read<t::SearchResultBlock> {
+    o.only(&["source", "title", "content", "citations"])?;
+    let content = texts(o, "content")?
+        .into_iter()
+        .map(|s| {
+            built(
+                t::SearchResultContentBlock::builder().text(s).build(),
+                &o.path,
+            )
+        })
+        .collect::<Read<Vec<_>>>()?;
+    built(
+        t::SearchResultBlock::builder()
+            .source(o.req_str("source")?)
+            .title(o.req_str("title")?)
+            .set_content(Some(content))
+            .set_citations(citations_config(o)?)
+            .build(),
+        &o.path,
+    )
+}
+
+/// The model's cited answer: its text and the citations behind it.
+fn citations_content<N: Node>(o: &Reader<N>) -> Read<t::CitationsContentBlock> {
+    o.only(&["content", "citations"])?;
+    let content = texts_at(o, "content")?.map(|v| {
+        v.into_iter()
+            .map(t::CitationGeneratedContent::Text)
+            .collect()
+    });
+    let citations = o
+        .list("citations")?
+        .map(|list| {
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| citation(&Reader::new(c, format!("{}[{i}]", o.at("citations")))?))
+                .collect::<Read<Vec<_>>>()
+        })
+        .transpose()?;
+    Ok(t::CitationsContentBlock::builder()
+        .set_content(content)
+        .set_citations(citations)
+        .build())
+}
+
+fn citation<N: Node>(o: &Reader<N>) -> Read<t::Citation> {
+    o.only(&["title", "source", "sourceContent", "location"])?;
+    let quoted = texts_at(o, "sourceContent")?
+        .map(|v| v.into_iter().map(t::CitationSourceContent::Text).collect());
+    Ok(t::Citation::builder()
+        .set_title(o.str("title")?)
+        .set_source(o.str("source")?)
+        .set_source_content(quoted)
+        .set_location(o.obj("location")?.map(|l| location(&l)).transpose()?)
+        .build())
+}
+
+/// Where a citation points: `web`, `documentChar`, `documentPage`, `documentChunk` or
+/// `searchResultLocation`.
+fn location<N: Node>(o: &Reader<N>) -> Read<t::CitationLocation> {
+    let (kind, value) = o.union(&[
+        "web",
+        "documentChar",
+        "documentPage",
+        "documentChunk",
+        "searchResultLocation",
+    ])?;
+    let l = Reader::new(&value, o.at(&kind))?;
+    if kind == "web" {
+        l.only(&["url", "domain"])?;
+        return Ok(t::CitationLocation::Web(
+            t::WebLocation::builder()
+                .set_url(l.str("url")?)
+                .set_domain(l.str("domain")?)
+                .build(),
+        ));
+    }
+    let index = if kind == "searchResultLocation" {
+        "searchResultIndex"
+    } else {
+        "documentIndex"
+    };
+    l.only(&[index, "start", "end"])?;
+    let int = |key: &str| -> Read<Option<i32>> {
+        l.int(key)?
+            .map(|n| {
+                i32::try_from(n).ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    WireError::value(&l.at(key), format!("expected 0 or more, got {n}"))
+                })
+            })
+            .transpose()
+    };
+    let (i, start, end) = (int(index)?, int("start")?, int("end")?);
+    Ok(match kind.as_str() {
+        "documentChar" => t::CitationLocation::DocumentChar(
+            t::DocumentCharLocation::builder()
+                .set_document_index(i)
+                .set_start(start)
+                .set_end(end)
+                .build(),
+        ),
+        "documentPage" => t::CitationLocation::DocumentPage(
+            t::DocumentPageLocation::builder()
+                .set_document_index(i)
+                .set_start(start)
+                .set_end(end)
+                .build(),
+        ),
+        "documentChunk" => t::CitationLocation::DocumentChunk(
+            t::DocumentChunkLocation::builder()
+                .set_document_index(i)
+                .set_start(start)
+                .set_end(end)
+                .build(),
+        ),
+        _ => t::CitationLocation::SearchResultLocation(
+            t::SearchResultLocation::builder()
+                .set_search_result_index(i)
+                .set_start(start)
+                .set_end(end)
+                .build(),
+        ),
+    })
 }
 
 fn video<N: Node>(o: &Reader<N>) -> Read<t::VideoBlock> {
@@ -211,7 +375,8 @@ fn tool_result<N: Node>(o: &Reader<N>) -> Read<t::ToolResultBlock> {
         .enumerate()
         .map(|(i, item)| {
             let c = Reader::new(item, format!("{}.content[{i}]", o.path))?;
-            let (kind, value) = c.union(&["text", "json", "image", "document", "video"])?;
+            let (kind, value) =
+                c.union(&["text", "json", "image", "document", "video", "searchResult"])?;
             let at = c.at(&kind);
             Ok(match kind.as_str() {
                 "text" => t::ToolResultContentBlock::Text(text(&value, &at)?),
@@ -220,6 +385,9 @@ fn tool_result<N: Node>(o: &Reader<N>) -> Read<t::ToolResultBlock> {
                 "document" => {
                     t::ToolResultContentBlock::Document(document(&Reader::new(&value, at)?)?)
                 }
+                "searchResult" => t::ToolResultContentBlock::SearchResult(search_result(
+                    &Reader::new(&value, at)?,
+                )?),
                 _ => t::ToolResultContentBlock::Video(video(&Reader::new(&value, at)?)?),
             })
         })

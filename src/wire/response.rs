@@ -280,6 +280,11 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                 Some(t::ContentBlockDelta::Image(i)) => {
                     dict1(py, intern!(py, "image"), image_delta(py, i)?)?
                 }
+                Some(t::ContentBlockDelta::Citation(c)) => dict1(
+                    py,
+                    intern!(py, "citation"),
+                    content_out::citation_delta(&PySink(py), c)?,
+                )?,
                 _ => unknown(py)?,
             };
             d.set_item(intern!(py, "delta"), delta)?;
