@@ -7,6 +7,7 @@ Each has a useful ``repr`` and ``to_dict()``, which gives the event dict boto3 w
 from __future__ import annotations
 
 from fastconverse._core import (
+    CitationDelta,
     ContentBlockStop,
     ImageDelta,
     ImageStart,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "CitationDelta",
     "ContentBlockStop",
     "Event",
     "ImageDelta",
@@ -106,6 +108,7 @@ if TYPE_CHECKING:
     Event = Union[
         MessageStart,
         TextDelta,
+        CitationDelta,
         ToolUseStart,
         ToolUseDelta,
         ReasoningDelta,
@@ -129,6 +132,7 @@ def __getattr__(name: str) -> Any:
         event = Union[
             MessageStart,
             TextDelta,
+            CitationDelta,
             ToolUseStart,
             ToolUseDelta,
             ReasoningDelta,
