@@ -354,3 +354,17 @@ def test_the_boto3_layer_sends_and_reads_what_boto3_does(fake_bedrock: FakeBedro
     assert cited["citations"][0]["location"] == {
         "searchResultLocation": {"searchResultIndex": 1, "start": 0, "end": 1}
     }
+
+
+def test_a_before_request_hook_sees_and_sends_cited_blocks(fake_bedrock: FakeBedrock) -> None:
+    seen: list[list[dict[str, Any]]] = []
+
+    class Watch:
+        def before_request(self, request: Any) -> None:
+            seen.append(request.messages)
+
+    conv = fc_client(fake_bedrock).create_conversation(hooks=[Watch()])
+    reply = conv.send(["Refunds?", policy()])
+    conv.send("Thanks")
+    assert seen[1][1] == {"role": "assistant", "content": reply.content}
+    assert fake_bedrock.requests[-1].body["messages"][1] == seen[1][1]
