@@ -168,7 +168,7 @@ impl PyCitation {
     /// boto3's `location` dict (`{"documentChar": {"documentIndex": 0, ...}}`), or None.
     #[getter]
     fn location<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        Ok(self.to_dict(py)?.get_item("location")?)
+        self.to_dict(py)?.get_item("location")
     }
 
     /// The citation as boto3 gives it.

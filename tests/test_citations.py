@@ -101,14 +101,17 @@ def test_a_cited_reply_reads_whole_and_lists_its_citations(fake_bedrock: FakeBed
     conv = fc_client(fake_bedrock).create_conversation()
     reply = conv.send(["How long do refunds take?", policy()])
     assert reply.text == (
-        "You said: How long do refunds take? According to Refund policy: "
-        "Refunds take five days."
+        "You said: How long do refunds take? According to Refund policy: Refunds take five days."
     )
     assert str(reply) == reply.text
     (citation,) = reply.citations
     assert isinstance(citation, Citation)
     assert citation.text == citation.quote == "Refunds take five days."
-    assert (citation.title, citation.source, citation.kind) == ("Refund policy", None, "documentChar")
+    assert (citation.title, citation.source, citation.kind) == (
+        "Refund policy",
+        None,
+        "documentChar",
+    )
     assert (citation.index, citation.start, citation.end) == (0, 0, len("Refunds take five days."))
     assert POLICY[citation.start : citation.end] == citation.quote
     assert citation.location == {"documentChar": {"documentIndex": 0, "start": 0, "end": 23}}
@@ -190,7 +193,10 @@ def test_scripted_citations(fake_bedrock: FakeBedrock) -> None:
 
 def test_a_stream_yields_citations_and_assembles_the_same_block(fake_bedrock: FakeBedrock) -> None:
     client = fc_client(fake_bedrock)
-    question = ["What is free?", search_result("kb://7", "Shipping", "Shipping is free.", citations=True)]
+    question = [
+        "What is free?",
+        search_result("kb://7", "Shipping", "Shipping is free.", citations=True),
+    ]
     sent = client.create_conversation().send(question)
     stream = client.create_conversation().stream(question)
     events = list(stream)
@@ -200,7 +206,10 @@ def test_a_stream_yields_citations_and_assembles_the_same_block(fake_bedrock: Fa
     assert cited[0].citation.text == ""
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == sent.text
     assert cited[0].to_dict() == {
-        "contentBlockDelta": {"contentBlockIndex": 1, "delta": {"citation": sent.citations[0].to_dict()}}
+        "contentBlockDelta": {
+            "contentBlockIndex": 1,
+            "delta": {"citation": sent.citations[0].to_dict()},
+        }
     }
     assert stream.reply.message == sent.message
     assert stream.reply.citations == sent.citations
@@ -287,15 +296,18 @@ def test_tools_return_search_results_the_model_cites(fake_bedrock: FakeBedrock) 
     [
         (
             {"searchResult": {"source": "s", "title": " ", "content": [{"text": "a"}]}},
-            "The title field in the SearchResultBlock object at messages.0.content.1.searchResult is blank.",
+            "The title field in the SearchResultBlock object at "
+            "messages.0.content.1.searchResult is blank.",
         ),
         (
             {"searchResult": {"source": "s", "title": "t", "content": []}},
-            "The content field in the SearchResultBlock object at messages.0.content.1.searchResult is empty.",
+            "The content field in the SearchResultBlock object at "
+            "messages.0.content.1.searchResult is empty.",
         ),
         (
             {"document": {"format": "txt", "name": "d", "source": {"text": " "}}},
-            "The text field in the DocumentSource object at messages.0.content.1.document.source is blank.",
+            "The text field in the DocumentSource object at "
+            "messages.0.content.1.document.source is blank.",
         ),
     ],
 )
@@ -322,20 +334,27 @@ def test_the_boto3_layer_sends_and_reads_what_boto3_does(fake_bedrock: FakeBedro
                     search_result("kb://1", "FAQ", ["Q.", "A."], citations=True),
                 ],
             },
-            {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "s", "input": {}}}]},
+            {
+                "role": "assistant",
+                "content": [{"toolUse": {"toolUseId": "t1", "name": "s", "input": {}}}],
+            },
             {
                 "role": "user",
                 "content": [
                     {
                         "toolResult": {
                             "toolUseId": "t1",
-                            "content": [search_result("kb://2", "Hit", "Found it.", citations=True)],
+                            "content": [
+                                search_result("kb://2", "Hit", "Found it.", citations=True)
+                            ],
                         }
                     }
                 ],
             },
         ],
-        toolConfig={"tools": [{"toolSpec": {"name": "s", "inputSchema": {"json": {"type": "object"}}}}]},
+        toolConfig={
+            "tools": [{"toolSpec": {"name": "s", "inputSchema": {"json": {"type": "object"}}}}]
+        },
     )
     theirs = boto3_client(fake_bedrock).converse(**request)
     sent_by_boto3 = fake_bedrock.requests[-1].body

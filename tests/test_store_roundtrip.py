@@ -152,9 +152,7 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
     for turn in range(draw(st.integers(1, 4))):
         user: list[Any] = [{"text": draw(words)}]
         for _ in range(draw(st.integers(0, 3))):
-            kind = draw(
-                st.sampled_from(["image", "video", "document", "cache", "guard", "search"])
-            )
+            kind = draw(st.sampled_from(["image", "video", "document", "cache", "guard", "search"]))
             if kind == "document" and docs < 4:
                 user.append(draw(documents(docs)))
                 docs += 1

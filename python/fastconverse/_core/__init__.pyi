@@ -21,8 +21,8 @@ from .context import estimate_tokens as estimate_tokens
 from .conversation import ConversationCore as ConversationCore
 from .conversation import UserInput as UserInput
 from .conversation import _Start as _Start
-from .events import ContentBlockStop as ContentBlockStop
 from .events import CitationDelta as CitationDelta
+from .events import ContentBlockStop as ContentBlockStop
 from .events import ImageDelta as ImageDelta
 from .events import ImageStart as ImageStart
 from .events import MessageStart as MessageStart
