@@ -75,9 +75,24 @@ fn broken(model_id: &str, what: String) -> Box<ErrorInfo> {
 }
 
 /// Block `index` as a finished content block; an error when a tool input is not valid JSON.
-fn whole(index: i32, block: Partial, model_id: &str) -> Result<t::ContentBlock, Box<ErrorInfo>> {
+/// A text block that was cited (`citations`) becomes the `citationsContent` block a
+/// non-streamed reply has: its text as the generated content, the citations behind it.
+fn whole(
+    index: i32,
+    block: Partial,
+    citations: Option<Vec<t::Citation>>,
+    model_id: &str,
+) -> Result<t::ContentBlock, Box<ErrorInfo>> {
     Ok(match block {
-        Partial::Text(text) => t::ContentBlock::Text(text),
+        Partial::Text(text) => match citations {
+            Some(citations) => t::ContentBlock::CitationsContent(
+                t::CitationsContentBlock::builder()
+                    .content(t::CitationGeneratedContent::Text(text))
+                    .set_citations(Some(citations))
+                    .build(),
+            ),
+            None => t::ContentBlock::Text(text),
+        },
         Partial::Tool {
             id,
             name,
@@ -175,6 +190,8 @@ pub struct Cut {
 #[derive(Default)]
 pub struct Assembler {
     blocks: BTreeMap<i32, Partial>,
+    /// The citations of text blocks, from `citation` deltas, by block.
+    citations: BTreeMap<i32, Vec<t::Citation>>,
     /// The blocks whose `contentBlockStop` came.
     stopped: std::collections::BTreeSet<i32>,
     stop_reason: Option<String>,
@@ -239,6 +256,14 @@ impl Assembler {
                 match e.delta() {
                     Some(t::ContentBlockDelta::Text(s)) => {
                         push_text(slot, s);
+                    }
+                    Some(t::ContentBlockDelta::Citation(c)) => {
+                        // (a citation may come before the text it cites: the block is text)
+                        push_text(slot, "");
+                        self.citations
+                            .entry(e.content_block_index())
+                            .or_default()
+                            .push(crate::citation::from_delta(c));
                     }
                     Some(t::ContentBlockDelta::ToolUse(u)) => {
                         if let Partial::Tool { input, .. } = slot.or_insert(Partial::Tool {
@@ -393,7 +418,8 @@ impl Assembler {
                 } => continue,
                 other => other.clone(),
             };
-            if let Ok(block) = whole(*index, block, model_id) {
+            let citations = self.citations.get(index).cloned();
+            if let Ok(block) = whole(*index, block, citations, model_id) {
                 prefill.push(block);
             }
         }
@@ -422,8 +448,9 @@ impl Assembler {
             ));
         };
         let mut content = Vec::with_capacity(self.blocks.len());
+        let mut citations = self.citations;
         for (index, block) in self.blocks {
-            content.push(whole(index, block, model_id)?);
+            content.push(whole(index, block, citations.remove(&index), model_id)?);
         }
         let message = t::Message::builder()
             .role(t::ConversationRole::Assistant)

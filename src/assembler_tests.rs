@@ -59,9 +59,55 @@ fn texts(blocks: &[t::ContentBlock]) -> Vec<String> {
             t::ContentBlock::Text(s) => format!("text:{s}"),
             t::ContentBlock::ToolUse(u) => format!("tool:{}", u.tool_use_id()),
             t::ContentBlock::ReasoningContent(_) => "reasoning".into(),
+            t::ContentBlock::CitationsContent(c) => format!(
+                "cited:{}:{}",
+                crate::citation::generated_text(c),
+                c.citations().len()
+            ),
             _ => "other".into(),
         })
         .collect()
+}
+
+fn citation(index: i32, quote: &str) -> E {
+    let location = t::DocumentCharLocation::builder()
+        .document_index(0)
+        .start(0)
+        .end(3)
+        .build();
+    E::ContentBlockDelta(
+        t::ContentBlockDeltaEvent::builder()
+            .content_block_index(index)
+            .delta(t::ContentBlockDelta::Citation(
+                t::CitationsDelta::builder()
+                    .title("Doc")
+                    .source_content(t::CitationSourceContentDelta::builder().text(quote).build())
+                    .location(t::CitationLocation::DocumentChar(location))
+                    .build(),
+            ))
+            .build()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn cited_text_is_one_citations_block_whichever_delta_comes_first() {
+    let mut a = Assembler::default();
+    a.push(&citation(0, "abc")); // (before the text it cites)
+    a.push_text(0, "It is abc.");
+    a.push(&citation(0, "def"));
+    a.push(&stop(0));
+    a.push_text(1, " Plain.");
+    let cut = a.cut("m");
+    assert_eq!(texts(&cut.prefill), ["cited:It is abc.:2", "text: Plain."]);
+    let t::ContentBlock::CitationsContent(c) = &cut.prefill[0] else {
+        panic!("not a citations block")
+    };
+    assert_eq!(c.citations()[1].title(), Some("Doc"));
+    assert_eq!(
+        c.citations()[1].source_content(),
+        [t::CitationSourceContent::Text("def".into())]
+    );
 }
 
 #[test]

@@ -12,8 +12,9 @@
 //! 6. `store`, `stream`, `assembler`: stores; the stream pump; a reply built from events.
 //! 7. `context`, `errors`, `events`: memory policies, estimates, cache points, metrics;
 //!    the one definition of each error; typed stream events.
-//! 8. `reply`, `history`, `http_client`, `fake`: replies; user messages; the HTTP client
-//!    under the SDK; FakeBedrock (a server of its own, on the layers below).
+//! 8. `reply`, `citation`, `history`, `http_client`, `fake`: replies and their citations;
+//!    user messages; the HTTP client under the SDK; FakeBedrock (a server of its own, on
+//!    the layers below).
 //! 9. `wire`, `runtime`: the only place that knows both the SDK's and boto3's shapes; the
 //!    one tokio runtime and the bridges to Python's waits.
 //! 10. `exchange`, `wake`, `fork`: what one HTTP exchange showed; the asyncio loop waker;
@@ -22,6 +23,7 @@
 use pyo3::prelude::*;
 
 pub mod assembler;
+pub mod citation;
 pub mod client;
 pub mod config;
 pub mod context;

@@ -47,11 +47,17 @@ pub struct Grounded {
 }
 
 impl ReplyData {
+    /// The text blocks joined, with the text of cited blocks (`citationsContent`) where
+    /// they stand, so that a cited answer reads as the model wrote it.
     pub fn text(&self) -> String {
         let mut text = String::new();
         for block in self.message.content() {
-            if let t::ContentBlock::Text(s) = block {
-                text.push_str(s);
+            match block {
+                t::ContentBlock::Text(s) => text.push_str(s),
+                t::ContentBlock::CitationsContent(c) => {
+                    text.push_str(&crate::citation::generated_text(c))
+                }
+                _ => {}
             }
         }
         text
@@ -64,10 +70,17 @@ pub struct PyReply(pub ReplyData);
 
 #[pymethods]
 impl PyReply {
-    /// The reply's text blocks, joined.
+    /// The reply's text blocks, joined (cited text included).
     #[getter]
     fn text(&self) -> String {
         self.0.text()
+    }
+
+    /// The citations of the reply's `citationsContent` blocks, in order (`Citation`
+    /// objects); empty when the model cited nothing.
+    #[getter]
+    fn citations(&self) -> Vec<crate::citation::PyCitation> {
+        crate::citation::of_message(&self.0.message)
     }
 
     /// The assistant message, boto3-shaped: `{"role": "assistant", "content": [...]}`.
@@ -302,5 +315,6 @@ impl PyReply {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyUsage>()?;
+    m.add_class::<crate::citation::PyCitation>()?;
     m.add_class::<PyReply>()
 }

@@ -176,7 +176,12 @@ def test_boto3_accepts_the_blocks_we_build(fake_bedrock: FakeBedrock) -> None:
         guard_content("Paris is the capital.", ["grounding_source", "query"]),
     ]
     response = bedrock.converse(modelId="m", messages=[{"role": "user", "content": content}])
-    assert response["output"]["message"]["content"] == [{"text": "You said: All of these"}]
+    answer = response["output"]["message"]["content"]
+    # (the PDF's citations are enabled: FakeBedrock's model cites its first page)
+    assert answer[0] == {"text": "You said: All of these According to a b: "}
+    assert answer[1]["citationsContent"]["citations"][0]["location"] == {
+        "documentPage": {"documentIndex": 0, "start": 1, "end": 2}
+    }
     received = sent_content(fake_bedrock)
     assert received[1]["image"]["format"] == "png" and sent_bytes(received[1]) == PNG
     assert received[3]["document"]["name"] == "a b"

@@ -15,6 +15,7 @@ import pytest
 from fastconverse import events
 from fastconverse._content import media_formats
 from fastconverse.events import (
+    CitationDelta,
     ContentBlockStop,
     ImageDelta,
     ImageStart,
@@ -60,6 +61,7 @@ HEAVY = (
 EVENT_TYPES = (
     MessageStart,
     TextDelta,
+    CitationDelta,
     ToolUseStart,
     ToolUseDelta,
     ReasoningDelta,

@@ -1,7 +1,8 @@
-"""Property tests: any history of the blocks Converse accepts round-trips exactly through
-SQLite and Redis (what another client loads is what was written), and the request
-converters refuse random values only with ValueError or TypeError. CI runs a fixed number
-of examples (``FASTCONVERSE_HYPOTHESIS_EXAMPLES`` runs more)."""
+"""Property tests: any history of the blocks Converse accepts (cited answers and search
+results included) round-trips exactly through SQLite and Redis (what another client loads
+is what was written), and the request converters refuse random values only with ValueError
+or TypeError. CI runs a fixed number of examples (``FASTCONVERSE_HYPOTHESIS_EXAMPLES`` runs
+more)."""
 
 from __future__ import annotations
 
@@ -79,12 +80,62 @@ reasoning = st.one_of(
 )
 
 
+texts = st.lists(words.map(lambda t: {"text": t}), min_size=1, max_size=2)
+document_source = st.one_of(
+    st.sampled_from(["bytes", "s3"]).flatmap(source),
+    words.map(lambda t: {"text": t}),
+    texts.map(lambda c: {"content": c}),
+)
+nat = st.integers(0, 2**31 - 1)
+location = st.one_of(
+    st.builds(
+        lambda kind, i, start, end: {kind: {"documentIndex": i, "start": start, "end": end}},
+        st.sampled_from(["documentChar", "documentPage", "documentChunk"]),
+        nat,
+        nat,
+        nat,
+    ),
+    st.builds(
+        lambda i, start, end: {
+            "searchResultLocation": {"searchResultIndex": i, "start": start, "end": end}
+        },
+        nat,
+        nat,
+        nat,
+    ),
+    st.builds(lambda url, domain: {"web": {"url": url, "domain": domain}}, words, words),
+)
+citation = st.fixed_dictionaries(
+    {},
+    optional={"title": words, "source": words, "sourceContent": texts, "location": location},
+)
+cited = st.builds(
+    lambda content, citations: {"citationsContent": {"content": content, "citations": citations}},
+    texts,
+    st.lists(citation, max_size=2),
+)
+search_result = st.builds(
+    lambda src, title, content, enabled: {
+        "searchResult": {
+            "source": src,
+            "title": title,
+            "content": content,
+            **({"citations": {"enabled": enabled}} if enabled is not None else {}),
+        }
+    },
+    words,
+    words,
+    texts,
+    st.none() | st.booleans(),
+)
+
+
 @st.composite
 def documents(draw: st.DrawFn, index: int) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": draw(st.sampled_from(["txt", "md", "csv", "html", "pdf"])),
         "name": f"doc {index}",
-        "source": draw(st.sampled_from(["bytes", "s3"]).flatmap(source)),
+        "source": draw(document_source),
     }
     if draw(st.booleans()):
         doc["context"] = draw(words)
@@ -131,7 +182,7 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
     for turn in range(draw(st.integers(1, 4))):
         user: list[Any] = [{"text": draw(words)}]
         for _ in range(draw(st.integers(0, 3))):
-            kind = draw(st.sampled_from(["image", "video", "document", "cache", "guard"]))
+            kind = draw(st.sampled_from(["image", "video", "document", "cache", "guard", "search"]))
             if kind == "document" and docs < 4:
                 user.append(draw(documents(docs)))
                 docs += 1
@@ -141,6 +192,8 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                 user.append(draw(video))
             elif kind == "guard":
                 user.append(draw(guard))
+            elif kind == "search":
+                user.append(draw(search_result))
         if messages and messages[-1]["content"][-1].get("toolUse"):
             use = messages[-1]["content"][-1]["toolUse"]
             result_content = draw(
@@ -149,6 +202,7 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                         words.map(lambda t: {"text": t}),
                         st.dictionaries(words, json_value, max_size=3).map(lambda j: {"json": j}),
                         image,
+                        search_result,
                     ),
                     min_size=1,
                     max_size=2,
@@ -167,6 +221,8 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         if draw(st.booleans()):  # (a system tool's call, with its result in the same message)
             assistant.extend(draw(server_tool_use(turn)))
         assistant.append({"text": draw(words)})
+        if draw(st.booleans()):
+            assistant.append(draw(cited))
         if draw(st.booleans()) and turn < 3:
             assistant.append(
                 {
@@ -235,6 +291,10 @@ anything = st.recursive(
                     "type",
                     "guardContent",
                     "reasoningContent",
+                    "citationsContent",
+                    "searchResult",
+                    "citations",
+                    "location",
                     "status",
                     "x",
                 ]

@@ -8,6 +8,7 @@ from fastconverse._turn import at_exit as _at_exit  # noqa: F401 (registers the 
 from fastconverse import _core, errors, events, hooks
 from fastconverse._boto3 import client_line as _client_line
 from fastconverse._core import (
+    Citation,
     ConversationMetrics,
     RateLimit,
     RedisStore,
@@ -22,9 +23,10 @@ from fastconverse._core import (
 from fastconverse._records.settings import ConversationInfo
 from fastconverse._tools.system import SystemTool, system_tool
 from fastconverse.client import ConverseClient
-from fastconverse.content import audio, document, guard_content, image, video
+from fastconverse.content import audio, document, guard_content, image, search_result, video
 from fastconverse.conversation import Conversation, ReplyStream
 from fastconverse.events import (
+    CitationDelta,
     ContentBlockStop,
     ImageDelta,
     ImageStart,
@@ -108,6 +110,8 @@ if TYPE_CHECKING:
     from fastconverse.tools import Tool, ToolInputError, tool
 
 __all__ = [
+    "Citation",
+    "CitationDelta",
     "ContentBlockStop",
     "Conversation",
     "ConversationInfo",
@@ -162,6 +166,7 @@ __all__ = [
     "guard_content",
     "hooks",
     "image",
+    "search_result",
     "system_tool",
     "tool",
     "video",

@@ -1,10 +1,11 @@
-"""Rich content as one line: ``image``, ``document``, ``video``, ``audio`` and
-``guard_content``.
+"""Rich content as one line: ``image``, ``document``, ``video``, ``audio``,
+``guard_content`` and ``search_result``.
 
     from fastconverse import image, document
     conv.send(["What is in this picture?", image("cat.png")])
     conv.send(["Summarise the report", document("Q3 report.pdf")])
     conv.send(["And this one?", image(s3_uri="s3://bucket/dog.jpeg")])
+    conv.send(["What does it say?", document(text=policy, name="Policy", citations=True)])
 
 Each returns the boto3-shaped content block (``{"image": {"format": "png", "source":
 {"bytes": b"..."}}}``), so the result goes anywhere a content block goes: ``conv.send``,
@@ -19,6 +20,7 @@ import os
 import sys
 from _collections_abc import Mapping, Sequence  # (collections.abc's, without collections)
 
+from fastconverse._content.citable import citations_config, search_result, text_source
 from fastconverse._content.media_formats import (
     FORMATS,
     check_whole_image,
@@ -47,6 +49,7 @@ __all__ = [
     "document",
     "guard_content",
     "image",
+    "search_result",
     "video",
 ]
 
@@ -109,19 +112,34 @@ def document(
     bucket_owner: str | None = None,
     context: str | None = None,
     citations: bool | Mapping[str, Any] | None = None,
+    text: str | None = None,
+    content: str | Sequence[str | Mapping[str, Any]] | None = None,
 ) -> ContentBlock:
-    """A document content block from a path, bytes, or an S3 object.
+    """A document content block from a path, bytes, an S3 object, or text.
 
     ``format`` (pdf, csv, doc, docx, xls, xlsx, html, txt, md) comes from the bytes or the
     extension when not given. ``name`` defaults to the file's name without its extension,
     and is made valid for Bedrock (letters, digits, single spaces, hyphens, parentheses and
     square brackets); ``conv.send`` also makes names unique within a request. ``context``
-    and ``citations`` (``True`` or ``{"enabled": True}``) are passed through for models
-    that cite documents.
+    is passed through; ``citations=True`` lets the model cite the document (the reply's
+    ``citations``).
+
+    ``text=`` gives the document as plain text, and ``content=`` as a list of chunks of
+    text, which citations point into by index (both with format txt unless told).
     """
-    if s3_uri is not None or bucket_owner is not None:
+    if text is not None or content is not None:
+        if source is not None or s3_uri is not None or bucket_owner is not None:
+            raise ValueError("document: give a source, s3_uri=, text= or content=, only one")
+        # Note: txt unless told: the Rust SDK sends its model's default format, "txt", for a
+        # document without one, so the block says what goes on the wire.
+        fmt = normalize_format(format, "document") if format is not None else "txt"
+        block: ContentBlock = {
+            "document": {"format": fmt, "name": "document", "source": text_source(text, content)}
+        }
+        origin: str | None = None
+    elif s3_uri is not None or bucket_owner is not None:
         block = _s3_block("document", source, format, s3_uri, bucket_owner)
-        origin: str | None = s3_uri
+        origin = s3_uri
     else:
         data, origin = read_source(source, "document")
         block = bytes_block("document", data, origin, format)
@@ -137,7 +155,7 @@ def document(
             raise TypeError(f"context: expected a str, got {type(context).__name__}")
         body["context"] = context
     if citations is not None:
-        body["citations"] = _citations(citations)
+        body["citations"] = citations_config(citations)
     return block
 
 
@@ -349,11 +367,3 @@ def document_name(path: str | None) -> str:
 def _stem(path: str) -> str:
     base = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     return base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
-
-
-def _citations(value: bool | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"enabled": value}
-    if isinstance(value, Mapping) and isinstance(value.get("enabled"), bool) and len(value) == 1:
-        return {"enabled": value["enabled"]}
-    raise TypeError(f"citations: expected True, False or {{'enabled': bool}}, got {value!r}")

@@ -7,6 +7,7 @@ Each has a useful ``repr`` and ``to_dict()``, which gives the event dict boto3 w
 from __future__ import annotations
 
 from fastconverse._core import (
+    CitationDelta,
     ContentBlockStop,
     ImageDelta,
     ImageStart,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "CitationDelta",
     "ContentBlockStop",
     "Event",
     "ImageDelta",
@@ -112,6 +114,7 @@ if TYPE_CHECKING:
     Event = Union[
         MessageStart,
         TextDelta,
+        CitationDelta,
         ToolUseStart,
         ToolUseDelta,
         ReasoningDelta,
@@ -137,6 +140,7 @@ def __getattr__(name: str) -> Any:
         event = Union[
             MessageStart,
             TextDelta,
+            CitationDelta,
             ToolUseStart,
             ToolUseDelta,
             ReasoningDelta,

@@ -16,7 +16,12 @@ validation does not use up a scripted turn; a scripted error does.
 **The default model** answers when nothing is queued: it repeats the last user message
 (``"You said: <text>"``; tool results as ``"Tool results: <id> returned <content>"``),
 streams one delta per word, stops early with ``stop_sequence`` at the first of
-``inferenceConfig.stopSequences`` and with ``max_tokens`` after ``maxTokens`` tokens.
+``inferenceConfig.stopSequences`` and with ``max_tokens`` after ``maxTokens`` tokens. When
+the request holds a document or search result with citations enabled, it adds
+``"According to <title>: "`` and a ``citationsContent`` block quoting the first sentence of
+the first such source in the last message that has one (a chunk document's or search
+result's first text; a PDF's first page, quoting nothing), streamed as text deltas and a
+``citation`` delta; ``documentIndex`` and ``searchResultIndex`` count over the request.
 
 **System tools** (``toolConfig.tools[].systemTool``): FakeBedrock accepts the ones Bedrock
 documents, ``nova_grounding`` and ``nova_code_interpreter`` (any other name is refused with
@@ -33,7 +38,8 @@ A system tool's call must come back with its result in the same assistant messag
 
 **Tokens** follow a fixed rule so tests can assert exact usage:
 
-- text (message, system, reasoning, guard content): its whitespace-separated words;
+- text (message, system, reasoning, guard content, cited text, a search result's title and
+  texts): its whitespace-separated words;
 - JSON (tool-use input, tool-result json, each tool's whole ``toolSpec``): the UTF-8 length
   of its compact JSON divided by 4, rounded up;
 - a tool use costs 1 plus its input, a tool result 1 plus its content;

@@ -2,8 +2,8 @@
 //! README so that users can reason about it. It is the reference tutorial's rule (about four
 //! characters per token) made to cover every content block:
 //!
-//! - text (message, system, reasoning, guard content, citations' text): characters / 4,
-//!   rounded up;
+//! - text (message, system, reasoning, guard content, cited text, a search result's source,
+//!   title and texts): characters / 4, rounded up;
 //! - JSON (tool-use input, tool-result json, a tool's spec): the length of its compact JSON / 4;
 //! - an image, a video or an audio clip: 1,600 (a picture of about 1.15 megapixels, as
 //!   Anthropic's models count it; for audio, whose cost depends on its length, the figure is
@@ -76,8 +76,13 @@ fn result_tokens(item: &t::ToolResultContentBlock) -> u64 {
         t::ToolResultContentBlock::Json(d) => json_tokens(d),
         t::ToolResultContentBlock::Image(_) | t::ToolResultContentBlock::Video(_) => MEDIA_TOKENS,
         t::ToolResultContentBlock::Document(d) => document_tokens(d),
+        t::ToolResultContentBlock::SearchResult(r) => search_result_tokens(r),
         _ => 0,
     }
+}
+
+fn search_result_tokens(r: &t::SearchResultBlock) -> u64 {
+    chars(r.source()) + chars(r.title()) + r.content().iter().map(|c| chars(c.text())).sum::<u64>()
 }
 
 /// Tokens of one content block.
@@ -98,6 +103,7 @@ pub fn block_tokens(block: &t::ContentBlock) -> u64 {
         }
         t::ContentBlock::GuardContent(t::GuardrailConverseContentBlock::Text(g)) => chars(g.text()),
         t::ContentBlock::GuardContent(_) => MEDIA_TOKENS,
+        t::ContentBlock::SearchResult(r) => search_result_tokens(r),
         t::ContentBlock::CitationsContent(c) => c
             .content()
             .iter()

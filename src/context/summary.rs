@@ -51,6 +51,10 @@ fn write_block(out: &mut String, block: &t::ContentBlock) {
         t::ContentBlock::Document(d) => writeln!(out, "[a document: {}]", d.name()),
         t::ContentBlock::Video(_) => writeln!(out, "[a video]"),
         t::ContentBlock::Audio(_) => writeln!(out, "[an audio clip]"),
+        t::ContentBlock::CitationsContent(c) => {
+            writeln!(out, "{}", crate::citation::generated_text(c))
+        }
+        t::ContentBlock::SearchResult(r) => writeln!(out, "[a search result: {}]", r.title()),
         _ => Ok(()),
     };
 }

@@ -6,10 +6,12 @@ use aws_smithy_types::Document;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+mod citation;
 mod image;
 mod resumed;
 mod tool_result;
 
+pub use citation::PyCitationDelta;
 pub use image::{PyImageDelta, PyImageStart};
 pub use resumed::PyResumed;
 pub use tool_result::{PyToolResultDelta, PyToolResultStart};
@@ -312,7 +314,8 @@ pub fn shown(event: &t::ConverseStreamOutput) -> bool {
             Some(t::ContentBlockDelta::Text(_))
             | Some(t::ContentBlockDelta::ToolUse(_))
             | Some(t::ContentBlockDelta::Image(_))
-            | Some(t::ContentBlockDelta::ToolResult(_)) => true,
+            | Some(t::ContentBlockDelta::ToolResult(_))
+            | Some(t::ContentBlockDelta::Citation(_)) => true,
             Some(t::ContentBlockDelta::ReasoningContent(r)) => matches!(
                 r,
                 t::ReasoningContentBlockDelta::Text(_)
@@ -393,6 +396,9 @@ pub fn to_py(py: Python<'_>, event: t::ConverseStreamOutput) -> PyResult<Option<
                 Some(t::ContentBlockDelta::ToolResult(_)) => {
                     tool_result::tool_result_delta(py, raw, index)?
                 }
+                Some(t::ContentBlockDelta::Citation(c)) => {
+                    citation::citation_delta(py, raw, index, &c)?
+                }
                 _ => return Ok(None),
             }
         }
@@ -436,6 +442,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyImageDelta>()?;
     m.add_class::<PyToolResultStart>()?;
     m.add_class::<PyToolResultDelta>()?;
+    m.add_class::<PyCitationDelta>()?;
     m.add_class::<PyContentBlockStop>()?;
     m.add_class::<PyMessageStop>()?;
     m.add_class::<PyMetadata>()?;

@@ -27,6 +27,8 @@ enum Phase {
     BlockStart,
     BlockDelta,
     BlockSignature,
+    /// A cited text's citations, one delta each, after its text.
+    BlockCitation,
     BlockStop,
     MessageStop,
     Metadata,
@@ -44,6 +46,8 @@ pub struct EventCursor {
     cuts: Vec<usize>,
     input_json: String,
     delta: usize,
+    /// The next citation delta of a cited text.
+    citation: usize,
     pub events_written: usize,
     /// InvokeModelWithResponseStream: the model's own events, each sent in a `chunk`.
     chunks: Option<VecDeque<Value>>,
@@ -60,6 +64,7 @@ impl EventCursor {
             cuts: Vec::new(),
             input_json: String::new(),
             delta: 0,
+            citation: 0,
             events_written: 0,
             chunks: None,
         }
@@ -100,8 +105,9 @@ impl EventCursor {
 
     fn enter_block(&mut self) {
         self.delta = 0;
+        self.citation = 0;
         self.cuts = match &self.turn.blocks[self.block] {
-            Block::Text(text) | Block::Reasoning { text, .. } => {
+            Block::Text(text) | Block::Reasoning { text, .. } | Block::Cited { text, .. } => {
                 cut_points(text, self.turn.chunking)
             }
             Block::Redacted(_) => vec![0, 1],
@@ -195,7 +201,9 @@ impl EventCursor {
             Phase::BlockDelta => {
                 let (start, end) = (self.cuts[self.delta], self.cuts[self.delta + 1]);
                 let delta = match &self.turn.blocks[index] {
-                    Block::Text(text) => json!({ "text": &text[start..end] }),
+                    Block::Text(text) | Block::Cited { text, .. } => {
+                        json!({ "text": &text[start..end] })
+                    }
                     Block::Reasoning { text, .. } => {
                         json!({ "reasoningContent": { "text": &text[start..end] } })
                     }
@@ -223,6 +231,9 @@ impl EventCursor {
                         Block::Reasoning {
                             signature: Some(_), ..
                         } => Phase::BlockSignature,
+                        Block::Cited { citations, .. } if !citations.is_empty() => {
+                            Phase::BlockCitation
+                        }
                         _ => Phase::BlockStop,
                     };
                 }
@@ -240,6 +251,22 @@ impl EventCursor {
                     self.emit(out, "contentBlockDelta", event);
                 }
                 self.phase = Phase::BlockStop;
+            }
+            Phase::BlockCitation => {
+                let mut more = false;
+                if let Block::Cited { citations, .. } = &self.turn.blocks[index] {
+                    let citation = citations[self.citation].clone();
+                    self.citation += 1;
+                    more = self.citation < citations.len();
+                    let event = json!({
+                        "contentBlockIndex": index,
+                        "delta": { "citation": citation },
+                    });
+                    self.emit(out, "contentBlockDelta", event);
+                }
+                if !more {
+                    self.phase = Phase::BlockStop;
+                }
             }
             Phase::BlockStop => {
                 self.emit(

@@ -90,6 +90,8 @@ fn content(turn: &Turn) -> Vec<Value> {
         .iter()
         .map(|b| match b {
             Block::Text(text) => json!({ "type": "text", "text": text }),
+            // (ours: the text alone; Anthropic's citation shapes are not Converse's)
+            Block::Cited { text, .. } => json!({ "type": "text", "text": text }),
             Block::ToolUse { id, name, input } => {
                 json!({ "type": "tool_use", "id": id, "name": name, "input": input })
             }

@@ -66,6 +66,7 @@ impl Media {
         }
         check_size(block, &at, max, shown)?;
         if kind == "document" {
+            check_document_source(block, &at)?;
             let name = block["name"].as_str().unwrap_or("");
             if !valid_document_name(name) {
                 return Err("The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character. Check that the file name conforms to these restrictions and retry your request.".into());
@@ -105,6 +106,43 @@ pub fn valid_document_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || " -()[]_".contains(c))
+}
+
+/// A document's `text` or `content` source must hold text. Note: ours, the texts (the
+/// service's are not documented; they follow its blank-text wording).
+fn check_document_source(doc: &Value, at: &str) -> Check {
+    let source = &doc["source"];
+    if let Some(text) = source.get("text") {
+        if text.as_str().is_none_or(|t| t.trim().is_empty()) {
+            return Err(format!(
+                "The text field in the DocumentSource object at {at}.source is blank. Add text to the text field, and try again."
+            ));
+        }
+    }
+    if let Some(content) = source.get("content") {
+        let parts = content.as_array();
+        if parts.is_none_or(|p| p.is_empty()) {
+            return Err(format!(
+                "The content field in the DocumentSource object at {at}.source is empty. Add a DocumentContentBlock object to the content field and try again."
+            ));
+        }
+        for (k, part) in parts.into_iter().flatten().enumerate() {
+            if part["text"].as_str().is_none_or(|t| t.trim().is_empty()) {
+                return Err(format!(
+                    "The text field in the DocumentContentBlock object at {at}.source.content.{k} is blank. Add text to the text field, and try again."
+                ));
+            }
+        }
+    }
+    if let Some(c) = doc.get("citations") {
+        if !c["enabled"].is_boolean() {
+            return Err(format!(
+                // Note: ours.
+                "The citations field at {at} must be an object with a boolean enabled field."
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_size(media: &Value, path: &str, max: usize, shown: &str) -> Check {

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod caching;
+pub mod citing;
 pub mod cursor;
 pub mod frame;
 pub mod invoke;

@@ -5,7 +5,8 @@
 //! always do, with an input built from the tool's schema; a structured output asked for
 //! natively (`outputConfig`) gets JSON text built the same way; with thinking enabled it reasons
 //! first, in a signed block that must come back unchanged. A system tool the user's message
-//! names is called and answered in the same response (`system_tools`).
+//! names is called and answered in the same response (`system_tools`); given a document or
+//! search result with citations enabled, it ends its answer with a cited passage (`citing`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -249,6 +250,16 @@ fn answer(body: &Value) -> Turn {
     let mut blocks: Vec<Block> = super::system_tools::server_tool_blocks(body)
         .map(Vec::from)
         .unwrap_or_default();
+    if stop_reason == "end_turn" {
+        if let Some(cited) = cited(body, &text) {
+            blocks.extend(cited);
+            return Turn {
+                blocks,
+                stop_reason: Some(stop_reason.into()),
+                ..Turn::default()
+            };
+        }
+    }
     if !text.is_empty() {
         blocks.push(Block::Text(text));
     }
@@ -257,6 +268,28 @@ fn answer(body: &Value) -> Turn {
         stop_reason: Some(stop_reason.into()),
         ..Turn::default()
     }
+}
+
+/// The answer with a cited passage after `text`, when the request has a source with
+/// citations enabled (`citing`) and the whole answer fits `maxTokens` (else the answer is
+/// the plain one, cut as usual).
+fn cited(body: &Value, text: &str) -> Option<Vec<Block>> {
+    let (quote, citation, title) = super::citing::citation(body)?;
+    let lead = format!("{text} According to {title}: ");
+    let words = super::tokens::text_tokens(&lead) + super::tokens::text_tokens(&quote);
+    if body["inferenceConfig"]["maxTokens"]
+        .as_u64()
+        .is_some_and(|max| words > max)
+    {
+        return None;
+    }
+    Some(vec![
+        Block::Text(lead),
+        Block::Cited {
+            text: quote,
+            citations: vec![citation],
+        },
+    ])
 }
 
 static TOOL_USE_IDS: AtomicU64 = AtomicU64::new(0);

@@ -42,6 +42,12 @@ pub enum Block {
         status: Option<String>,
         content: Vec<Value>,
     },
+    /// Text the model cited (`citationsContent`): the text, and its citations (boto3's
+    /// shape), streamed as the text's deltas and then one `citation` delta each.
+    Cited {
+        text: String,
+        citations: Vec<Value>,
+    },
 }
 
 impl Block {
@@ -81,6 +87,9 @@ impl Block {
                 }
                 json!({ "toolResult": result })
             }
+            Block::Cited { text, citations } => json!({
+                "citationsContent": { "content": [{ "text": text }], "citations": citations }
+            }),
         }
     }
 }

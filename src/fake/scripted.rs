@@ -1,6 +1,6 @@
 //! Scripted content blocks, given in the boto3 shape (`text`, `toolUse`, `image`, `reasoningContent`
-//! with signed text or redacted data, and a system tool's `toolUse` of type `server_tool_use`
-//! with its `toolResult`), parsed into the blocks FakeBedrock answers with.
+//! with signed text or redacted data, a system tool's `toolUse` of type `server_tool_use`
+//! with its `toolResult`, and `citationsContent`), parsed into the blocks FakeBedrock answers with.
 
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -25,7 +25,7 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
         .map(|(i, item)| {
             let map = item.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
                 value_error(format!(
-                    "content[{i}] must be a dict with exactly one key (text, toolUse, toolResult, reasoningContent or image), got {item}"
+                    "content[{i}] must be a dict with exactly one key (text, toolUse, toolResult, reasoningContent, image or citationsContent), got {item}"
                 ))
             })?;
             let (key, value) = map.iter().next().expect("one entry");
@@ -77,8 +77,28 @@ pub fn parse_blocks(content: &Value) -> PyResult<Vec<Block>> {
                     })
                 }
                 "image" => scripted_image(value, i),
+                "citationsContent" => {
+                    let text = value["content"]
+                        .as_array()
+                        .map(|c| c.iter().filter_map(|t| t["text"].as_str()).collect::<String>())
+                        .ok_or_else(|| {
+                            value_error(format!(
+                                "content[{i}]['citationsContent']['content'] must be a list of {{\"text\": str}}"
+                            ))
+                        })?;
+                    let citations = match &value["citations"] {
+                        Value::Null => Vec::new(),
+                        Value::Array(c) => c.clone(),
+                        _ => {
+                            return Err(value_error(format!(
+                                "content[{i}]['citationsContent']['citations'] must be a list"
+                            )))
+                        }
+                    };
+                    Ok(Block::Cited { text, citations })
+                }
                 other => Err(value_error(format!(
-                    "content[{i}] has key {other:?}; scripted turns support text, toolUse, toolResult, reasoningContent and image"
+                    "content[{i}] has key {other:?}; scripted turns support text, toolUse, toolResult, reasoningContent, image and citationsContent"
                 ))),
             }
         })

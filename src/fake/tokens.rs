@@ -1,7 +1,8 @@
 //! FakeBedrock's deterministic token rule, documented in `FakeBedrock`'s docstring so that
 //! tests can assert exact usage figures:
 //!
-//! - text (message text, system text, reasoning text, guard content): its whitespace-separated words;
+//! - text (message text, system text, reasoning text, guard content, cited text, a search
+//!   result's title and texts): its whitespace-separated words;
 //! - JSON (tool-use input, tool-result json, a tool's whole `toolSpec`): the UTF-8 length of its
 //!   compact JSON divided by 4, rounded up;
 //! - a tool use costs 1 plus its input; a tool result 1 plus its content;
@@ -63,10 +64,25 @@ pub fn block_tokens(block: &Value) -> u64 {
                 .map(text_tokens)
                 .unwrap_or(0),
             "guardContent" => value["text"]["text"].as_str().map(text_tokens).unwrap_or(0),
+            "citationsContent" => texts_tokens(&value["content"]),
+            "searchResult" => {
+                value["title"].as_str().map(text_tokens).unwrap_or(0)
+                    + texts_tokens(&value["content"])
+            }
             _ => 0,
         };
     }
     total
+}
+
+/// The words of a list of `{"text": ...}`.
+fn texts_tokens(list: &Value) -> u64 {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["text"].as_str())
+        .map(text_tokens)
+        .sum()
 }
 
 fn block_tokens_in_result(item: &Value) -> u64 {

@@ -273,6 +273,8 @@ fn validate_messages(messages: &[Value], has_tool_config: bool) -> Check {
                 "image" | "document" | "video" | "audio" => {
                     media.add(keys[0], &block[keys[0]], &path)?
                 }
+                "searchResult" => validate_search_result(&block["searchResult"], &path)?,
+                "citationsContent" => validate_citations(&block["citationsContent"], &path)?,
                 "toolUse" | "toolResult" => {
                     uses_tools = true;
                     if keys[0] == "toolResult" {
@@ -303,6 +305,9 @@ fn validate_tool_result(result: &Value, path: &str, media: &mut Media) -> Check 
                 media.add(kind, block, &format!("{path}.toolResult.content.{k}"))?;
             }
         }
+        if let Some(result) = item.get("searchResult") {
+            validate_search_result(result, &format!("{path}.toolResult.content.{k}"))?;
+        }
         if item.get("audio").is_some() {
             return Err(format!(
                 // Note: ours: ToolResultContentBlock has no audio member (botocore's model);
@@ -317,6 +322,56 @@ fn validate_tool_result(result: &Value, path: &str, media: &mut Media) -> Check 
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// A search result needs its source, title and some text. Note: ours, all of these texts:
+/// the service's wordings for them are not documented (they follow its blank-text one).
+fn validate_search_result(result: &Value, path: &str) -> Check {
+    let at = format!("{path}.searchResult");
+    for key in ["source", "title"] {
+        if result[key].as_str().is_none_or(is_blank) {
+            return Err(format!(
+                "The {key} field in the SearchResultBlock object at {at} is blank. Add text to the {key} field, and try again."
+            ));
+        }
+    }
+    let content = result["content"].as_array();
+    if content.is_none_or(|c| c.is_empty()) {
+        return Err(format!(
+            "The content field in the SearchResultBlock object at {at} is empty. Add a SearchResultContentBlock object to the content field and try again."
+        ));
+    }
+    for (k, item) in content.into_iter().flatten().enumerate() {
+        if item["text"].as_str().is_none_or(is_blank) {
+            return Err(format!(
+                "The text field in the SearchResultContentBlock object at {at}.content.{k} is blank. Add text to the text field, and try again."
+            ));
+        }
+    }
+    validate_citations_config(result, &at)
+}
+
+/// `citations` of a document or search result: `{"enabled": bool}`. Note: ours, the text.
+fn validate_citations_config(block: &Value, at: &str) -> Check {
+    match block.get("citations") {
+        None => Ok(()),
+        Some(c) if c["enabled"].is_boolean() => Ok(()),
+        Some(_) => Err(format!(
+            "The citations field at {at} must be an object with a boolean enabled field."
+        )),
+    }
+}
+
+/// A cited answer sent back: its generated content must hold text. Note: ours, the text.
+fn validate_citations(block: &Value, path: &str) -> Check {
+    let texts = block["content"].as_array();
+    let blank = texts.is_none_or(|c| c.iter().all(|t| t["text"].as_str().is_none_or(is_blank)));
+    if blank {
+        return Err(format!(
+            "The content field in the CitationsContentBlock object at {path}.citationsContent has no text. Send the cited text back as the service returned it, and try again."
+        ));
     }
     Ok(())
 }

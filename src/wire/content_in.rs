@@ -8,6 +8,11 @@ use aws_smithy_types::Blob;
 
 use super::reader::{built, items, text, Node, Read, Reader, WireError};
 
+// (the blocks of citations: search results and cited answers, in a child module of their own)
+#[path = "content_in_cited.rs"]
+mod cited;
+use cited::{citations_content, search_result};
+
 pub fn message<N: Node>(obj: &N, path: &str) -> Read<t::Message> {
     let m = Reader::new(obj, path)?;
     m.only(&["role", "content"])?;
@@ -46,6 +51,8 @@ const CONTENT_MEMBERS: &[&str] = &[
     "guardContent",
     "cachePoint",
     "reasoningContent",
+    "citationsContent",
+    "searchResult",
 ];
 
 pub fn content_block<N: Node>(obj: &N, path: &str) -> Read<t::ContentBlock> {
@@ -76,6 +83,10 @@ pub fn content_block<N: Node>(obj: &N, path: &str) -> Read<t::ContentBlock> {
         "toolResult" => t::ContentBlock::ToolResult(tool_result(&Reader::new(&value, at)?)?),
         "guardContent" => t::ContentBlock::GuardContent(guard_content(&Reader::new(&value, at)?)?),
         "cachePoint" => t::ContentBlock::CachePoint(cache_point(&Reader::new(&value, at)?)?),
+        "citationsContent" => {
+            t::ContentBlock::CitationsContent(citations_content(&Reader::new(&value, at)?)?)
+        }
+        "searchResult" => t::ContentBlock::SearchResult(search_result(&Reader::new(&value, at)?)?),
         "reasoningContent" => {
             let r = Reader::new(&value, at)?;
             let (kind, inner) = r.union(&["reasoningText", "redactedContent"])?;
@@ -144,20 +155,17 @@ fn image<N: Node>(o: &Reader<N>) -> Read<t::ImageBlock> {
 fn document<N: Node>(o: &Reader<N>) -> Read<t::DocumentBlock> {
     o.only(&["format", "name", "source", "context", "citations"])?;
     let source = o.req_obj("source")?;
-    let (kind, value) = source.union(&["bytes", "s3Location", "text"])?;
+    let (kind, value) = source.union(&["bytes", "s3Location", "text", "content"])?;
     let src = match kind.as_str() {
         "bytes" => t::DocumentSource::Bytes(Blob::new(source.bytes("bytes")?)),
         "text" => t::DocumentSource::Text(text(&value, &source.at("text"))?),
+        "content" => t::DocumentSource::Content(
+            texts(&source, "content")?
+                .into_iter()
+                .map(t::DocumentContentBlock::Text)
+                .collect(),
+        ),
         _ => t::DocumentSource::S3Location(s3_location(&source.req_obj("s3Location")?)?),
-    };
-    let citations = match o.obj("citations")? {
-        Some(c) => Some(built(
-            t::CitationsConfig::builder()
-                .enabled(c.bool("enabled")?.unwrap_or(false))
-                .build(),
-            &c.path,
-        )?),
-        None => None,
     };
     built(
         t::DocumentBlock::builder()
@@ -168,10 +176,45 @@ fn document<N: Node>(o: &Reader<N>) -> Read<t::DocumentBlock> {
             .name(o.req_str("name")?)
             .source(src)
             .set_context(o.str("context")?)
-            .set_citations(citations)
+            .set_citations(citations_config(o)?)
             .build(),
         &o.path,
     )
+}
+
+/// `citations: {enabled}` of a document or a search result.
+fn citations_config<N: Node>(o: &Reader<N>) -> Read<Option<t::CitationsConfig>> {
+    let Some(c) = o.obj("citations")? else {
+        return Ok(None);
+    };
+    c.only(&["enabled"])?;
+    let enabled = c.bool("enabled")?.unwrap_or(false);
+    built(
+        t::CitationsConfig::builder().enabled(enabled).build(),
+        &c.path,
+    )
+    .map(Some)
+}
+
+/// The texts of a list of `{"text": ...}` unions at `key` (a document's `content`, a
+/// citation's `sourceContent`, a citations block's `content`); None when absent.
+fn texts_at<N: Node>(o: &Reader<N>, key: &str) -> Read<Option<Vec<String>>> {
+    let Some(list) = o.list(key)? else {
+        return Ok(None);
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let c = Reader::new(item, format!("{}[{i}]", o.at(key)))?;
+            let (_, v) = c.union(&["text"])?;
+            text(&v, &c.at("text"))
+        })
+        .collect::<Read<Vec<_>>>()
+        .map(Some)
+}
+
+fn texts<N: Node>(o: &Reader<N>, key: &str) -> Read<Vec<String>> {
+    texts_at(o, key)?.ok_or_else(|| WireError::value(&o.at(key), "is required"))
 }
 
 fn video<N: Node>(o: &Reader<N>) -> Read<t::VideoBlock> {
@@ -213,7 +256,8 @@ fn tool_result<N: Node>(o: &Reader<N>) -> Read<t::ToolResultBlock> {
         .enumerate()
         .map(|(i, item)| {
             let c = Reader::new(item, format!("{}.content[{i}]", o.path))?;
-            let (kind, value) = c.union(&["text", "json", "image", "document", "video"])?;
+            let (kind, value) =
+                c.union(&["text", "json", "image", "document", "video", "searchResult"])?;
             let at = c.at(&kind);
             Ok(match kind.as_str() {
                 "text" => t::ToolResultContentBlock::Text(text(&value, &at)?),
@@ -222,6 +266,9 @@ fn tool_result<N: Node>(o: &Reader<N>) -> Read<t::ToolResultBlock> {
                 "document" => {
                     t::ToolResultContentBlock::Document(document(&Reader::new(&value, at)?)?)
                 }
+                "searchResult" => t::ToolResultContentBlock::SearchResult(search_result(
+                    &Reader::new(&value, at)?,
+                )?),
                 _ => t::ToolResultContentBlock::Video(video(&Reader::new(&value, at)?)?),
             })
         })

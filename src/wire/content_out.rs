@@ -21,6 +21,7 @@ enum Source<'a> {
     Bytes(&'a [u8]),
     S3(&'a t::S3Location),
     Text(&'a str),
+    Content(&'a [t::DocumentContentBlock]),
     Unknown,
 }
 
@@ -29,6 +30,17 @@ fn source<S: Sink>(s: &S, src: Source<'_>, what: &str) -> Out<S> {
         Source::Bytes(b) => s.map1(key!("bytes"), s.blob(b)),
         Source::S3(l) => s.wrap(key!("s3Location"), s3(s, l)?),
         Source::Text(text) => s.map1(key!("text"), s.text(text)?),
+        Source::Content(parts) => {
+            let parts = parts
+                .iter()
+                .map(|p| match p {
+                    t::DocumentContentBlock::Text(text) => s.map1(key!("text"), s.text(text)?),
+                    _ => s.unknown("a document content block"),
+                })
+                .map(|m| m.map(|m| s.done(m)))
+                .collect::<Result<Vec<_>, _>>()?;
+            s.map1(key!("content"), s.list(parts)?)
+        }
         Source::Unknown => s.unknown(what),
     }
 }
@@ -75,6 +87,7 @@ fn document<S: Sink>(s: &S, doc: &t::DocumentBlock) -> Out<S> {
     let src = match doc.source() {
         Some(t::DocumentSource::Bytes(b)) => Source::Bytes(b.as_ref()),
         Some(t::DocumentSource::Text(text)) => Source::Text(text),
+        Some(t::DocumentSource::Content(parts)) => Source::Content(parts),
         Some(t::DocumentSource::S3Location(l)) => Source::S3(l),
         _ => Source::Unknown,
     };
@@ -82,11 +95,176 @@ fn document<S: Sink>(s: &S, doc: &t::DocumentBlock) -> Out<S> {
     if let Some(context) = doc.context() {
         s.put_text(&mut d, key!("context"), context)?;
     }
-    if let Some(citations) = doc.citations() {
-        let enabled = s.map1(key!("enabled"), s.boolean(citations.enabled()))?;
-        s.put_map(&mut d, key!("citations"), enabled)?;
+    put_citations_config(s, &mut d, doc.citations())?;
+    Ok(d)
+}
+
+fn put_citations_config<S: Sink>(
+    s: &S,
+    d: &mut S::Map,
+    config: Option<&t::CitationsConfig>,
+) -> Result<(), S::Err> {
+    if let Some(config) = config {
+        let enabled = s.map1(key!("enabled"), s.boolean(config.enabled()))?;
+        s.put_map(d, key!("citations"), enabled)?;
+    }
+    Ok(())
+}
+
+/// `[{"text": ...}, ...]`.
+fn text_list<'a, S: Sink>(
+    s: &S,
+    texts: impl Iterator<Item = Option<&'a str>>,
+    what: &str,
+) -> Result<S::Out, S::Err> {
+    let items = texts
+        .map(|t| match t {
+            Some(text) => s.map1(key!("text"), s.text(text)?),
+            None => s.unknown(what),
+        })
+        .map(|m| m.map(|m| s.done(m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    s.list(items)
+}
+
+fn search_result<S: Sink>(s: &S, r: &t::SearchResultBlock) -> Out<S> {
+    let mut d = s.map();
+    s.put_text(&mut d, key!("source"), r.source())?;
+    s.put_text(&mut d, key!("title"), r.title())?;
+    let content = text_list(s, r.content().iter().map(|c| Some(c.text())), "")?;
+    s.put(&mut d, key!("content"), content)?;
+    put_citations_config(s, &mut d, r.citations())?;
+    Ok(d)
+}
+
+fn citations_content<S: Sink>(s: &S, c: &t::CitationsContentBlock) -> Out<S> {
+    let mut d = s.map();
+    if let Some(content) = &c.content {
+        let generated = content.iter().map(|g| match g {
+            t::CitationGeneratedContent::Text(text) => Some(text.as_str()),
+            _ => None,
+        });
+        let list = text_list(s, generated, "generated content")?;
+        s.put(&mut d, key!("content"), list)?;
+    }
+    if let Some(citations) = &c.citations {
+        let list = citations
+            .iter()
+            .map(|one| citation(s, one).map(|m| s.done(m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let list = s.list(list)?;
+        s.put(&mut d, key!("citations"), list)?;
     }
     Ok(d)
+}
+
+/// One citation: `{"title", "source", "sourceContent": [{"text"}], "location": {...}}`;
+/// a stream's `citation` delta has the same shape (`citation_delta`).
+pub fn citation<S: Sink>(s: &S, c: &t::Citation) -> Out<S> {
+    let quoted = c.source_content.as_ref().map(|v| {
+        v.iter().map(|q| match q {
+            t::CitationSourceContent::Text(text) => Some(text.as_str()),
+            _ => None,
+        })
+    });
+    citation_parts(s, c.title(), c.source(), quoted, c.location())
+}
+
+pub fn citation_delta<S: Sink>(s: &S, c: &t::CitationsDelta) -> Out<S> {
+    let quoted = c
+        .source_content
+        .as_ref()
+        .map(|v| v.iter().map(|q| Some(q.text().unwrap_or_default())));
+    citation_parts(s, c.title(), c.source(), quoted, c.location())
+}
+
+fn citation_parts<'a, S: Sink>(
+    s: &S,
+    title: Option<&str>,
+    source: Option<&str>,
+    quoted: Option<impl Iterator<Item = Option<&'a str>>>,
+    location: Option<&t::CitationLocation>,
+) -> Out<S> {
+    let mut d = s.map();
+    if let Some(title) = title {
+        s.put_text(&mut d, key!("title"), title)?;
+    }
+    if let Some(source) = source {
+        s.put_text(&mut d, key!("source"), source)?;
+    }
+    if let Some(quoted) = quoted {
+        let list = text_list(s, quoted, "source content")?;
+        s.put(&mut d, key!("sourceContent"), list)?;
+    }
+    if let Some(location) = location {
+        s.put_map(&mut d, key!("location"), citation_location(s, location)?)?;
+    }
+    Ok(d)
+}
+
+fn citation_location<S: Sink>(s: &S, l: &t::CitationLocation) -> Out<S> {
+    let span = |index_key, index: Option<i32>, start: Option<i32>, end: Option<i32>| {
+        let mut d = s.map();
+        for (k, v) in [
+            (index_key, index),
+            (key!("start"), start),
+            (key!("end"), end),
+        ] {
+            if let Some(v) = v {
+                s.put(&mut d, k, s.int(v.into()))?;
+            }
+        }
+        Ok(d)
+    };
+    match l {
+        t::CitationLocation::Web(w) => {
+            let mut d = s.map();
+            if let Some(url) = w.url() {
+                s.put_text(&mut d, key!("url"), url)?;
+            }
+            if let Some(domain) = w.domain() {
+                s.put_text(&mut d, key!("domain"), domain)?;
+            }
+            s.wrap(key!("web"), d)
+        }
+        t::CitationLocation::DocumentChar(c) => s.wrap(
+            key!("documentChar"),
+            span(
+                key!("documentIndex"),
+                c.document_index(),
+                c.start(),
+                c.end(),
+            )?,
+        ),
+        t::CitationLocation::DocumentPage(c) => s.wrap(
+            key!("documentPage"),
+            span(
+                key!("documentIndex"),
+                c.document_index(),
+                c.start(),
+                c.end(),
+            )?,
+        ),
+        t::CitationLocation::DocumentChunk(c) => s.wrap(
+            key!("documentChunk"),
+            span(
+                key!("documentIndex"),
+                c.document_index(),
+                c.start(),
+                c.end(),
+            )?,
+        ),
+        t::CitationLocation::SearchResultLocation(c) => s.wrap(
+            key!("searchResultLocation"),
+            span(
+                key!("searchResultIndex"),
+                c.search_result_index(),
+                c.start(),
+                c.end(),
+            )?,
+        ),
+        _ => s.unknown("a citation location"),
+    }
 }
 
 fn tool_result<S: Sink>(s: &S, r: &t::ToolResultBlock) -> Out<S> {
@@ -98,6 +276,9 @@ fn tool_result<S: Sink>(s: &S, r: &t::ToolResultBlock) -> Out<S> {
             t::ToolResultContentBlock::Image(i) => s.wrap(key!("image"), image(s, i)?)?,
             t::ToolResultContentBlock::Document(d) => s.wrap(key!("document"), document(s, d)?)?,
             t::ToolResultContentBlock::Video(v) => s.wrap(key!("video"), video(s, v)?)?,
+            t::ToolResultContentBlock::SearchResult(r) => {
+                s.wrap(key!("searchResult"), search_result(s, r)?)?
+            }
             _ => s.unknown("a tool result block")?,
         };
         content.push(s.done(item));
@@ -181,6 +362,10 @@ pub fn content_block<S: Sink>(s: &S, block: &t::ContentBlock) -> Out<S> {
         t::ContentBlock::Video(v) => s.wrap(key!("video"), video(s, v)?),
         t::ContentBlock::Audio(a) => s.wrap(key!("audio"), audio(s, a)?),
         t::ContentBlock::CachePoint(c) => s.wrap(key!("cachePoint"), cache_point(s, c)?),
+        t::ContentBlock::CitationsContent(c) => {
+            s.wrap(key!("citationsContent"), citations_content(s, c)?)
+        }
+        t::ContentBlock::SearchResult(r) => s.wrap(key!("searchResult"), search_result(s, r)?),
         t::ContentBlock::GuardContent(t::GuardrailConverseContentBlock::Text(g)) => {
             s.wrap(key!("guardContent"), guard_text(s, g)?)
         }

@@ -116,6 +116,10 @@ impl Sink for JsonSink {
         Value::Bool(b)
     }
 
+    fn int(&self, n: i64) -> Value {
+        Value::from(n)
+    }
+
     fn list(&self, items: Vec<Value>) -> Result<Value, String> {
         Ok(Value::Array(items))
     }

@@ -133,6 +133,12 @@ impl<'py> Sink for PySink<'py> {
         PyBool::new(self.0, b).to_owned().into_any()
     }
 
+    fn int(&self, n: i64) -> Self::Out {
+        n.into_pyobject(self.0)
+            .expect("an int always converts")
+            .into_any()
+    }
+
     fn list(&self, items: Vec<Self::Out>) -> PyResult<Self::Out> {
         Ok(PyList::new(self.0, items)?.into_any())
     }

@@ -316,6 +316,11 @@ pub fn stream_event<'py>(py: Python<'py>, event: &t::ConverseStreamOutput) -> Py
                     intern!(py, "toolResult"),
                     tool_result_delta(py, pieces)?,
                 )?,
+                Some(t::ContentBlockDelta::Citation(c)) => dict1(
+                    py,
+                    intern!(py, "citation"),
+                    content_out::citation_delta(&PySink(py), c)?,
+                )?,
                 _ => unknown(py)?,
             };
             d.set_item(intern!(py, "delta"), delta)?;

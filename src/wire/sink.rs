@@ -51,6 +51,7 @@ pub trait Sink {
     fn text(&self, s: &str) -> Result<Self::Out, Self::Err>;
     fn blob(&self, bytes: &[u8]) -> Self::Out;
     fn boolean(&self, b: bool) -> Self::Out;
+    fn int(&self, n: i64) -> Self::Out;
     fn list(&self, items: Vec<Self::Out>) -> Result<Self::Out, Self::Err>;
     fn document(&self, doc: &Document) -> Result<Self::Out, Self::Err>;
     /// A union member this version does not know (`what` names the union).

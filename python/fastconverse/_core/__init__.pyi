@@ -21,6 +21,7 @@ from .context import estimate_tokens as estimate_tokens
 from .conversation import ConversationCore as ConversationCore
 from .conversation import UserInput as UserInput
 from .conversation import _Start as _Start
+from .events import CitationDelta as CitationDelta
 from .events import ContentBlockStop as ContentBlockStop
 from .events import ImageDelta as ImageDelta
 from .events import ImageStart as ImageStart
@@ -38,6 +39,7 @@ from .events import ToolUseStart as ToolUseStart
 from .fake import FakeBedrock as FakeBedrock
 from .fake import RecordedRequest as RecordedRequest
 from .limit import RateLimit as RateLimit
+from .reply import Citation as Citation
 from .reply import Reply as Reply
 from .reply import Usage as Usage
 from .runtime import Bridge as Bridge

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .reply import Usage
+from .reply import Citation, Usage
 
 # --- events.rs -----------------------------------------------------------------------------
 
@@ -17,6 +17,19 @@ class TextDelta:
     @property
     def index(self) -> int: ...
     def to_dict(self) -> dict[str, Any]: ...
+
+class CitationDelta:
+    """A citation of content block ``index``, whose cited text streams as ``TextDelta``
+    events; the reply's message holds the block as ``citationsContent``, and
+    ``reply.citations`` the citations with their text."""
+
+    @property
+    def citation(self) -> Citation:
+        """The citation (its ``text`` is empty: the text streams as ``TextDelta``)."""
+    @property
+    def index(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The boto3 event dict: the same as ``converse_stream`` yields."""
 
 class ToolUseStart:
     @property
@@ -160,6 +173,7 @@ class Resumed:
 StreamEvent = (
     MessageStart
     | TextDelta
+    | CitationDelta
     | ToolUseStart
     | ToolUseDelta
     | ReasoningDelta

@@ -34,11 +34,55 @@ class Usage:
     def to_dict(self) -> dict[str, int]:
         """boto3's ``usage`` dict."""
 
+class Citation:
+    """A passage the model cited, from a reply's ``citationsContent`` blocks
+    (``reply.citations``) or a stream's ``CitationDelta``."""
+
+    @property
+    def text(self) -> str:
+        """The text the model wrote on it ("" in a stream's delta: that text streams)."""
+    @property
+    def quote(self) -> str:
+        """The cited words of the source (its ``sourceContent`` texts, joined)."""
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def source(self) -> str | None:
+        """The source's identifier when the service sends one (a search result's
+        ``source``, a web page)."""
+    @property
+    def kind(self) -> str | None:
+        """``documentChar``, ``documentPage``, ``documentChunk``,
+        ``searchResultLocation`` or ``web`` (None: no location)."""
+    @property
+    def index(self) -> int | None:
+        """The document (counted over the request's documents) or search result cited."""
+    @property
+    def start(self) -> int | None:
+        """Where the passage starts: a character, page or chunk, or a search result's
+        content block."""
+    @property
+    def end(self) -> int | None:
+        """Where it ends (exclusive)."""
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def domain(self) -> str | None: ...
+    @property
+    def location(self) -> dict[str, Any] | None:
+        """boto3's ``location`` dict, e.g. ``{"documentChar": {"documentIndex": 0, ...}}``."""
+    def to_dict(self) -> dict[str, Any]:
+        """The citation as boto3 gives it."""
+
 class Reply:
     """The assistant's answer to one turn; ``str(reply)`` is its text."""
 
     @property
-    def text(self) -> str: ...
+    def text(self) -> str:
+        """The text blocks joined, cited text (``citationsContent``) included."""
+    @property
+    def citations(self) -> list[Citation]:
+        """The citations of the reply's ``citationsContent`` blocks, in order."""
     @property
     def message(self) -> dict[str, Any]: ...
     @property

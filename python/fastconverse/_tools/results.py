@@ -14,7 +14,7 @@ JsonDict = dict[str, Any]
 
 # The members of Bedrock's ToolResultContentBlock union: a dict with exactly one of these
 # keys is already a content block and is passed through unchanged.
-_CONTENT_BLOCK_KEYS = frozenset({"text", "json", "image", "document", "video"})
+_CONTENT_BLOCK_KEYS = frozenset({"text", "json", "image", "document", "video", "searchResult"})
 
 
 def result_content(value: Any) -> list[JsonDict]:
@@ -31,10 +31,13 @@ def result_content(value: Any) -> list[JsonDict]:
       block named "document"; other bytes raise ``ValueError``;
     - a PIL image (when Pillow is installed): an image block, in the image's own format
       when Bedrock takes it, else PNG;
-    - a content block dict (``{"text"|"json"|"image"|"document"|"video": ...}``, such as
-      ``image(...)`` and ``document(...)`` give) or a list of them: passed through unchanged;
-    - a list (or tuple) holding images or documents among other values: a block per item,
-      each as above (``["The chart:", image("chart.png")]``), blank text left out.
+    - a content block dict (``{"text"|"json"|"image"|"document"|"video"|"searchResult":
+      ...}``, such as ``image(...)``, ``document(...)`` and ``search_result(...)`` give) or a
+      list of them: passed through unchanged (a search tool returns ``search_result``
+      blocks, which the model can cite when their ``citations`` are enabled);
+    - a list (or tuple) holding images, documents or search results among other values: a
+      block per item, each as above (``["The chart:", image("chart.png")]``), blank text
+      left out.
 
     Values JSON cannot hold (inside containers) become their ``str()``. An ``audio(...)``
     block raises ``ValueError``: Bedrock's ToolResultContentBlock has no audio member.
@@ -75,7 +78,7 @@ def _is_content_block(value: Any) -> bool:
     if key == "audio" and isinstance(body, Mapping):
         raise ValueError(
             "a tool result cannot carry audio (Bedrock's tool results take text, json, image, "
-            "document and video blocks); send the clip in a user message instead"
+            "document, video and searchResult blocks); send the clip in a user message instead"
         )
     if key == "text":
         return isinstance(body, str)
@@ -114,9 +117,15 @@ def _pil_image_block(value: Any) -> JsonDict | None:
 
 
 def _is_media(value: Any) -> bool:
-    """An image, document or video block, or a PIL image (only imported if already loaded)."""
+    """An image, document, video or search result block, or a PIL image (only imported if
+    already loaded)."""
     if isinstance(value, Mapping):
-        return _is_content_block(value) and next(iter(value)) in ("image", "document", "video")
+        return _is_content_block(value) and next(iter(value)) in (
+            "image",
+            "document",
+            "video",
+            "searchResult",
+        )
     pil = sys.modules.get("PIL.Image")
     return pil is not None and isinstance(value, pil.Image)
 
