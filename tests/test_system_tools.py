@@ -152,7 +152,7 @@ def test_the_default_model_calls_a_system_tool_the_user_names(
 ) -> None:
     conv = client.create_conversation(tools=[system_tool("nova_grounding"), system_tool(CODE)])
     reply = conv.send("Please use nova_grounding for the news")
-    call, result, text = reply.content
+    call, result, text, cited = reply.content
     assert call["toolUse"]["name"] == "nova_grounding"
     assert call["toolUse"]["type"] == "server_tool_use"
     assert call["toolUse"]["input"] == {"query": "Please use nova_grounding for the news"}
@@ -161,6 +161,15 @@ def test_the_default_model_calls_a_system_tool_the_user_names(
     assert result["toolResult"]["status"] == "success"
     assert text == {"text": "You said: Please use nova_grounding for the news"}
     assert reply.stop_reason == "end_turn"
+    # Web grounding ends with a passage cited from the web page it found, as Nova's does.
+    assert "citationsContent" in cited
+    (citation,) = reply.citations
+    assert citation.kind == "web" and citation.url and citation.domain
+    assert citation.url.startswith(f"https://{citation.domain}/")
+    assert reply.text.endswith(citation.text) and citation.quote == citation.text
+    # ... and the history sends the cited block back as it came
+    conv.send("thanks")
+    assert fake_bedrock.requests[-1].body["messages"][1]["content"][3] == cited
     assert conv.send("no tool this time").content == [{"text": "You said: no tool this time"}]
     plain = client.create_conversation()  # (a tool not offered is not called)
     assert plain.send(f"use {CODE}").content == [{"text": f"You said: use {CODE}"}]

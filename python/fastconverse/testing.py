@@ -31,7 +31,9 @@ name of a system tool the request offers (e.g. ``"use nova_code_interpreter to a
 response, stop reason ``end_turn``: a ``toolUse`` of type ``server_tool_use``, its
 ``toolResult`` (type ``<name>_result``, status ``success``; the code interpreter's text is
 the documented ``{"stdOut", "stdErr", "exitCode", "isError"}`` JSON with the user's text as
-``stdOut``, the grounding tool's a line of ours) and the usual ``"You said: ..."`` text. A
+``stdOut``, the grounding tool's a line of ours) and the usual ``"You said: ..."`` text;
+web grounding then ends with a ``citationsContent`` passage citing a page of ours (a ``web``
+location: ``url`` and ``domain``), as Nova's grounded answers cite their pages. A
 stream sends the call as ``contentBlockStart.toolUse`` (with its ``type``) and input deltas,
 the result as ``contentBlockStart.toolResult`` and one ``delta.toolResult`` per content item.
 A system tool's call must come back with its result in the same assistant message.

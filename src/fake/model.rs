@@ -263,6 +263,9 @@ fn answer(body: &Value) -> Turn {
     if !text.is_empty() {
         blocks.push(Block::Text(text));
     }
+    if stop_reason == "end_turn" {
+        blocks.extend(super::system_tools::web_cited(body));
+    }
     Turn {
         blocks,
         stop_reason: Some(stop_reason.into()),

@@ -66,6 +66,29 @@ pub fn server_tool_blocks(body: &Value) -> Option<[Block; 2]> {
     ])
 }
 
+/// What Nova's web grounding ends its answer with: a passage cited from the web page it
+/// found (a `web` location), when the user's last message names `nova_grounding`.
+// Note: ours: the page and the passage are FakeBedrock's; the shape is Bedrock's
+// `citationsContent` with a `web` location (url, domain), as Nova's grounded answers have.
+pub fn web_cited(body: &Value) -> Option<Block> {
+    let (name, said) = named_tool(body)?;
+    if name != "nova_grounding" {
+        return None;
+    }
+    let quote = format!("FakeBedrock's web has one page about {said:?}.");
+    let citation = json!({
+        "title": "FakeBedrock's web",
+        "sourceContent": [{ "text": quote }],
+        "location": { "web": {
+            "url": "https://web.fakebedrock.invalid/result/1",
+            "domain": "web.fakebedrock.invalid" } },
+    });
+    Some(Block::Cited {
+        text: quote,
+        citations: vec![citation],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
