@@ -22,6 +22,7 @@ from fastconverse.events import (
     MessageStart,
     MessageStop,
     Metadata,
+    OutputRetry,
     ReasoningDelta,
     Resumed,
     TextDelta,
@@ -74,6 +75,7 @@ EVENT_TYPES = (
     Metadata,
     Resumed,
     ToolResult,
+    OutputRetry,
 )
 
 
@@ -129,7 +131,7 @@ def test_the_lazy_aliases_import_from_a_fresh_interpreter() -> None:
         "from fastconverse.events import Event as Same\n"
         "from fastconverse._content.media_formats import Kind\n"
         "import typing\n"
-        "assert Event is Same and typing.get_args(Event)[-1].__name__ == 'ToolResult'\n"
+        "assert Event is Same and typing.get_args(Event)[-1].__name__ == 'OutputRetry'\n"
         "assert typing.get_args(Kind) == ('image', 'document', 'video', 'audio')\n"
     )
     assert "typing" in loaded  # (they need it: only then is it imported)

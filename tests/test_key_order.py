@@ -264,3 +264,29 @@ def test_the_body_put_back_in_order_is_the_one_signed(
         pass
     assert conv.messages[-1]["content"] == [{"text": "done"}]
     assert compact(INPUT) in fake.requests[-1].raw_body.decode()
+
+
+def test_the_same_input_in_another_order_elsewhere_changes_nothing_already_sent(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    """Orders are kept by content: a second conversation given the same members in another
+    order must not change the bytes the first one sends (its prompt cache would miss)."""
+    spec = {"name": "w", "description": "d", "inputSchema": {"json": {"type": "object"}}}
+    client = fc_client(fake_bedrock)
+
+    def sent_input() -> list[str]:
+        body = json.loads(fake_bedrock.requests[-1].raw_body)
+        return list(body["messages"][1]["content"][0]["toolUse"]["input"])
+
+    fake_bedrock.enqueue_tool_use("w", {"city": "Paris", "unit": "C"}, tool_use_id="a1")
+    fake_bedrock.enqueue_text("ok1")
+    first = client.create_conversation(tools=[Tool(spec, lambda **k: "x")])
+    first.send("one")
+    assert sent_input() == ["city", "unit"]
+    fake_bedrock.enqueue_tool_use("w", {"unit": "C", "city": "Paris"}, tool_use_id="b1")
+    fake_bedrock.enqueue_text("ok2")
+    client.create_conversation(tools=[Tool(spec, lambda **k: "x")]).send("two")
+    fake_bedrock.enqueue_text("ok3")
+    first.send("again")
+    assert sent_input() == ["city", "unit"]
+    assert list(first.messages[1]["content"][0]["toolUse"]["input"]) == ["city", "unit"]

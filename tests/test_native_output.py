@@ -193,6 +193,9 @@ def test_streamed_by_a_tool_the_json_arrives_as_text_too(fake_bedrock: FakeBedro
     assert kinds.count("ToolUseStart") == 1 and kinds.count("ToolUseDelta") >= 1
     starts = [i for i, e in enumerate(events) if isinstance(e, fastconverse.events.MessageStart)]
     assert len(starts) == 2  # (the first attempt, and the one after its errors)
+    (retry,) = [e for e in events if isinstance(e, fastconverse.events.OutputRetry)]
+    assert starts[0] < events.index(retry) < starts[1]
+    assert retry.message.startswith("Invalid input for Customer")
     attempts = [events[a:b] for a, b in zip(starts, [*starts[1:], len(events)])]
     texts = [
         "".join(e.text for e in part if isinstance(e, fastconverse.events.TextDelta))
@@ -218,9 +221,17 @@ def test_a_streamed_retry_then_success(fake_bedrock: FakeBedrock) -> None:
     fake_bedrock.enqueue_text("{broken")
     conv = fc_client(fake_bedrock).create_conversation(model_id=SONNET)
     stream = conv.stream("Ada?", output=Customer)
-    texts = [e.text for e in stream if isinstance(e, fastconverse.events.TextDelta)]
-    assert "".join(texts).startswith("{broken")
-    assert isinstance(stream.reply.output, Customer)
+    events = list(stream)
+    (retry,) = [e for e in events if isinstance(e, fastconverse.events.OutputRetry)]
+    at = events.index(retry)
+    texts = [
+        "".join(e.text for e in part if isinstance(e, fastconverse.events.TextDelta))
+        for part in (events[:at], events[at:])
+    ]
+    assert texts[0] == "{broken"  # (the failed answer, then the retry's, from its start)
+    assert retry.attempt == 1 and retry.message.startswith("That answer is not a valid")
+    assert retry.to_dict() == {"outputRetry": {"attempt": 1, "message": retry.message}}
+    assert Customer.model_validate_json(texts[1]) == stream.reply.output
     assert len(conv.messages) == 2 and len(fake_bedrock.requests) == 2
 
 
@@ -362,4 +373,44 @@ def test_cancelling_while_the_second_attempt_streams_keeps_nothing(
             break  # (the first attempt's end: the retry has not been asked yet)
     stream.close()
     assert conv.messages == [] and not conv.busy and len(fake_bedrock.requests) == 3
+    assert isinstance(conv.send("Ada?", output=Customer).output, Customer)
+
+
+def test_an_answer_after_a_system_tool_is_validated_too(fake_bedrock: FakeBedrock) -> None:
+    from fastconverse import system_tool
+
+    conv = fc_client(fake_bedrock).create_conversation(
+        model_id=SONNET, tools=[system_tool("nova_grounding")]
+    )
+    fake_bedrock.enqueue_system_tool_use(
+        "nova_grounding", {"query": "Ada"}, "found her", text="not json at all"
+    )
+    reply = conv.send("Ada?", output=Customer)
+    assert isinstance(reply.output, Customer) and len(fake_bedrock.requests) == 2
+    assert conv.messages == [user("Ada?"), {"role": "assistant", "content": [{"text": reply.text}]}]
+    assert conv.metrics.tool_calls == 0  # (the service's call is not the conversation's)
+
+    fake_bedrock.enqueue_system_tool_use("nova_grounding", {}, "x", text="no")
+    fake_bedrock.enqueue_system_tool_use("nova_grounding", {}, "x", text="still no")
+    with pytest.raises(errors.StructuredOutputError):
+        conv.stream("Ada?", output=Customer).until_done()
+    assert len(conv.messages) == 2
+
+
+def test_a_call_the_caller_answers_fails_an_output_turn_and_keeps_nothing(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    ask = {
+        "toolSpec": {
+            "name": "ask_user",
+            "description": "Asks the user.",
+            "inputSchema": {"json": {"type": "object", "properties": {}}},
+        }
+    }
+    conv = fc_client(fake_bedrock).create_conversation(model_id=SONNET, tools=[ask])
+    fake_bedrock.enqueue_text("nope")
+    fake_bedrock.enqueue_tool_use("ask_user", {})
+    with pytest.raises(errors.StructuredOutputError, match="ask_user, which this conversation"):
+        conv.send("Ada?", output=Customer)
+    assert conv.messages == [] and not conv.busy and len(fake_bedrock.requests) == 2
     assert isinstance(conv.send("Ada?", output=Customer).output, Customer)

@@ -211,8 +211,8 @@ class Conversation(ConversationRecord):
         0: never, the stream fails as it was cut).
 
         ``output`` and ``output_mode`` as for ``send``: the JSON streams as text events
-        (either way), the validated value is ``stream.reply.output``. A failed attempt's
-        text comes before the retry's."""
+        (either way), the validated value is ``stream.reply.output``. A retry is an
+        ``events.OutputRetry`` event: the answer then streams again from its start."""
         if resume is not None:
             resume = check_resume(resume)
         wanted = _wanted(

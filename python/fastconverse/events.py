@@ -36,6 +36,7 @@ __all__ = [
     "MessageStart",
     "MessageStop",
     "Metadata",
+    "OutputRetry",
     "ReasoningDelta",
     "Resumed",
     "TextDelta",
@@ -108,6 +109,33 @@ class ToolResult:
         )
 
 
+class OutputRetry:
+    """A structured output (``stream(..., output=Model)``) did not validate: the model was
+    told ``message`` (what was wrong) and answers again. The events after it are the new
+    answer, from its start: a reader drops the text it showed of the failed one.
+    ``attempt``: which retry this is (1 for the first)."""
+
+    __slots__ = ("attempt", "message")
+
+    def __init__(self, attempt: int, message: str) -> None:
+        self.attempt = attempt
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"outputRetry": {"attempt", "message"}}`` (boto3 has no such event)."""
+        return {"outputRetry": {"attempt": self.attempt, "message": self.message}}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OutputRetry):
+            return NotImplemented
+        return (self.attempt, self.message) == (other.attempt, other.message)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"OutputRetry(attempt={self.attempt}, message={self.message!r})"
+
+
 if TYPE_CHECKING:
     from typing import Union
 
@@ -127,6 +155,7 @@ if TYPE_CHECKING:
         Metadata,
         Resumed,
         ToolResult,
+        OutputRetry,
     ]
 
 
@@ -153,6 +182,7 @@ def __getattr__(name: str) -> Any:
             Metadata,
             Resumed,
             ToolResult,
+            OutputRetry,
         ]
         globals()["Event"] = event  # (found as a plain global from now on)
         return event

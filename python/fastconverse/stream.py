@@ -8,7 +8,7 @@ end. A stream closed early, dropped, or failed ends the turn with the history as
 from __future__ import annotations
 
 from fastconverse import _core
-from fastconverse._turn.driver import REQUEST, SUMMARY, Tools, call_hook, call_hook_async
+from fastconverse._turn.driver import REQUEST, SUMMARY, Show, Tools, call_hook, call_hook_async
 from fastconverse.errors import TurnKeptInterrupt
 
 TYPE_CHECKING = False  # (typing stays off the import path; mypy takes this name as true)
@@ -166,6 +166,8 @@ def _events(run: _Run) -> Generator[Event, None, None]:
                         outcomes[i] = outcome
                         yield outcome.event
                     value = outcomes
+                elif type(op) is Show:
+                    yield op.event
                 else:
                     value = call_hook(op)
             except GeneratorExit:
@@ -210,6 +212,8 @@ async def _events_async(run: _Run) -> AsyncGenerator[Event, None]:
                         outcomes[i] = outcome
                         yield outcome.event
                     value = outcomes
+                elif type(op) is Show:
+                    yield op.event
                 else:
                     value = await call_hook_async(op)
             except GeneratorExit:

@@ -104,18 +104,25 @@ pub fn apply(state: &mut State, c: Change) {
     if let Some(first) = c.stats.first_token {
         m.first_token.push(first);
     }
-    for block in state.history.messages[state.history.messages.len() - added..]
-        .iter()
-        .flat_map(|msg| msg.content())
-    {
-        match block {
-            aws_sdk_bedrockruntime::types::ContentBlock::ToolUse(_) => m.tool_calls += 1,
-            aws_sdk_bedrockruntime::types::ContentBlock::ToolResult(r)
-                if r.status() == Some(&aws_sdk_bedrockruntime::types::ToolResultStatus::Error) =>
-            {
-                m.tool_errors += 1
+    // (the conversation's own tools: a system tool's call and its result, in the model's
+    // message, are the service's)
+    use aws_sdk_bedrockruntime::types as t;
+    for msg in &state.history.messages[state.history.messages.len() - added..] {
+        let ours = msg.role() == &t::ConversationRole::User;
+        for block in msg.content() {
+            match block {
+                t::ContentBlock::ToolUse(u)
+                    if !crate::wire::server_tools::is_server_tool_use(u) =>
+                {
+                    m.tool_calls += 1
+                }
+                t::ContentBlock::ToolResult(r)
+                    if ours && r.status() == Some(&t::ToolResultStatus::Error) =>
+                {
+                    m.tool_errors += 1
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
 }

@@ -11,22 +11,25 @@
 //!
 //! Note: found by content, not by identity, because a `Document` is a plain value copied
 //! into SDK types that have no room for more; two documents with the same content share an
-//! entry (the later order wins, which matters only if the same members came in two orders).
+//! entry (the first order seen stays, which matters only if the same members came in two
+//! orders: each conversation then sends the same bytes at every request).
 //! The book forgets the least recently used documents past `BUDGET`; each request looks up
 //! (and so keeps) the documents it sends.
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_types::{Document, Number};
+use hashlink::LinkedHashMap;
 use serde_json::Value;
 
 use crate::fork::PerFork;
 
-/// About how many bytes of JSON text the book keeps before it forgets the oldest. Ours.
+/// About how many bytes the book keeps before it forgets the oldest (JSON text, plus
+/// `NODE` for each value: what a parsed `Value` costs beside its text). Ours.
 const BUDGET: usize = 16 << 20;
+const NODE: usize = 80;
 
 /// A scalar, compared and hashed alike on both sides (an integer is an integer however
 /// either side spells its sign).
@@ -124,7 +127,7 @@ impl Tree for Value {
     }
 }
 
-/// What a walk learns of a tree: its fingerprint, about how long its JSON text is, and
+/// What a walk learns of a tree: its fingerprint, about what it costs kept (`NODE`), and
 /// whether it has an order to keep.
 struct Print {
     hash: u64,
@@ -142,11 +145,11 @@ fn hash_of(value: impl Hash) -> u64 {
 fn print<T: Tree>(tree: &T) -> Print {
     if let Some(s) = tree.scalar() {
         let (hash, size) = match s {
-            Scalar::Null => (hash_of(0u8), 4),
-            Scalar::Bool(b) => (hash_of((1u8, b)), 5),
-            Scalar::Int(i) => (hash_of((2u8, i)), 8),
-            Scalar::Float(bits) => (hash_of((3u8, bits)), 8),
-            Scalar::Str(s) => (hash_of((4u8, s)), s.len() + 2),
+            Scalar::Null => (hash_of(0u8), NODE),
+            Scalar::Bool(b) => (hash_of((1u8, b)), NODE),
+            Scalar::Int(i) => (hash_of((2u8, i)), NODE),
+            Scalar::Float(bits) => (hash_of((3u8, bits)), NODE),
+            Scalar::Str(s) => (hash_of((4u8, s)), NODE + s.len()),
         };
         return Print {
             hash,
@@ -157,7 +160,7 @@ fn print<T: Tree>(tree: &T) -> Print {
     if let Some(items) = tree.items() {
         let mut h = DefaultHasher::new();
         (5u8, items.len()).hash(&mut h);
-        let (mut size, mut ordered) = (2, false);
+        let (mut size, mut ordered) = (NODE, false);
         for item in items {
             let p = print(item);
             p.hash.hash(&mut h);
@@ -171,12 +174,12 @@ fn print<T: Tree>(tree: &T) -> Print {
         };
     }
     let len = tree.members().unwrap_or(0);
-    let (mut sum, mut size, mut ordered) = (0u64, 2, len > 1);
+    let (mut sum, mut size, mut ordered) = (0u64, NODE, len > 1);
     tree.each_member(&mut |key, value| {
         let p = print(value);
         // (a sum: the same for any order of the members)
         sum = sum.wrapping_add(hash_of((key, p.hash)));
-        size += key.len() + 4 + p.size;
+        size += key.len() + p.size;
         ordered |= p.ordered;
     });
     Print {
@@ -206,61 +209,52 @@ fn same<A: Tree, B: Tree>(a: &A, b: &B) -> bool {
     all
 }
 
+/// The documents kept, least recently used first (hashlink's `LinkedHashMap`: a look-up
+/// moves its entry to the back, forgetting pops from the front, each in constant time).
 #[derive(Clone, Default)]
 struct Book {
-    entries: HashMap<u64, Entry>,
-    /// Counts look-ups, for "least recently used".
-    clock: u64,
+    entries: LinkedHashMap<u64, Entry>,
     size: usize,
 }
 
 #[derive(Clone)]
 struct Entry {
     json: Arc<Value>,
-    used: u64,
     size: usize,
 }
 
 impl Book {
+    /// Keeps `json`'s order, unless the same content is kept already: then the order first
+    /// seen stays, so that every later request sends the same bytes (a second order of the
+    /// same members, from another conversation, must not change what the first one sends:
+    /// its prompt cache would miss).
     fn keep(&mut self, hash: u64, json: Value, size: usize) {
-        self.clock += 1;
-        let entry = Entry {
-            json: Arc::new(json),
-            used: self.clock,
-            size,
-        };
-        if let Some(old) = self.entries.insert(hash, entry) {
+        if let Some(old) = self.entries.to_back(&hash) {
+            if same(&json, &*old.json) {
+                return;
+            }
+            let old = self.entries.remove(&hash).expect("found above");
             self.size -= old.size;
         }
+        let entry = Entry {
+            json: Arc::new(json),
+            size,
+        };
+        self.entries.insert(hash, entry);
         self.size += size;
-        if self.size > BUDGET {
-            self.forget_oldest();
-        }
-    }
-
-    /// Down to three quarters of the budget, oldest first (in one go, so that the sort is
-    /// paid once per quarter of the budget).
-    fn forget_oldest(&mut self) {
-        let mut by_age: Vec<(u64, u64)> = self.entries.iter().map(|(h, e)| (e.used, *h)).collect();
-        by_age.sort_unstable();
-        for (_, hash) in by_age {
-            if self.size <= BUDGET / 4 * 3 {
+        while self.size > BUDGET {
+            let Some((_, oldest)) = self.entries.pop_front() else {
                 break;
-            }
-            if let Some(e) = self.entries.remove(&hash) {
-                self.size -= e.size;
-            }
+            };
+            self.size -= oldest.size;
         }
     }
 
     fn find<T: Tree>(&mut self, tree: &T, hash: u64) -> Option<Arc<Value>> {
-        self.clock += 1;
-        let clock = self.clock;
-        let entry = self.entries.get_mut(&hash)?;
+        let entry = self.entries.to_back(&hash)?;
         if !same(tree, &*entry.json) {
             return None;
         }
-        entry.used = clock;
         Some(entry.json.clone())
     }
 }
@@ -390,5 +384,23 @@ pub(crate) mod tests {
         assert!(b.entries.contains_key(&0) && b.entries.contains_key(&3));
         assert!(!b.entries.contains_key(&1));
         assert!(b.size <= BUDGET);
+    }
+
+    #[test]
+    fn the_first_order_seen_stays() {
+        let mut b = Book::default();
+        let first = serde_json::json!({"city": "Oslo", "unit": "C"});
+        let second = serde_json::json!({"unit": "C", "city": "Oslo"});
+        let hash = print(&first).hash;
+        assert_eq!(hash, print(&second).hash);
+        b.keep(hash, first.clone(), 10);
+        b.keep(hash, second.clone(), 10);
+        let kept = b.find(&second, hash).unwrap();
+        let keys: Vec<&String> = kept.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["city", "unit"]);
+        assert_eq!(b.size, 10);
+        // (other content under the same fingerprint replaces it)
+        b.keep(hash, serde_json::json!({"z": 1, "y": 2}), 7);
+        assert!(b.find(&first, hash).is_none() && b.size == 7);
     }
 }

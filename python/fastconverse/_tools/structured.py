@@ -181,6 +181,17 @@ class Output:
             )
         return [tool_result_block(c["toolUseId"], [{"text": problem}], error=True) for c in calls]
 
+    def not_answered(self, names: list[str]) -> StructuredOutputError:
+        """The model called tools the caller answers (declared without a function): the
+        output would come only after their results, in another turn, which asks for no
+        output. The turn fails rather than keep an answer without the output."""
+        listed = ", ".join(sorted(set(names)))
+        return StructuredOutputError(
+            f"the model called {listed}, which this conversation answers with "
+            f"send_tool_results, instead of answering with {self.name}; nothing was added "
+            f"to the conversation (give those tools a function, or ask without output=)"
+        )
+
     def check_text(
         self, messages: list[dict[str, Any]], stop_reason: str, attempt: int
     ) -> tuple[Any, str] | str:

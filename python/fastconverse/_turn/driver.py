@@ -3,7 +3,7 @@ the hooks around it, and says what to wait for; thin runners wait for it: ``run`
 ``send``), ``run_async`` (``send_async``) and the two iterators of ``ReplyStream``.
 
 ``steps`` is a generator of operations (``REQUEST``, ``SUMMARY``, ``Tools``, ``CallHook``,
-``Notify``); a runner does each and sends its result back, or throws its exception in. So
+``Notify``, ``Show``); a runner does each and sends its result back, or throws its exception in. So
 the order of a turn (turn start, each request with its hooks, tool rounds with theirs,
 structured output's second try, commit) is written once, whatever the runner.
 """
@@ -15,6 +15,7 @@ import sys
 from fastconverse import _core
 from fastconverse._content.user_content import unique_result_names
 from fastconverse.errors import HookError, TurnKeptInterrupt
+from fastconverse.events import OutputRetry
 from fastconverse.hooks import (
     Request,
     Response,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from fastconverse._turn.conversation_like import ConversationLike
     from fastconverse.hooks import Hooks
 
-    Op = Union[int, "Tools", "CallHook", "Notify"]
+    Op = Union[int, "Tools", "CallHook", "Notify", "Show"]
     Steps = Generator[Op, Any, "_core.Reply"]
     Sub = Generator[Op, Any, None]
 
@@ -93,6 +94,20 @@ class Notify(CallHook):
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
+class Show(CallHook):
+    """An event only a stream shows (a structured output's retry): a stream's runner yields
+    ``event``; ``send``'s runners call the hook, which does nothing."""
+
+    __slots__ = ()
+
+    def __init__(self, event: Any) -> None:
+        super().__init__(_nothing, event)
+
+
+def _nothing(event: Any) -> None:
+    return None
+
+
 def _name(fn: Callable[[Any], Any]) -> str:
     owner = getattr(fn, "__self__", None)
     name = getattr(fn, "__name__", repr(fn))
@@ -131,18 +146,18 @@ def steps(
                 elif step is _core.DONE and wanted is not None and wanted.native:
                     # A native structured output: a valid answer ends the turn; an invalid
                     # one is answered with its errors, once (then StructuredOutputError).
-                    # (an answer that waits for the caller's tool results is not the output)
                     added = turn.messages
-                    if not _calls_tools(added):
-                        exchange = turn.last_exchange or {}
-                        answer = wanted.check_text(
-                            added, str(exchange.get("stop_reason") or ""), tries
-                        )
-                        if isinstance(answer, str):
-                            turn.retry_output(answer)
-                            tries += 1
-                            continue
-                        turn.finish_output(answer[1], answer[0])
+                    waiting = _caller_calls(added)
+                    if waiting:  # (the answer would come after the caller's results)
+                        raise wanted.not_answered(waiting)
+                    exchange = turn.last_exchange or {}
+                    answer = wanted.check_text(added, str(exchange.get("stop_reason") or ""), tries)
+                    if isinstance(answer, str):
+                        turn.retry_output(answer)
+                        tries += 1
+                        yield Show(OutputRetry(tries, answer))
+                        continue
+                    turn.finish_output(answer[1], answer[0])
                     return _commit(conv, turn)
                 elif type(step) is _core._RunTools and wanted is not None and not wanted.native:
                     # Structured output: a valid call ends the turn; an invalid one is
@@ -154,6 +169,7 @@ def steps(
                         return _commit(conv, turn)
                     turn.add_results(checked)
                     tries += 1
+                    yield Show(OutputRetry(tries, checked[0]["toolResult"]["content"][0]["text"]))
                 elif type(step) is _core._RunTools:
                     assert box is not None  # (the machine asks for tools only when there are)
                     outcomes = yield from _tool_round(conv, hooks, box, step.calls)
@@ -173,8 +189,13 @@ def steps(
         raise
 
 
-def _calls_tools(messages: list[dict[str, Any]]) -> bool:
-    return bool(messages) and any("toolUse" in b for b in messages[-1]["content"])
+def _caller_calls(messages: list[dict[str, Any]]) -> list[str]:
+    """The names of the tools the answer (the last of ``messages``) calls and the caller
+    answers (``send_tool_results``): not a system tool's, which the service ran."""
+    if not messages:
+        return []
+    uses = (b["toolUse"] for b in messages[-1]["content"] if "toolUse" in b)
+    return [u["name"] for u in uses if u.get("type") != "server_tool_use"]
 
 
 def _commit(conv: ConversationLike, turn: _core._Turn) -> _core.Reply:
