@@ -84,6 +84,21 @@ def boto3_client(fake: FakeBedrock, *, key: str = AKID, secret: str = SECRET, **
     )
 
 
+def fc_boto3(fake: FakeBedrock, **kwargs: Any) -> Any:
+    """fastconverse's boto3-shaped client (``fastconverse.client``) on FakeBedrock, signing
+    as ``boto3_client`` does: the same call through both sends the same request."""
+    import fastconverse
+
+    return fastconverse.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=fake.url,
+        aws_access_key_id=AKID,
+        aws_secret_access_key=SECRET,
+        **kwargs,
+    )
+
+
 def fc_client(fake: FakeBedrock, **kwargs: Any) -> ConverseClient:
     """A fastconverse client on FakeBedrock, model "m", signing with AKID/SECRET."""
     return ConverseClient(

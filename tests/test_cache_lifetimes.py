@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import fastconverse
 import pytest
-from conftest import AKID, SECRET, boto3_client, fc_client, user
+from conftest import boto3_client, fc_boto3, fc_client, user
 from fastconverse import Store, Usage
 from fastconverse.testing import FakeBedrock
 
@@ -161,13 +160,7 @@ def test_usage_objects_and_the_boto3_layer(make_fake: Callable[..., FakeBedrock]
         "messages": [user("hi")],
     }
     theirs = boto3_client(make_fake()).converse(**request)
-    ours = fastconverse.client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        endpoint_url=make_fake().url,
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-    ).converse(**request)
+    ours = fc_boto3(make_fake()).converse(**request)
     assert ours["usage"] == theirs["usage"]
     assert theirs["usage"]["cacheDetails"][0]["ttl"] == "1h"
 

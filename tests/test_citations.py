@@ -12,7 +12,7 @@ from typing import Any
 import fastconverse
 import pytest
 from botocore.exceptions import ClientError
-from conftest import AKID, SECRET, boto3_client, fc_client, user
+from conftest import boto3_client, fc_boto3, fc_client, user
 from fastconverse import Citation, CitationDelta, SQLiteStore, TextDelta, document, search_result
 from fastconverse.testing import FakeBedrock
 
@@ -358,13 +358,7 @@ def test_the_boto3_layer_sends_and_reads_what_boto3_does(fake_bedrock: FakeBedro
     )
     theirs = boto3_client(fake_bedrock).converse(**request)
     sent_by_boto3 = fake_bedrock.requests[-1].body
-    ours = fastconverse.client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        endpoint_url=fake_bedrock.url,
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-    ).converse(**request)
+    ours = fc_boto3(fake_bedrock).converse(**request)
     assert fake_bedrock.requests[-1].body == sent_by_boto3
     for response in (theirs, ours):
         response.pop("ResponseMetadata")

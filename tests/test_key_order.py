@@ -13,9 +13,8 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-import fastconverse
 import pytest
-from conftest import AKID, SECRET, boto3_client, fc_client, user
+from conftest import AKID, SECRET, boto3_client, fc_boto3, fc_client, user
 from fastconverse import Store, Tool
 from fastconverse.testing import FakeBedrock
 
@@ -153,13 +152,7 @@ def test_a_store_keeps_the_order_for_another_process(
 def boto3_and_ours(fake: FakeBedrock) -> list[Any]:
     return [
         boto3_client(fake),
-        fastconverse.client(
-            "bedrock-runtime",
-            region_name="us-east-1",
-            endpoint_url=fake.url,
-            aws_access_key_id=AKID,
-            aws_secret_access_key=SECRET,
-        ),
+        fc_boto3(fake),
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import botocore.exceptions
 import fastconverse
 import pytest
-from conftest import AKID, SECRET, boto3_client, fc_client, user
+from conftest import boto3_client, fc_boto3, fc_client, user
 from fastconverse import SQLiteStore, errors, tool
 from fastconverse.testing import FakeBedrock
 from pydantic import BaseModel, Field
@@ -283,20 +283,10 @@ REQUEST: dict[str, Any] = {
 }
 
 
-def ours(fake: FakeBedrock) -> Any:
-    return fastconverse.client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        endpoint_url=fake.url,
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-    )
-
-
 def test_the_boto3_layer_sends_output_config_as_boto3_does(fake_bedrock: FakeBedrock) -> None:
     theirs = boto3_client(fake_bedrock).converse(**REQUEST)
     theirs_body = fake_bedrock.requests[-1].body
-    mine = ours(fake_bedrock).converse(**REQUEST)
+    mine = fc_boto3(fake_bedrock).converse(**REQUEST)
     assert fake_bedrock.requests[-1].body == theirs_body
     answer = json.loads(mine["output"]["message"]["content"][0]["text"])
     assert set(answer) == {"name", "age"} and isinstance(answer["age"], int)
@@ -306,7 +296,7 @@ def test_the_boto3_layer_sends_output_config_as_boto3_does(fake_bedrock: FakeBed
     theirs_text = "".join(
         e["contentBlockDelta"]["delta"]["text"] for e in stream if "contentBlockDelta" in e
     )
-    mine_events = list(ours(fake_bedrock).converse_stream(**REQUEST)["stream"])
+    mine_events = list(fc_boto3(fake_bedrock).converse_stream(**REQUEST)["stream"])
     mine_text = "".join(
         e["contentBlockDelta"]["delta"]["text"] for e in mine_events if "contentBlockDelta" in e
     )
@@ -332,7 +322,7 @@ def test_fake_bedrock_refuses_a_bad_output_config_for_both_clients(
     with pytest.raises(botocore.exceptions.ClientError) as theirs:
         boto3_client(fake_bedrock).converse(**request)
     with pytest.raises(botocore.exceptions.ClientError) as mine:
-        ours(fake_bedrock).converse(**request)
+        fc_boto3(fake_bedrock).converse(**request)
     assert theirs.value.response["Error"] == mine.value.response["Error"]
     assert mine.value.response["Error"]["Code"] == "ValidationException"
     assert wording in str(mine.value)
@@ -344,7 +334,7 @@ def test_the_boto3_layer_names_a_malformed_output_config(fake_bedrock: FakeBedro
         boto3_client(fake_bedrock).converse(**bad)
     assert "structure" in str(theirs.value)
     with pytest.raises(ValueError, match=r"outputConfig\.textFormat.*structure"):
-        ours(fake_bedrock).converse(**bad)
+        fc_boto3(fake_bedrock).converse(**bad)
     assert fake_bedrock.requests == []
 
 

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import botocore.exceptions
-import fastconverse
 import pytest
-from conftest import AKID, SECRET, boto3_client, fc_client, user
+from conftest import boto3_client, fc_boto3, fc_client, user
 from fastconverse import Metadata, Store
 from fastconverse.testing import FakeBedrock
 
@@ -135,20 +134,10 @@ REQUEST = {
 }
 
 
-def ours(fake: FakeBedrock) -> Any:
-    return fastconverse.client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        endpoint_url=fake.url,
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-    )
-
-
 def test_the_boto3_layer_sends_and_answers_them_as_boto3_does(fake_bedrock: FakeBedrock) -> None:
     theirs = boto3_client(fake_bedrock).converse(**REQUEST)
     theirs_body = fake_bedrock.requests[-1].body
-    mine = ours(fake_bedrock).converse(**REQUEST)
+    mine = fc_boto3(fake_bedrock).converse(**REQUEST)
     assert fake_bedrock.requests[-1].body == theirs_body
     assert {k: v for k, v in mine.items() if k != "ResponseMetadata"} == {
         k: v for k, v in theirs.items() if k != "ResponseMetadata"
@@ -157,7 +146,7 @@ def test_the_boto3_layer_sends_and_answers_them_as_boto3_does(fake_bedrock: Fake
 
     stream = boto3_client(fake_bedrock).converse_stream(**REQUEST)["stream"]
     theirs_events = [e for e in stream]
-    mine_events = list(ours(fake_bedrock).converse_stream(**REQUEST)["stream"])
+    mine_events = list(fc_boto3(fake_bedrock).converse_stream(**REQUEST)["stream"])
     assert mine_events[-1] == theirs_events[-1]
     assert mine_events[-1]["metadata"]["serviceTier"] == {"type": "priority"}
 
@@ -177,7 +166,7 @@ def test_a_bad_value_in_the_boto3_layer_is_the_services_to_refuse(
     with pytest.raises(botocore.exceptions.ClientError) as theirs:
         boto3_client(fake_bedrock).converse(**request)
     with pytest.raises(botocore.exceptions.ClientError) as mine:
-        ours(fake_bedrock).converse(**request)
+        fc_boto3(fake_bedrock).converse(**request)
     assert theirs.value.response["Error"] == mine.value.response["Error"]
     assert mine.value.response["Error"]["Code"] == "ValidationException"
     assert "failed to satisfy constraint: Member must satisfy enum value set" in str(mine.value)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import fastconverse
 import pydantic
 import pytest
-from conftest import AKID, SECRET, boto3_client, fc_client, user
+from conftest import boto3_client, fc_boto3, fc_client, user
 from fastconverse import tool
 from fastconverse.testing import FakeBedrock
 
@@ -97,12 +96,6 @@ def test_the_boto3_layer_sends_strict_as_boto3_does(fake_bedrock: FakeBedrock) -
     }
     boto3_client(fake_bedrock).converse(**request)
     theirs = fake_bedrock.requests[-1].body
-    fastconverse.client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        endpoint_url=fake_bedrock.url,
-        aws_access_key_id=AKID,
-        aws_secret_access_key=SECRET,
-    ).converse(**request)
+    fc_boto3(fake_bedrock).converse(**request)
     assert fake_bedrock.requests[-1].body == theirs
     assert theirs["toolConfig"]["tools"][0]["toolSpec"]["strict"] is True

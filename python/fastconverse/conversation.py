@@ -117,13 +117,7 @@ class Conversation(ConversationRecord):
         ``errors.StructuredOutputError`` (the turn is not kept). ``output_mode``: "native"
         (Bedrock's structured output, ``outputConfig``), "tool" (a forced tool call), or
         "auto": native for the models Bedrock documents it for, else the tool."""
-        wanted = _wanted(
-            output,
-            self.additional_model_request_fields,
-            additional_model_request_fields,
-            output_mode,
-            model_id or self.model_id,
-        )
+        wanted = self._output(output, output_mode, additional_model_request_fields, model_id)
         blocks = _context_blocks(context)
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
@@ -159,13 +153,7 @@ class Conversation(ConversationRecord):
     ) -> Coroutine[Any, Any, _core.Reply]:
         """``send`` as a coroutine; cancelling the awaiting task aborts the request, and a
         cancelled turn never commits. Bad input is refused at once, before any await."""
-        wanted = _wanted(
-            output,
-            self.additional_model_request_fields,
-            additional_model_request_fields,
-            output_mode,
-            model_id or self.model_id,
-        )
+        wanted = self._output(output, output_mode, additional_model_request_fields, model_id)
         blocks = _context_blocks(context)
         # The turn begins when awaited: overlapping awaits are refused in the order they happen.
         start = self._core.prepare(
@@ -215,13 +203,7 @@ class Conversation(ConversationRecord):
         ``events.OutputRetry`` event: the answer then streams again from its start."""
         if resume is not None:
             resume = check_resume(resume)
-        wanted = _wanted(
-            output,
-            self.additional_model_request_fields,
-            additional_model_request_fields,
-            output_mode,
-            model_id or self.model_id,
-        )
+        wanted = self._output(output, output_mode, additional_model_request_fields, model_id)
         blocks = _context_blocks(context)
         turn = self._core.begin(
             message if type(message) is str else self._content(message),
@@ -289,6 +271,14 @@ class Conversation(ConversationRecord):
             raise
         _driver.committed(self, hooks, reply, in_loop=True)  # (no await: no cancel here)
         return reply
+
+    def _output(
+        self, output: Any, mode: str, fields: Mapping[str, Any] | None, model_id: str | None
+    ) -> Output | None:
+        """A turn's structured output (None: none asked for), checked before the request."""
+        return _wanted(
+            output, self.additional_model_request_fields, fields, mode, model_id or self.model_id
+        )
 
     def _content(self, message: UserInput) -> Any:
         """A list of text, blocks, paths and images as content blocks, checked against the
