@@ -1,5 +1,6 @@
 use super::*;
 use aws_sdk_bedrockruntime::types as t;
+use aws_smithy_types::Blob;
 use t::ConverseStreamOutput as E;
 
 fn start_tool(index: i32, id: &str) -> E {

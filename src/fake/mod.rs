@@ -9,6 +9,7 @@ pub mod caching;
 pub mod citing;
 pub mod cursor;
 pub mod frame;
+pub mod ids;
 pub mod invoke;
 pub mod media;
 pub mod model;

@@ -5,7 +5,7 @@
 use pyo3::prelude::*;
 use serde_json::Value;
 
-use super::model::new_tool_use_id;
+use super::ids::new_tool_use_id;
 use super::script::Block;
 
 fn value_error(msg: impl Into<String>) -> PyErr {

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::model::new_tool_use_id;
+use super::ids::new_tool_use_id;
 use super::script::Block;
 
 /// The text of the request's last message when it is the user's.
