@@ -293,3 +293,51 @@ def test_the_tutorials_knowledge_base_ports_in_one_line(fake_bedrock: FakeBedroc
         (2, "doc-1", 0.8),
         (3, "doc-2", 0.7),
     ]
+
+
+def test_retrievals_left_running_are_capped_and_counted_down_as_they_end(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    from fastconverse.grounding import MAX_OVERRUNNING
+
+    release = threading.Event()
+    ended = threading.Semaphore(0)
+
+    def hangs(query: str) -> list[str]:
+        try:
+            if query.startswith("hang"):
+                release.wait()
+            return [f"passage for {query}"]
+        finally:
+            ended.release()
+
+    grounding = Grounding(hangs, timeout=0.01)
+    conv = fc_client(fake_bedrock).create_conversation(grounding=grounding)
+    earlier = set(threading.enumerate())
+    for i in range(MAX_OVERRUNNING):
+        assert conv.send(f"hang {i}").grounding_error == (
+            "TimeoutError: the retriever took over 0.01 s"
+        )
+    # one more would be left behind too: the turn goes on without passages, and no thread
+    started = threading.active_count()
+    reply = conv.send("hang again")
+    assert (
+        reply.grounding_error is not None
+        and f"{MAX_OVERRUNNING} earlier retrievals still run" in reply.grounding_error
+    )
+    assert threading.active_count() == started and reply.sources == []
+
+    async def in_a_loop() -> Any:  # (the executor path counts the same)
+        return await conv.send_async("hang in a loop")
+
+    assert "still run past their timeout" in asyncio.run(in_a_loop()).grounding_error
+    release.set()
+    for _ in range(MAX_OVERRUNNING):
+        ended.acquire()  # (each left thread has ended...)
+    for thread in set(threading.enumerate()) - earlier:
+        if thread.name == "fastconverse-grounding":
+            thread.join()  # (... and let its count go)
+    reply = conv.send("fine now")
+    assert reply.grounding_error is None and [s.content for s in reply.sources] == [
+        "passage for fine now"
+    ]

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Grounding", "Source"]
 
+# Plain retrievals of one ``Grounding`` that may still run past their timeout: threads that
+# cannot be stopped, so a retriever that hangs for good would otherwise leave one more
+# behind at every turn. Past this many, a turn gets no passages (``grounding_error`` says
+# why) until one of them ends.
+MAX_OVERRUNNING = 8
+
 
 class Source:
     """A passage given to the model: its number in the turn's context (``[1]``), text and,
@@ -125,9 +131,11 @@ class Grounding:
     passages: text, or dicts or objects with ``content`` and optional ``title``,
     ``source``, ``score``; the first ``top_k`` are given. A plain retriever runs on a worker
     thread, so that ``timeout`` (seconds) holds; one that overruns goes on running there,
-    its answer unused. ``skip_seen`` leaves out passages given earlier in the conversation
-    (by ``source``, else text): they are not in the history, so the model no longer sees
-    them, which suits retrievers that return the same passages turn after turn.
+    its answer unused (while ``MAX_OVERRUNNING`` such threads run, turns get no passages
+    rather than leave one more behind). ``skip_seen`` leaves out passages given earlier in
+    the conversation (by ``source``, else text): they are not in the history, so the model
+    no longer sees them, which suits retrievers that return the same passages turn after
+    turn.
     """
 
     def __init__(
@@ -169,6 +177,10 @@ class Grounding:
         import weakref
 
         self._seen: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+        from _thread import allocate_lock
+
+        self._lock = allocate_lock()
+        self._overrunning = 0  # (retriever threads still running past their timeout)
 
     def _args(self, query: str, conversation: Any) -> tuple[Any, ...]:
         return (query, conversation) if self._with_conversation else (query,)
@@ -184,10 +196,19 @@ class Grounding:
         self._fetch(event, query)
         return None
 
-    def _start(self, query: str, conversation: Any, done: Callable[[bool, Any], None]) -> None:
+    def _start(
+        self, query: str, conversation: Any, done: Callable[[bool, Any], None]
+    ) -> list[bool] | None:
         """Runs the plain retriever on a daemon thread of its own (one that overruns must
-        not hold up the program's exit, nor an event loop's executor at its shutdown)."""
+        not hold up the program's exit, nor an event loop's executor at its shutdown). Its
+        state for ``_overran``: ``[finished, overran]``; None, without a thread, when
+        ``MAX_OVERRUNNING`` earlier ones still run past their timeout."""
         import threading
+
+        with self._lock:
+            if self._overrunning >= MAX_OVERRUNNING:
+                return None
+        state = [False, False]
 
         def work() -> None:
             try:
@@ -196,8 +217,28 @@ class Grounding:
                 done(False, exc)
             else:
                 done(True, value)
+            finally:
+                with self._lock:
+                    state[0] = True
+                    if state[1]:
+                        self._overrunning -= 1
 
         threading.Thread(target=work, name="fastconverse-grounding", daemon=True).start()
+        return state
+
+    def _overran(self, state: list[bool]) -> TimeoutError:
+        """The retrieval's timeout passed: its thread, if it still runs, counts as left."""
+        with self._lock:
+            if not state[0] and not state[1]:
+                state[1] = True
+                self._overrunning += 1
+        return TimeoutError(f"the retriever took over {self.timeout:g} s")
+
+    def _too_many(self) -> RuntimeError:
+        return RuntimeError(
+            f"{MAX_OVERRUNNING} earlier retrievals still run past their timeout; no other "
+            "starts until one of them ends"
+        )
 
     def _fetch(self, event: TurnStart, query: str) -> None:
         import threading
@@ -209,9 +250,12 @@ class Grounding:
             outcome.append((ok, value))
             finished.set()
 
-        self._start(query, event.conversation, done)
+        state = self._start(query, event.conversation, done)
+        if state is None:
+            self._give(event, None, self._too_many())
+            return
         if not finished.wait(self.timeout):
-            self._give(event, None, TimeoutError(f"the retriever took over {self.timeout:g} s"))
+            self._give(event, None, self._overran(state))
             return
         ok, value = outcome[0]
         self._give(event, value if ok else None, None if ok else value)
@@ -235,19 +279,23 @@ class Grounding:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, ok, value)
 
-        self._start(query, event.conversation, done)
-        await self._settle(event, future)
+        state = self._start(query, event.conversation, done)
+        if state is None:
+            self._give(event, None, self._too_many())
+            return
+        await self._settle(event, future, state)
 
     async def _fetch_async(self, event: TurnStart, query: str) -> None:
         await self._settle(event, self.retriever(*self._args(query, event.conversation)))
 
-    async def _settle(self, event: TurnStart, work: Any) -> None:
+    async def _settle(self, event: TurnStart, work: Any, state: list[bool] | None = None) -> None:
         import asyncio
 
         try:
             value = await asyncio.wait_for(work, self.timeout)
         except asyncio.TimeoutError:
-            self._give(event, None, TimeoutError(f"the retriever took over {self.timeout:g} s"))
+            timed_out = TimeoutError(f"the retriever took over {self.timeout:g} s")
+            self._give(event, None, self._overran(state) if state is not None else timed_out)
         except Exception as exc:
             self._give(event, None, exc)
         else:
