@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -404,3 +405,40 @@ def test_a_call_the_caller_answers_fails_an_output_turn_and_keeps_nothing(
         conv.send("Ada?", output=Customer)
     assert conv.messages == [] and not conv.busy and len(fake_bedrock.requests) == 2
     assert isinstance(conv.send("Ada?", output=Customer).output, Customer)
+
+
+def test_a_before_request_hook_sees_and_may_change_the_whole_request(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    from fastconverse.hooks import Request
+
+    seen: list[dict[str, Any]] = []
+
+    def look(request: Request) -> None:
+        seen.append(request.to_dict())
+        if request.output_config is not None:
+            request.output_config["textFormat"]["structure"]["jsonSchema"]["name"] = "renamed"
+        request.service_tier = {"type": "flex"}
+        request.request_metadata = {**(request.request_metadata or {}), "hook": "yes"}
+
+    conv = fc_client(fake_bedrock).create_conversation(
+        model_id=SONNET,
+        hooks=[types.SimpleNamespace(before_request=look)],
+        request_metadata={"team": "a"},
+    )
+    reply = conv.send("Ada?", output=Customer, performance_config={"latency": "optimized"})
+    assert isinstance(reply.output, Customer)
+    view = seen[0]
+    assert view["outputConfig"]["textFormat"]["type"] == "json_schema"
+    assert json.loads(view["outputConfig"]["textFormat"]["structure"]["jsonSchema"]["schema"])
+    assert view["serviceTier"] is None and view["requestMetadata"] == {"team": "a"}
+    assert view["performanceConfig"] == {"latency": "optimized"}
+    body = fake_bedrock.requests[0].body
+    assert body["outputConfig"]["textFormat"]["structure"]["jsonSchema"]["name"] == "renamed"
+    assert body["serviceTier"] == {"type": "flex"}
+    assert body["requestMetadata"] == {"team": "a", "hook": "yes"}
+    assert body["performanceConfig"] == {"latency": "optimized"}
+    # a plain turn's view says so too
+    conv.send("plain")
+    assert seen[-1]["outputConfig"] is None
+    assert "outputConfig" not in fake_bedrock.requests[-1].body

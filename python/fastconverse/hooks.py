@@ -118,6 +118,10 @@ class Request:
         "kind",
         "messages",
         "model_id",
+        "output_config",
+        "performance_config",
+        "request_metadata",
+        "service_tier",
         "system",
         "tool_config",
     )
@@ -131,9 +135,14 @@ class Request:
         self.inference_config: dict[str, Any] | None = view["inferenceConfig"]
         self.tool_config: dict[str, Any] | None = view["toolConfig"]
         self.additional_model_request_fields: Any = view["additionalModelRequestFields"]
+        # (a structured output asked for natively; how Bedrock is to serve the request)
+        self.output_config: dict[str, Any] | None = view["outputConfig"]
+        self.service_tier: dict[str, str] | None = view["serviceTier"]
+        self.performance_config: dict[str, str] | None = view["performanceConfig"]
+        self.request_metadata: dict[str, str] | None = view["requestMetadata"]
 
     def to_dict(self) -> dict[str, Any]:
-        """The request as boto3's ``converse`` keyword arguments."""
+        """The request as boto3's ``converse`` keyword arguments (None: not sent)."""
         return {
             "modelId": self.model_id,
             "messages": self.messages,
@@ -141,6 +150,10 @@ class Request:
             "inferenceConfig": self.inference_config,
             "toolConfig": self.tool_config,
             "additionalModelRequestFields": self.additional_model_request_fields,
+            "outputConfig": self.output_config,
+            "serviceTier": self.service_tier,
+            "performanceConfig": self.performance_config,
+            "requestMetadata": self.request_metadata,
         }
 
     def __repr__(self) -> str:

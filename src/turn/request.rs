@@ -64,6 +64,8 @@ impl RequestParts {
             inference: self.inference.clone(),
             tool_config: self.tool_config.clone(),
             fields: self.fields.clone(),
+            output: self.output.clone(),
+            serving: self.serving.clone(),
         }
     }
 
@@ -79,6 +81,8 @@ impl RequestParts {
         self.inference = view.inference;
         self.tool_config = view.tool_config;
         self.fields = view.fields;
+        self.output = view.output;
+        self.serving = view.serving;
     }
 
     /// The messages of the request, as the SDK's input takes them (by value).

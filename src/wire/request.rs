@@ -135,22 +135,7 @@ impl ConverseRequest {
                     .collect::<PyResult<_>>()?,
             );
         }
-        // (their shapes; their values are the service's to judge, as with boto3)
-        let serving = Serving {
-            tier: args
-                .get("serviceTier")?
-                .map(|v| serving::service_tier(&v, "serviceTier", Check::Shape))
-                .transpose()?,
-            latency: args
-                .get("performanceConfig")?
-                .map(|v| serving::latency(&v, "performanceConfig", Check::Shape))
-                .transpose()?
-                .flatten(),
-            metadata: args
-                .get("requestMetadata")?
-                .map(|v| serving::request_metadata(&v, "requestMetadata", Check::Shape))
-                .transpose()?,
-        };
+        let serving = serving_args(&args)?;
         if args.get("performanceConfig")?.is_some() && serving.latency.is_none() {
             // (boto3 sends an empty performanceConfig as given)
             req.performance_config = Some(t::PerformanceConfiguration::builder().build());
@@ -171,6 +156,26 @@ impl ConverseRequest {
         }
         Ok(req)
     }
+}
+
+/// `serviceTier`, `performanceConfig` and `requestMetadata` of Converse's keyword arguments:
+/// their shapes; their values are the service's to judge, as with boto3.
+pub fn serving_args(args: &Obj<'_>) -> PyResult<Serving> {
+    Ok(Serving {
+        tier: args
+            .get("serviceTier")?
+            .map(|v| serving::service_tier(&v, &args.at("serviceTier"), Check::Shape))
+            .transpose()?,
+        latency: args
+            .get("performanceConfig")?
+            .map(|v| serving::latency(&v, &args.at("performanceConfig"), Check::Shape))
+            .transpose()?
+            .flatten(),
+        metadata: args
+            .get("requestMetadata")?
+            .map(|v| serving::request_metadata(&v, &args.at("requestMetadata"), Check::Shape))
+            .transpose()?,
+    })
 }
 
 pub fn inference_config(c: &Obj<'_>) -> PyResult<t::InferenceConfiguration> {

@@ -16,6 +16,7 @@ use super::pyobj::PySink;
 use super::pyobj::{as_list, Obj};
 use super::request;
 use super::response::{dict1, inference_config, message_list};
+use super::serving::Serving;
 use super::sink::{key, Sink};
 
 fn tool<'py>(py: Python<'py>, tool: &t::Tool) -> PyResult<Bound<'py, PyDict>> {
@@ -80,11 +81,39 @@ pub struct RequestView {
     pub inference: Option<t::InferenceConfiguration>,
     pub tool_config: Option<t::ToolConfiguration>,
     pub fields: Option<Document>,
+    pub output: Option<t::OutputConfig>,
+    pub serving: Serving,
+}
+
+fn output_config<'py>(py: Python<'py>, c: &t::OutputConfig) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    if let Some(format) = c.text_format() {
+        let f = dict1(py, intern!(py, "type"), format.r#type().as_str())?;
+        if let Some(t::OutputFormatStructure::JsonSchema(j)) = format.structure() {
+            let schema = dict1(py, intern!(py, "schema"), j.schema())?;
+            if let Some(name) = j.name() {
+                schema.set_item(intern!(py, "name"), name)?;
+            }
+            if let Some(text) = j.description() {
+                schema.set_item(intern!(py, "description"), text)?;
+            }
+            f.set_item(
+                intern!(py, "structure"),
+                dict1(py, intern!(py, "jsonSchema"), schema)?,
+            )?;
+        }
+        d.set_item(intern!(py, "textFormat"), f)?;
+    }
+    if let Some(effort) = c.effort() {
+        d.set_item(intern!(py, "effort"), effort)?;
+    }
+    Ok(d)
 }
 
 /// A request as Converse's keyword arguments (`modelId`, `messages`, `system`,
-/// `inferenceConfig`, `toolConfig`, `additionalModelRequestFields`): exactly what goes on
-/// the wire, the cache points fastconverse places included.
+/// `inferenceConfig`, `toolConfig`, `additionalModelRequestFields`, `outputConfig`,
+/// `serviceTier`, `performanceConfig`, `requestMetadata`): exactly what goes on the wire,
+/// the cache points fastconverse places included.
 pub fn to_py<'py>(py: Python<'py>, request: &RequestView) -> PyResult<Bound<'py, PyDict>> {
     let d = dict1(py, intern!(py, "modelId"), &request.model_id)?;
     d.set_item(
@@ -114,6 +143,13 @@ pub fn to_py<'py>(py: Python<'py>, request: &RequestView) -> PyResult<Bound<'py,
         .map(|f| document_to_py(py, f))
         .transpose()?;
     d.set_item(intern!(py, "additionalModelRequestFields"), fields)?;
+    let output = request
+        .output
+        .as_ref()
+        .map(|c| output_config(py, c))
+        .transpose()?;
+    d.set_item(intern!(py, "outputConfig"), output)?;
+    request.serving.put_request(&d)?;
     Ok(d)
 }
 
@@ -150,5 +186,10 @@ pub fn from_py(view: &Bound<'_, PyAny>) -> PyResult<RequestView> {
             .get("additionalModelRequestFields")?
             .map(|f| py_to_document(&f, &o.at("additionalModelRequestFields")))
             .transpose()?,
+        output: o
+            .obj("outputConfig")?
+            .map(|c| request::output_config(&c))
+            .transpose()?,
+        serving: request::serving_args(&o)?,
     })
 }

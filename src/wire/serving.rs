@@ -82,6 +82,21 @@ impl Serving {
         Ok(d)
     }
 
+    /// Into Converse's keyword arguments, boto3-shaped (`serviceTier`, `performanceConfig`,
+    /// `requestMetadata`; None where not set).
+    pub fn put_request(&self, d: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = d.py();
+        let tier = self.tier.as_ref().map(|t| one(py, "type", t)).transpose()?;
+        d.set_item("serviceTier", tier)?;
+        let latency = self
+            .latency
+            .as_ref()
+            .map(|l| one(py, "latency", l))
+            .transpose()?;
+        d.set_item("performanceConfig", latency)?;
+        d.set_item("requestMetadata", &self.metadata)
+    }
+
     pub fn request_metadata(&self) -> Option<HashMap<String, String>> {
         self.metadata
             .as_ref()
