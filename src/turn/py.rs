@@ -3,7 +3,7 @@
 //! caller's context: a reply that arrives for a cancelled await or after Ctrl-C is dropped
 //! unread, and a turn that fails ends at once, leaving the history as it was.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -14,12 +14,11 @@ use super::io::{self, Backend};
 use super::machine::{Action, Machine, RequestParts};
 use super::state::{lock, tick, State};
 use super::step::Step;
-use super::stream::{PyRequestStream, Taker};
+use super::stream::PyRequestStream;
 use super::TurnGuard;
-use crate::errors::ErrorInfo;
 use crate::history::content_blocks;
-use crate::reply::{PyReply, PyUsage, ReplyData};
-use crate::runtime::{self, Bridge, Finisher};
+use crate::reply::{PyReply, PyUsage};
+use crate::runtime::{self, Bridge};
 use crate::store::link::Link;
 use crate::wire::pyobj::value_error;
 use crate::wire::{request_view, response};
@@ -66,124 +65,6 @@ fn ended() -> PyErr {
 
 fn no_request() -> PyErr {
     pyo3::exceptions::PyRuntimeError::new_err("no request is due: call next() first")
-}
-
-impl PyTurn {
-    pub fn new(
-        machine: Machine,
-        guard: TurnGuard,
-        state: Arc<Mutex<State>>,
-        backend: Backend,
-        select: Option<Py<PyAny>>,
-        link: Option<Arc<Link>>,
-    ) -> Self {
-        Self {
-            inner: Mutex::new(Inner {
-                machine,
-                guard: Some(guard),
-                ready: None,
-                counted: false,
-                closed: false,
-                committed: false,
-                clock: Clock::default(),
-                last: None,
-            }),
-            state,
-            backend,
-            select,
-            link,
-        }
-    }
-
-    /// Ends the turn with an error, counted in the conversation's metrics.
-    fn fail(&self, py: Python<'_>, mut inner: MutexGuard<'_, Inner>, info: ErrorInfo) -> PyErr {
-        inner.end();
-        drop(inner);
-        self.count_failure(&info);
-        info.into_pyerr(py)
-    }
-
-    fn count_failure(&self, info: &ErrorInfo) {
-        self.inner().counted = true;
-        let code = info.code.as_deref().unwrap_or(info.class);
-        lock(&self.state).metrics.failed(code);
-    }
-
-    /// The first content of a streamed turn arrived.
-    pub fn first_token(&self) {
-        let mut inner = self.inner();
-        inner.machine.first_token();
-        inner.clock.first_token();
-    }
-
-    fn inner(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The due request, and the tokens it reserves from the rate limiter.
-    fn take_request(&self) -> PyResult<(RequestParts, u64)> {
-        let mut inner = self.inner();
-        if inner.machine.is_ended() {
-            return Err(ended());
-        }
-        let parts = inner.ready.take().map(|p| *p).ok_or_else(no_request)?;
-        inner.clock.start();
-        let tokens = io::tokens(&self.backend, &parts);
-        Ok((parts, tokens))
-    }
-
-    /// Takes in what a request gave, on the caller's thread. A failure ends the turn,
-    /// unless the turn recovers (a context overflow before any content: `unseen`).
-    pub fn on_reply(
-        &self,
-        py: Python<'_>,
-        out: Result<ReplyData, ErrorInfo>,
-        unseen: bool,
-    ) -> PyResult<()> {
-        let mut inner = self.inner();
-        if inner.machine.is_ended() {
-            // Note: a reply that comes after `close()` (from another thread, while its stream
-            // was being read) is dropped quietly, as `close()` promises.
-            return if inner.closed { Ok(()) } else { Err(ended()) };
-        }
-        let facts = Exchanged::of(&inner.clock, inner.machine.model_id(), &out);
-        inner.last = Some(facts);
-        let result = match out {
-            Ok(reply) => inner.machine.on_reply(reply),
-            Err(info) => inner.machine.on_error(info, unseen),
-        };
-        match result {
-            Ok(()) => Ok(()),
-            Err(info) => Err(self.fail(py, inner, *info)),
-        }
-    }
-
-    pub fn model_id(&self) -> String {
-        self.inner().machine.model_id().to_owned()
-    }
-}
-
-impl Taker for Py<PyTurn> {
-    fn first_token(&self) {
-        self.get().first_token();
-    }
-
-    fn on_reply(
-        &self,
-        py: Python<'_>,
-        out: Result<ReplyData, ErrorInfo>,
-        unseen: bool,
-    ) -> PyResult<()> {
-        self.get().on_reply(py, out, unseen)
-    }
-}
-
-/// The finisher of a request: takes the reply into the turn, in the awaiting task.
-fn record(turn: Py<PyTurn>, out: Result<ReplyData, ErrorInfo>) -> Finisher {
-    Box::new(move |py| {
-        turn.get().on_reply(py, out, true)?;
-        Ok(py.None())
-    })
 }
 
 #[pymethods]
@@ -468,6 +349,10 @@ impl PyTurn {
         self.model_id()
     }
 }
+
+#[path = "py_replies.rs"]
+mod replies;
+use replies::record;
 
 #[path = "py_select.rs"]
 mod select;
