@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import gc
+import itertools
 import os
 import random
 import shutil
@@ -56,6 +57,7 @@ from fastconverse import (
     TokenBudget,
     Tool,
     errors,
+    system_tool,
     tool,
 )
 from fastconverse.testing import FakeBedrock
@@ -132,7 +134,8 @@ def refused(text: str) -> dict[str, Any]:
 
 
 ASK = Tool({"name": "ask", "inputSchema": {"json": {"type": "object"}}})
-TOOLS = [echo, aecho, boom, sleepy, refused, ASK]
+TOOLS = [echo, aecho, boom, sleepy, refused, ASK, system_tool("nova_grounding")]
+_SERVER_IDS = itertools.count()
 
 
 CONTEXT = "campaign context: never kept"
@@ -251,34 +254,79 @@ class Scenario:
 
     # --- the reply the model gives, with the fault in it --------------------------------
 
+    def answer(self, text: str) -> tuple[list[dict[str, Any]], int]:
+        """An answer's blocks, and how many events its stream has: the text, sometimes
+        after a system tool's call and result (the service's, in the same message) and
+        sometimes followed by a cited passage, so that cuts fall inside those too."""
+        rng = self.rng
+        blocks: list[dict[str, Any]] = []
+        events = 4  # messageStart, the text's blockStop, messageStop, metadata
+        if rng.random() < 0.25:
+            use_id = f"tooluse_campaign{next(_SERVER_IDS)}"
+            blocks.append(
+                {
+                    "toolUse": {
+                        "toolUseId": use_id,
+                        "name": "nova_grounding",
+                        "input": {"query": text},
+                        "type": "server_tool_use",
+                    }
+                }
+            )
+            blocks.append(
+                {
+                    "toolResult": {
+                        "toolUseId": use_id,
+                        "content": [{"text": f"found {text}"}],
+                        "type": "nova_grounding_result",
+                        "status": "success",
+                    }
+                }
+            )
+            events += 6  # (each: a start, one delta, a stop)
+        blocks.append({"text": text})
+        events += len(text.split())
+        if rng.random() < 0.25:
+            quote = f"cited {rng.randint(0, 999)}"
+            citation = {
+                "title": "a page",
+                "sourceContent": [{"text": quote}],
+                "location": {"web": {"url": "https://example.com/p", "domain": "example.com"}},
+            }
+            blocks.append(
+                {"citationsContent": {"content": [{"text": quote}], "citations": [citation]}}
+            )
+            events += 5  # (a start, two text deltas, the citation, a stop)
+        return blocks, events
+
     def enqueue(self, text: str, *, faulty: bool) -> None:
         rng, fake, model = self.rng, self.fake, self.model
         words = " ".join(f"w{i}" for i in range(rng.randint(1, 12)))
-        events = len(words.split()) + 4  # messageStart, deltas, blockStop, stop, metadata
+        blocks, events = self.answer(f"{text} {words}")
         fault = self.fault if faulty else "none"
         if fault == "http_error":
             fake.enqueue_error(rng.choice(ERROR_CODES), model_id=model)
         elif fault == "stream_error":
-            fake.enqueue_text(
-                f"{text} {words}",
+            fake.enqueue_turn(
+                blocks,
                 model_id=model,
                 stream_error=rng.choice(STREAM_ERRORS),
                 after_events=rng.randint(0, events - 1),
             )
         elif fault == "disconnect":
-            fake.enqueue_text(
-                f"{text} {words}", model_id=model, disconnect_after_events=rng.randint(0, events)
+            fake.enqueue_turn(
+                blocks, model_id=model, disconnect_after_events=rng.randint(0, events)
             )
         elif fault == "stall":
             if rng.random() < 0.5:
                 fake.enqueue_text(text, model_id=model, first_byte_delay=READ_TIMEOUT * 2)
             else:
-                fake.enqueue_text(f"{text} {words}", model_id=model, delta_delay=READ_TIMEOUT * 2)
+                fake.enqueue_turn(blocks, model_id=model, delta_delay=READ_TIMEOUT * 2)
         elif fault in ("cancel", "cancel_blocked_loop", "close_half_read"):
             delay = rng.choice([0.0, 0.0, 0.01, 0.03])
-            fake.enqueue_text(f"{text} {words}", model_id=model, delta_delay=delay)
+            fake.enqueue_turn(blocks, model_id=model, delta_delay=delay)
         else:
-            fake.enqueue_text(f"{text} {words}", model_id=model)
+            fake.enqueue_turn(blocks, model_id=model)
 
     def enqueue_tool_round(self, *, faulty: bool) -> None:
         if faulty and self.fault in ("http_error", "stream_error", "disconnect", "stall"):
@@ -445,7 +493,8 @@ class Scenario:
         try:
             if self.rng.random() < 0.5:
                 out = self.client.converse(modelId=self.model, messages=messages)
-                assert out["output"]["message"]["content"][0]["text"].startswith("hello")
+                texts = [b["text"] for b in out["output"]["message"]["content"] if "text" in b]
+                assert texts[0].startswith("hello")
             else:
                 events = list(
                     self.client.converse_stream(modelId=self.model, messages=messages)["stream"]
