@@ -341,3 +341,40 @@ def test_retrievals_left_running_are_capped_and_counted_down_as_they_end(
     assert reply.grounding_error is None and [s.content for s in reply.sources] == [
         "passage for fine now"
     ]
+
+
+def test_with_citations_the_passages_go_as_search_results_the_model_cites(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    def search(query: str) -> list[dict[str, str]]:
+        return [
+            {
+                "content": "The tent is waterproof to 3000 mm.",
+                "title": "Tent manual",
+                "source": "kb://tent",
+            },
+            {"content": "Poles are aluminium."},
+        ]
+
+    conv = fc_client(fake_bedrock).create_conversation(grounding=Grounding(search, citations=True))
+    reply = conv.send("Is the tent waterproof?")
+    first = fake_bedrock.requests[0].body["messages"][0]["content"]
+    assert first[0] == {
+        "searchResult": {
+            "source": "kb://tent",
+            "title": "Tent manual",
+            "content": [{"text": "The tent is waterproof to 3000 mm."}],
+            "citations": {"enabled": True},
+        }
+    }
+    assert first[1]["searchResult"]["source"] == "passage 2"  # (named by number otherwise)
+    assert first[2] == {"text": "Is the tent waterproof?"}
+    (cited,) = reply.citations
+    assert cited.kind == "searchResultLocation" and cited.quote == "The tent is waterproof to 3000 mm."
+    assert [s.source for s in reply.sources] == ["kb://tent", None]
+    # the passages are not kept; the cited answer is, and goes back as it came
+    assert conv.messages[0] == {"role": "user", "content": [{"text": "Is the tent waterproof?"}]}
+    conv.send("thanks")
+    assert fake_bedrock.requests[-1].body["messages"][1] == conv.messages[1]
+    with pytest.raises(TypeError, match="citations: expected True or False"):
+        Grounding(search, citations="yes")  # type: ignore[arg-type]

@@ -111,6 +111,22 @@ def _text(message: Mapping[str, Any] | None) -> str:
     return "\n".join(p for p in parts if isinstance(p, str)).strip()
 
 
+def _search_results(sources: list[Source]) -> list[dict[str, Any]]:
+    """The passages as ``searchResult`` blocks with citations on: the model cites them
+    itself (``reply.citations``, search result locations)."""
+    from fastconverse._content.citable import search_result
+
+    return [
+        search_result(
+            s.source or f"passage {s.index}",
+            s.title or f"Passage {s.index}",
+            s.content,
+            citations=True,
+        )
+        for s in sources
+    ]
+
+
 def _block(sources: list[Source]) -> dict[str, str]:
     lines = ["Passages retrieved for the user's message (cite them by number where used):"]
     for s in sources:
@@ -135,7 +151,8 @@ class Grounding:
     rather than leave one more behind). ``skip_seen`` leaves out passages given earlier in
     the conversation (by ``source``, else text): they are not in the history, so the model
     no longer sees them, which suits retrievers that return the same passages turn after
-    turn.
+    turn. ``citations=True`` gives the passages as ``searchResult`` blocks with citations
+    on, for models that cite them (``reply.citations``), instead of numbered text.
     """
 
     def __init__(
@@ -146,6 +163,7 @@ class Grounding:
         timeout: float | None = 10.0,
         required: bool = False,
         skip_seen: bool = False,
+        citations: bool = False,
     ) -> None:
         if not callable(retriever):
             raise TypeError(f"grounding: expected a callable, got {type(retriever).__name__}")
@@ -162,6 +180,9 @@ class Grounding:
         self.timeout = None if timeout is None else float(timeout)
         self.required = required
         self.skip_seen = skip_seen
+        if not isinstance(citations, bool):
+            raise TypeError(f"citations: expected True or False, got {citations!r}")
+        self.citations = citations
         call = retriever if inspect.isroutine(retriever) else type(retriever).__call__
         self._async = inspect.iscoroutinefunction(call)
         try:
@@ -323,7 +344,7 @@ class Grounding:
             s.index = i
         event.sources.extend(sources)
         if sources:
-            event.add_context(_block(sources))
+            event.add_context(*(_search_results(sources) if self.citations else [_block(sources)]))
 
     def on_commit(self, event: Any) -> None:
         """With ``skip_seen``, the passages of a turn that was kept count as given (a failed
