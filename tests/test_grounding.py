@@ -370,7 +370,9 @@ def test_with_citations_the_passages_go_as_search_results_the_model_cites(
     assert first[1]["searchResult"]["source"] == "passage 2"  # (named by number otherwise)
     assert first[2] == {"text": "Is the tent waterproof?"}
     (cited,) = reply.citations
-    assert cited.kind == "searchResultLocation" and cited.quote == "The tent is waterproof to 3000 mm."
+    assert (
+        cited.kind == "searchResultLocation" and cited.quote == "The tent is waterproof to 3000 mm."
+    )
     assert [s.source for s in reply.sources] == ["kb://tent", None]
     # the passages are not kept; the cited answer is, and goes back as it came
     assert conv.messages[0] == {"role": "user", "content": [{"text": "Is the tent waterproof?"}]}

@@ -442,3 +442,37 @@ def test_a_before_request_hook_sees_and_may_change_the_whole_request(
     conv.send("plain")
     assert seen[-1]["outputConfig"] is None
     assert "outputConfig" not in fake_bedrock.requests[-1].body
+
+
+def test_closing_or_cancelling_a_stream_on_its_output_retry_keeps_nothing(
+    fake_bedrock: FakeBedrock,
+) -> None:
+    conv = fc_client(fake_bedrock).create_conversation(model_id=SONNET)
+    fake_bedrock.enqueue_text("not json")
+    stream = conv.stream("Ada?", output=Customer)
+    for event in stream:
+        if isinstance(event, fastconverse.events.OutputRetry):
+            break  # (the retry is due, not yet asked)
+    stream.close()
+    assert conv.messages == [] and not conv.busy and len(fake_bedrock.requests) == 1
+
+    fake_bedrock.enqueue_text("still not json")
+
+    async def cancel_on_retry() -> None:
+        seen = asyncio.Event()
+
+        async def read() -> None:
+            async for event in conv.stream("Ada?", output=Customer):
+                if isinstance(event, fastconverse.events.OutputRetry):
+                    seen.set()
+                    await asyncio.sleep(30)  # (cancelled here, while the retry is delivered)
+
+        task = asyncio.ensure_future(read())
+        await seen.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_on_retry())
+    assert conv.messages == [] and not conv.busy and len(fake_bedrock.requests) == 2
+    assert isinstance(conv.send("Ada?", output=Customer).output, Customer)
