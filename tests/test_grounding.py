@@ -353,7 +353,8 @@ def test_with_citations_the_passages_go_as_search_results_the_model_cites(
                 "title": "Tent manual",
                 "source": "kb://tent",
             },
-            {"content": "Poles are aluminium."},
+            {"content": "Poles are aluminium.", "title": "  "},
+            {"content": "   ", "title": "blank"},  # (no text: left out, Bedrock refuses it)
         ]
 
     conv = fc_client(fake_bedrock).create_conversation(grounding=Grounding(search, citations=True))
@@ -368,12 +369,13 @@ def test_with_citations_the_passages_go_as_search_results_the_model_cites(
         }
     }
     assert first[1]["searchResult"]["source"] == "passage 2"  # (named by number otherwise)
+    assert first[1]["searchResult"]["title"] == "Passage 2"
     assert first[2] == {"text": "Is the tent waterproof?"}
     (cited,) = reply.citations
     assert (
         cited.kind == "searchResultLocation" and cited.quote == "The tent is waterproof to 3000 mm."
     )
-    assert [s.source for s in reply.sources] == ["kb://tent", None]
+    assert [s.source for s in reply.sources] == ["kb://tent", None]  # (not the blank one)
     # the passages are not kept; the cited answer is, and goes back as it came
     assert conv.messages[0] == {"role": "user", "content": [{"text": "Is the tent waterproof?"}]}
     conv.send("thanks")

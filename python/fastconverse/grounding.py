@@ -113,13 +113,14 @@ def _text(message: Mapping[str, Any] | None) -> str:
 
 def _search_results(sources: list[Source]) -> list[dict[str, Any]]:
     """The passages as ``searchResult`` blocks with citations on: the model cites them
-    itself (``reply.citations``, search result locations)."""
+    itself (``reply.citations``, search result locations). A blank source or title is
+    named by the passage's number."""
     from fastconverse._content.citable import search_result
 
     return [
         search_result(
-            s.source or f"passage {s.index}",
-            s.title or f"Passage {s.index}",
+            (s.source or "").strip() or f"passage {s.index}",
+            (s.title or "").strip() or f"Passage {s.index}",
             s.content,
             citations=True,
         )
@@ -339,6 +340,8 @@ class Grounding:
         if self.skip_seen:
             seen = self._seen.get(event.conversation, ())
             sources = [s for s in sources if (s.source or s.content) not in seen]
+        if self.citations:  # (a search result without text is refused by Bedrock)
+            sources = [s for s in sources if s.content.strip()]
         # (numbered after what other groundings of the turn gave, so citations stay apart)
         for i, s in enumerate(sources, len(event.sources) + 1):
             s.index = i
